@@ -1,0 +1,35 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 5000
+
+.PHONY: run test bench lint translations clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,prod]'
+	touch $(STAMP)
+
+translations: $(STAMP)
+	@if ls portal/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel compile -q -d portal/translations; fi
+
+run: $(STAMP) translations
+	$(BIN)/portal db upgrade
+	$(BIN)/portal demo --if-empty
+	PORTAL_SECURE_COOKIES=0 $(BIN)/flask --app portal run --port $(PORT)
+
+test: $(STAMP) translations
+	$(BIN)/pytest
+
+bench: $(STAMP) translations
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

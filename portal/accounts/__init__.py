@@ -1,0 +1,1 @@
+"""Companies, users, roles, invitations, login sessions and the leader's second factor."""

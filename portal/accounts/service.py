@@ -1,0 +1,426 @@
+"""Accounts: registration, login sessions, single-use links, team management, TOTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+import peewee
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
+from zxcvbn import zxcvbn
+
+from portal.accounts.models import Company, LoginSession, Token, User
+from portal.core import audit, mail
+from portal.core.db import atomic_write, database, utcnow
+
+MIN_PASSWORD = 12
+MAX_PASSWORD = 256
+SESSION_TOUCH_SECONDS = 60
+
+
+class AccountError(ValueError):
+    """A refusal to show the user: str() is the translated message."""
+
+    def __init__(self, message, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+# --- passwords ----------------------------------------------------------------------------
+
+def _hasher() -> PasswordHasher:
+    memory = int(current_app.config.get("PASSWORD_HASH_MEMORY_KIB", 65536))
+    return PasswordHasher(memory_cost=memory, time_cost=3 if memory >= 65536 else 1, parallelism=4 if memory >= 65536 else 1)
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def _verify_hash(stored: str, password: str) -> bool:
+    try:
+        return _hasher().verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_problem(password: str, *context: str):
+    """Why `password` is not acceptable, or None. No composition rules: length and guessability."""
+    if len(password) < MIN_PASSWORD:
+        return _l("Use at least %(count)d characters.", count=MIN_PASSWORD)
+    if len(password) > MAX_PASSWORD:
+        return _l("Use at most %(count)d characters.", count=MAX_PASSWORD)
+    words = [w for text in context if text for w in re.split(r"[@.\s_-]+", text.lower()) if len(w) > 2]
+    words += ["onderwijsambassadeurs", "ambassadeur", "onderwijs", "portal", "sroi"]
+    if zxcvbn(password[:100], user_inputs=words)["score"] < 3:
+        return _l("This password is too easy to guess. A few unrelated words together make a strong one.")
+    return None
+
+
+# --- registration and e-mail confirmation -----------------------------------------------
+
+@dataclass
+class Registration:
+    legal_name: str
+    kvk: str
+    street: str
+    postcode: str
+    city: str
+    billing_email: str
+    language: str
+    admin_name: str
+    admin_email: str
+    password: str
+
+
+def register_company(data: Registration) -> User:
+    """Create a company with its first administrator and mail the confirmation link."""
+    problem = password_problem(data.password, data.admin_email, data.legal_name, data.admin_name)
+    if problem:
+        raise AccountError(problem, "password")
+    email = data.admin_email.strip().lower()
+    with atomic_write():
+        if Company.select().where(Company.kvk == data.kvk).exists():
+            raise AccountError(_l("A company with this KvK number is already registered. Ask its administrator to invite you."), "kvk")
+        if User.select().where(User.email == email).exists():
+            raise AccountError(_l("This e-mail address already has an account. Log in, or reset your password."), "admin_email")
+        try:
+            company = Company.create(
+                legal_name=data.legal_name.strip(), kvk=data.kvk, street=data.street.strip(),
+                postcode=data.postcode, city=data.city.strip(), billing_email=data.billing_email.strip().lower(),
+                language=data.language,
+            )
+            user = User.create(company=company, email=email, name=data.admin_name.strip(),
+                               password_hash=hash_password(data.password), role="admin",
+                               language=data.language, password_changed_at=utcnow())
+        except peewee.IntegrityError as exc:
+            raise AccountError(_l("This company or e-mail address was registered a moment ago."), "kvk") from exc
+        audit.record("company.registered", actor=user, company=company, obj=company, kvk=company.kvk)
+        _send_link(user, "confirm", dt.timedelta(days=7), "accounts/confirm", _l("Confirm your e-mail address"))
+    return user
+
+
+def confirm_email(raw_token: str) -> User | None:
+    """Mark the address confirmed; None when the link is unknown, used or expired."""
+    with atomic_write():
+        user = _consume(raw_token, "confirm")
+        if user is None:
+            return None
+        User.update(email_confirmed_at=utcnow()).where(User.id == user.id).execute()
+        audit.record("user.email_confirmed", actor=user, company=user.company_id, obj=user)
+    return user
+
+
+# --- single-use links --------------------------------------------------------------------
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _new_token(user: User, purpose: str, lifetime: dt.timedelta) -> str:
+    raw = secrets.token_urlsafe(32)
+    Token.create(user=user, purpose=purpose, token_hash=_hash_token(raw), expires_at=utcnow() + lifetime)
+    return raw
+
+
+def _send_link(user: User, purpose: str, lifetime: dt.timedelta, template: str, subject, **context) -> None:
+    raw = _new_token(user, purpose, lifetime)
+    endpoint = {"confirm": "accounts.confirm", "reset": "accounts.reset_password", "invite": "accounts.accept_invite"}[purpose]
+    link = current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, token=raw)
+    hours = max(1, int(lifetime.total_seconds() // 3600))
+    mail.send_template(user.email, template, user.language, subject, user=user, link=link, hours=hours, **context)
+
+
+def token_user(raw_token: str, purpose: str) -> User | None:
+    """The user a valid, unused link belongs to (without using it up)."""
+    token = (Token.select(Token, User).join(User)
+             .where((Token.token_hash == _hash_token(raw_token or "")) & (Token.purpose == purpose)).first())
+    if token is None or token.used_at is not None or token.expires_at < utcnow():
+        return None
+    if purpose == "reset" and token.user.password_changed_at and token.created_at < token.user.password_changed_at:
+        return None
+    return token.user
+
+
+def _consume(raw_token: str, purpose: str) -> User | None:
+    user = token_user(raw_token, purpose)
+    if user is None:
+        return None
+    used = (Token.update(used_at=utcnow())
+            .where((Token.token_hash == _hash_token(raw_token)) & Token.used_at.is_null()).execute())
+    return user if used == 1 else None
+
+
+# --- login and sessions ------------------------------------------------------------------
+
+_DUMMY_HASH: dict[int, str] = {}
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None; equally slow for unknown addresses."""
+    user = User.get_or_none(User.email == (email or "").strip().lower())
+    if user is None or not user.password_hash:
+        memory = int(current_app.config.get("PASSWORD_HASH_MEMORY_KIB", 65536))
+        if memory not in _DUMMY_HASH:
+            _DUMMY_HASH[memory] = hash_password(secrets.token_hex(16))
+        _verify_hash(_DUMMY_HASH[memory], password or "")
+        return None
+    if not _verify_hash(user.password_hash, password or ""):
+        return None
+    if not user.is_active:
+        return None
+    if _hasher().check_needs_rehash(user.password_hash):
+        User.update(password_hash=hash_password(password)).where(User.id == user.id).execute()
+    return user
+
+
+def start_session(user: User, *, mfa_passed: bool) -> str:
+    """Create a login session and return the random token for the cookie."""
+    raw = secrets.token_urlsafe(32)
+    with atomic_write():
+        LoginSession.create(user=user, token_hash=_hash_token(raw), mfa_passed=mfa_passed)
+        audit.record("user.login", actor=user, company=user.company_id, obj=user, mfa=mfa_passed)
+    return raw
+
+
+def load_session(raw_token: str) -> LoginSession | None:
+    """The live session for a cookie token, applying the idle and absolute timeouts."""
+    if not raw_token:
+        return None
+    found = (LoginSession.select(LoginSession, User).join(User, on=(LoginSession.user == User.id))
+             .where(LoginSession.token_hash == _hash_token(raw_token)).first())
+    if found is None:
+        return None
+    now = utcnow()
+    config = current_app.config
+    idle = dt.timedelta(minutes=int(config["SESSION_IDLE_MINUTES"]))
+    absolute = dt.timedelta(hours=int(config["SESSION_ABSOLUTE_HOURS"]))
+    if not found.user.is_active or now - found.last_seen_at > idle or now - found.created_at > absolute:
+        LoginSession.delete().where(LoginSession.id == found.id).execute()
+        return None
+    if (now - found.last_seen_at).total_seconds() > SESSION_TOUCH_SECONDS:
+        LoginSession.update(last_seen_at=now).where(LoginSession.id == found.id).execute()
+    return found
+
+
+def end_session(raw_token: str) -> None:
+    LoginSession.delete().where(LoginSession.token_hash == _hash_token(raw_token or "")).execute()
+
+
+def pass_mfa(login_session: LoginSession) -> None:
+    LoginSession.update(mfa_passed=True).where(LoginSession.id == login_session.id).execute()
+
+
+def _end_all_sessions(user: User, keep: LoginSession | None = None) -> None:
+    query = LoginSession.delete().where(LoginSession.user == user)
+    if keep is not None:
+        query = query.where(LoginSession.id != keep.id)
+    query.execute()
+
+
+# --- passwords: reset and change --------------------------------------------------------
+
+def request_reset(email: str) -> None:
+    """Mail a reset link when the address has an active account; silent otherwise."""
+    user = User.get_or_none(User.email == (email or "").strip().lower())
+    if user is None or not user.is_active or not user.password_hash:
+        return
+    minutes = int(current_app.config["RESET_MINUTES"])
+    with atomic_write():
+        _send_link(user, "reset", dt.timedelta(minutes=minutes), "accounts/reset", _l("Reset your password"), minutes=minutes)
+        audit.record("user.reset_requested", actor=user, company=user.company_id, obj=user)
+
+
+def reset_password(raw_token: str, password: str) -> User:
+    """Set a new password from a reset link and end every session of that user."""
+    user = token_user(raw_token, "reset")
+    if user is None:
+        raise AccountError(_l("This link is no longer valid. Request a new one."))
+    problem = password_problem(password, user.email, user.name, user.company.legal_name if user.company_id else "")
+    if problem:
+        raise AccountError(problem, "password")
+    with atomic_write():
+        if _consume(raw_token, "reset") is None:
+            raise AccountError(_l("This link is no longer valid. Request a new one."))
+        _set_password(user, password)
+        _end_all_sessions(user)
+        audit.record("user.password_reset", actor=user, company=user.company_id, obj=user)
+    return user
+
+
+def change_password(user: User, current: str, new: str, keep: LoginSession) -> None:
+    """Change a password after checking the current one; other sessions end."""
+    if not _verify_hash(user.password_hash, current or ""):
+        raise AccountError(_l("Your current password is not correct."), "current_password")
+    problem = password_problem(new, user.email, user.name, user.company.legal_name if user.company_id else "")
+    if problem:
+        raise AccountError(problem, "new_password")
+    with atomic_write():
+        _set_password(user, new)
+        _end_all_sessions(user, keep=keep)
+        audit.record("user.password_changed", actor=user, company=user.company_id, obj=user)
+
+
+def _set_password(user: User, password: str) -> None:
+    now = utcnow()
+    User.update(password_hash=hash_password(password), password_changed_at=now).where(User.id == user.id).execute()
+    user.password_changed_at = now
+
+
+def set_language(user: User, language: str) -> None:
+    User.update(language=language).where(User.id == user.id).execute()
+
+
+# --- team: invitations, roles, deactivation ---------------------------------------------
+
+def invite(admin: User, email: str, role: str, name: str = "") -> None:
+    """Invite a colleague; an address that already has an account gets a notice instead."""
+    if role not in ("admin", "member"):
+        raise AccountError(_l("Choose a role."), "role")
+    email = email.strip().lower()
+    company = admin.company
+    with atomic_write():
+        existing = User.get_or_none(User.email == email)
+        if existing is not None:
+            if existing.company_id == company.id and not existing.password_hash:
+                Token.delete().where((Token.user == existing) & (Token.purpose == "invite")).execute()
+                _send_invite(existing, admin)
+            elif existing.company_id != company.id or existing.password_hash:
+                mail.send_template(existing.email, "accounts/already_member", existing.language,
+                                   _l("Someone tried to invite you"), company=company)
+            audit.record("user.invite_repeated", actor=admin, company=company, email_hash=_hash_token(email)[:16])
+            return
+        user = User.create(company=company, email=email, name=name.strip(), role=role,
+                           language=company.language, is_active=True)
+        _send_invite(user, admin)
+        audit.record("user.invited", actor=admin, company=company, obj=user, role=role)
+
+
+def _send_invite(user: User, admin: User) -> None:
+    hours = int(current_app.config["INVITE_HOURS"])
+    _send_link(user, "invite", dt.timedelta(hours=hours), "accounts/invite",
+               _l("You are invited to the OnderwijsAmbassadeurs portal"), inviter=admin, company=admin.company)
+
+
+def accept_invite(raw_token: str, name: str, password: str) -> User:
+    """Complete an invitation: set name and password, confirm the address."""
+    user = token_user(raw_token, "invite")
+    if user is None or not user.is_active:
+        raise AccountError(_l("This invitation is no longer valid. Ask your administrator for a new one."))
+    problem = password_problem(password, user.email, name, user.company.legal_name)
+    if problem:
+        raise AccountError(problem, "password")
+    with atomic_write():
+        if _consume(raw_token, "invite") is None:
+            raise AccountError(_l("This invitation is no longer valid. Ask your administrator for a new one."))
+        now = utcnow()
+        User.update(name=name.strip(), password_hash=hash_password(password), password_changed_at=now,
+                    email_confirmed_at=now).where(User.id == user.id).execute()
+        audit.record("user.invite_accepted", actor=user, company=user.company_id, obj=user)
+    return User.get_by_id(user.id)
+
+
+def team(company: Company) -> list[User]:
+    return list(User.select().where(User.company == company).order_by(User.is_active.desc(), User.name, User.email))
+
+
+def _colleague(admin: User, user_id: int) -> User:
+    user = User.get_or_none((User.id == user_id) & (User.company == admin.company_id))
+    if user is None:
+        from flask import abort
+
+        abort(404)
+    return user
+
+
+def _other_active_admins(company_id: int, user_id: int) -> int:
+    return (User.select().where((User.company == company_id) & (User.role == "admin")
+                                & User.is_active & (User.id != user_id)).count())
+
+
+def change_role(admin: User, user_id: int, role: str) -> User:
+    """Make a colleague administrator or member; a company always keeps one administrator."""
+    if role not in ("admin", "member"):
+        raise AccountError(_l("Choose a role."), "role")
+    with atomic_write():
+        user = _colleague(admin, user_id)
+        if user.role == "admin" and role == "member" and _other_active_admins(user.company_id, user.id) == 0:
+            raise AccountError(_l("A company needs at least one active administrator."))
+        User.update(role=role).where(User.id == user.id).execute()
+        audit.record("user.role_changed", actor=admin, company=admin.company_id, obj=user, before=user.role, after=role)
+    return user
+
+
+def set_active(admin: User, user_id: int, active: bool) -> User:
+    """Deactivate (ending every session) or reactivate a colleague."""
+    with atomic_write():
+        user = _colleague(admin, user_id)
+        if not active:
+            if user.id == admin.id:
+                raise AccountError(_l("You cannot deactivate yourself."))
+            if user.role == "admin" and _other_active_admins(user.company_id, user.id) == 0:
+                raise AccountError(_l("A company needs at least one active administrator."))
+        User.update(is_active=active).where(User.id == user.id).execute()
+        if not active:
+            _end_all_sessions(user)
+        audit.record("user.activated" if active else "user.deactivated", actor=admin, company=admin.company_id, obj=user)
+    return user
+
+
+# --- the project leader and TOTP ---------------------------------------------------------
+
+def create_leader(email: str, password: str, name: str = "") -> User:
+    """Create the project leader's account (TOTP is enrolled at first login)."""
+    email = email.strip().lower()
+    problem = password_problem(password, email, name)
+    if problem:
+        raise AccountError(problem, "password")
+    with atomic_write():
+        if User.select().where(User.email == email).exists():
+            raise AccountError(_l("This e-mail address already has an account."))
+        user = User.create(email=email, name=name, role="leader", language="nl",
+                           password_hash=hash_password(password), password_changed_at=utcnow(),
+                           email_confirmed_at=utcnow())
+        audit.record("leader.created", actor=None, obj=user)
+    return user
+
+
+def totp_provisioning(user: User) -> tuple[str, str]:
+    """The secret being enrolled (made on first call) and its otpauth:// URI."""
+    if not user.totp_secret:
+        secret = pyotp.random_base32()
+        User.update(totp_secret=secret).where((User.id == user.id) & (User.totp_secret == "")).execute()
+        user = User.get_by_id(user.id)
+    uri = pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name="OnderwijsAmbassadeurs")
+    return user.totp_secret, uri
+
+
+def verify_totp(user: User, code: str) -> bool:
+    """Accept a current code once: a code already used (same or older time step) fails."""
+    code = re.sub(r"\s", "", code or "")
+    if not user.totp_secret or not code.isdigit() or len(code) != 6:
+        return False
+    totp = pyotp.TOTP(user.totp_secret)
+    now = utcnow().replace(tzinfo=dt.UTC)
+    for drift in (0, -1, 1):
+        moment = now + dt.timedelta(seconds=30 * drift)
+        if secrets.compare_digest(totp.at(moment), code):
+            step = int(moment.timestamp()) // 30
+            with database.atomic():
+                taken = (User.update(totp_last_step=step)
+                         .where((User.id == user.id) & (User.totp_last_step < step)).execute())
+                if taken and user.totp_confirmed_at is None:
+                    User.update(totp_confirmed_at=utcnow()).where(User.id == user.id).execute()
+            return bool(taken)
+    return False

@@ -1,0 +1,327 @@
+"""Registration, login with TOTP for the leader, password reset, invitations, team, profile."""
+
+from __future__ import annotations
+
+import segno
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from portal.accounts import auth, service
+from portal.accounts.forms import (
+    AcceptInviteForm,
+    ChangePasswordForm,
+    ForgotForm,
+    InviteForm,
+    LoginForm,
+    NewPasswordForm,
+    RegisterForm,
+    RoleForm,
+    TotpForm,
+)
+from portal.core.i18n import LANGUAGES
+from portal.core.security import company_admin_required, limiter
+from portal.core.templating import MenuItem, register_menu_provider
+from portal.core.urls import safe_next
+
+bp = Blueprint("accounts", __name__)
+
+
+def _attempt_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+def _account_key() -> str:
+    return "account:" + (request.form.get("email") or "").strip().lower()
+
+
+def _throttled(view):
+    """Rate-limit POSTs per client address and per account named in the form."""
+    view = limiter.limit(_attempt_limit, key_func=_account_key, methods=["POST"])(view)
+    return limiter.limit(_attempt_limit, methods=["POST"])(view)
+
+
+@bp.record_once
+def _menus(state):
+    def provider(name, _language, user):
+        if name != "main" or not user.is_authenticated:
+            return []
+        if user.is_leader:
+            return [MenuItem(_("Project leader"), url_for("accounts.leader_home"), 90)]
+        items = [MenuItem(_("Dashboard"), url_for("accounts.dashboard"), 80)]
+        if user.is_company_admin:
+            items.append(MenuItem(_("Team"), url_for("accounts.team"), 95))
+        items.append(MenuItem(_("My account"), url_for("accounts.profile"), 99))
+        return items
+
+    register_menu_provider(state.app, provider)
+
+
+def _apply_error(form, error: service.AccountError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [str(error)]
+    else:
+        flash(str(error), "error")
+
+
+# --- register and confirm -----------------------------------------------------------------
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def register():
+    form = RegisterForm()
+    if form.validate_on_submit():
+        data = service.Registration(**{name: form[name].data for name in service.Registration.__dataclass_fields__})
+        try:
+            service.register_company(data)
+        except service.AccountError as error:
+            _apply_error(form, error)
+        else:
+            return render_template("accounts/check_mail.html", email=data.admin_email)
+    return render_template("accounts/register.html", form=form), 200 if request.method == "GET" or not form.errors else 422
+
+
+@bp.get("/confirm/<token>")
+def confirm(token: str):
+    user = service.confirm_email(token)
+    if user is None:
+        flash(_("This confirmation link is no longer valid. Log in to request a new one, or contact us."), "error")
+    else:
+        flash(_("Thank you, your e-mail address is confirmed. You can log in now."), "success")
+    return redirect(url_for("accounts.login"))
+
+
+# --- login, TOTP, logout ------------------------------------------------------------------
+
+@bp.route("/login", methods=["GET", "POST"])
+@_throttled
+def login():
+    if current_user.is_authenticated:
+        return redirect(_home_for(current_user))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = service.authenticate(form.email.data, form.password.data)
+        if user is None:
+            flash(_("The e-mail address or password is not correct."), "error")
+            current_app.logger.info("login failed")
+            return render_template("accounts/login.html", form=form), 401
+        if user.is_leader:
+            auth.begin(user, mfa_passed=False)
+            session["after_login"] = safe_next(form.next.data, "")
+            return redirect(url_for("accounts.totp"))
+        auth.begin(user, mfa_passed=True)
+        return redirect(safe_next(form.next.data, _home_for(user)))
+    return render_template("accounts/login.html", form=form)
+
+
+def _home_for(user) -> str:
+    return url_for("accounts.leader_home") if user.is_leader else url_for("accounts.dashboard")
+
+
+def _pending_leader():
+    login_session = auth.current_login_session()
+    if login_session is None or login_session.user.role != "leader":
+        return None
+    return login_session
+
+
+@bp.route("/login/totp", methods=["GET", "POST"])
+@limiter.limit(_attempt_limit, methods=["POST"])
+def totp():
+    login_session = _pending_leader()
+    if login_session is None:
+        return redirect(url_for("accounts.login"))
+    if login_session.mfa_passed:
+        return redirect(url_for("accounts.leader_home"))
+    user = login_session.user
+    form = TotpForm()
+    enrolling = user.totp_confirmed_at is None
+    secret, uri = service.totp_provisioning(user)
+    if form.validate_on_submit():
+        if service.verify_totp(service.User.get_by_id(user.id), form.code.data):
+            service.pass_mfa(login_session)
+            target = safe_next(session.pop("after_login", ""), url_for("accounts.leader_home"))
+            return redirect(target)
+        form.code.errors = [_("That code is not correct or was already used. Wait for the next code and try again.")]
+    qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, title=_("QR code for your authenticator app"))) if enrolling else None
+    return render_template("accounts/totp.html", form=form, enrolling=enrolling, secret=secret if enrolling else None, qr=qr)
+
+
+@bp.post("/logout")
+def logout():
+    auth.end()
+    flash(_("You are logged out."), "success")
+    return redirect(url_for("accounts.login"))
+
+
+# --- password reset -----------------------------------------------------------------------
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@_throttled
+def forgot_password():
+    form = ForgotForm()
+    if form.validate_on_submit():
+        service.request_reset(form.email.data)
+        flash(_("If an account exists for that address, we have sent it a link to choose a new password."), "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_attempt_limit, methods=["POST"])
+def reset_password(token: str):
+    if service.token_user(token, "reset") is None:
+        flash(_("This link is no longer valid. Request a new one."), "error")
+        return redirect(url_for("accounts.forgot_password"))
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.reset_password(token, form.password.data)
+        except service.AccountError as error:
+            _apply_error(form, error)
+        else:
+            flash(_("Your password has been changed. Log in with your new password."), "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset.html", form=form)
+
+
+# --- invitations and team -----------------------------------------------------------------
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit(_attempt_limit, methods=["POST"])
+def accept_invite(token: str):
+    invited = service.token_user(token, "invite")
+    if invited is None:
+        flash(_("This invitation is no longer valid. Ask your administrator for a new one."), "error")
+        return redirect(url_for("accounts.login"))
+    form = AcceptInviteForm(name=invited.name)
+    if form.validate_on_submit():
+        try:
+            user = service.accept_invite(token, form.name.data, form.password.data)
+        except service.AccountError as error:
+            _apply_error(form, error)
+        else:
+            auth.begin(user, mfa_passed=True)
+            flash(_("Welcome! Your account is ready."), "success")
+            return redirect(url_for("accounts.dashboard"))
+    return render_template("accounts/accept_invite.html", form=form, invited=invited)
+
+
+@bp.route("/team", methods=["GET", "POST"])
+@company_admin_required
+@limiter.limit("30 per hour", methods=["POST"])
+def team():
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            service.invite(current_user, form.email.data, form.role.data, form.name.data or "")
+        except service.AccountError as error:
+            _apply_error(form, error)
+        else:
+            flash(_("The invitation to %(email)s is on its way.", email=form.email.data.strip().lower()), "success")
+            return redirect(url_for("accounts.team"))
+    members = service.team(current_user.company)
+    return render_template("accounts/team.html", form=form, members=members, role_form=RoleForm())
+
+
+@bp.post("/team/<int:user_id>/role")
+@company_admin_required
+def change_role(user_id: int):
+    form = RoleForm()
+    if form.validate_on_submit():
+        try:
+            user = service.change_role(current_user, user_id, form.role.data)
+        except service.AccountError as error:
+            flash(str(error), "error")
+        else:
+            flash(_("The role of %(name)s has been changed.", name=user.display_name), "success")
+    else:
+        service._colleague(current_user, user_id)
+        flash(_("Choose a role."), "error")
+    return redirect(url_for("accounts.team"))
+
+
+@bp.post("/team/<int:user_id>/deactivate")
+@company_admin_required
+def deactivate(user_id: int):
+    return _set_active(user_id, False)
+
+
+@bp.post("/team/<int:user_id>/activate")
+@company_admin_required
+def activate(user_id: int):
+    return _set_active(user_id, True)
+
+
+def _set_active(user_id: int, active: bool):
+    try:
+        user = service.set_active(current_user, user_id, active)
+    except service.AccountError as error:
+        flash(str(error), "error")
+    else:
+        message = _("%(name)s can use the portal again.") if active else _("%(name)s can no longer log in.")
+        flash(message % {"name": user.display_name}, "success")
+    return redirect(url_for("accounts.team"))
+
+
+# --- profile, language, dashboards ---------------------------------------------------------
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.change_password(current_user, form.current_password.data, form.new_password.data,
+                                    keep=auth.current_login_session())
+        except service.AccountError as error:
+            _apply_error(form, error)
+        else:
+            flash(_("Your password has been changed. You were logged out everywhere else."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=form)
+
+
+@bp.post("/language")
+def switch_language():
+    language = request.form.get("language", "")
+    if language in LANGUAGES:
+        session["lang"] = language
+        if current_user.is_authenticated:
+            service.set_language(current_user, language)
+    return redirect(safe_next(request.form.get("next")))
+
+
+def register_dashboard_panel(app, template: str, weight: int = 50, leader: bool = False) -> None:
+    """A capability adds a panel (a template included with `company` or `user`) to a dashboard."""
+    key = "portal.leader_panels" if leader else "portal.dashboard_panels"
+    app.extensions.setdefault(key, []).append((weight, template))
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard():
+    if current_user.company_id is None:
+        return redirect(_home_for(current_user))
+    panels = [t for _w, t in sorted(current_app.extensions.get("portal.dashboard_panels", []))]
+    return render_template("accounts/dashboard.html", company=current_user.company, panels=panels)
+
+
+@bp.get("/leader")
+@login_required
+def leader_home():
+    if not current_user.is_leader:
+        abort(404)
+    from portal.accounts.models import Company
+
+    panels = [t for _w, t in sorted(current_app.extensions.get("portal.leader_panels", []))]
+    companies = list(Company.select().order_by(Company.legal_name))
+    return render_template("accounts/leader.html", companies=companies, panels=panels)
+
+
+@bp.app_context_processor
+def _acting_banner():
+    leader = g.get("acting_leader")
+    return {"acting_leader": leader}

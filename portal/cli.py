@@ -1,0 +1,180 @@
+"""The `portal` command: database, accounts, demo data, backups and checks."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+
+import click
+
+from portal import all_models, create_app
+from portal.core.db import database
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def with_app(fn):
+    """Run the command inside an application context with a database connection."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        app = create_app()
+        with app.app_context(), app.test_request_context():
+            database.connect(reuse_if_open=True)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                database.close()
+
+    return wrapper
+
+
+@click.group()
+def main() -> None:
+    """OnderwijsAmbassadeurs employer portal."""
+
+
+# --- database ---------------------------------------------------------------------------
+
+def runner():
+    from playhouse.migrations import Runner
+
+    return Runner(database.obj, MIGRATIONS_DIR)
+
+
+def upgrade_database() -> list[str]:
+    """Apply every pending migration; returns the names applied."""
+    return runner().up()
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database migrations."""
+
+
+@db_group.command("upgrade")
+@with_app
+def db_upgrade() -> None:
+    """Apply pending migrations."""
+    applied = upgrade_database()
+    click.echo("applied: " + ", ".join(applied) if applied else "database is up to date")
+
+
+@db_group.command("status")
+@with_app
+def db_status() -> None:
+    """List migrations and whether they are applied."""
+    for migration in runner().status():
+        state = f"applied {migration.applied:%Y-%m-%d %H:%M}" if migration.applied else "pending"
+        click.echo(f"{migration.name:40} {state}")
+
+
+@db_group.command("makemigration")
+@click.argument("name")
+@with_app
+def db_makemigration(name: str) -> None:
+    """Write a migration for the difference between the models and the migrated database."""
+    from playhouse.migrations import template
+    from playhouse.schema_diff import diff_models
+
+    upgrade_database()
+    diff = diff_models(database.obj, all_models())
+    if not diff:
+        click.echo("models and database agree: nothing to write")
+        return
+    click.echo(runner().create(name, body=template(diff)))
+
+
+# --- accounts ---------------------------------------------------------------------------
+
+@main.command("create-leader")
+@click.argument("email")
+@click.option("--name", default="", help="The project leader's name.")
+@click.password_option(help="Password (asked when not given).")
+@with_app
+def create_leader(email: str, name: str, password: str) -> None:
+    """Create the project leader's account; TOTP is set up at first login."""
+    from portal.accounts import service
+
+    upgrade_database()
+    try:
+        service.create_leader(email, password, name)
+    except service.AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"project leader {email} created; log in to set up the authenticator app")
+
+
+# --- demo data --------------------------------------------------------------------------
+
+@main.command("demo")
+@click.option("--scale", default=1, show_default=True, help="Make N times more data (for benchmarks).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has companies.")
+@with_app
+def demo(scale: int, if_empty: bool) -> None:
+    """Fill an empty database with realistic demo data and print the logins."""
+    from flask import current_app
+
+    from portal import demo as demo_data
+
+    if current_app.config["ENV"] == "production":
+        raise click.ClickException("portal demo refuses to run with PORTAL_ENV=production")
+    upgrade_database()
+    if demo_data.has_data():
+        if if_empty:
+            click.echo("demo data already present; logins:")
+            for line in demo_data.LOGIN_LINES:
+                click.echo("  " + line)
+            return
+        raise click.ClickException("the database is not empty; demo data goes only into an empty database")
+    with click.progressbar(length=scale, label="demo data") as bar:
+        logins = demo_data.fill(scale=scale, progress=bar.update)
+    click.echo("Demo logins:")
+    for line in logins:
+        click.echo("  " + line)
+
+
+# --- backups and checks -----------------------------------------------------------------
+
+@main.command("backup")
+@click.argument("destination", type=click.Path(dir_okay=False))
+@with_app
+def backup(destination: str) -> None:
+    """Make a consistent online copy of the SQLite database and check it."""
+    from portal.core import backup as backups
+
+    try:
+        result = backups.backup(database.obj, destination)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(result)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("verify")
+@with_app
+def audit_verify() -> None:
+    """Check the hash chain of the audit log."""
+    from portal.core import audit
+
+    report = audit.verify()
+    if report.ok:
+        click.echo(f"audit log intact: {report.rows} rows")
+        return
+    click.echo(f"audit log BROKEN at row {report.broken_at}: {report.reason}", err=True)
+    sys.exit(1)
+
+
+@main.command("config")
+def show_config() -> None:
+    """Print the PORTAL_* settings as a markdown table (used in the README)."""
+    from portal.config import SETTINGS
+
+    click.echo("| variable | default | meaning |\n|---|---|---|")
+    for setting in SETTINGS:
+        default = setting.default if setting.default != "" else "(empty)"
+        click.echo(f"| `{setting.env}` | `{default}` | {setting.help} |")

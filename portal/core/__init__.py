@@ -1,0 +1,1 @@
+"""What every capability uses. Imports no capability."""

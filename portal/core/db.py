@@ -1,0 +1,72 @@
+"""The one database proxy, the base model and the per-request connection."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import unquote, urlparse
+
+import peewee
+from flask import Flask
+
+database = peewee.DatabaseProxy()
+
+SQLITE_PRAGMAS = (
+    ("journal_mode", "wal"),
+    ("foreign_keys", 1),
+    ("synchronous", "full"),
+    ("cache_size", -64000),
+)
+BUSY_TIMEOUT_SECONDS = 10
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC now: the convention for every `*_at` column."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def make_database(url: str) -> peewee.Database:
+    """Build (not connect) the database a PORTAL_DATABASE_URL names."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ":memory:"
+        return peewee.SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS,
+                                     timeout=BUSY_TIMEOUT_SECONDS)
+    if parsed.scheme in {"postgres", "postgresql"}:
+        return peewee.PostgresqlDatabase(
+            parsed.path.lstrip("/"),
+            user=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
+            host=parsed.hostname or None,
+            port=parsed.port or None,
+            prefer_psycopg3=True,
+        )
+    raise ValueError(f"unsupported database URL scheme {parsed.scheme!r}: use sqlite:/// or postgresql://")
+
+
+def is_sqlite(db: peewee.Database | None = None) -> bool:
+    db = db or database.obj
+    return isinstance(db, peewee.SqliteDatabase)
+
+
+def atomic_write():
+    """A transaction for read-then-write: IMMEDIATE on SQLite, so no other writer slips in."""
+    if is_sqlite():
+        return database.atomic("IMMEDIATE")
+    return database.atomic()
+
+
+def init_app(app: Flask) -> None:
+    database.initialize(make_database(app.config["DATABASE_URL"]))
+
+    # peewee connects on the first query of a request (so /healthz can report a database
+    # that is down); the connection is closed when the request ends.
+    @app.teardown_request
+    def _close(_exc: BaseException | None) -> None:
+        if not database.is_closed():
+            database.close()

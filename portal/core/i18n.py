@@ -1,0 +1,28 @@
+"""Dutch first, English second: locale selection and the language switch."""
+
+from __future__ import annotations
+
+from flask import Flask, request, session
+from flask_babel import Babel
+from flask_login import current_user
+
+LANGUAGES = ("nl", "en")
+DEFAULT_LANGUAGE = "nl"
+
+babel = Babel()
+
+
+def select_locale() -> str:
+    """A logged-in user's stored choice, then a visitor's choice, then Accept-Language."""
+    if current_user and getattr(current_user, "is_authenticated", False):
+        return current_user.language
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Amsterdam")
+    babel.init_app(app, locale_selector=select_locale)

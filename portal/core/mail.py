@@ -1,0 +1,100 @@
+"""Outgoing mail: SMTP when PORTAL_SMTP_HOST is set, otherwise .eml files in the outbox.
+
+Every message has a plain-text and an HTML part, rendered in the recipient's language
+from `templates/mail/<name>.txt` and `templates/mail/<name>.html`. Inside a database
+transaction the message is sent only after the transaction commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import uuid
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from portal.core.db import database, utcnow
+
+log = logging.getLogger("portal.mail")
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str = "application/pdf"
+
+
+@dataclass
+class Mail:
+    to: str
+    subject: str
+    text: str
+    html: str
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+def render(template: str, language: str, subject, **context) -> Mail:
+    """Render a mail in `language`; `subject` may be a lazy string, translated here."""
+    with force_locale(language):
+        text = render_template(f"mail/{template}.txt", language=language, **context)
+        html = render_template(f"mail/{template}.html", language=language, **context)
+        return Mail(to=context.get("to", ""), subject=str(subject), text=text, html=html)
+
+
+def send_template(to: str, template: str, language: str, subject, *,
+                  attachments: list[Attachment] | None = None, **context) -> None:
+    """Render and send a mail to one recipient in their language."""
+    message = render(template, language, subject, **context)
+    message.to = to
+    message.attachments = list(attachments or [])
+    send(message)
+
+
+def _build(message: Mail, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to
+    email["Subject"] = message.subject
+    email["Date"] = formatdate(usegmt=True)
+    email["Message-ID"] = make_msgid(domain="onderwijsambassadeurs.nl")
+    email.set_content(message.text)
+    email.add_alternative(message.html, subtype="html")
+    for attachment in message.attachments:
+        maintype, subtype = attachment.mimetype.split("/", 1)
+        email.add_attachment(attachment.content, maintype=maintype, subtype=subtype,
+                             filename=attachment.filename)
+    return email
+
+
+def send(message: Mail) -> None:
+    """Deliver now, or after the surrounding transaction commits."""
+    config = current_app.config
+    email = _build(message, config["MAIL_FROM"])
+    if database.transaction_depth() > 0:
+        database.after_commit(lambda: _deliver(email, config))
+    else:
+        _deliver(email, config)
+
+
+def _deliver(email: EmailMessage, config) -> None:
+    if config.get("SMTP_HOST"):
+        with smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=20) as smtp:
+            if config.get("SMTP_STARTTLS"):
+                smtp.starttls()
+            if config.get("SMTP_USER"):
+                smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+            smtp.send_message(email)
+        log.info("mail sent over SMTP to %s", email["To"])
+        return
+    outbox = config["OUTBOX_DIR"]
+    os.makedirs(outbox, exist_ok=True)
+    name = f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
+    with open(os.path.join(outbox, name), "wb") as handle:
+        handle.write(bytes(email))
+    log.info("mail written to outbox %s", name)

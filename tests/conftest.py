@@ -1,0 +1,212 @@
+"""Shared fixtures: a fresh migrated database per test (SQLite file, or PostgreSQL when
+PORTAL_TEST_DATABASE_URL is set), the app, clients, the outbox and small factories."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from portal import all_models, create_app
+from portal.core.db import database, make_database
+
+PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+PASSWORD = "zeilboot-kaasmarkt-regen-42"
+
+
+def _migrate(url: str) -> None:
+    from playhouse.migrations import Runner
+
+    from portal.cli import MIGRATIONS_DIR
+
+    db = make_database(url)
+    database.initialize(db)
+    db.connect()
+    try:
+        if PG_URL:
+            db.execute_sql("DROP SCHEMA public CASCADE")
+            db.execute_sql("CREATE SCHEMA public")
+        Runner(db, MIGRATIONS_DIR).up()
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> str:
+    """Migrate once per run: a SQLite file to copy, or the PostgreSQL test database itself."""
+    if PG_URL:
+        _migrate(PG_URL)
+        return PG_URL
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    _migrate(f"sqlite:///{path}")
+    return str(path)
+
+
+def _truncate_postgres() -> None:
+    db = make_database(PG_URL)
+    db.connect()
+    try:
+        names = ", ".join(f'"{m._meta.table_name}"' for m in all_models())
+        db.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def database_url(migrated_template, tmp_path) -> str:
+    if PG_URL:
+        _truncate_postgres()
+        return PG_URL
+    target = tmp_path / "portal.db"
+    shutil.copyfile(migrated_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path) -> dict:
+    return {
+        "TESTING": True,
+        "ENV": "testing",
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "DATABASE_URL": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "PASSWORD_HASH_MEMORY_KIB": 1024,
+        "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+        "CONTENT_RELOAD": False,
+        "BASE_URL": "http://portal.test",
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    application = create_app(app_config)
+    with application.app_context():
+        yield application
+    if not database.is_closed():
+        database.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# --- mail -------------------------------------------------------------------------------
+
+@dataclass
+class SentMail:
+    to: str
+    subject: str
+    text: str
+    html: str
+    message: email.message.EmailMessage
+
+    def link(self) -> str:
+        """The first portal link in the text part, as a path."""
+        match = re.search(r"http://portal\.test(/\S+)", self.text)
+        assert match, self.text
+        return match.group(1)
+
+
+class Outbox:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @property
+    def messages(self) -> list[SentMail]:
+        if not self.folder.exists():
+            return []
+        found = []
+        for path in sorted(self.folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            text = message.get_body(("plain",)).get_content()
+            html = message.get_body(("html",)).get_content()
+            found.append(SentMail(message["To"], message["Subject"], text, html, message))
+        return found
+
+    def to(self, address: str) -> list[SentMail]:
+        return [m for m in self.messages if m.to == address]
+
+    def last(self, address: str) -> SentMail:
+        mails = self.to(address)
+        assert mails, f"no mail to {address}"
+        return mails[-1]
+
+
+@pytest.fixture
+def outbox(app) -> Outbox:
+    return Outbox(Path(app.config["OUTBOX_DIR"]))
+
+
+# --- factories --------------------------------------------------------------------------
+
+@pytest.fixture
+def make_company(app):
+    """Create a company with an administrator (and optionally a member), confirmed and active."""
+    from portal.accounts import service
+    from portal.accounts.models import Company, User
+    from portal.core.db import utcnow
+
+    counter = iter(range(1, 10_000))
+
+    def factory(name: str = "Acme", *, language: str = "nl", member: bool = False):
+        n = next(counter)
+        slug = re.sub(r"\W+", "", name.lower()) or "company"
+        company = Company.create(legal_name=f"{name} B.V.", kvk=f"{12345600 + n + hash(name) % 1000:08d}",
+                                 street="Oudegracht 1", postcode="3511 AB", city="Utrecht",
+                                 billing_email=f"finance@{slug}.nl", language=language, hourly_cost_cents=5000)
+        admin = User.create(company=company, email=f"admin{n}@{slug}.nl", name=f"{name} Admin", role="admin",
+                            language=language, password_hash=service.hash_password(PASSWORD),
+                            password_changed_at=utcnow(), email_confirmed_at=utcnow())
+        company.admin = admin
+        if member:
+            company.member = User.create(company=company, email=f"member{n}@{slug}.nl", name=f"{name} Member",
+                                         role="member", language=language,
+                                         password_hash=service.hash_password(PASSWORD),
+                                         password_changed_at=utcnow(), email_confirmed_at=utcnow())
+        return company
+
+    return factory
+
+
+@pytest.fixture
+def login(app):
+    """Log a client in through the real login form; returns the client."""
+
+    def do_login(client, user, password: str = PASSWORD):
+        response = client.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.data[:500]
+        return client
+
+    return do_login
+
+
+@pytest.fixture
+def leader(app):
+    from portal.accounts import service
+
+    return service.create_leader("leider@onderwijsambassadeurs.nl", PASSWORD, "Lotte Leider")
+
+
+@pytest.fixture
+def leader_client(app, leader, login):
+    """A client logged in as the project leader, second factor passed."""
+    import pyotp
+
+    from portal.accounts.models import User
+
+    client = app.test_client()
+    login(client, leader)
+    client.get("/login/totp")
+    secret = User.get_by_id(leader.id).totp_secret
+    response = client.post("/login/totp", data={"code": pyotp.TOTP(secret).now()})
+    assert response.status_code == 302, response.data[:500]
+    return client
