@@ -72,14 +72,19 @@ def db_status() -> None:
 
 @db_group.command("makemigration")
 @click.argument("name")
+@click.option("--module", "modules", multiple=True,
+              help="Only the models of this module (e.g. portal.giving.models); default: all.")
 @with_app
-def db_makemigration(name: str) -> None:
+def db_makemigration(name: str, modules: tuple[str, ...]) -> None:
     """Write a migration for the difference between the models and the migrated database."""
+    import importlib
+
     from playhouse.migrations import template
     from playhouse.schema_diff import diff_models
 
     upgrade_database()
-    diff = diff_models(database.obj, all_models())
+    models = [m for module in modules for m in importlib.import_module(module).MODELS] if modules else all_models()
+    diff = diff_models(database.obj, models)
     if not diff:
         click.echo("models and database agree: nothing to write")
         return

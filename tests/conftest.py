@@ -157,7 +157,7 @@ def make_company(app):
 
     counter = iter(range(1, 10_000))
 
-    def factory(name: str = "Acme", *, language: str = "nl", member: bool = False):
+    def factory(name: str = "Acme", *, language: str = "en", member: bool = False):
         n = next(counter)
         slug = re.sub(r"\W+", "", name.lower()) or "company"
         company = Company.create(legal_name=f"{name} B.V.", kvk=f"{12345600 + n + hash(name) % 1000:08d}",
