@@ -50,44 +50,44 @@ def validate_postcode(_form, field):
 
 
 class RegisterForm(FlaskForm):
-    legal_name = StringField(_l("Legal name of the company"), [_required(), Length(max=200)])
+    legal_name = StringField(_l("Legal name of the company"), [_required(), Length(max=200)], render_kw={"autocomplete": "organization"})
     kvk = KvkField(_l("KvK number"), [_required(), validate_kvk])
-    street = StringField(_l("Street and number"), [_required(), Length(max=200)])
-    postcode = StringField(_l("Postcode"), [_required(), validate_postcode])
-    city = StringField(_l("City"), [_required(), Length(max=100)])
+    street = StringField(_l("Street and number"), [_required(), Length(max=200)], render_kw={"autocomplete": "street-address"})
+    postcode = StringField(_l("Postcode"), [_required(), validate_postcode], render_kw={"autocomplete": "postal-code"})
+    city = StringField(_l("City"), [_required(), Length(max=100)], render_kw={"autocomplete": "address-level2"})
     billing_email = EmailField(_l("Billing e-mail address"), [_required(), _email(), Length(max=254)])
     language = RadioField(_l("Preferred language"), choices=LANGUAGE_CHOICES, default="nl")
-    admin_name = StringField(_l("Your name"), [_required(), Length(max=200)])
-    admin_email = EmailField(_l("Your e-mail address"), [_required(), _email(), Length(max=254)])
-    password = PasswordField(_l("Password"), [_required(), Length(max=256)])
+    admin_name = StringField(_l("Your name"), [_required(), Length(max=200)], render_kw={"autocomplete": "name"})
+    admin_email = EmailField(_l("Your e-mail address"), [_required(), _email(), Length(max=254)], render_kw={"autocomplete": "email"})
+    password = PasswordField(_l("Password"), [_required(), Length(max=256)], render_kw={"autocomplete": "new-password"})
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail address"), [_required(), Length(max=254)])
-    password = PasswordField(_l("Password"), [_required(), Length(max=256)])
+    email = EmailField(_l("E-mail address"), [_required(), Length(max=254)], render_kw={"autocomplete": "username"})
+    password = PasswordField(_l("Password"), [_required(), Length(max=256)], render_kw={"autocomplete": "current-password"})
     next = HiddenField()
 
 
 class TotpForm(FlaskForm):
-    code = StringField(_l("6-digit code from your authenticator app"), [_required(), Length(max=10)])
+    code = StringField(_l("6-digit code from your authenticator app"), [_required(), Length(max=10)], render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
 
 
 class ForgotForm(FlaskForm):
-    email = EmailField(_l("E-mail address"), [_required(), Length(max=254)])
+    email = EmailField(_l("E-mail address"), [_required(), Length(max=254)], render_kw={"autocomplete": "username"})
 
 
 class NewPasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), [_required(), Length(max=256)])
+    password = PasswordField(_l("New password"), [_required(), Length(max=256)], render_kw={"autocomplete": "new-password"})
 
 
 class AcceptInviteForm(FlaskForm):
     name = StringField(_l("Your name"), [_required(), Length(max=200)])
-    password = PasswordField(_l("Choose a password"), [_required(), Length(max=256)])
+    password = PasswordField(_l("Choose a password"), [_required(), Length(max=256)], render_kw={"autocomplete": "new-password"})
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), [_required(), Length(max=256)])
-    new_password = PasswordField(_l("New password"), [_required(), Length(max=256)])
+    current_password = PasswordField(_l("Current password"), [_required(), Length(max=256)], render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField(_l("New password"), [_required(), Length(max=256)], render_kw={"autocomplete": "new-password"})
 
 
 class InviteForm(FlaskForm):
