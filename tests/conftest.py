@@ -111,7 +111,7 @@ class SentMail:
 
     def link(self) -> str:
         """The first portal link in the text part, as a path."""
-        match = re.search(r"http://portal\.test(/\S+)", self.text)
+        match = re.search(r"https?://[^/\s]+(/\S+)", self.text)
         assert match, self.text
         return match.group(1)
 
