@@ -7,6 +7,11 @@ PORT   ?= 5000
 
 .PHONY: run test bench lint translations clean
 
+# axe-core for the browser journeys (injected into pages; never served to visitors).
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -22,7 +27,7 @@ run: $(STAMP) translations
 	$(BIN)/portal demo --if-empty
 	PORTAL_SECURE_COOKIES=0 $(BIN)/flask --app portal run --port $(PORT)
 
-test: $(STAMP) translations
+test: $(STAMP) translations node_modules/axe-core/axe.min.js
 	$(BIN)/pytest
 
 bench: $(STAMP) translations
