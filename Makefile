@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 5000
 
-.PHONY: run test bench lint translations clean
+.PHONY: run test bench lint translations messages clean
 
 # axe-core for the browser journeys (injected into pages; never served to visitors).
 node_modules/axe-core/axe.min.js: package.json package-lock.json
@@ -21,6 +21,13 @@ $(STAMP): pyproject.toml
 translations: $(STAMP)
 	@if ls portal/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel compile -q -d portal/translations; fi
+
+# Re-extract every translatable string and merge it into the Dutch catalogue (then translate).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o portal/translations/messages.pot .
+	@if [ -f portal/translations/nl/LC_MESSAGES/messages.po ]; then \
+		$(BIN)/pybabel update --no-fuzzy-matching -i portal/translations/messages.pot -d portal/translations -l nl; \
+	else $(BIN)/pybabel init -i portal/translations/messages.pot -d portal/translations -l nl; fi
 
 run: $(STAMP) translations
 	$(BIN)/portal db upgrade
