@@ -15,12 +15,14 @@ from portal import config as portal_config
 BLUEPRINTS = (
     "portal.core.views",
     "portal.accounts.views",
+    "portal.sroi.views",
 )
 
 # Every capability with tables lists them in MODELS in its models module, in this order.
 MODEL_MODULES = (
     "portal.core.audit",
     "portal.accounts.models",
+    "portal.sroi.models",
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -1,0 +1,1 @@
+"""SROI commitments: social-return obligations, valuation rules, allocation of contributions."""

@@ -1,0 +1,191 @@
+"""Forms of the SROI capability: they parse what people type; the service decides what is allowed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from portal.core.money import AmountError, parse_cents
+from portal.sroi import service
+from portal.sroi.models import BASE_TYPES, MAX_BASE_CENTS, MAX_RATE_CENTS
+
+
+def _required():
+    return DataRequired(message=_l("This field is required."))
+
+
+def _date_required():
+    # InputRequired, not DataRequired: it keeps the "Enter a valid date" message of a bad date.
+    return InputRequired(message=_l("This field is required."))
+
+
+class Date(DateField):
+    """A date input whose complaint is translatable and says what to type."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            self.data = None
+            raise ValueError(_l("Enter a valid date.")) from exc
+
+
+def _amount(field, *, required: bool, max_cents: int, allow_zero: bool = False) -> int | None:
+    text = (field.data or "").strip()
+    if not text:
+        if required:
+            raise ValidationError(_l("Please enter an amount."))
+        return None
+    try:
+        return parse_cents(text, max_cents=max_cents, allow_zero=allow_zero)
+    except AmountError as error:
+        raise ValidationError(str(error)) from error
+
+
+class CommitmentForm(FlaskForm):
+    template = SelectField(_l("Valuation table to start from"), validate_choice=False)
+    authority = StringField(_l("Contracting authority"), [_required(), Length(max=200)],
+                            render_kw={"placeholder": "Gemeente Utrecht"})
+    contract_reference = StringField(_l("Contract reference"), [_required(), Length(max=100)])
+    description = TextAreaField(_l("What the contract is about"), [Optional(), Length(max=2000)])
+    base_type = SelectField(_l("The percentage is taken of"),
+                            choices=[SelectChoice(code, service.BASE_TYPE_LABELS[code]) for code in BASE_TYPES])
+    base_amount = StringField(_l("Base amount (EUR)"), render_kw={"inputmode": "decimal"})
+    percentage = StringField(_l("Social-return percentage"), render_kw={"inputmode": "decimal"})
+    cap_amount = StringField(_l("Cap on the obligation (EUR, optional)"), render_kw={"inputmode": "decimal"})
+    period_start_on = Date(_l("Contract period starts"), [_date_required()])
+    period_end_on = Date(_l("Contract period ends"), [_date_required()])
+    deadline_on = Date(_l("Deadline for meeting the obligation"), [_date_required()])
+    buyer_contact_name = StringField(_l("Contact at the buyer (name)"), [Optional(), Length(max=200)])
+    buyer_contact_email = StringField(_l("Contact's e-mail address"), [Optional(), Length(max=254)])
+    buyer_contact_phone = StringField(_l("Contact's phone number"), [Optional(), Length(max=40)])
+    reason = TextAreaField(_l("Reason for the correction"), [Optional(), Length(max=1000)])
+
+    base_cents: int | None = None
+    percentage_bp: int | None = None
+    cap_cents: int | None = None
+
+    def validate_base_amount(self, field):
+        self.base_cents = _amount(field, required=True, max_cents=MAX_BASE_CENTS)
+
+    def validate_percentage(self, field):
+        try:
+            self.percentage_bp = service.parse_percentage_bp(field.data)
+        except service.SroiError as error:
+            raise ValidationError(str(error)) from error
+
+    def validate_cap_amount(self, field):
+        self.cap_cents = _amount(field, required=False, max_cents=MAX_BASE_CENTS)
+
+    def to_input(self) -> service.CommitmentInput:
+        return service.CommitmentInput(
+            authority=self.authority.data or "", contract_reference=self.contract_reference.data or "",
+            description=self.description.data or "", base_type=self.base_type.data,
+            base_cents=self.base_cents, percentage_bp=self.percentage_bp, cap_cents=self.cap_cents,
+            period_start_on=self.period_start_on.data, period_end_on=self.period_end_on.data,
+            deadline_on=self.deadline_on.data, buyer_contact_name=self.buyer_contact_name.data or "",
+            buyer_contact_email=self.buyer_contact_email.data or "",
+            buyer_contact_phone=self.buyer_contact_phone.data or "")
+
+    def fill_from(self, commitment, language: str) -> None:
+        for name in ("authority", "contract_reference", "description", "base_type", "period_start_on",
+                     "period_end_on", "deadline_on", "buyer_contact_name", "buyer_contact_email",
+                     "buyer_contact_phone"):
+            getattr(self, name).data = getattr(commitment, name)
+        self.base_amount.data = plain_amount(commitment.base_cents, language)
+        self.percentage.data = service.format_percentage(commitment.percentage_bp, language).rstrip("%")
+        self.cap_amount.data = plain_amount(commitment.cap_cents, language) if commitment.cap_cents else ""
+
+
+def plain_amount(cents: int, language: str) -> str:
+    """Cents as a number someone would type: '1234,56' (Dutch) or '1234.56'."""
+    whole, rest = divmod(int(cents), 100)
+    text = f"{whole}" if rest == 0 else f"{whole}.{rest:02d}"
+    return text.replace(".", ",") if language == "nl" else text
+
+
+class RulesForm(FlaskForm):
+    counts_hours_sponsored = BooleanField(_l("Sponsored hours count"))
+    counts_hours_volunteered = BooleanField(_l("Volunteered hours count"))
+    counts_money = BooleanField(_l("Money counts, at the amount paid"))
+    counts_materials = BooleanField(_l("Materials count, at their confirmed value"))
+    hours_basis = RadioField(_l("Sponsored hours are valued at"), choices=[
+        SelectChoice("rate", _l("A rate per hour from the buyer's table (Utrecht: EUR 100)")),
+        SelectChoice("employer_cost", _l("The employer's own cost, as registered with the hours")),
+    ], default="rate")
+    hourly_rate = StringField(_l("Rate per hour (EUR)"), render_kw={"inputmode": "decimal"})
+    max_hours_per_person = StringField(_l("At most this many hours per person (optional)"),
+                                       render_kw={"inputmode": "decimal"})
+    reason = TextAreaField(_l("Reason for the correction"), [Optional(), Length(max=1000)])
+
+    hourly_rate_cents: int | None = None
+    max_minutes_per_person: int | None = None
+
+    def validate_hourly_rate(self, field):
+        self.hourly_rate_cents = _amount(field, required=self.hours_basis.data == "rate",
+                                         max_cents=MAX_RATE_CENTS)
+
+    def validate_max_hours_per_person(self, field):
+        text = (field.data or "").strip()
+        if not text:
+            self.max_minutes_per_person = None
+            return
+        try:
+            self.max_minutes_per_person = service.parse_minutes(text)
+        except service.SroiError as error:
+            raise ValidationError(str(error)) from error
+
+    def to_input(self) -> service.RulesInput:
+        return service.RulesInput(
+            counts_hours_sponsored=self.counts_hours_sponsored.data,
+            counts_hours_volunteered=self.counts_hours_volunteered.data,
+            counts_money=self.counts_money.data, counts_materials=self.counts_materials.data,
+            hours_basis=self.hours_basis.data, hourly_rate_cents=self.hourly_rate_cents,
+            max_minutes_per_person=self.max_minutes_per_person)
+
+    def fill_from(self, commitment, language: str) -> None:
+        for name in ("counts_hours_sponsored", "counts_hours_volunteered", "counts_money", "counts_materials",
+                     "hours_basis"):
+            getattr(self, name).data = getattr(commitment, name)
+        self.hourly_rate.data = plain_amount(commitment.hourly_rate_cents, language) if commitment.hourly_rate_cents else ""
+        self.max_hours_per_person.data = (service.format_minutes(commitment.max_minutes_per_person)
+                                          if commitment.max_minutes_per_person else "")
+
+
+class AllocationForm(FlaskForm):
+    key = HiddenField(validators=[_required(), Length(max=64)])
+    amount = StringField(_l("Amount to count toward this commitment"), [Length(max=40)])
+
+
+class ApprovalForm(FlaskForm):
+    amount = StringField(_l("Amount the buyer approved (EUR)"), render_kw={"inputmode": "decimal"})
+    approved_on = Date(_l("Date of the buyer's approval"), [_date_required()], default=dt.date.today)
+    reference = StringField(_l("The buyer's reference (letter, e-mail or report number)"),
+                            [_required(), Length(max=100)])
+    note = TextAreaField(_l("Note (optional)"), [Optional(), Length(max=2000)])
+
+    amount_cents: int | None = None
+
+    def validate_amount(self, field):
+        self.amount_cents = _amount(field, required=True, max_cents=MAX_BASE_CENTS, allow_zero=True)
+
+
+class CorrectionForm(ApprovalForm):
+    reason = TextAreaField(_l("Reason for the correction"), [_required(), Length(max=1000)])
+
+
+class ConfirmForm(FlaskForm):
+    fingerprint = HiddenField(validators=[_required(), Length(max=64)])

@@ -1,0 +1,150 @@
+"""Tables of the SROI capability.
+
+Contributions live in other capabilities; an allocation names one by its stable `key`
+("hours:12", "donation:7", "material:3"), never by a foreign key, so this capability's
+tables stand on their own.
+"""
+
+from __future__ import annotations
+
+import peewee
+
+from portal.accounts.models import Company, User
+from portal.core.db import BaseModel, utcnow
+
+BASE_TYPES = ("contract_value_excl_vat", "labour_cost", "turnover")
+HOURS_BASES = ("rate", "employer_cost")
+HOUR_KINDS = ("hours_sponsored", "hours_volunteered")
+ALLOCATABLE_KINDS = ("hours_sponsored", "hours_volunteered", "money", "material")
+
+# The ceiling for a contract base: EUR 10 billion. Larger numbers are typing mistakes.
+MAX_BASE_CENTS = 1_000_000_000_000
+# A rate per hour above EUR 10,000 is a typing mistake.
+MAX_RATE_CENTS = 1_000_000
+# A cap above 10,000 hours per person is no cap.
+MAX_MINUTES_PER_PERSON = 600_000
+
+
+class ValuationTemplate(BaseModel):
+    """A buyer's valuation table, copied into a commitment's rules when it is recorded."""
+
+    code = peewee.CharField(max_length=40, unique=True)
+    name = peewee.CharField(max_length=120)
+    note = peewee.TextField(default="")
+    counts_hours_sponsored = peewee.BooleanField(default=True)
+    counts_hours_volunteered = peewee.BooleanField(default=False)
+    counts_money = peewee.BooleanField(default=True)
+    counts_materials = peewee.BooleanField(default=True)
+    hours_basis = peewee.CharField(max_length=16, constraints=[
+        peewee.Check("hours_basis IN ('rate', 'employer_cost')")])
+    hourly_rate_cents = peewee.BigIntegerField(null=True, constraints=[
+        peewee.Check("hourly_rate_cents IS NULL OR (hourly_rate_cents > 0 AND hourly_rate_cents <= 1000000)")])
+    max_minutes_per_person = peewee.IntegerField(null=True, constraints=[
+        peewee.Check("max_minutes_per_person IS NULL OR (max_minutes_per_person > 0 AND max_minutes_per_person <= 600000)")])
+    sort_order = peewee.IntegerField(default=0)
+
+    class Meta:
+        table_name = "sroi_valuation_template"
+
+
+class Commitment(BaseModel):
+    """One social-return clause of one public contract, with its own valuation rules."""
+
+    company = peewee.ForeignKeyField(Company, backref="sroi_commitments", on_delete="RESTRICT")
+    authority = peewee.CharField(max_length=200)
+    contract_reference = peewee.CharField(max_length=100)
+    description = peewee.TextField(default="")
+    base_type = peewee.CharField(max_length=32, constraints=[
+        peewee.Check("base_type IN ('contract_value_excl_vat', 'labour_cost', 'turnover')")])
+    base_cents = peewee.BigIntegerField(constraints=[
+        peewee.Check("base_cents > 0 AND base_cents <= 1000000000000")])
+    percentage_bp = peewee.IntegerField(constraints=[
+        peewee.Check("percentage_bp > 0 AND percentage_bp <= 10000")])
+    cap_cents = peewee.BigIntegerField(null=True, constraints=[
+        peewee.Check("cap_cents IS NULL OR (cap_cents > 0 AND cap_cents <= 1000000000000)")])
+    period_start_on = peewee.DateField()
+    period_end_on = peewee.DateField()
+    deadline_on = peewee.DateField()
+    buyer_contact_name = peewee.CharField(max_length=200, default="")
+    buyer_contact_email = peewee.CharField(max_length=254, default="")
+    buyer_contact_phone = peewee.CharField(max_length=40, default="")
+    # The valuation rules: copied from a template, then the company's to edit.
+    rules_template = peewee.CharField(max_length=40, default="")
+    rules_name = peewee.CharField(max_length=120)
+    counts_hours_sponsored = peewee.BooleanField(default=True)
+    counts_hours_volunteered = peewee.BooleanField(default=False)
+    counts_money = peewee.BooleanField(default=True)
+    counts_materials = peewee.BooleanField(default=True)
+    hours_basis = peewee.CharField(max_length=16, constraints=[
+        peewee.Check("hours_basis IN ('rate', 'employer_cost')")])
+    hourly_rate_cents = peewee.BigIntegerField(null=True, constraints=[
+        peewee.Check("hourly_rate_cents IS NULL OR (hourly_rate_cents > 0 AND hourly_rate_cents <= 1000000)")])
+    max_minutes_per_person = peewee.IntegerField(null=True, constraints=[
+        peewee.Check("max_minutes_per_person IS NULL OR (max_minutes_per_person > 0 AND max_minutes_per_person <= 600000)")])
+    created_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sroi_commitment"
+        constraints = [
+            peewee.SQL("CHECK (period_end_on >= period_start_on)"),
+            peewee.SQL("CHECK (deadline_on >= period_start_on)"),
+            peewee.SQL("CHECK (hours_basis <> 'rate' OR hourly_rate_cents IS NOT NULL)"),
+        ]
+
+
+class Allocation(BaseModel):
+    """Part of one contribution counted toward one commitment: minutes for hours, cents otherwise.
+
+    The contribution's facts are copied at allocation time so a report can still name what
+    was allocated if the source later withdraws it; the live figures always come from the source.
+    """
+
+    commitment = peewee.ForeignKeyField(Commitment, backref="allocations", on_delete="CASCADE")
+    company = peewee.ForeignKeyField(Company, backref="+", on_delete="RESTRICT")
+    contribution_key = peewee.CharField(max_length=64, index=True)
+    kind = peewee.CharField(max_length=20, constraints=[
+        peewee.Check("kind IN ('hours_sponsored', 'hours_volunteered', 'money', 'material')")])
+    minutes = peewee.IntegerField(default=0, constraints=[peewee.Check("minutes >= 0")])
+    cents = peewee.BigIntegerField(default=0, constraints=[peewee.Check("cents >= 0")])
+    contribution_on = peewee.DateField()
+    description = peewee.CharField(max_length=300, default="")
+    person = peewee.CharField(max_length=200, default="")
+    created_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sroi_allocation"
+        indexes = ((("commitment", "contribution_key"), True),)
+        constraints = [
+            peewee.SQL("CHECK ((kind IN ('hours_sponsored', 'hours_volunteered') AND minutes > 0 AND cents = 0)"
+                       " OR (kind IN ('money', 'material') AND cents > 0 AND minutes = 0))"),
+        ]
+
+
+class Approval(BaseModel):
+    """What the contracting authority approved, as the company entered it.
+
+    Rows are never changed: a correction is a new row naming the one it replaces, with a
+    reason. The approved total is the sum of the rows nobody corrected.
+    """
+
+    commitment = peewee.ForeignKeyField(Commitment, backref="approvals", on_delete="CASCADE")
+    amount_cents = peewee.BigIntegerField(constraints=[
+        peewee.Check("amount_cents >= 0 AND amount_cents <= 1000000000000")])
+    approved_on = peewee.DateField()
+    reference = peewee.CharField(max_length=100)
+    note = peewee.TextField(default="")
+    corrects = peewee.ForeignKeyField("self", null=True, unique=True, backref="+", on_delete="CASCADE")
+    reason = peewee.TextField(default="")
+    entered_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    entered_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sroi_approval"
+        constraints = [peewee.SQL("CHECK (corrects_id IS NULL OR reason <> '')")]
+
+
+MODELS = (ValuationTemplate, Commitment, Allocation, Approval)

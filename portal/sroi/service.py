@@ -1,0 +1,1116 @@
+"""SROI commitments: obligation arithmetic, valuation by a commitment's rules, allocation.
+
+Three amounts per commitment, never confused:
+- the obligation: percentage x base, capped (what the contract demands);
+- the claim: the company's allocated contributions valued by the commitment's own rules
+  (hours at a rate per hour or at the employer's cost, money at cost, materials at their
+  confirmed value), which the contracting authority has not necessarily accepted;
+- the approval: what the authority confirmed, entered by the company with date and reference.
+
+Every part of a claim names how it was valued. All arithmetic is on integer cents and
+integer minutes; a division rounds half-up once, per line, and totals are sums of lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import zlib
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+
+import peewee
+from flask_babel import lazy_gettext as _l
+
+from portal.accounts.models import Company
+from portal.core import audit
+from portal.core.contributions import Contribution, contributions
+from portal.core.db import atomic_write, database, is_sqlite, utcnow
+from portal.core.money import format_eur
+from portal.sroi.models import (
+    BASE_TYPES,
+    HOUR_KINDS,
+    HOURS_BASES,
+    MAX_BASE_CENTS,
+    MAX_MINUTES_PER_PERSON,
+    MAX_RATE_CENTS,
+    Allocation,
+    Approval,
+    Commitment,
+    ValuationTemplate,
+)
+
+# A commitment whose deadline is this close (or past) and whose obligation is not yet
+# approved in full is flagged on the dashboard.
+DEADLINE_WARNING_DAYS = 60
+# Namespace of the PostgreSQL advisory locks taken per contribution key while allocating.
+LOCK_NAMESPACE = 60040
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
+
+BASE_TYPE_LABELS = {
+    "contract_value_excl_vat": _l("Contract value excluding VAT"),
+    "labour_cost": _l("Labour cost (wage bill)"),
+    "turnover": _l("Invoiced turnover"),
+}
+KIND_LABELS = {
+    "hours_sponsored": _l("Sponsored hours"),
+    "hours_volunteered": _l("Volunteered hours"),
+    "money": _l("Money"),
+    "material": _l("Materials"),
+}
+HOURS_BASIS_LABELS = {
+    "rate": _l("a rate per hour set in this commitment's rules"),
+    "employer_cost": _l("the employer's own cost, as registered with the hours"),
+}
+STATUS_LABELS = {
+    "ok": "",
+    "capped": _l("partly above the cap of hours per person; only the part within the cap counts"),
+    "withdrawn": _l("no longer a confirmed contribution; counts for nothing"),
+    "reduced": _l("the contribution is now worth less than was allocated; only what remains counts"),
+    "not_counted": _l("this kind does not count under the commitment's current rules"),
+    "outside_period": _l("dated outside the commitment's period; counts for nothing"),
+}
+
+# The valuation tables every installation starts with (the migration seeds the same rows).
+SEED_TEMPLATES = (
+    {
+        "code": "utrecht-bouwblokken", "sort_order": 1,
+        "name": "Gemeente Utrecht: building blocks (supporting a social project)",
+        "note": ("Utrecht's building-block table values supporting a social project, and schooling, "
+                 "knowledge or means, at the costs incurred or EUR 100 per employee per hour. Whether "
+                 "ambassador hours in a primary school count is for the municipality's social-return "
+                 "adviser to approve."),
+        "counts_hours_sponsored": True, "counts_hours_volunteered": False, "counts_money": True,
+        "counts_materials": True, "hours_basis": "rate", "hourly_rate_cents": 10000,
+        "max_minutes_per_person": None,
+    },
+    {
+        "code": "at-cost", "sort_order": 2,
+        "name": "Generic: at cost",
+        "note": ("Every contribution at what it cost the company: sponsored hours at the employer's own "
+                 "hourly cost, money at the amount paid, materials at their confirmed value."),
+        "counts_hours_sponsored": True, "counts_hours_volunteered": False, "counts_money": True,
+        "counts_materials": True, "hours_basis": "employer_cost", "hourly_rate_cents": None,
+        "max_minutes_per_person": None,
+    },
+)
+TEMPLATE_LABELS = {
+    "utrecht-bouwblokken": _l("Gemeente Utrecht: building blocks (supporting a social project)"),
+    "at-cost": _l("Generic: at cost"),
+}
+RULE_FIELDS = ("counts_hours_sponsored", "counts_hours_volunteered", "counts_money", "counts_materials",
+               "hours_basis", "hourly_rate_cents", "max_minutes_per_person")
+COMMITMENT_FIELDS = ("authority", "contract_reference", "description", "base_type", "base_cents",
+                     "percentage_bp", "cap_cents", "period_start_on", "period_end_on", "deadline_on",
+                     "buyer_contact_name", "buyer_contact_email", "buyer_contact_phone")
+# Changing these after an approval changes what was approved: they need a reason.
+OBLIGATION_FIELDS = ("base_type", "base_cents", "percentage_bp", "cap_cents", "period_start_on",
+                     "period_end_on")
+
+
+class SroiError(ValueError):
+    """A refusal to show the user: str() is the translated message; `field` names the form field."""
+
+    def __init__(self, message, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+# --- arithmetic -----------------------------------------------------------------------------
+
+def div_half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half-up to a whole number, in integers only.
+
+    For n >= 0 and d > 0: round_half_up(n / d) = floor(n / d + 1/2) = (2n + d) // (2d).
+    """
+    if denominator <= 0 or numerator < 0:
+        raise ValueError("div_half_up needs numerator >= 0 and denominator > 0")
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def obligation_cents(base_cents: int, percentage_bp: int, cap_cents: int | None = None) -> int:
+    """The social-return obligation in whole cents.
+
+        obligation = min(cap, round_half_up(base x bp / 10 000))
+                   = min(cap, (2 x base x bp + 10 000) // 20 000)
+
+    `bp` is the percentage in basis points (5 % = 500), so base x bp / 10 000 is the exact
+    amount in cents; it is rounded half-up to the cent. A cap is itself whole cents, so
+    capping before or after rounding gives the same result.
+    """
+    exact_rounded = div_half_up(base_cents * percentage_bp, 10_000)
+    return exact_rounded if cap_cents is None else min(exact_rounded, cap_cents)
+
+
+def hours_value_at_rate(minutes: int, rate_cents: int) -> int:
+    """Value of `minutes` at `rate_cents` per hour: round_half_up(minutes x rate / 60)."""
+    return div_half_up(minutes * rate_cents, 60)
+
+
+def share_of_value(value_cents: int, part: int, whole: int) -> int:
+    """The value of `part` of `whole` units worth `value_cents`: round_half_up(value x part / whole)."""
+    if whole <= 0 or value_cents <= 0:
+        return 0
+    return div_half_up(value_cents * part, whole)
+
+
+def parse_percentage_bp(text: str | None) -> int:
+    """'5', '5 %', '2,5' or '2.25' -> basis points (500, 250, 225); more than 0, at most 100 %."""
+    cleaned = (text or "").strip().rstrip("%").strip().replace(",", ".")
+    if not cleaned:
+        raise SroiError(_l("Please enter the percentage from the contract, such as 5."), "percentage")
+    if not re.fullmatch(r"[-+]?\d{1,6}(\.\d{1,8})?", cleaned):
+        raise SroiError(_l("Enter the percentage as a number, such as 5 or 2,5."), "percentage")
+    value = Decimal(cleaned)
+    if value <= 0 or value > 100:
+        raise SroiError(_l("The percentage must be more than 0 and at most 100."), "percentage")
+    basis_points = value * 100
+    if basis_points != basis_points.to_integral_value():
+        raise SroiError(_l("A percentage has at most two decimals, such as 2,25."), "percentage")
+    return int(basis_points)
+
+
+def format_percentage(basis_points: int, language: str = "nl") -> str:
+    """500 -> '5%', 250 -> '2,5%' (Dutch) or '2.5%' (English)."""
+    whole, fraction = divmod(int(basis_points), 100)
+    text = str(whole) if fraction == 0 else f"{whole}.{fraction:02d}".rstrip("0")
+    return (text.replace(".", ",") if language == "nl" else text) + "%"
+
+
+def parse_minutes(text: str | None, *, field_name: str = "amount") -> int:
+    """'7:30', '7,5', '7.25' or '8' hours -> whole minutes (more than zero)."""
+    cleaned = (text or "").strip().lower()
+    cleaned = re.sub(r"\s*(h|u|uur|hours?)$", "", cleaned)
+    if not cleaned:
+        raise SroiError(_l("Please enter a number of hours, such as 7:30."), field_name)
+    clock = re.fullmatch(r"(\d{1,6}):([0-5]\d)", cleaned)
+    if clock:
+        minutes = int(clock.group(1)) * 60 + int(clock.group(2))
+    elif re.fullmatch(r"\d{1,6}([.,]\d{1,2})?", cleaned):
+        exact = Decimal(cleaned.replace(",", ".")) * 60
+        if exact != exact.to_integral_value():
+            raise SroiError(_l("Enter whole minutes, for example 7:20 instead of 7,33."), field_name)
+        minutes = int(exact)
+    else:
+        raise SroiError(_l("Enter hours as 7:30 or 7,5."), field_name)
+    if minutes <= 0:
+        raise SroiError(_l("The number of hours must be more than zero."), field_name)
+    return minutes
+
+
+def format_minutes(minutes: int) -> str:
+    """450 -> '7:30' (hours and minutes)."""
+    sign = "-" if minutes < 0 else ""
+    hours, rest = divmod(abs(int(minutes)), 60)
+    return f"{sign}{hours:,}:{rest:02d}".replace(",", ".")
+
+
+# --- templates ------------------------------------------------------------------------------
+
+def ensure_templates() -> None:
+    """Seed the standard valuation tables if they are missing (idempotent)."""
+    with database.atomic():
+        ValuationTemplate.insert_many(SEED_TEMPLATES).on_conflict_ignore().execute()
+
+
+def valuation_templates() -> list[ValuationTemplate]:
+    """The valuation tables a new commitment can copy its rules from."""
+    if not ValuationTemplate.select().exists():
+        ensure_templates()
+    return list(ValuationTemplate.select().order_by(ValuationTemplate.sort_order, ValuationTemplate.id))
+
+
+def template_label(code: str, fallback: str = "") -> str:
+    label = TEMPLATE_LABELS.get(code)
+    return str(label) if label is not None else fallback
+
+
+# --- commitments ----------------------------------------------------------------------------
+
+@dataclass
+class CommitmentInput:
+    authority: str
+    contract_reference: str
+    description: str
+    base_type: str
+    base_cents: int
+    percentage_bp: int
+    cap_cents: int | None
+    period_start_on: dt.date
+    period_end_on: dt.date
+    deadline_on: dt.date
+    buyer_contact_name: str = ""
+    buyer_contact_email: str = ""
+    buyer_contact_phone: str = ""
+
+
+@dataclass
+class RulesInput:
+    counts_hours_sponsored: bool
+    counts_hours_volunteered: bool
+    counts_money: bool
+    counts_materials: bool
+    hours_basis: str
+    hourly_rate_cents: int | None
+    max_minutes_per_person: int | None
+
+
+def _text(value: str | None, limit: int, field_name: str, label, required: bool = False) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise SroiError(_l("Please fill in %(field)s.", field=label), field_name)
+    if len(value) > limit:
+        raise SroiError(_l("Use at most %(count)d characters.", count=limit), field_name)
+    return value
+
+
+def _date(value, field_name: str) -> dt.date:
+    if not isinstance(value, dt.date):
+        raise SroiError(_l("Please enter a date."), field_name)
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise SroiError(_l("Please enter a date between 2000 and 2100."), field_name)
+    return value
+
+
+def validate_commitment(data: CommitmentInput) -> CommitmentInput:
+    """Check and tidy a commitment's details, or raise SroiError naming the field."""
+    authority = _text(data.authority, 200, "authority", _l("the contracting authority"), required=True)
+    reference = _text(data.contract_reference, 100, "contract_reference", _l("the contract reference"), required=True)
+    description = _text(data.description, 2000, "description", _l("the description"))
+    if data.base_type not in BASE_TYPES:
+        raise SroiError(_l("Choose what the percentage is taken of."), "base_type")
+    for name, value in (("base_cents", data.base_cents), ("cap_cents", data.cap_cents)):
+        if value is None and name == "cap_cents":
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise SroiError(_l("The amount must be more than zero."), name)
+        if value > MAX_BASE_CENTS:
+            raise SroiError(_l("The amount cannot be more than %(maximum)s.", maximum=format_eur(MAX_BASE_CENTS, _language())), name)
+    if not isinstance(data.percentage_bp, int) or not 0 < data.percentage_bp <= 10_000:
+        raise SroiError(_l("The percentage must be more than 0 and at most 100."), "percentage")
+    start = _date(data.period_start_on, "period_start_on")
+    end = _date(data.period_end_on, "period_end_on")
+    deadline = _date(data.deadline_on, "deadline_on")
+    if end < start:
+        raise SroiError(_l("The period cannot end before it starts."), "period_end_on")
+    if deadline < start:
+        raise SroiError(_l("The deadline cannot be before the period starts."), "deadline_on")
+    email = _text(data.buyer_contact_email, 254, "buyer_contact_email", "")
+    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise SroiError(_l("Enter a valid e-mail address, such as name@utrecht.nl."), "buyer_contact_email")
+    return CommitmentInput(
+        authority=authority, contract_reference=reference, description=description,
+        base_type=data.base_type, base_cents=data.base_cents, percentage_bp=data.percentage_bp,
+        cap_cents=data.cap_cents, period_start_on=start, period_end_on=end, deadline_on=deadline,
+        buyer_contact_name=_text(data.buyer_contact_name, 200, "buyer_contact_name", ""),
+        buyer_contact_email=email.lower(),
+        buyer_contact_phone=_text(data.buyer_contact_phone, 40, "buyer_contact_phone", ""),
+    )
+
+
+def validate_rules(rules: RulesInput) -> RulesInput:
+    """Check a commitment's valuation rules, or raise SroiError naming the field."""
+    if rules.hours_basis not in HOURS_BASES:
+        raise SroiError(_l("Choose how hours are valued."), "hours_basis")
+    rate = rules.hourly_rate_cents
+    if rules.hours_basis == "rate":
+        if rate is None:
+            raise SroiError(_l("Enter the rate per hour from the buyer's valuation table."), "hourly_rate")
+        if rate <= 0 or rate > MAX_RATE_CENTS:
+            raise SroiError(_l("The rate per hour must be more than zero and at most %(maximum)s.",
+                               maximum=format_eur(MAX_RATE_CENTS, _language())), "hourly_rate")
+    else:
+        rate = None
+    cap = rules.max_minutes_per_person
+    if cap is not None and not 0 < cap <= MAX_MINUTES_PER_PERSON:
+        raise SroiError(_l("The cap per person must be more than zero and at most %(hours)d hours.",
+                           hours=MAX_MINUTES_PER_PERSON // 60), "max_hours_per_person")
+    if rules.counts_hours_volunteered and rules.hours_basis != "rate":
+        raise SroiError(_l("Volunteered hours cost the employer nothing: count them only at a rate per hour."),
+                        "counts_hours_volunteered")
+    if not (rules.counts_hours_sponsored or rules.counts_hours_volunteered or rules.counts_money
+            or rules.counts_materials):
+        raise SroiError(_l("Choose at least one kind of contribution that counts."), "counts_hours_sponsored")
+    return RulesInput(bool(rules.counts_hours_sponsored), bool(rules.counts_hours_volunteered),
+                      bool(rules.counts_money), bool(rules.counts_materials), rules.hours_basis, rate, cap)
+
+
+def rules_of(source) -> RulesInput:
+    """The valuation rules of a commitment or template."""
+    return RulesInput(**{name: getattr(source, name) for name in RULE_FIELDS})
+
+
+def counts_kind(commitment, kind: str) -> bool:
+    return {
+        "hours_sponsored": commitment.counts_hours_sponsored,
+        "hours_volunteered": commitment.counts_hours_volunteered,
+        "money": commitment.counts_money,
+        "material": commitment.counts_materials,
+    }.get(kind, False)
+
+
+def commitment_input(commitment: Commitment) -> CommitmentInput:
+    return CommitmentInput(**{name: getattr(commitment, name) for name in COMMITMENT_FIELDS})
+
+
+def _language() -> str:
+    """The language of the current request, Dutch outside one."""
+    try:
+        from flask_babel import get_locale
+
+        return str(get_locale() or "nl")
+    except RuntimeError:
+        return "nl"
+
+
+def _company_id(user) -> int:
+    if getattr(user, "company_id", None) is None:
+        raise SroiError(_l("Only a company's users can record commitments."))
+    return user.company_id
+
+
+def _audit(action: str, user, commitment: Commitment, **details) -> None:
+    audit.record(action, actor=user, company=commitment.company_id, object_type="sroi_commitment",
+                 object_id=commitment.id, **details)
+
+
+def create_commitment(user, data: CommitmentInput, template_code: str) -> Commitment:
+    """Record a commitment for the user's company, with rules copied from a valuation table."""
+    company_id = _company_id(user)
+    data = validate_commitment(data)
+    template = next((t for t in valuation_templates() if t.code == template_code), None)
+    if template is None:
+        raise SroiError(_l("Choose a valuation table to start from."), "template")
+    with atomic_write():
+        commitment = Commitment.create(
+            company=company_id, **asdict(data), rules_template=template.code, rules_name=template.name,
+            **asdict(rules_of(template)), created_by=user.id)
+        _audit("sroi.commitment.created", user, commitment, authority=data.authority,
+               contract_reference=data.contract_reference, template=template.code,
+               obligation_cents=obligation_cents(data.base_cents, data.percentage_bp, data.cap_cents))
+    return commitment
+
+
+def _owned(company_id: int, commitment_id: int) -> Commitment:
+    commitment = Commitment.get_or_none((Commitment.id == commitment_id) & (Commitment.company == company_id))
+    if commitment is None:
+        raise SroiError(_l("That commitment does not exist."))
+    return commitment
+
+
+def has_approvals(commitment_id: int) -> bool:
+    return Approval.select().where(Approval.commitment == commitment_id).exists()
+
+
+def _changes(before: dict, after: dict) -> dict:
+    return {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+
+
+def update_commitment(user, commitment_id: int, data: CommitmentInput, reason: str = "") -> Commitment:
+    """Change a commitment's details; once the buyer approved anything, a changed obligation needs a reason."""
+    company_id = _company_id(user)
+    data = validate_commitment(data)
+    reason = _text(reason, 1000, "reason", "")
+    with atomic_write():
+        commitment = _owned(company_id, commitment_id)
+        changes = _changes(asdict(commitment_input(commitment)), asdict(data))
+        if not changes:
+            return commitment
+        correction = has_approvals(commitment.id) and any(name in OBLIGATION_FIELDS for name in changes)
+        if correction and not reason:
+            raise SroiError(_l("The buyer has already approved part of this commitment. Say why the "
+                               "obligation changes: the change is recorded as a correction."), "reason")
+        Commitment.update(**asdict(data), updated_at=utcnow()).where(Commitment.id == commitment.id).execute()
+        _audit("sroi.commitment.corrected" if correction else "sroi.commitment.updated", user, commitment,
+               changes=changes, reason=reason)
+    return Commitment.get_by_id(commitment.id)
+
+
+def update_rules(user, commitment_id: int, rules: RulesInput, reason: str = "") -> Commitment:
+    """Change a commitment's valuation rules; once anything was approved, a reason is required."""
+    company_id = _company_id(user)
+    rules = validate_rules(rules)
+    reason = _text(reason, 1000, "reason", "")
+    with atomic_write():
+        commitment = _owned(company_id, commitment_id)
+        changes = _changes(asdict(rules_of(commitment)), asdict(rules))
+        if not changes:
+            return commitment
+        correction = has_approvals(commitment.id)
+        if correction and not reason:
+            raise SroiError(_l("The buyer has already approved part of this commitment. Say why its "
+                               "valuation rules change: the change is recorded as a correction."), "reason")
+        Commitment.update(**asdict(rules), updated_at=utcnow()).where(Commitment.id == commitment.id).execute()
+        _audit("sroi.rules.corrected" if correction else "sroi.rules.updated", user, commitment,
+               changes=changes, reason=reason)
+    return Commitment.get_by_id(commitment.id)
+
+
+def delete_commitment(user, commitment_id: int) -> None:
+    """Remove a commitment recorded by mistake, with its allocations; not once anything was approved."""
+    company_id = _company_id(user)
+    with atomic_write():
+        commitment = _owned(company_id, commitment_id)
+        if has_approvals(commitment.id):
+            raise SroiError(_l("The buyer has approved part of this commitment, so it stays on record. "
+                               "Correct it instead."))
+        freed = Allocation.delete().where(Allocation.commitment == commitment.id).execute()
+        Commitment.delete().where(Commitment.id == commitment.id).execute()
+        _audit("sroi.commitment.deleted", user, commitment, authority=commitment.authority,
+               contract_reference=commitment.contract_reference, allocations_removed=freed)
+
+
+# --- approvals by the buyer -----------------------------------------------------------------
+
+def _approval_fields(amount_cents: int, approved_on, reference: str, note: str) -> dict:
+    if not isinstance(amount_cents, int) or amount_cents < 0:
+        raise SroiError(_l("The amount cannot be negative."), "amount")
+    if amount_cents > MAX_BASE_CENTS:
+        raise SroiError(_l("The amount cannot be more than %(maximum)s.", maximum=format_eur(MAX_BASE_CENTS, _language())), "amount")
+    approved_on = _date(approved_on, "approved_on")
+    if approved_on > dt.date.today():
+        raise SroiError(_l("The approval date cannot be in the future."), "approved_on")
+    return {
+        "amount_cents": amount_cents, "approved_on": approved_on,
+        "reference": _text(reference, 100, "reference", _l("the buyer's reference"), required=True),
+        "note": _text(note, 2000, "note", ""),
+    }
+
+
+def record_approval(user, commitment_id: int, amount_cents: int, approved_on: dt.date, reference: str,
+                    note: str = "") -> Approval:
+    """Record what the contracting authority approved (after its confirmation)."""
+    company_id = _company_id(user)
+    values = _approval_fields(amount_cents, approved_on, reference, note)
+    with atomic_write():
+        commitment = _owned(company_id, commitment_id)
+        approval = Approval.create(commitment=commitment.id, entered_by=user.id, **values)
+        _audit("sroi.approval.recorded", user, commitment, approval_id=approval.id, **values)
+    return approval
+
+
+def correct_approval(user, commitment_id: int, approval_id: int, amount_cents: int, approved_on: dt.date,
+                     reference: str, note: str, reason: str) -> Approval:
+    """Correct an approval: a new row that names the one it replaces, with the reason; never an edit."""
+    company_id = _company_id(user)
+    values = _approval_fields(amount_cents, approved_on, reference, note)
+    reason = _text(reason, 1000, "reason", _l("the reason for the correction"), required=True)
+    with atomic_write():
+        commitment = _owned(company_id, commitment_id)
+        original = Approval.get_or_none((Approval.id == approval_id) & (Approval.commitment == commitment.id))
+        if original is None:
+            raise SroiError(_l("That approval does not exist."))
+        if is_corrected(original.id):
+            raise SroiError(_l("This approval was corrected already; correct the latest version instead."))
+        try:
+            with database.atomic():
+                correction = Approval.create(commitment=commitment.id, corrects=original.id, reason=reason,
+                                             entered_by=user.id, **values)
+        except peewee.IntegrityError as exc:
+            raise SroiError(_l("This approval was corrected already; correct the latest version instead.")) from exc
+        before = {"amount_cents": original.amount_cents, "approved_on": original.approved_on,
+                  "reference": original.reference, "note": original.note}
+        _audit("sroi.approval.corrected", user, commitment, approval_id=correction.id, corrects=original.id,
+               before=before, after=values, reason=reason)
+    return correction
+
+
+def current_approvals(commitment_ids: Iterable[int]) -> dict[int, list[Approval]]:
+    """The approvals nobody corrected, per commitment, oldest first."""
+    ids = list(commitment_ids)
+    found: dict[int, list[Approval]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    replaced = Approval.select(Approval.corrects).where(Approval.corrects.is_null(False))
+    query = (Approval.select().where(Approval.commitment.in_(ids) & Approval.id.not_in(replaced))
+             .order_by(Approval.approved_on, Approval.id))
+    for approval in query:
+        found[approval.commitment_id].append(approval)
+    return found
+
+
+def is_corrected(approval_id: int) -> bool:
+    return Approval.select().where(Approval.corrects == approval_id).exists()
+
+
+def approval_history(commitment_id: int) -> list[Approval]:
+    """Every approval row of a commitment, corrections included, oldest first."""
+    return list(Approval.select().where(Approval.commitment == commitment_id).order_by(Approval.id))
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: dt.datetime
+    action: str
+    actor: str
+    details: dict
+
+    @property
+    def label(self) -> str:
+        return action_label(self.action)
+
+
+def history(commitment: Commitment) -> list[HistoryEntry]:
+    """The audit trail of one commitment, newest first."""
+    from portal.accounts.models import User
+
+    rows = list(audit.AuditLog.select()
+                .where((audit.AuditLog.object_type == "sroi_commitment")
+                       & (audit.AuditLog.object_id == str(commitment.id))
+                       & (audit.AuditLog.company_id == commitment.company_id))
+                .order_by(audit.AuditLog.id.desc()))
+    actor_ids = {row.actor_id for row in rows if row.actor_id}
+    names = {u.id: u.display_name for u in User.select().where(User.id.in_(list(actor_ids)))} if actor_ids else {}
+    return [HistoryEntry(row.at, row.action, names.get(row.actor_id, ""), json.loads(row.details or "{}"))
+            for row in rows]
+
+
+# --- allocation -----------------------------------------------------------------------------
+
+def whole_of(contribution: Contribution) -> int:
+    """What can be allocated of a contribution: minutes for hours, cents of its own value otherwise."""
+    return contribution.minutes if contribution.kind in HOUR_KINDS else contribution.value_cents
+
+
+def allocated_amount(allocation: Allocation) -> int:
+    return allocation.minutes if allocation.kind in HOUR_KINDS else allocation.cents
+
+
+def format_amount(kind: str, amount: int, language: str = "nl") -> str:
+    """An allocation amount for people: hours as h:mm, the rest in euros."""
+    return format_minutes(amount) + " h" if kind in HOUR_KINDS else format_eur(amount, language)
+
+
+def lock_key(key: str) -> int:
+    """A stable signed 32-bit number for a contribution key (the PostgreSQL advisory lock's second half)."""
+    value = zlib.crc32(key.encode("utf-8"))
+    return value - 2**32 if value >= 2**31 else value
+
+
+def lock_contributions(keys: Iterable[str]) -> None:
+    """Serialise allocations of these contributions until the transaction ends.
+
+    On SQLite the IMMEDIATE transaction already holds the only write lock. On PostgreSQL a
+    transaction-scoped advisory lock per key makes a second allocator wait until the first
+    has committed, so its check sees the first one's row. Keys are locked in sorted order
+    so two multi-key transactions cannot deadlock.
+    """
+    if is_sqlite():
+        return
+    for key in sorted(set(keys)):
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, lock_key(key)))
+
+
+def _find_contribution(company_id: int, commitment: Commitment, key: str) -> Contribution | None:
+    for contribution in contributions(company_id, commitment.period_start_on, commitment.period_end_on):
+        if contribution.key == key and contribution.company_id == company_id:
+            return contribution
+    return None
+
+
+def _allocated_elsewhere(key: str, commitment_id: int) -> int:
+    rows = Allocation.select().where((Allocation.contribution_key == key) & (Allocation.commitment != commitment_id))
+    return sum(allocated_amount(row) for row in rows)
+
+
+def _set_allocation_locked(user, company_id: int, commitment: Commitment, key: str, amount: int,
+                           contribution: Contribution | None = None) -> Allocation | None:
+    """The check and the write; the caller holds the transaction and the lock on `key`."""
+    contribution = contribution or _find_contribution(company_id, commitment, key)
+    if contribution is None:
+        raise SroiError(_l("That contribution is not among your company's confirmed contributions in "
+                           "this commitment's period."), "amount")
+    if not counts_kind(commitment, contribution.kind):
+        raise SroiError(_l("This kind of contribution (%(kind)s) does not count under this commitment's rules.",
+                           kind=KIND_LABELS.get(contribution.kind, contribution.kind)), "amount")
+    whole = whole_of(contribution)
+    if whole <= 0:
+        raise SroiError(_l("This contribution has no value left to allocate."), "amount")
+    existing = Allocation.get_or_none((Allocation.commitment == commitment.id) & (Allocation.contribution_key == key))
+    before = allocated_amount(existing) if existing else 0
+    free = whole - _allocated_elsewhere(key, commitment.id)
+    if amount > free:
+        raise SroiError(_l("Only %(free)s of this contribution is still free to allocate here: a contribution "
+                           "never counts for more than its whole value.",
+                           free=format_amount(contribution.kind, max(free, 0), _language())), "amount")
+    hours = contribution.kind in HOUR_KINDS
+    if amount == 0:
+        if existing is None:
+            return None
+        Allocation.delete().where(Allocation.id == existing.id).execute()
+        result = None
+    elif existing is not None:
+        Allocation.update(minutes=amount if hours else 0, cents=0 if hours else amount, updated_at=utcnow(),
+                          contribution_on=contribution.on, description=contribution.description[:300],
+                          person=contribution.person[:200]).where(Allocation.id == existing.id).execute()
+        result = Allocation.get_by_id(existing.id)
+    else:
+        result = Allocation.create(
+            commitment=commitment.id, company=company_id, contribution_key=key, kind=contribution.kind,
+            minutes=amount if hours else 0, cents=0 if hours else amount, contribution_on=contribution.on,
+            description=contribution.description[:300], person=contribution.person[:200], created_by=user.id)
+    if before != amount:
+        _audit("sroi.allocation.set", user, commitment, contribution_key=key, kind=contribution.kind,
+               before=before, after=amount, whole=whole)
+    return result
+
+
+def set_allocation(user, commitment_id: int, key: str, amount: int) -> Allocation | None:
+    """Count `amount` (minutes for hours, cents otherwise) of one contribution toward a commitment.
+
+    Replaces what this commitment had of the contribution; 0 removes it. Refused when the
+    contribution is not the company's, falls outside the period, does not count under the
+    rules, or would be counted for more than its whole value across all commitments.
+    """
+    company_id = _company_id(user)
+    key = (key or "").strip()
+    if not key or len(key) > 64:
+        raise SroiError(_l("Choose a contribution."), "amount")
+    if not isinstance(amount, int) or amount < 0:
+        raise SroiError(_l("The amount cannot be negative."), "amount")
+    with atomic_write():
+        lock_contributions([key])
+        commitment = _owned(company_id, commitment_id)
+        return _set_allocation_locked(user, company_id, commitment, key, amount)
+
+
+def remove_allocation(user, commitment_id: int, allocation_id: int) -> None:
+    """Stop counting one allocated contribution toward a commitment."""
+    company_id = _company_id(user)
+    with atomic_write():
+        commitment = _owned(company_id, commitment_id)
+        allocation = Allocation.get_or_none((Allocation.id == allocation_id) & (Allocation.commitment == commitment.id))
+        if allocation is None:
+            raise SroiError(_l("That allocation does not exist."))
+        Allocation.delete().where(Allocation.id == allocation.id).execute()
+        _audit("sroi.allocation.set", user, commitment, contribution_key=allocation.contribution_key,
+               kind=allocation.kind, before=allocated_amount(allocation), after=0)
+
+
+# --- valuation: what a commitment's allocations are worth by its rules ----------------------------
+
+@dataclass
+class Line:
+    """One allocated contribution as it counts toward one commitment."""
+
+    allocation: Allocation
+    contribution: Contribution | None
+    kind: str
+    allocated: int          # minutes or cents, as allocated
+    counted: int            # minutes or cents that count after every limit
+    value_cents: int        # SROI value by the commitment's rules
+    status: str = "ok"
+
+    @property
+    def status_label(self) -> str:
+        return str(STATUS_LABELS.get(self.status, ""))
+
+    @property
+    def on(self) -> dt.date:
+        return self.contribution.on if self.contribution else self.allocation.contribution_on
+
+    @property
+    def description(self) -> str:
+        return self.contribution.description if self.contribution else self.allocation.description
+
+    @property
+    def person(self) -> str:
+        return self.contribution.person if self.contribution else self.allocation.person
+
+
+@dataclass
+class KindTotal:
+    kind: str
+    allocated: int = 0      # minutes or cents
+    counted: int = 0        # minutes or cents
+    value_cents: int = 0
+    lines: int = 0
+
+    @property
+    def label(self) -> str:
+        return str(KIND_LABELS[self.kind])
+
+
+@dataclass
+class Summary:
+    """The three amounts of a commitment, and how the claim was built."""
+
+    commitment: Commitment
+    obligation_cents: int
+    lines: list[Line]
+    totals: dict[str, KindTotal]
+    approvals: list[Approval]
+    today: dt.date = field(default_factory=dt.date.today)
+
+    @property
+    def claimed_cents(self) -> int:
+        """The claim: the sum of the lines, each valued by this commitment's rules."""
+        return sum(line.value_cents for line in self.lines)
+
+    @property
+    def approved_cents(self) -> int:
+        return sum(approval.amount_cents for approval in self.approvals)
+
+    @property
+    def gap_cents(self) -> int:
+        """What the buyer has yet to approve before the obligation is met."""
+        return max(0, self.obligation_cents - self.approved_cents)
+
+    @property
+    def unclaimed_cents(self) -> int:
+        """What is still missing even if the buyer approves every claim."""
+        return max(0, self.obligation_cents - self.claimed_cents)
+
+    @property
+    def pending_cents(self) -> int:
+        """Claimed but not (yet) approved."""
+        return max(0, self.claimed_cents - self.approved_cents)
+
+    @property
+    def approved_percent(self) -> int:
+        return min(100, self.approved_cents * 100 // self.obligation_cents) if self.obligation_cents else 100
+
+    @property
+    def claimed_percent(self) -> int:
+        return min(100, self.claimed_cents * 100 // self.obligation_cents) if self.obligation_cents else 100
+
+    @property
+    def days_left(self) -> int:
+        return (self.commitment.deadline_on - self.today).days
+
+    @property
+    def warning(self) -> str:
+        """'overdue', 'near' or '' for a deadline with an obligation not yet approved in full."""
+        if self.gap_cents == 0:
+            return ""
+        if self.days_left < 0:
+            return "overdue"
+        return "near" if self.days_left <= DEADLINE_WARNING_DAYS else ""
+
+    @property
+    def problems(self) -> list[Line]:
+        return [line for line in self.lines if line.status not in ("ok", "capped")]
+
+    def total(self, kind: str) -> KindTotal:
+        return self.totals[kind]
+
+
+def hours_basis_label(commitment, language: str | None = None) -> str:
+    """How this commitment values hours, in words (e.g. 'EUR 100.00 per hour, ...')."""
+    if commitment.hours_basis == "rate":
+        return str(_l("%(rate)s per hour (the rate in this commitment's rules)",
+                      rate=format_eur(commitment.hourly_rate_cents, language or _language())))
+    return str(_l("the employer's own cost, as registered with the hours"))
+
+
+def _grants(allocations: list[Allocation], live: dict[str, Contribution]) -> dict[int, tuple[int, str]]:
+    """How much of each allocation its contribution still covers, first allocated first served.
+
+    Normally every allocation is covered in full (allocation is checked). If a source later
+    withdraws or reduces a contribution, the oldest allocations keep their share and the rest
+    count for less, so no contribution is ever counted for more than it is now worth.
+    """
+    used: dict[str, int] = {}
+    grants: dict[int, tuple[int, str]] = {}
+    for allocation in sorted(allocations, key=lambda a: a.id):
+        contribution = live.get(allocation.contribution_key)
+        amount = allocated_amount(allocation)
+        if contribution is None or contribution.company_id != allocation.company_id:
+            grants[allocation.id] = (0, "withdrawn")
+            continue
+        free = max(0, whole_of(contribution) - used.get(allocation.contribution_key, 0))
+        granted = min(amount, free)
+        used[allocation.contribution_key] = used.get(allocation.contribution_key, 0) + granted
+        grants[allocation.id] = (granted, "ok" if granted == amount else ("withdrawn" if granted == 0 else "reduced"))
+    return grants
+
+
+def _evaluate(commitment: Commitment, allocations: list[Allocation], grants: dict[int, tuple[int, str]],
+              live: dict[str, Contribution], approvals: list[Approval], today: dt.date) -> Summary:
+    totals = {kind: KindTotal(kind) for kind in KIND_LABELS}
+    lines: list[Line] = []
+    used_per_person: dict[str, int] = {}
+    ordered = sorted(allocations, key=lambda a: (a.contribution_on, a.id))
+    for allocation in ordered:
+        contribution = live.get(allocation.contribution_key)
+        granted, status = grants.get(allocation.id, (0, "withdrawn"))
+        amount = allocated_amount(allocation)
+        if status == "withdrawn":
+            contribution = None if contribution is None or contribution.company_id != allocation.company_id else contribution
+        elif not counts_kind(commitment, allocation.kind):
+            status, granted = "not_counted", 0
+        elif not commitment.period_start_on <= contribution.on <= commitment.period_end_on:
+            status, granted = "outside_period", 0
+        value = 0
+        counted = granted
+        if granted and allocation.kind in HOUR_KINDS:
+            cap = commitment.max_minutes_per_person
+            if cap is not None:
+                person = contribution.person or contribution.key
+                counted = max(0, min(granted, cap - used_per_person.get(person, 0)))
+                used_per_person[person] = used_per_person.get(person, 0) + counted
+                if counted < granted and status == "ok":
+                    status = "capped"
+            if commitment.hours_basis == "rate":
+                value = hours_value_at_rate(counted, commitment.hourly_rate_cents)
+            else:
+                value = share_of_value(contribution.value_cents, counted, contribution.minutes)
+        elif granted:
+            value = granted
+        line = Line(allocation, contribution, allocation.kind, amount, counted, value, status)
+        lines.append(line)
+        total = totals[allocation.kind]
+        total.allocated += amount
+        total.counted += counted
+        total.value_cents += value
+        total.lines += 1
+    return Summary(commitment, obligation_cents(commitment.base_cents, commitment.percentage_bp,
+                                                commitment.cap_cents),
+                   lines, totals, approvals, today)
+
+
+def live_contributions(company_id: int | None) -> dict[str, Contribution]:
+    """Every confirmed contribution of a company (or of all companies), by key."""
+    return {c.key: c for c in contributions(company_id)}
+
+
+def summaries(commitments: list[Commitment], live: dict[str, Contribution] | None = None,
+              today: dt.date | None = None) -> list[Summary]:
+    """Evaluate several commitments at once (one read of contributions and allocations)."""
+    if not commitments:
+        return []
+    today = today or dt.date.today()
+    if live is None:
+        company_ids = {c.company_id for c in commitments}
+        live = live_contributions(company_ids.pop() if len(company_ids) == 1 else None)
+    ids = [c.id for c in commitments]
+    mine = list(Allocation.select().where(Allocation.commitment.in_(ids)))
+    keys = {a.contribution_key for a in mine}
+    every = list(Allocation.select().where(Allocation.contribution_key.in_(list(keys)))) if keys else []
+    grants = _grants(every, live)
+    approvals = current_approvals(ids)
+    by_commitment: dict[int, list[Allocation]] = {i: [] for i in ids}
+    for allocation in mine:
+        by_commitment[allocation.commitment_id].append(allocation)
+    return [_evaluate(c, by_commitment[c.id], grants, live, approvals[c.id], today) for c in commitments]
+
+
+def summary(commitment: Commitment, today: dt.date | None = None) -> Summary:
+    """The obligation, the claim by the commitment's rules, the approval and the gap."""
+    return summaries([commitment], today=today)[0]
+
+
+def company_commitments(company_id: int) -> list[Commitment]:
+    return list(Commitment.select().where(Commitment.company == company_id)
+                .order_by(Commitment.deadline_on, Commitment.id))
+
+
+# --- what can still be allocated ------------------------------------------------------------
+
+@dataclass
+class Available:
+    contribution: Contribution
+    whole: int              # minutes or cents
+    here: int               # allocated to this commitment
+    elsewhere: int          # allocated to other commitments
+    counts: bool            # counts under this commitment's rules
+
+    @property
+    def free(self) -> int:
+        return max(0, self.whole - self.here - self.elsewhere)
+
+    @property
+    def most_here(self) -> int:
+        """The most this commitment may take of the contribution."""
+        return self.here + self.free
+
+
+def available(commitment: Commitment, live: dict[str, Contribution] | None = None) -> list[Available]:
+    """The company's confirmed contributions within the commitment's period, with what is still free."""
+    if live is None:
+        live = {c.key: c for c in contributions(commitment.company_id, commitment.period_start_on,
+                                                commitment.period_end_on)}
+    candidates = [c for c in live.values()
+                  if c.company_id == commitment.company_id and whole_of(c) > 0
+                  and commitment.period_start_on <= c.on <= commitment.period_end_on]
+    keys = [c.key for c in candidates]
+    allocated: dict[str, tuple[int, int]] = {}
+    if keys:
+        for row in Allocation.select().where(Allocation.contribution_key.in_(keys)):
+            here, elsewhere = allocated.get(row.contribution_key, (0, 0))
+            if row.commitment_id == commitment.id:
+                here += allocated_amount(row)
+            else:
+                elsewhere += allocated_amount(row)
+            allocated[row.contribution_key] = (here, elsewhere)
+    result = []
+    for c in sorted(candidates, key=lambda c: (c.on, c.kind, c.key)):
+        here, elsewhere = allocated.get(c.key, (0, 0))
+        result.append(Available(c, whole_of(c), here, elsewhere, counts_kind(commitment, c.kind)))
+    return result
+
+
+# --- suggestion: nearest deadline first -----------------------------------------------------
+
+@dataclass(frozen=True)
+class Suggested:
+    commitment: Commitment
+    contribution: Contribution
+    add: int                # minutes or cents to add to what the commitment already has
+    new_total: int          # the commitment's allocation of this contribution afterwards
+    value_cents: int        # the extra SROI value by the commitment's rules (estimate per line)
+
+
+def _value_of(commitment: Commitment, contribution: Contribution, amount: int) -> int:
+    if contribution.kind in HOUR_KINDS:
+        if commitment.hours_basis == "rate":
+            return hours_value_at_rate(amount, commitment.hourly_rate_cents)
+        return share_of_value(contribution.value_cents, amount, contribution.minutes)
+    return amount
+
+
+def _amount_for_value(commitment: Commitment, contribution: Contribution, need_cents: int, limit: int) -> int:
+    """The least amount (minutes or cents, at most `limit`) whose value covers `need_cents`."""
+    if contribution.kind not in HOUR_KINDS:
+        return min(limit, need_cents)
+    low, high = 1, limit
+    if _value_of(commitment, contribution, high) <= need_cents:
+        return high
+    while low < high:  # the value grows with the minutes, so bisect for the first that covers the need
+        middle = (low + high) // 2
+        if _value_of(commitment, contribution, middle) >= need_cents:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def suggest(company_id: int, today: dt.date | None = None) -> list[Suggested]:
+    """A plan that fills open commitments from free contributions, nearest deadline first.
+
+    Only commitments whose deadline has not passed and whose claim is short of the obligation
+    take part; each takes contributions from its own period that count under its rules,
+    oldest first, up to the person cap, until its claim covers the obligation.
+    """
+    today = today or dt.date.today()
+    open_commitments = [c for c in company_commitments(company_id) if c.deadline_on >= today]
+    if not open_commitments:
+        return []
+    live = live_contributions(company_id)
+    current = {s.commitment.id: s for s in summaries(open_commitments, live=live, today=today)}
+    all_rows = list(Allocation.select().where(Allocation.company == company_id))
+    free = {key: whole_of(c) for key, c in live.items() if c.company_id == company_id}
+    for row in all_rows:
+        if row.contribution_key in free:
+            free[row.contribution_key] -= allocated_amount(row)
+    plan: list[Suggested] = []
+    for commitment in open_commitments:
+        state = current[commitment.id]
+        need = state.obligation_cents - state.claimed_cents
+        if need <= 0:
+            continue
+        have = {line.allocation.contribution_key: line.allocated for line in state.lines}
+        person_used: dict[str, int] = {}
+        for line in state.lines:
+            if line.kind in HOUR_KINDS and line.contribution is not None:
+                person = line.contribution.person or line.contribution.key
+                person_used[person] = person_used.get(person, 0) + line.counted
+        for contribution in sorted(live.values(), key=lambda c: (c.on, c.kind, c.key)):
+            if need <= 0:
+                break
+            if (contribution.company_id != company_id or not counts_kind(commitment, contribution.kind)
+                    or not commitment.period_start_on <= contribution.on <= commitment.period_end_on
+                    or free.get(contribution.key, 0) <= 0):
+                continue
+            limit = free[contribution.key]
+            person = contribution.person or contribution.key
+            if contribution.kind in HOUR_KINDS and commitment.max_minutes_per_person is not None:
+                limit = min(limit, commitment.max_minutes_per_person - person_used.get(person, 0))
+            if limit <= 0:
+                continue
+            if _value_of(commitment, contribution, limit) <= 0:
+                continue
+            before = have.get(contribution.key, 0)
+            add = _amount_for_value(commitment, contribution, need, limit)
+            value = _value_of(commitment, contribution, before + add) - _value_of(commitment, contribution, before)
+            plan.append(Suggested(commitment, contribution, add, before + add, value))
+            free[contribution.key] -= add
+            have[contribution.key] = before + add
+            if contribution.kind in HOUR_KINDS:
+                person_used[person] = person_used.get(person, 0) + add
+            need -= value
+    return plan
+
+
+def plan_fingerprint(plan: list[Suggested]) -> str:
+    """A short digest of a plan, so a confirmation applies exactly the plan the user saw."""
+    text = ";".join(f"{s.commitment.id}:{s.contribution.key}:{s.new_total}" for s in plan)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def apply_suggestion(user, fingerprint: str, today: dt.date | None = None) -> int:
+    """Apply the suggested plan the user confirmed; refused if it changed since it was shown."""
+    company_id = _company_id(user)
+    plan = suggest(company_id, today)
+    if not plan or plan_fingerprint(plan) != fingerprint:
+        raise SroiError(_l("Your contributions or commitments changed since the suggestion was made. "
+                           "Look at the new suggestion and confirm again."))
+    with atomic_write():
+        lock_contributions(s.contribution.key for s in plan)
+        again = suggest(company_id, today)
+        if plan_fingerprint(again) != fingerprint:
+            raise SroiError(_l("Your contributions or commitments changed since the suggestion was made. "
+                               "Look at the new suggestion and confirm again."))
+        for step in again:
+            commitment = _owned(company_id, step.commitment.id)
+            _set_allocation_locked(user, company_id, commitment, step.contribution.key, step.new_total,
+                                   contribution=step.contribution)
+    return len(plan)
+
+
+# --- dashboards and the leader's view -------------------------------------------------------
+
+def deadline_warnings(company_id: int, today: dt.date | None = None) -> list[Summary]:
+    """Commitments whose deadline is near or past while part of the obligation is not approved."""
+    found = summaries(company_commitments(company_id), today=today)
+    return [s for s in found if s.warning]
+
+
+@dataclass
+class LeaderRow:
+    company: Company
+    summary: Summary
+
+
+def leader_overview(today: dt.date | None = None) -> list[LeaderRow]:
+    """Every commitment of every company, with what the programme's contributions count for."""
+    commitments = list(Commitment.select(Commitment, Company).join(Company)
+                       .order_by(Commitment.deadline_on, Company.legal_name, Commitment.id))
+    found = summaries(commitments, live=live_contributions(None) if commitments else {}, today=today)
+    return [LeaderRow(s.commitment.company, s) for s in found]
+
+
+ACTION_LABELS = {
+    "sroi.commitment.created": _l("Commitment recorded"),
+    "sroi.commitment.updated": _l("Details changed"),
+    "sroi.commitment.corrected": _l("Obligation corrected after approval"),
+    "sroi.rules.updated": _l("Valuation rules changed"),
+    "sroi.rules.corrected": _l("Valuation rules corrected after approval"),
+    "sroi.allocation.set": _l("Allocation changed"),
+    "sroi.approval.recorded": _l("Approval by the buyer recorded"),
+    "sroi.approval.corrected": _l("Approval corrected"),
+    "sroi.commitment.deleted": _l("Commitment removed"),
+}
+
+
+def action_label(action: str) -> str:
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action

@@ -1,0 +1,361 @@
+"""SROI pages: commitments, valuation rules, allocation, approvals, the report and the leader's view."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from portal.accounts.models import Company
+from portal.core.money import AmountError, parse_cents
+from portal.core.security import company_required, get_owned_or_404, leader_required
+from portal.core.templating import MenuItem, current_language, register_menu_provider
+from portal.sroi import service
+from portal.sroi.forms import (
+    AllocationForm,
+    ApprovalForm,
+    CommitmentForm,
+    ConfirmForm,
+    CorrectionForm,
+    RulesForm,
+)
+from portal.sroi.models import HOUR_KINDS, MAX_BASE_CENTS, Approval, Commitment
+
+bp = Blueprint("sroi", __name__, url_prefix="/sroi")
+
+
+@bp.record_once
+def _wire(state):
+    from portal.accounts.views import register_dashboard_panel
+
+    app = state.app
+
+    def menu(name, _language, user):
+        if name != "main" or not user.is_authenticated:
+            return []
+        if user.is_leader:
+            return [MenuItem(_("SROI"), url_for("sroi.leader_overview"), 91)]
+        if user.company_id is not None:
+            return [MenuItem(_("SROI"), url_for("sroi.index"), 70)]
+        return []
+
+    register_menu_provider(app, menu)
+    register_dashboard_panel(app, "sroi/_dashboard_panel.html", 40)
+    register_dashboard_panel(app, "sroi/_leader_panel.html", 40, leader=True)
+    app.jinja_env.globals.update(
+        sroi_warnings=lambda company: service.deadline_warnings(company.id),
+        sroi_leader_counts=_leader_counts,
+        sroi_hours_basis=lambda commitment: service.hours_basis_label(commitment, current_language()),
+        sroi_template_label=service.template_label,
+        sroi_base_type=lambda code: str(service.BASE_TYPE_LABELS.get(code, code)),
+    )
+    app.jinja_env.filters["sroi_percent"] = lambda bp_: service.format_percentage(bp_, current_language())
+    app.jinja_env.filters["sroi_hours"] = service.format_minutes
+    app.jinja_env.filters["sroi_amount"] = lambda amount, kind: service.format_amount(kind, amount, current_language())
+
+
+def _leader_counts() -> dict:
+    rows = service.leader_overview()
+    return {
+        "commitments": len(rows),
+        "companies": len({row.company.id for row in rows}),
+        "warnings": sum(1 for row in rows if row.summary.warning),
+    }
+
+
+def _apply_error(form, error: service.SroiError) -> None:
+    names = {"percentage": "percentage", "base_cents": "base_amount", "cap_cents": "cap_amount",
+             "hourly_rate": "hourly_rate", "max_hours_per_person": "max_hours_per_person",
+             "amount": "amount"}
+    field = getattr(form, names.get(error.field or "", error.field or ""), None) if error.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [str(error)]
+    else:
+        flash(str(error), "error")
+
+
+def _commitment(commitment_id: int) -> Commitment:
+    return get_owned_or_404(Commitment, commitment_id, current_user.company_id)
+
+
+def _status(form, refused: bool = False) -> int:
+    return 422 if request.method == "POST" and (form.errors or refused) else 200
+
+
+# --- commitments ----------------------------------------------------------------------------
+
+@bp.get("/")
+@company_required
+def index():
+    commitments = service.company_commitments(current_user.company_id)
+    summaries = service.summaries(commitments)
+    return render_template("sroi/index.html", summaries=summaries)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@company_required
+def new():
+    form = CommitmentForm()
+    refused = False
+    templates = service.valuation_templates()
+    form.template.choices = [SelectChoice(t.code, service.template_label(t.code, t.name)) for t in templates]
+    if form.validate_on_submit():
+        try:
+            commitment = service.create_commitment(current_user, form.to_input(), form.template.data)
+        except service.SroiError as error:
+            _apply_error(form, error)
+            refused = True
+        else:
+            flash(_("The commitment is recorded. Check its valuation rules against the contract."), "success")
+            return redirect(url_for("sroi.detail", commitment_id=commitment.id))
+    return render_template("sroi/form.html", form=form, templates=templates, commitment=None), _status(form, refused)
+
+
+@bp.route("/<int:commitment_id>/edit", methods=["GET", "POST"])
+@company_required
+def edit(commitment_id: int):
+    commitment = _commitment(commitment_id)
+    form = CommitmentForm()
+    refused = False
+    del form.template
+    if request.method == "GET":
+        form.fill_from(commitment, current_language())
+    elif form.validate_on_submit():
+        try:
+            service.update_commitment(current_user, commitment.id, form.to_input(), form.reason.data or "")
+        except service.SroiError as error:
+            _apply_error(form, error)
+            refused = True
+        else:
+            flash(_("The commitment is saved."), "success")
+            return redirect(url_for("sroi.detail", commitment_id=commitment.id))
+    return render_template("sroi/form.html", form=form, commitment=commitment,
+                           approved=service.has_approvals(commitment.id)), _status(form, refused)
+
+
+@bp.route("/<int:commitment_id>/rules", methods=["GET", "POST"])
+@company_required
+def rules(commitment_id: int):
+    commitment = _commitment(commitment_id)
+    form = RulesForm()
+    refused = False
+    if request.method == "GET":
+        form.fill_from(commitment, current_language())
+    elif form.validate_on_submit():
+        try:
+            service.update_rules(current_user, commitment.id, form.to_input(), form.reason.data or "")
+        except service.SroiError as error:
+            _apply_error(form, error)
+            refused = True
+        else:
+            flash(_("The valuation rules are saved."), "success")
+            return redirect(url_for("sroi.detail", commitment_id=commitment.id))
+    return render_template("sroi/rules.html", form=form, commitment=commitment,
+                           approved=service.has_approvals(commitment.id)), _status(form, refused)
+
+
+@bp.post("/<int:commitment_id>/delete")
+@company_required
+def delete(commitment_id: int):
+    commitment = _commitment(commitment_id)
+    form = ConfirmForm(fingerprint="delete")
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.delete_commitment(current_user, commitment.id)
+    except service.SroiError as error:
+        flash(str(error), "error")
+        return redirect(url_for("sroi.detail", commitment_id=commitment.id))
+    flash(_("The commitment was removed."), "success")
+    return redirect(url_for("sroi.index"))
+
+
+def _render_detail(commitment: Commitment, *, status: int = 200, failed_key: str = "", failed_amount: str = "",
+                   failed_message: str = "", readonly: bool = False):
+    summary = service.summary(commitment)
+    available = [] if readonly else service.available(commitment)
+    return render_template(
+        "sroi/detail.html", commitment=commitment, summary=summary, available=available,
+        history=service.approval_history(commitment.id), audit_rows=service.history(commitment),
+        current_ids={a.id for a in summary.approvals}, readonly=readonly,
+        company=Company.get_by_id(commitment.company_id),
+        failed_key=failed_key, failed_amount=failed_amount, failed_message=failed_message,
+        plain_amount=_plain_for_kind,
+    ), status
+
+
+def _plain_for_kind(kind: str, amount: int) -> str:
+    if kind in HOUR_KINDS:
+        return service.format_minutes(amount)
+    from portal.sroi.forms import plain_amount
+
+    return plain_amount(amount, current_language())
+
+
+@bp.get("/<int:commitment_id>")
+@company_required
+def detail(commitment_id: int):
+    return _render_detail(_commitment(commitment_id))
+
+
+# --- allocation -----------------------------------------------------------------------------
+
+@bp.post("/<int:commitment_id>/allocate")
+@company_required
+def allocate(commitment_id: int):
+    commitment = _commitment(commitment_id)
+    form = AllocationForm()
+    key = (form.key.data or "").strip()
+    typed = (form.amount.data or "").strip()
+    if not form.validate_on_submit():
+        return _render_detail(commitment, status=422, failed_key=key, failed_amount=typed,
+                              failed_message=_("Choose a contribution and an amount."))
+    contribution = next((a.contribution for a in service.available(commitment) if a.contribution.key == key), None)
+    try:
+        if contribution is None:
+            raise service.SroiError(_("That contribution is not among your company's confirmed contributions in "
+                                      "this commitment's period."))
+        if contribution.kind in HOUR_KINDS:
+            amount = service.parse_minutes(typed)
+        else:
+            amount = parse_cents(typed, max_cents=MAX_BASE_CENTS)
+        service.set_allocation(current_user, commitment.id, key, amount)
+    except (service.SroiError, AmountError) as error:
+        return _render_detail(commitment, status=422, failed_key=key, failed_amount=typed,
+                              failed_message=str(error))
+    flash(_("The allocation is saved."), "success")
+    return redirect(url_for("sroi.detail", commitment_id=commitment.id) + "#allocations")
+
+
+@bp.post("/<int:commitment_id>/allocations/<int:allocation_id>/remove")
+@company_required
+def remove_allocation(commitment_id: int, allocation_id: int):
+    commitment = _commitment(commitment_id)
+    form = ConfirmForm(fingerprint="remove")
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.remove_allocation(current_user, commitment.id, allocation_id)
+    except service.SroiError:
+        abort(404)
+    flash(_("The contribution no longer counts toward this commitment."), "success")
+    return redirect(url_for("sroi.detail", commitment_id=commitment.id) + "#allocations")
+
+
+@bp.route("/suggest", methods=["GET", "POST"])
+@company_required
+def suggest():
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            count = service.apply_suggestion(current_user, form.fingerprint.data)
+        except service.SroiError as error:
+            flash(str(error), "error")
+        else:
+            flash(_("%(count)d allocations are saved.", count=count), "success")
+            return redirect(url_for("sroi.index"))
+    plan = service.suggest(current_user.company_id)
+    form.fingerprint.data = service.plan_fingerprint(plan)
+    return render_template("sroi/suggest.html", plan=plan, form=form)
+
+
+# --- approvals ------------------------------------------------------------------------------
+
+@bp.route("/<int:commitment_id>/approvals/new", methods=["GET", "POST"])
+@company_required
+def approve(commitment_id: int):
+    commitment = _commitment(commitment_id)
+    form = ApprovalForm()
+    refused = False
+    if form.validate_on_submit():
+        try:
+            service.record_approval(current_user, commitment.id, form.amount_cents, form.approved_on.data,
+                                    form.reference.data, form.note.data or "")
+        except service.SroiError as error:
+            _apply_error(form, error)
+            refused = True
+        else:
+            flash(_("The buyer's approval is recorded."), "success")
+            return redirect(url_for("sroi.detail", commitment_id=commitment.id))
+    return render_template("sroi/approval.html", form=form, commitment=commitment, original=None), _status(form, refused)
+
+
+@bp.route("/<int:commitment_id>/approvals/<int:approval_id>/correct", methods=["GET", "POST"])
+@company_required
+def correct(commitment_id: int, approval_id: int):
+    commitment = _commitment(commitment_id)
+    original = Approval.get_or_none((Approval.id == approval_id) & (Approval.commitment == commitment.id))
+    if original is None:
+        abort(404)
+    form = CorrectionForm()
+    refused = False
+    if service.is_corrected(original.id):
+        flash(_("This approval was corrected already; correct the latest version instead."), "error")
+        return redirect(url_for("sroi.detail", commitment_id=commitment.id))
+    if request.method == "GET":
+        from portal.sroi.forms import plain_amount
+
+        form.amount.data = plain_amount(original.amount_cents, current_language())
+        form.approved_on.data = original.approved_on
+        form.reference.data = original.reference
+        form.note.data = original.note
+    elif form.validate_on_submit():
+        try:
+            service.correct_approval(current_user, commitment.id, original.id, form.amount_cents,
+                                     form.approved_on.data, form.reference.data, form.note.data or "",
+                                     form.reason.data or "")
+        except service.SroiError as error:
+            _apply_error(form, error)
+            refused = True
+        else:
+            flash(_("The correction is recorded; the original stays on record."), "success")
+            return redirect(url_for("sroi.detail", commitment_id=commitment.id))
+    return render_template("sroi/approval.html", form=form, commitment=commitment, original=original), _status(form, refused)
+
+
+# --- report ---------------------------------------------------------------------------------
+
+def _report_response(commitment: Commitment) -> Response:
+    from portal.sroi import report
+
+    company = Company.get_by_id(commitment.company_id)
+    data = report.render_pdf(commitment, company)
+    name = f"sroi-{commitment.id}-{dt.date.today():%Y%m%d}.pdf"
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.get("/<int:commitment_id>/report.pdf")
+@company_required
+def report_pdf(commitment_id: int):
+    return _report_response(_commitment(commitment_id))
+
+
+# --- the project leader ---------------------------------------------------------------------
+
+@bp.get("/leader")
+@leader_required
+def leader_overview():
+    return render_template("sroi/leader.html", rows=service.leader_overview())
+
+
+@bp.get("/leader/<int:commitment_id>")
+@leader_required
+def leader_detail(commitment_id: int):
+    commitment = Commitment.get_or_none(Commitment.id == commitment_id)
+    if commitment is None:
+        abort(404)
+    return _render_detail(commitment, readonly=True)
+
+
+@bp.get("/leader/<int:commitment_id>/report.pdf")
+@leader_required
+def leader_report_pdf(commitment_id: int):
+    commitment = Commitment.get_or_none(Commitment.id == commitment_id)
+    if commitment is None:
+        abort(404)
+    return _report_response(commitment)

@@ -1,0 +1,115 @@
+"""Fixtures for the SROI tests: a contribution source of our own, and a commitment factory."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from flask import g
+
+from portal.core.contributions import Contribution, register_source
+from portal.sroi import service
+
+
+class Ledger:
+    """Contributions as another capability would register them, changeable during a test."""
+
+    def __init__(self) -> None:
+        self.items: list[Contribution] = []
+        self._ids = itertools.count(1)
+
+    def __call__(self, company_id, start, end):
+        return [c for c in self.items
+                if (company_id is None or c.company_id == company_id)
+                and (start is None or c.on >= start) and (end is None or c.on <= end)]
+
+    def add(self, contribution: Contribution) -> Contribution:
+        self.items.append(contribution)
+        return contribution
+
+    def hours(self, company, minutes: int, *, person: str = "Anna de Vries", on=dt.date(2026, 10, 1),
+              value_cents: int | None = None, kind: str = "hours_sponsored", key: str | None = None) -> Contribution:
+        if value_cents is None:
+            value_cents = 0 if kind == "hours_volunteered" else minutes * 5000 // 60
+        return self.add(Contribution(kind=kind, key=key or f"hours:{next(self._ids)}", company_id=company.id, on=on,
+                                     description=f"Hours of {person}", value_cents=value_cents,
+                                     basis="employer_cost" if kind == "hours_sponsored" else "none",
+                                     minutes=minutes, person=person))
+
+    def money(self, company, cents: int, *, on=dt.date(2026, 10, 1), key: str | None = None) -> Contribution:
+        return self.add(Contribution(kind="money", key=key or f"donation:{next(self._ids)}", company_id=company.id,
+                                     on=on, description="Donation", value_cents=cents, basis="at_cost",
+                                     classification="gift", gross_cents=cents, net_cents=cents, method="bank"))
+
+    def material(self, company, cents: int, *, on=dt.date(2026, 10, 1), key: str | None = None) -> Contribution:
+        return self.add(Contribution(kind="material", key=key or f"material:{next(self._ids)}", company_id=company.id,
+                                     on=on, description="Laptops for the class", value_cents=cents,
+                                     basis="market_value", classification="gift", method="in_kind"))
+
+    def remove(self, key: str) -> None:
+        self.items = [c for c in self.items if c.key != key]
+
+
+@pytest.fixture(autouse=True)
+def fresh_g_per_request(app):
+    """Work around the shared `app` fixture: it keeps one application context pushed for the
+    whole test, so Flask reuses it (and its `g`) for every test-client request, and what
+    Flask-Login and Flask-Babel cache in `g` (the user, the locale) outlives the request that
+    computed it. Start every request with an empty `g`, as a real server does."""
+
+    def _fresh_g():
+        for name in list(g):
+            g.pop(name, None)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
+
+
+@pytest.fixture
+def ledger(app) -> Ledger:
+    source = Ledger()
+    register_source(app, source)
+    return source
+
+
+def commitment_input(**overrides) -> service.CommitmentInput:
+    values = dict(
+        authority="Gemeente Utrecht", contract_reference="UTR-2026-001", description="Renovation of schools",
+        base_type="contract_value_excl_vat", base_cents=100_000_000, percentage_bp=500, cap_cents=None,
+        period_start_on=dt.date(2026, 8, 1), period_end_on=dt.date(2027, 7, 31), deadline_on=dt.date(2027, 9, 30),
+        buyer_contact_name="S. Adviseur", buyer_contact_email="sroi@utrecht.nl", buyer_contact_phone="",
+    )
+    values.update(overrides)
+    return service.CommitmentInput(**values)
+
+
+@pytest.fixture
+def make_commitment(app):
+    def factory(user, template: str = "utrecht-bouwblokken", rules: dict | None = None, **overrides):
+        commitment = service.create_commitment(user, commitment_input(**overrides), template)
+        if rules:
+            current = service.rules_of(commitment).__dict__ | rules
+            commitment = service.update_rules(user, commitment.id, service.RulesInput(**current))
+        return commitment
+
+    return factory
+
+
+@pytest.fixture
+def company_client(app, make_company, login):
+    """A logged-in client for a fresh company: returns (company, client)."""
+
+    def factory(name: str = "Bouwbedrijf", member: bool = False):
+        company = make_company(name, member=member)
+        client = app.test_client()
+        login(client, company.admin)
+        return company, client
+
+    return factory
+
+
+@pytest.fixture
+def request_context(app):
+    """Service calls outside a request still need one for translated messages (as the CLI has)."""
+    with app.test_request_context():
+        yield
