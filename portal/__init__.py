@@ -15,6 +15,7 @@ from portal import config as portal_config
 BLUEPRINTS = (
     "portal.core.views",
     "portal.accounts.views",
+    "portal.content.views",
     "portal.sroi.views",
 )
 

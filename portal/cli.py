@@ -174,6 +174,34 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+# --- content ----------------------------------------------------------------------------
+
+@main.group("content")
+def content_group() -> None:
+    """The markdown pages in content/."""
+
+
+@content_group.command("check")
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option("--content-dir", type=click.Path(file_okay=False), default=None,
+              help="Check this folder instead of PORTAL_CONTENT_DIR.")
+def content_check(strict: bool, content_dir: str | None) -> None:
+    """Validate every page (schema, links, anchors, translations, alt text, no raw HTML)."""
+    import logging
+
+    from portal.content.check import check
+
+    logging.getLogger("portal.content").setLevel(logging.CRITICAL)  # the list below says it all
+    problems = check(create_app(), content_dir)
+    for problem in problems:
+        click.echo(str(problem))
+    errors = sum(1 for p in problems if p.severity == "error")
+    warnings = len(problems) - errors
+    click.echo(f"content check: {errors} error(s), {warnings} warning(s)")
+    if errors or (strict and warnings):
+        sys.exit(1)
+
+
 @main.command("config")
 def show_config() -> None:
     """Print the PORTAL_* settings as a markdown table (used in the README)."""
