@@ -18,7 +18,9 @@ from portal.core.db import atomic_write, utcnow
 DEMO_PASSWORD = "klaslokaal-fiets-tulp-2026"
 LEADER_EMAIL = "projectleider@onderwijsambassadeurs.nl"
 
-DEMO_STEPS: tuple[str, ...] = ()
+DEMO_STEPS: tuple[str, ...] = (
+    "portal.sroi.demo",  # after enrollment and giving: it allocates their contributions
+)
 
 LOGIN_LINES = [
     f"project leader: {LEADER_EMAIL} / {DEMO_PASSWORD} (set up TOTP at first login)",

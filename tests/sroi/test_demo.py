@@ -1,0 +1,40 @@
+"""`portal demo` records commitments and lets the suggestion allocate the demo contributions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import types
+
+from portal import demo
+from portal.sroi import service
+from portal.sroi.models import Allocation, Approval, Commitment
+
+
+def test_demo_fills_commitments_allocations_and_an_approval(app, ledger, monkeypatch, request_context):
+    today = dt.date.today()
+    contributions_step = types.ModuleType("sroi_test_contributions_step")
+
+    def fill(context):
+        for company in context.companies:
+            ledger.hours(company, 40 * 60, person="Demo Ambassador", on=today - dt.timedelta(days=30))
+            ledger.money(company, 250_000, on=today - dt.timedelta(days=20))
+
+    contributions_step.fill = fill
+    monkeypatch.setitem(sys.modules, contributions_step.__name__, contributions_step)
+    monkeypatch.setattr(demo, "DEMO_STEPS", (contributions_step.__name__, "portal.sroi.demo"))
+    demo.fill(scale=1)
+    assert Commitment.select().count() == 4
+    assert Allocation.select().count() >= 3
+    assert Approval.select().count() == 1
+    for summary in service.summaries(list(Commitment.select())):
+        assert all(line.status in ("ok", "capped") for line in summary.lines)
+    first = Commitment.get(Commitment.contract_reference == "UTR-2026-0412")
+    warned = service.deadline_warnings(first.company_id)
+    assert [s.commitment.contract_reference for s in warned] == ["UTR-2026-0412"]   # due in 45 days, not approved
+    # Every contribution is allocated at most once in full.
+    used: dict[str, int] = {}
+    for allocation in Allocation.select():
+        used[allocation.contribution_key] = used.get(allocation.contribution_key, 0) + service.allocated_amount(allocation)
+    whole = {c.key: service.whole_of(c) for c in ledger.items}
+    assert all(used[key] <= whole[key] for key in used)
