@@ -35,6 +35,7 @@ run: $(STAMP) translations
 	PORTAL_SECURE_COOKIES=0 $(BIN)/flask --app portal run --port $(PORT)
 
 test: $(STAMP) translations node_modules/axe-core/axe.min.js
+	$(BIN)/portal content check
 	$(BIN)/pytest
 
 bench: $(STAMP) translations
