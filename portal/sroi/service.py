@@ -66,6 +66,11 @@ HOURS_BASIS_LABELS = {
     "rate": _l("a rate per hour set in this commitment's rules"),
     "employer_cost": _l("the employer's own cost, as registered with the hours"),
 }
+# How money and materials are valued under every commitment (hours depend on the rules).
+VALUED_AT = {
+    "money": _l("the amount paid"),
+    "material": _l("the value confirmed at receipt"),
+}
 STATUS_LABELS = {
     "ok": "",
     "capped": _l("partly above the cap of hours per person; only the part within the cap counts"),
