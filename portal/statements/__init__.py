@@ -1,0 +1,1 @@
+"""Contribution statements: build data, number, render, archive, verify."""

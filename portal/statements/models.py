@@ -1,0 +1,81 @@
+"""Tables of the statements capability: the number counter and the issued statements.
+
+A statement row is written once, in the transaction that takes its number, and its
+document columns (number, snapshot, PDF, hash, code) never change afterwards: the
+migration adds database triggers that refuse such updates and every DELETE. Only the
+status may move on (issued -> superseded by a correction, or issued -> void with a reason).
+Contributions are named in the snapshot by their stable `key`, never by foreign keys.
+"""
+
+from __future__ import annotations
+
+import peewee
+
+from portal.accounts.models import Company, User
+from portal.core.db import BaseModel, utcnow
+
+PERIOD_KINDS = ("calendar_year", "school_year", "custom")
+STATUSES = ("issued", "superseded", "void")
+NUMBER_PREFIX = "OA"
+
+
+class StatementCounter(BaseModel):
+    """The last number used in one year; its row is the lock that makes numbers gapless."""
+
+    year = peewee.IntegerField(unique=True, constraints=[peewee.Check("year BETWEEN 2000 AND 9999")])
+    last_number = peewee.IntegerField(default=0, constraints=[peewee.Check("last_number >= 0")])
+
+    class Meta:
+        table_name = "statement_counter"
+
+
+class Statement(BaseModel):
+    """One issued contribution statement: frozen data, the PDF bytes and their SHA-256."""
+
+    number = peewee.CharField(max_length=20, unique=True)
+    year = peewee.IntegerField()
+    sequence = peewee.IntegerField(constraints=[peewee.Check("sequence > 0")])
+    company = peewee.ForeignKeyField(Company, backref="statements", on_delete="RESTRICT")
+    period_kind = peewee.CharField(max_length=16, constraints=[
+        peewee.Check("period_kind IN ('calendar_year', 'school_year', 'custom')")])
+    period_start = peewee.DateField()
+    period_end = peewee.DateField()
+    language = peewee.CharField(max_length=2)
+    issued_on = peewee.DateField()
+    issued_at = peewee.DateTimeField(default=utcnow)
+    issued_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    replaces = peewee.ForeignKeyField("self", null=True, unique=True, backref="+", on_delete="RESTRICT")
+    snapshot = peewee.TextField()
+    pdf = peewee.BlobField()
+    pdf_sha256 = peewee.CharField(max_length=64)
+    pdf_size = peewee.IntegerField(constraints=[peewee.Check("pdf_size > 0")])
+    # Printed on the PDF, as is the PDF itself: keeping it in clear text here adds no exposure.
+    verification_code = peewee.CharField(max_length=16)
+    status = peewee.CharField(max_length=12, default="issued", constraints=[
+        peewee.Check("status IN ('issued', 'superseded', 'void')")])
+    status_changed_at = peewee.DateTimeField(null=True)
+    void_reason = peewee.TextField(default="")
+    voided_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+    class Meta:
+        table_name = "statement"
+        indexes = ((("year", "sequence"), True),)
+        constraints = [
+            peewee.SQL("CHECK (period_end >= period_start)"),
+            peewee.SQL("CHECK (status <> 'void' OR void_reason <> '')"),
+        ]
+
+    @property
+    def pdf_bytes(self) -> bytes:
+        # PostgreSQL drivers may hand back a memoryview; callers always get bytes.
+        return bytes(self.pdf)
+
+
+MODELS = (StatementCounter, Statement)
+
+
+# At most one current statement per company and period; a correction supersedes the old one
+# in the same transaction, and a void one frees the period for a new statement.
+Statement.add_index(Statement.index(Statement.company, Statement.period_start, Statement.period_end,
+                                    unique=True, name="statement_one_issued_per_period")
+                    .where(Statement.status == "issued"))

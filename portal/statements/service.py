@@ -1,0 +1,506 @@
+"""Contribution statements: build the data, number it, render it once, store it, verify it.
+
+A statement's life: `preview()` renders the data of a period with a "concept" watermark and
+stores nothing. `issue()` takes the year's counter row (the lock that serialises issuers),
+allocates the next number, renders the PDF with that number on it and stores the frozen
+snapshot, the bytes and their SHA-256 in the same transaction; a render that fails rolls
+everything back, so no number is lost. The stored bytes are served for ever. When the
+contributions behind an issued statement change, `needs_correction()` says so and
+`issue_correction()` issues a new statement naming the one it replaces.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import peewee
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+
+from portal.accounts.models import Company
+from portal.core import audit
+from portal.core.contributions import Contribution, contributions
+from portal.core.db import atomic_write, utcnow
+from portal.core.i18n import LANGUAGES
+from portal.statements import sroi
+from portal.statements.models import NUMBER_PREFIX, Statement, StatementCounter
+from portal.statements.periods import Period
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+SNAPSHOT_VERSION = 1
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed from paper
+CODE_LENGTH = 10
+NUMBER_PATTERN = re.compile(r"^OA-(\d{4})-(\d{4,})$")
+# The fields of a contribution that a statement prints, so a change in any of them matters.
+LINE_FIELDS = tuple(f.name for f in dataclasses.fields(Contribution) if f.name != "company_id")
+
+
+class StatementError(ValueError):
+    """Something the user asked that cannot be done; str() is a message for the user."""
+
+    def __init__(self, message, field: str | None = None, statement: Statement | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.statement = statement
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+class NothingToIssue(StatementError):
+    """The period has no contributions: a statement would be empty."""
+
+
+def today_amsterdam() -> dt.date:
+    return dt.datetime.now(AMSTERDAM).date()
+
+
+def format_number(year: int, sequence: int) -> str:
+    return f"{NUMBER_PREFIX}-{year}-{sequence:04d}"
+
+
+def new_verification_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def display_code(code: str) -> str:
+    """'ABCDE23456' -> 'ABCDE-23456', easier to read from paper."""
+    half = len(code) // 2
+    return f"{code[:half]}-{code[half:]}"
+
+
+def normalise_code(text: str | None) -> str:
+    return re.sub(r"[^A-Z0-9]", "", (text or "").upper())[:32]
+
+
+# --- the statement's data -------------------------------------------------------------------------
+
+def issuer() -> dict:
+    """The foundation's details as configured (ISSUER_*): printed on every statement."""
+    config = current_app.config
+    return {
+        "name": config["ISSUER_NAME"],
+        "address": config["ISSUER_ADDRESS"],
+        "kvk": config["ISSUER_KVK"],
+        "rsin": config["ISSUER_RSIN"],
+        "anbi": bool(config["ISSUER_ANBI"]),
+        "iban": config["ISSUER_IBAN"],
+    }
+
+
+def company_details(company: Company) -> dict:
+    return {"id": company.id, "name": company.legal_name, "street": company.street,
+            "postcode": company.postcode, "city": company.city, "kvk": company.kvk}
+
+
+def statement_language(company: Company) -> str:
+    return company.language if company.language in LANGUAGES else "nl"
+
+
+def line_of(contribution: Contribution) -> dict:
+    """A contribution as the snapshot keeps it (JSON-safe, every printed field)."""
+    line = {name: getattr(contribution, name) for name in LINE_FIELDS}
+    line["on"] = contribution.on.isoformat()
+    return line
+
+
+def claim_of(claim: sroi.SroiClaim) -> dict:
+    return {"commitment": claim.commitment, "rules": claim.rules, "value_cents": claim.value_cents,
+            "lines": [{**dataclasses.asdict(line), "on": line.on.isoformat()} for line in claim.lines]}
+
+
+def _sum(lines: Iterable[dict], name: str) -> int:
+    return sum(int(line[name]) for line in lines)
+
+
+def _classification(line: dict) -> str:
+    return line["classification"] if line["classification"] in ("gift", "sponsoring") else "unclassified"
+
+
+def totals_of(lines: list[dict], claims: list[dict]) -> dict:
+    """Totals per kind. Figures of different valuation bases are kept apart, never added."""
+    by_kind: dict[str, list[dict]] = defaultdict(list)
+    for line in lines:
+        by_kind[line["kind"]].append(line)
+    sponsored = by_kind["hours_sponsored"]
+    volunteered = by_kind["hours_volunteered"]
+    materials = by_kind["material"]
+    money = by_kind["money"]
+
+    def per_person(rows: list[dict], valued: bool) -> list[dict]:
+        groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for row in rows:
+            groups[(row["person"], row["basis"] if valued else "none")].append(row)
+        return [{"person": person, "basis": basis, "lines": len(group), "minutes": _sum(group, "minutes"),
+                 "value_cents": _sum(group, "value_cents") if valued else 0}
+                for (person, basis), group in sorted(groups.items(), key=lambda item: (item[0][0].lower(), item[0][1]))]
+
+    def by_class(rows: list[dict], names: tuple[str, ...]) -> dict:
+        out = {}
+        for classification in ("gift", "sponsoring", "unclassified"):
+            group = [row for row in rows if _classification(row) == classification]
+            if group:
+                out[classification] = {name: _sum(group, name) for name in names} | {"lines": len(group)}
+        return out
+
+    sponsored_by_basis: dict[str, int] = defaultdict(int)
+    for row in sponsored:
+        sponsored_by_basis[row["basis"]] += int(row["value_cents"])
+    return {
+        "hours_sponsored": {
+            "lines": len(sponsored), "minutes": _sum(sponsored, "minutes"),
+            "value_by_basis": dict(sorted(sponsored_by_basis.items())),
+            "people": per_person(sponsored, valued=True),
+        },
+        "hours_volunteered": {
+            "lines": len(volunteered), "minutes": _sum(volunteered, "minutes"),
+            "people": per_person(volunteered, valued=False),
+        },
+        "material": {
+            "lines": len(materials), "value_cents": _sum(materials, "value_cents"),
+            "by_classification": by_class(materials, ("value_cents",)),
+        },
+        "money": {
+            "lines": len(money), "gross_cents": _sum(money, "gross_cents"), "fee_cents": _sum(money, "fee_cents"),
+            "net_cents": _sum(money, "net_cents"),
+            "refunds_cents": sum(int(row["gross_cents"]) for row in money if int(row["gross_cents"]) < 0),
+            "by_classification": by_class(money, ("gross_cents", "fee_cents", "net_cents")),
+        },
+        "sroi": {"claims": len(claims), "lines": sum(len(c["lines"]) for c in claims)},
+    }
+
+
+def build_snapshot(company: Company, period: Period, *, issued_on: dt.date, language: str | None = None,
+                   number: str | None = None, replaces: Statement | None = None) -> dict:
+    """Everything a statement shows, read now and frozen as plain JSON-safe data."""
+    language = language or statement_language(company)
+    found = contributions(company.id, period.start, period.end)
+    # Sources are asked for one company; a line of another company would be a source's bug,
+    # and must never reach this company's document.
+    lines = [line_of(c) for c in found if c.company_id == company.id]
+    with force_locale(language):
+        claims = [claim_of(claim) for claim in sroi.claims(company.id, period.start, period.end)]
+    return {
+        "version": SNAPSHOT_VERSION,
+        "number": number,
+        "issued_on": issued_on.isoformat(),
+        "language": language,
+        "period": period.as_dict(),
+        "issuer": issuer(),
+        "company": company_details(company),
+        "replaces": {"number": replaces.number, "issued_on": replaces.issued_on.isoformat()} if replaces else None,
+        "lines": lines,
+        "sroi": claims,
+        "totals": totals_of(lines, claims),
+    }
+
+
+def snapshot_of(statement: Statement) -> dict:
+    return json.loads(statement.snapshot)
+
+
+def is_empty(snapshot: dict) -> bool:
+    return not snapshot["lines"] and not snapshot["sroi"]
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+def render(snapshot: dict, *, verification_code: str | None = None, draft: bool = False) -> bytes:
+    """The statement's PDF for a snapshot: the same snapshot and code give the same bytes."""
+    from portal.statements import document
+
+    return document.statement_pdf(snapshot, verification_code=verification_code, draft=draft)
+
+
+def preview(company: Company, period: Period, *, today: dt.date | None = None) -> tuple[dict, bytes]:
+    """The data and a watermarked 'concept' PDF of a statement that is not issued (nothing stored)."""
+    snapshot = build_snapshot(company, period, issued_on=today or today_amsterdam())
+    return snapshot, render(snapshot, draft=True)
+
+
+# --- issuing ------------------------------------------------------------------------------------
+
+def current_statement(company_id: int, period: Period) -> Statement | None:
+    """The issued (not superseded, not void) statement of a company for exactly this period."""
+    return (Statement.select()
+            .where((Statement.company == company_id) & (Statement.period_start == period.start)
+                   & (Statement.period_end == period.end) & (Statement.status == "issued"))
+            .first())
+
+
+def _next_sequence(year: int) -> int:
+    """Take the year's counter row (blocking other issuers until commit) and move it one up."""
+    StatementCounter.insert(year=year, last_number=0).on_conflict_ignore().execute()
+    # On PostgreSQL the UPDATE locks the row until commit: a second issuer waits here and then
+    # increments the committed value. On SQLite the IMMEDIATE transaction already excludes it.
+    StatementCounter.update(last_number=StatementCounter.last_number + 1).where(StatementCounter.year == year).execute()
+    return StatementCounter.get(StatementCounter.year == year).last_number
+
+
+def issue(company: Company, period: Period, actor=None, *, today: dt.date | None = None,
+          replaces: Statement | None = None, via: str = "web",
+          renderer: Callable[..., bytes] | None = None) -> Statement:
+    """Number, render and store a statement in one transaction; a failed render uses no number."""
+    issued_on = today or today_amsterdam()
+    language = statement_language(company)
+    renderer = renderer or render
+    try:
+        with atomic_write():
+            if replaces is not None:
+                moved = (Statement.update(status="superseded", status_changed_at=utcnow())
+                         .where((Statement.id == replaces.id) & (Statement.status == "issued")
+                                & (Statement.company == company.id))
+                         .execute())
+                if moved != 1:
+                    raise StatementError(_l("This statement has already been corrected or withdrawn."))
+            else:
+                existing = current_statement(company.id, period)
+                if existing is not None:
+                    raise StatementError(
+                        _l("Statement %(number)s already covers this period. If contributions changed, "
+                           "issue a correction of that statement.", number=existing.number),
+                        statement=existing)
+            snapshot = build_snapshot(company, period, issued_on=issued_on, language=language, replaces=replaces)
+            if is_empty(snapshot):
+                raise NothingToIssue(_l("There are no contributions in this period, so there is nothing to put on a statement."))
+            year = issued_on.year
+            sequence = _next_sequence(year)
+            number = format_number(year, sequence)
+            snapshot["number"] = number
+            code = new_verification_code()
+            pdf = renderer(snapshot, verification_code=code)
+            statement = Statement.create(
+                number=number, year=year, sequence=sequence, company=company.id, period_kind=period.kind,
+                period_start=period.start, period_end=period.end, language=language, issued_on=issued_on,
+                issued_by=getattr(actor, "id", None), replaces=replaces.id if replaces else None,
+                snapshot=json.dumps(snapshot, sort_keys=True, ensure_ascii=False), pdf=pdf,
+                pdf_sha256=hashlib.sha256(pdf).hexdigest(), pdf_size=len(pdf), verification_code=code)
+            audit.record("statement.issued", actor=actor, company=company, obj=statement, number=number,
+                         period=period.as_dict(), sha256=statement.pdf_sha256, via=via,
+                         replaces=replaces.number if replaces else None)
+    except peewee.IntegrityError as error:
+        # Another issuer stored a statement for the same company and period first.
+        existing = current_statement(company.id, period)
+        raise StatementError(_l("A statement for this period was issued a moment ago."), statement=existing) from error
+    return statement
+
+
+def issue_correction(statement: Statement, actor=None, *, today: dt.date | None = None, via: str = "web") -> Statement:
+    """A new statement for the same company and period that names (and supersedes) this one."""
+    if statement.status != "issued":
+        raise StatementError(_l("Only a current statement can be corrected."))
+    company = Company.get_by_id(statement.company_id)
+    period = Period(statement.period_kind, statement.period_start, statement.period_end)
+    return issue(company, period, actor, today=today, replaces=statement, via=via)
+
+
+def void(statement: Statement, actor, reason: str) -> Statement:
+    """Withdraw an issued statement with a reason; its number stays in the register."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise StatementError(_l("Give the reason for withdrawing this statement."), "reason")
+    if len(reason) > 1000:
+        raise StatementError(_l("Keep the reason under 1000 characters."), "reason")
+    with atomic_write():
+        moved = (Statement.update(status="void", void_reason=reason, voided_by=getattr(actor, "id", None),
+                                  status_changed_at=utcnow())
+                 .where((Statement.id == statement.id) & (Statement.status == "issued"))
+                 .execute())
+        if moved != 1:
+            raise StatementError(_l("Only a current statement can be withdrawn."))
+        audit.record("statement.voided", actor=actor, company=statement.company_id, obj=statement,
+                     number=statement.number, reason=reason)
+    return Statement.get_by_id(statement.id)
+
+
+@dataclass
+class BulkResult:
+    issued: list[Statement] = field(default_factory=list)
+    skipped: list[tuple[Company, str]] = field(default_factory=list)
+    failed: list[tuple[Company, str]] = field(default_factory=list)
+
+
+def companies_with_contributions(period: Period) -> list[Company]:
+    """Companies with at least one contribution in the period (SROI claims rest on contributions)."""
+    ids = sorted({c.company_id for c in contributions(None, period.start, period.end)})
+    if not ids:
+        return []
+    return list(Company.select().where(Company.id.in_(ids)).order_by(Company.legal_name, Company.id))
+
+
+def issue_bulk(period: Period, *, companies: list[Company] | None = None, actor=None, today: dt.date | None = None,
+               progress: Callable[[Company], None] = lambda company: None) -> BulkResult:
+    """Issue the period's statement for every company that has none yet (safe to run again)."""
+    result = BulkResult()
+    for company in companies if companies is not None else companies_with_contributions(period):
+        try:
+            if current_statement(company.id, period) is not None:
+                result.skipped.append((company, "exists"))
+            else:
+                result.issued.append(issue(company, period, actor, today=today, via="bulk"))
+        except NothingToIssue:
+            result.skipped.append((company, "empty"))
+        except StatementError as error:
+            if error.statement is not None:
+                result.skipped.append((company, "exists"))
+            else:
+                result.failed.append((company, str(error)))
+        progress(company)
+    return result
+
+
+# --- changes after issue ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LineChange:
+    """One difference between an issued statement and the contributions as they are now."""
+
+    change: str            # "added", "removed" or "changed"
+    key: str
+    kind: str
+    description: str
+    before: dict | None
+    after: dict | None
+
+    @property
+    def fields(self) -> list[str]:
+        if self.before is None or self.after is None:
+            return []
+        return [name for name in LINE_FIELDS if self.before.get(name) != self.after.get(name)]
+
+
+def _compare(frozen: list[dict], current: list[dict], prefix: str = "") -> list[LineChange]:
+    before = {prefix + line["key"]: line for line in frozen}
+    after = {prefix + line["key"]: line for line in current}
+    found = []
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        line = new or old
+        change = "added" if old is None else "removed" if new is None else "changed"
+        found.append(LineChange(change, key, line["kind"], line["description"], old, new))
+    return found
+
+
+def _claim_lines(claims: list[dict]) -> list[dict]:
+    return [{**line, "key": f"{claim['commitment']}|{line['key']}"} for claim in claims for line in claim["lines"]]
+
+
+def changes(statement: Statement, current: list[Contribution] | None = None,
+            claims: list[sroi.SroiClaim] | None = None) -> list[LineChange]:
+    """What differs between the statement's frozen lines and today's contributions and SROI claims."""
+    snapshot = snapshot_of(statement)
+    if current is None:
+        current = contributions(statement.company_id, statement.period_start, statement.period_end)
+    lines = [line_of(c) for c in current
+             if c.company_id == statement.company_id and statement.period_start <= c.on <= statement.period_end]
+    found = _compare(snapshot["lines"], lines)
+    if claims is None:
+        with force_locale(snapshot["language"]):
+            claims = sroi.claims(statement.company_id, statement.period_start, statement.period_end)
+    with force_locale(snapshot["language"]):
+        current_claims = [claim_of(claim) for claim in claims]
+    for change in _compare(_claim_lines(snapshot["sroi"]), _claim_lines(current_claims), "sroi:"):
+        found.append(change)
+    return found
+
+
+def needs_correction(statement: Statement) -> bool:
+    """True when an issued statement no longer matches the contributions it lists."""
+    return statement.status == "issued" and bool(changes(statement))
+
+
+def correction_flags(statements: list[Statement]) -> dict[int, list[LineChange]]:
+    """changes() for many issued statements with one read of contributions (leader's register)."""
+    current = [s for s in statements if s.status == "issued"]
+    if not current:
+        return {}
+    start = min(s.period_start for s in current)
+    end = max(s.period_end for s in current)
+    company_ids = {s.company_id for s in current}
+    everything = contributions(company_ids.pop() if len(company_ids) == 1 else None, start, end)
+    per_company: dict[int, list[Contribution]] = defaultdict(list)
+    for contribution in everything:
+        per_company[contribution.company_id].append(contribution)
+    flags = {}
+    for statement in current:
+        found = changes(statement, per_company.get(statement.company_id, []))
+        if found:
+            flags[statement.id] = found
+    return flags
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+def company_statements(company_id: int) -> list[Statement]:
+    return list(Statement.select().where(Statement.company == company_id)
+                .order_by(Statement.issued_at.desc(), Statement.id.desc()))
+
+
+def replaced_by(statement: Statement) -> Statement | None:
+    return Statement.select().where(Statement.replaces == statement.id).first()
+
+
+def by_number(number: str) -> Statement | None:
+    return Statement.select().where(Statement.number == (number or "").strip().upper()).first()
+
+
+@dataclass
+class RegisterYear:
+    year: int
+    last_number: int
+    statements: list[Statement]
+
+    @property
+    def missing(self) -> list[str]:
+        """Numbers the counter handed out that have no statement: should always be empty."""
+        present = {s.sequence for s in self.statements}
+        return [format_number(self.year, n) for n in range(1, self.last_number + 1) if n not in present]
+
+
+def register(year: int | None = None) -> list[RegisterYear]:
+    """Every number ever issued, by year (newest first), with the counter to prove there are no gaps."""
+    counters = StatementCounter.select().order_by(StatementCounter.year.desc())
+    if year is not None:
+        counters = counters.where(StatementCounter.year == year)
+    years = []
+    for counter in counters:
+        rows = list(Statement.select(Statement, Company).join(Company)
+                    .where(Statement.year == counter.year).order_by(Statement.sequence))
+        years.append(RegisterYear(counter.year, counter.last_number, rows))
+    return years
+
+
+def register_years() -> list[int]:
+    return [c.year for c in StatementCounter.select(StatementCounter.year).order_by(StatementCounter.year.desc())]
+
+
+# --- verification --------------------------------------------------------------------------------
+
+_DUMMY_CODE = "X" * CODE_LENGTH
+
+
+def verify(number: str, code: str | None) -> Statement | None:
+    """The statement when number and code belong together, else None (the same for both failures)."""
+    statement = by_number(number) if NUMBER_PATTERN.match((number or "").strip().upper()) else None
+    given = normalise_code(code)
+    expected = statement.verification_code if statement is not None else _DUMMY_CODE
+    matches = hmac.compare_digest(given.encode(), expected.encode())
+    return statement if statement is not None and given and matches else None
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

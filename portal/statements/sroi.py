@@ -1,0 +1,95 @@
+"""SROI allocations on a statement, through an optional hook.
+
+Statements work without the SROI capability. A provider is a function
+`(company_id, start, end) -> iterable of SroiClaim` registered on the app with
+`register_allocation_provider(app, fn)`. When none is registered and `portal.sroi` is one of
+the portal's capabilities, an adapter over its service is used: it reads each commitment's
+valued allocation lines and keeps those of contributions dated inside the period that count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from flask import current_app
+
+EXTENSION = "portal.statement_allocations"
+
+
+@dataclass(frozen=True)
+class SroiLine:
+    key: str                # the contribution's stable key
+    on: dt.date
+    kind: str
+    description: str
+    person: str = ""
+    minutes: int = 0        # hours allocated (hours kinds)
+    cents: int = 0          # amount allocated (money, materials)
+    value_cents: int = 0    # the value claimed by the commitment's rules
+
+
+@dataclass(frozen=True)
+class SroiClaim:
+    commitment: str         # the buyer and the contract, in words
+    rules: str              # the valuation table the claim uses, in words
+    lines: tuple[SroiLine, ...]
+
+    @property
+    def value_cents(self) -> int:
+        return sum(line.value_cents for line in self.lines)
+
+
+AllocationProvider = Callable[[int, dt.date, dt.date], Iterable[SroiClaim]]
+
+
+def register_allocation_provider(app, provider: AllocationProvider) -> None:
+    """Add a source of SROI claims for statements (replaces the built-in adapter)."""
+    app.extensions.setdefault(EXTENSION, []).append(provider)
+
+
+def claims(company_id: int, start: dt.date, end: dt.date) -> list[SroiClaim]:
+    """Every SROI claim of a company built from contributions dated inside the period."""
+    providers = current_app.extensions.get(EXTENSION)
+    if providers is None:
+        providers = [_sroi_adapter] if _sroi_installed() else []
+    found: list[SroiClaim] = []
+    for provider in providers:
+        found.extend(claim for claim in provider(company_id, start, end) if claim.lines)
+    return found
+
+
+def _sroi_installed() -> bool:
+    from portal import MODEL_MODULES
+
+    return "portal.sroi.models" in MODEL_MODULES
+
+
+COUNTING = ("ok", "capped", "reduced")
+
+
+def _sroi_adapter(company_id: int, start: dt.date, end: dt.date) -> list[SroiClaim]:
+    service = importlib.import_module("portal.sroi.service")
+    if hasattr(service, "statement_claims"):
+        return list(service.statement_claims(company_id, start, end))
+    commitments = service.company_commitments(company_id)
+    found = []
+    for summary in service.summaries(commitments):
+        commitment = summary.commitment
+        lines = []
+        for line in summary.lines:
+            if line.status not in COUNTING or not line.value_cents or not start <= line.on <= end:
+                continue
+            hours = line.kind.startswith("hours")
+            lines.append(SroiLine(
+                key=line.allocation.contribution_key, on=line.on, kind=line.kind,
+                description=line.description, person=line.person or "",
+                minutes=line.counted if hours else 0, cents=0 if hours else line.counted,
+                value_cents=line.value_cents))
+        rules = commitment.rules_name
+        if any(line.kind.startswith("hours") for line in lines):
+            rules = f"{rules}; {service.hours_basis_label(commitment)}"
+        found.append(SroiClaim(f"{commitment.authority} · {commitment.contract_reference}", rules, tuple(lines)))
+    return found

@@ -1,0 +1,88 @@
+"""Fixtures for statements: a contribution source of the test's own, with real Contribution objects.
+
+`ledger` is a mutable list the registered source reads from on every call, so a test can
+add, change or withdraw a contribution after a statement was issued, as enrolment and
+giving will when an hour is corrected or a payment refunded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+
+import pypdf
+import pytest
+
+from portal.core.contributions import Contribution, register_source
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.items: list[Contribution] = []
+        self._n = 0
+
+    def __call__(self, company_id, start, end):
+        return [c for c in self.items
+                if (company_id is None or c.company_id == company_id)
+                and (start is None or c.on >= start) and (end is None or c.on <= end)]
+
+    def _key(self, prefix: str) -> str:
+        self._n += 1
+        return f"{prefix}:{self._n}"
+
+    def add(self, contribution: Contribution) -> Contribution:
+        self.items.append(contribution)
+        return contribution
+
+    def hours(self, company, on, minutes, person, *, sponsored=True, rate_cents=5000, description="Lessons in group 6"):
+        value = minutes * rate_cents // 60 if sponsored else 0
+        return self.add(Contribution(
+            kind="hours_sponsored" if sponsored else "hours_volunteered", key=self._key("hours"),
+            company_id=company.id, on=on, description=description, value_cents=value,
+            basis="employer_cost" if sponsored else "none", minutes=minutes, person=person))
+
+    def money(self, company, on, gross, *, fee=0, method="bank", classification="gift", reference="",
+              description="Donation"):
+        return self.add(Contribution(
+            kind="money", key=self._key("donation"), company_id=company.id, on=on, description=description,
+            value_cents=gross, basis="at_cost", classification=classification, gross_cents=gross,
+            fee_cents=fee, net_cents=gross - fee, method=method, reference=reference))
+
+    def material(self, company, on, value, *, classification="gift", description="Laptops for group 8"):
+        return self.add(Contribution(
+            kind="material", key=self._key("material"), company_id=company.id, on=on, description=description,
+            value_cents=value, basis="market_value", classification=classification, method="in_kind"))
+
+    def replace(self, contribution: Contribution, **changes) -> Contribution:
+        index = self.items.index(contribution)
+        self.items[index] = dataclasses.replace(contribution, **changes)
+        return self.items[index]
+
+    def remove(self, contribution: Contribution) -> None:
+        self.items.remove(contribution)
+
+
+@pytest.fixture
+def ledger(app):
+    source = Ledger()
+    register_source(app, source)
+    return source
+
+
+@pytest.fixture
+def no_sroi(app):
+    """Statements without SROI claims (the hook with no provider)."""
+    app.extensions["portal.statement_allocations"] = []
+
+
+def pdf_text(data: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def pdf_reader(data: bytes) -> pypdf.PdfReader:
+    return pypdf.PdfReader(io.BytesIO(data))
+
+
+D = dt.date
