@@ -124,7 +124,7 @@ def up(migrator, db):
             database = db
             table_name = 'sroi_allocation'
             legacy_table_names = False  # index names start with the table name: no clash with others
-            indexes = ((('commitment', 'contribution_key'), True),)
+            indexes = ((('commitment', 'contribution_key', 'kind'), True),)
             constraints = [
                 SQL("CHECK ((kind IN ('hours_sponsored', 'hours_volunteered') AND minutes > 0 AND cents = 0)"
                     " OR (kind IN ('money', 'material') AND cents > 0 AND minutes = 0))"),

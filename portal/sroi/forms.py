@@ -167,6 +167,7 @@ class RulesForm(FlaskForm):
 
 class AllocationForm(FlaskForm):
     key = HiddenField(validators=[_required(), Length(max=64)])
+    kind = HiddenField(validators=[_required(), Length(max=20)])
     amount = StringField(_l("Amount to count toward this commitment"), [Length(max=40)])
 
 

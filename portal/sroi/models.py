@@ -117,7 +117,8 @@ class Allocation(BaseModel):
 
     class Meta:
         table_name = "sroi_allocation"
-        indexes = ((("commitment", "contribution_key"), True),)
+        # One row per commitment and contribution part: a key can carry a sponsored and a volunteered part.
+        indexes = ((("commitment", "contribution_key", "kind"), True),)
         constraints = [
             peewee.SQL("CHECK ((kind IN ('hours_sponsored', 'hours_volunteered') AND minutes > 0 AND cents = 0)"
                        " OR (kind IN ('money', 'material') AND cents > 0 AND minutes = 0))"),

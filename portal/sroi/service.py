@@ -19,7 +19,7 @@ import json
 import re
 import zlib
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 
 import peewee
@@ -75,7 +75,8 @@ STATUS_LABELS = {
     "ok": "",
     "capped": _l("partly above the cap of hours per person; only the part within the cap counts"),
     "withdrawn": _l("no longer a confirmed contribution; counts for nothing"),
-    "reduced": _l("the contribution is now worth less than was allocated; only what remains counts"),
+    "reduced": _l("a later correction (reversed hours, a refund) left less of this contribution than was "
+                  "allocated; only what remains counts"),
     "not_counted": _l("this kind does not count under the commitment's current rules"),
     "outside_period": _l("dated outside the commitment's period; counts for nothing"),
 }
@@ -579,6 +580,15 @@ def history(commitment: Commitment) -> list[HistoryEntry]:
 
 
 # --- allocation -----------------------------------------------------------------------------
+#
+# A contribution is known by its key and kind together: one hours row can be partly sponsored
+# and partly volunteered, and the enrolment capability reports both halves under the same key.
+# Corrections arrive as separate negative contributions (reversed hours, a refund), so
+# contributions are also netted per group (the hours of one person of one kind; the money
+# under one payment reference): nothing counts beyond what a group nets to.
+
+Ident = tuple[str, str]
+
 
 def whole_of(contribution: Contribution) -> int:
     """What can be allocated of a contribution: minutes for hours, cents of its own value otherwise."""
@@ -594,59 +604,148 @@ def format_amount(kind: str, amount: int, language: str = "nl") -> str:
     return format_minutes(amount) + " h" if kind in HOUR_KINDS else format_eur(amount, language)
 
 
-def lock_key(key: str) -> int:
-    """A stable signed 32-bit number for a contribution key (the PostgreSQL advisory lock's second half)."""
-    value = zlib.crc32(key.encode("utf-8"))
+def group_of(contribution: Contribution) -> str:
+    """The netting group: corrections of a contribution fall in the same group as the original."""
+    if contribution.kind in HOUR_KINDS:
+        return f"{contribution.kind}|{contribution.company_id}|person|{contribution.person or contribution.key}"
+    if contribution.kind == "money" and contribution.reference:
+        return f"money|{contribution.company_id}|reference|{contribution.reference}"
+    return f"{contribution.kind}|{contribution.company_id}|key|{contribution.key}"
+
+
+@dataclass
+class Pool:
+    """Confirmed contributions by (key, kind), and what each netting group adds up to."""
+
+    live: dict[Ident, Contribution]
+    group_net: dict[str, int]
+
+    def get(self, key: str, kind: str) -> Contribution | None:
+        return self.live.get((key, kind))
+
+    def of(self, allocation: Allocation) -> Contribution | None:
+        contribution = self.live.get((allocation.contribution_key, allocation.kind))
+        if contribution is None or contribution.company_id != allocation.company_id:
+            return None
+        return contribution
+
+
+def make_pool(found: Iterable[Contribution]) -> Pool:
+    live: dict[Ident, Contribution] = {}
+    group_net: dict[str, int] = {}
+    for contribution in found:
+        ident = (contribution.key, contribution.kind)
+        if ident in live:  # a source reporting one identity twice: count it once, summed
+            earlier = live[ident]
+            contribution = replace(earlier, minutes=earlier.minutes + contribution.minutes,
+                                   value_cents=earlier.value_cents + contribution.value_cents)
+            group_net[group_of(earlier)] -= whole_of(earlier)
+        live[ident] = contribution
+        group_net[group_of(contribution)] = group_net.get(group_of(contribution), 0) + whole_of(contribution)
+    return Pool(live, group_net)
+
+
+def pool_for(company_id: int | None) -> Pool:
+    """Every confirmed contribution of a company (or of all companies, for None)."""
+    return make_pool(contributions(company_id))
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 32-bit number for a lock name (the PostgreSQL advisory lock's second half)."""
+    value = zlib.crc32(name.encode("utf-8"))
     return value - 2**32 if value >= 2**31 else value
 
 
-def lock_contributions(keys: Iterable[str]) -> None:
-    """Serialise allocations of these contributions until the transaction ends.
+def lock_groups(groups: Iterable[str]) -> None:
+    """Serialise allocations of these netting groups until the transaction ends.
 
     On SQLite the IMMEDIATE transaction already holds the only write lock. On PostgreSQL a
-    transaction-scoped advisory lock per key makes a second allocator wait until the first
-    has committed, so its check sees the first one's row. Keys are locked in sorted order
-    so two multi-key transactions cannot deadlock.
+    transaction-scoped advisory lock per group (which holds the contribution) makes a second
+    allocator wait until the first has committed, so its check sees the first one's row.
+    Groups are locked in sorted order so two multi-group transactions cannot deadlock.
     """
     if is_sqlite():
         return
-    for key in sorted(set(keys)):
-        database.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, lock_key(key)))
+    for name in sorted(set(groups)):
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, lock_key(name)))
 
 
-def _find_contribution(company_id: int, commitment: Commitment, key: str) -> Contribution | None:
-    for contribution in contributions(company_id, commitment.period_start_on, commitment.period_end_on):
-        if contribution.key == key and contribution.company_id == company_id:
-            return contribution
-    return None
+def _pick(pool: Pool, company_id: int, key: str, kind: str | None) -> Contribution | None:
+    if kind:
+        found = pool.get(key, kind)
+        return found if found is not None and found.company_id == company_id else None
+    matches = [c for (k, _kind), c in pool.live.items() if k == key and c.company_id == company_id]
+    if len(matches) > 1:
+        raise SroiError(_l("This contribution has several parts; choose which part to allocate."), "amount")
+    return matches[0] if matches else None
 
 
-def _allocated_elsewhere(key: str, commitment_id: int) -> int:
-    rows = Allocation.select().where((Allocation.contribution_key == key) & (Allocation.commitment != commitment_id))
-    return sum(allocated_amount(row) for row in rows)
+@dataclass(frozen=True)
+class Room:
+    whole: int          # the contribution's own minutes or cents
+    here: int           # allocated to this commitment
+    elsewhere: int      # allocated to other commitments
+    most: int           # the most this commitment may hold of it (can be below `here` after a correction)
+    group_limited: bool  # a correction in the group is what limits `most`
+
+    @property
+    def free(self) -> int:
+        return max(0, self.most - self.here)
 
 
-def _set_allocation_locked(user, company_id: int, commitment: Commitment, key: str, amount: int,
-                           contribution: Contribution | None = None) -> Allocation | None:
-    """The check and the write; the caller holds the transaction and the lock on `key`."""
-    contribution = contribution or _find_contribution(company_id, commitment, key)
-    if contribution is None:
+def _room(pool: Pool, contribution: Contribution, commitment_id: int, rows: Iterable[Allocation]) -> Room:
+    """What is allocated of a contribution, here and elsewhere, and what is still free."""
+    key, kind, group = contribution.key, contribution.kind, group_of(contribution)
+    here = elsewhere = group_used = 0
+    for row in rows:
+        if row.kind != kind:
+            continue
+        amount = allocated_amount(row)
+        if row.contribution_key == key:
+            if row.commitment_id == commitment_id:
+                here += amount
+                continue
+            elsewhere += amount
+        other = pool.of(row)
+        if other is not None and group_of(other) == group:
+            group_used += amount
+    whole = whole_of(contribution)
+    own_free = whole - here - elsewhere
+    group_free = pool.group_net.get(group, 0) - group_used - here
+    # The most this commitment may hold; below `here` when a correction shrank the group.
+    most = max(0, here + min(own_free, group_free))
+    return Room(whole, here, elsewhere, most, group_free < own_free)
+
+
+def _rows_for(company_id: int, key: str, kind: str) -> list[Allocation]:
+    """Allocations that bear on one contribution: the company's of that kind, and any of that key."""
+    return list(Allocation.select().where(
+        (Allocation.kind == kind) & ((Allocation.company == company_id) | (Allocation.contribution_key == key))))
+
+
+def _set_allocation_locked(user, company_id: int, commitment: Commitment, contribution: Contribution,
+                           amount: int, pool: Pool) -> Allocation | None:
+    """The check and the write; the caller holds the transaction and the lock on the group."""
+    if not commitment.period_start_on <= contribution.on <= commitment.period_end_on:
         raise SroiError(_l("That contribution is not among your company's confirmed contributions in "
                            "this commitment's period."), "amount")
     if not counts_kind(commitment, contribution.kind):
         raise SroiError(_l("This kind of contribution (%(kind)s) does not count under this commitment's rules.",
                            kind=KIND_LABELS.get(contribution.kind, contribution.kind)), "amount")
-    whole = whole_of(contribution)
-    if whole <= 0:
+    key, kind = contribution.key, contribution.kind
+    if whole_of(contribution) <= 0:
         raise SroiError(_l("This contribution has no value left to allocate."), "amount")
-    existing = Allocation.get_or_none((Allocation.commitment == commitment.id) & (Allocation.contribution_key == key))
-    before = allocated_amount(existing) if existing else 0
-    free = whole - _allocated_elsewhere(key, commitment.id)
-    if amount > free:
+    room = _room(pool, contribution, commitment.id, _rows_for(company_id, key, kind))
+    if amount > room.most:
+        most = format_amount(kind, room.most, _language())
+        if room.group_limited:
+            raise SroiError(_l("Only %(free)s of this contribution can count here: a later correction "
+                               "(reversed hours or a refund) reduced what it is worth.", free=most), "amount")
         raise SroiError(_l("Only %(free)s of this contribution is still free to allocate here: a contribution "
-                           "never counts for more than its whole value.",
-                           free=format_amount(contribution.kind, max(free, 0), _language())), "amount")
-    hours = contribution.kind in HOUR_KINDS
+                           "never counts for more than its whole value.", free=most), "amount")
+    existing = Allocation.get_or_none((Allocation.commitment == commitment.id) & (Allocation.contribution_key == key)
+                                      & (Allocation.kind == kind))
+    hours = kind in HOUR_KINDS
     if amount == 0:
         if existing is None:
             return None
@@ -659,32 +758,37 @@ def _set_allocation_locked(user, company_id: int, commitment: Commitment, key: s
         result = Allocation.get_by_id(existing.id)
     else:
         result = Allocation.create(
-            commitment=commitment.id, company=company_id, contribution_key=key, kind=contribution.kind,
+            commitment=commitment.id, company=company_id, contribution_key=key, kind=kind,
             minutes=amount if hours else 0, cents=0 if hours else amount, contribution_on=contribution.on,
             description=contribution.description[:300], person=contribution.person[:200], created_by=user.id)
-    if before != amount:
-        _audit("sroi.allocation.set", user, commitment, contribution_key=key, kind=contribution.kind,
-               before=before, after=amount, whole=whole)
+    if room.here != amount:
+        _audit("sroi.allocation.set", user, commitment, contribution_key=key, kind=kind,
+               before=room.here, after=amount, whole=room.whole)
     return result
 
 
-def set_allocation(user, commitment_id: int, key: str, amount: int) -> Allocation | None:
+def set_allocation(user, commitment_id: int, key: str, amount: int, kind: str | None = None) -> Allocation | None:
     """Count `amount` (minutes for hours, cents otherwise) of one contribution toward a commitment.
 
     Replaces what this commitment had of the contribution; 0 removes it. Refused when the
     contribution is not the company's, falls outside the period, does not count under the
-    rules, or would be counted for more than its whole value across all commitments.
+    rules, or would be counted for more than it is worth across all commitments.
     """
     company_id = _company_id(user)
     key = (key or "").strip()
     if not key or len(key) > 64:
         raise SroiError(_l("Choose a contribution."), "amount")
-    if not isinstance(amount, int) or amount < 0:
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
         raise SroiError(_l("The amount cannot be negative."), "amount")
     with atomic_write():
-        lock_contributions([key])
+        pool = pool_for(company_id)
+        contribution = _pick(pool, company_id, key, kind)
+        if contribution is None:
+            raise SroiError(_l("That contribution is not among your company's confirmed contributions in "
+                               "this commitment's period."), "amount")
+        lock_groups([group_of(contribution)])
         commitment = _owned(company_id, commitment_id)
-        return _set_allocation_locked(user, company_id, commitment, key, amount)
+        return _set_allocation_locked(user, company_id, commitment, contribution, amount, pool)
 
 
 def remove_allocation(user, commitment_id: int, allocation_id: int) -> None:
@@ -816,62 +920,67 @@ def hours_basis_label(commitment, language: str | None = None) -> str:
     return str(_l("the employer's own cost, as registered with the hours"))
 
 
-def _grants(allocations: list[Allocation], live: dict[str, Contribution]) -> dict[int, tuple[int, str]]:
+def _grants(allocations: list[Allocation], pool: Pool) -> dict[int, tuple[int, str]]:
     """How much of each allocation its contribution still covers, first allocated first served.
 
     Normally every allocation is covered in full (allocation is checked). If a source later
-    withdraws or reduces a contribution, the oldest allocations keep their share and the rest
-    count for less, so no contribution is ever counted for more than it is now worth.
+    withdraws a contribution, or a correction (reversed hours, a refund) lowers what its group
+    nets to, the oldest allocations keep their share and the rest count for less: nothing is
+    ever counted for more than it is now worth.
     """
-    used: dict[str, int] = {}
+    used_own: dict[Ident, int] = {}
+    used_group: dict[str, int] = {}
     grants: dict[int, tuple[int, str]] = {}
     for allocation in sorted(allocations, key=lambda a: a.id):
-        contribution = live.get(allocation.contribution_key)
+        contribution = pool.of(allocation)
         amount = allocated_amount(allocation)
-        if contribution is None or contribution.company_id != allocation.company_id:
+        if contribution is None:
             grants[allocation.id] = (0, "withdrawn")
             continue
-        free = max(0, whole_of(contribution) - used.get(allocation.contribution_key, 0))
-        granted = min(amount, free)
-        used[allocation.contribution_key] = used.get(allocation.contribution_key, 0) + granted
-        grants[allocation.id] = (granted, "ok" if granted == amount else ("withdrawn" if granted == 0 else "reduced"))
+        ident, group = (contribution.key, contribution.kind), group_of(contribution)
+        own_free = whole_of(contribution) - used_own.get(ident, 0)
+        group_free = pool.group_net.get(group, 0) - used_group.get(group, 0)
+        granted = max(0, min(amount, own_free, group_free))
+        used_own[ident] = used_own.get(ident, 0) + granted
+        used_group[group] = used_group.get(group, 0) + granted
+        grants[allocation.id] = (granted, "ok" if granted == amount else "reduced")
     return grants
 
 
+def _value_of(commitment: Commitment, contribution: Contribution, amount: int) -> int:
+    """The value of `amount` (minutes or cents) of a contribution by the commitment's rules."""
+    if contribution.kind in HOUR_KINDS:
+        if commitment.hours_basis == "rate":
+            return hours_value_at_rate(amount, commitment.hourly_rate_cents)
+        return share_of_value(contribution.value_cents, amount, contribution.minutes)
+    return amount
+
+
 def _evaluate(commitment: Commitment, allocations: list[Allocation], grants: dict[int, tuple[int, str]],
-              live: dict[str, Contribution], approvals: list[Approval], today: dt.date) -> Summary:
+              pool: Pool, approvals: list[Approval], today: dt.date) -> Summary:
     totals = {kind: KindTotal(kind) for kind in KIND_LABELS}
     lines: list[Line] = []
     used_per_person: dict[str, int] = {}
-    ordered = sorted(allocations, key=lambda a: (a.contribution_on, a.id))
-    for allocation in ordered:
-        contribution = live.get(allocation.contribution_key)
+    for allocation in sorted(allocations, key=lambda a: (a.contribution_on, a.id)):
+        contribution = pool.of(allocation)
         granted, status = grants.get(allocation.id, (0, "withdrawn"))
         amount = allocated_amount(allocation)
-        if status == "withdrawn":
-            contribution = None if contribution is None or contribution.company_id != allocation.company_id else contribution
+        if contribution is None:
+            granted, status = 0, "withdrawn"
         elif not counts_kind(commitment, allocation.kind):
             status, granted = "not_counted", 0
         elif not commitment.period_start_on <= contribution.on <= commitment.period_end_on:
             status, granted = "outside_period", 0
-        value = 0
-        counted = granted
-        if granted and allocation.kind in HOUR_KINDS:
-            cap = commitment.max_minutes_per_person
-            if cap is not None:
-                person = contribution.person or contribution.key
-                counted = max(0, min(granted, cap - used_per_person.get(person, 0)))
-                used_per_person[person] = used_per_person.get(person, 0) + counted
-                if counted < granted and status == "ok":
-                    status = "capped"
-            if commitment.hours_basis == "rate":
-                value = hours_value_at_rate(counted, commitment.hourly_rate_cents)
-            else:
-                value = share_of_value(contribution.value_cents, counted, contribution.minutes)
-        elif granted:
-            value = granted
-        line = Line(allocation, contribution, allocation.kind, amount, counted, value, status)
-        lines.append(line)
+        counted, value = granted, 0
+        if granted and allocation.kind in HOUR_KINDS and commitment.max_minutes_per_person is not None:
+            person = contribution.person or contribution.key
+            counted = max(0, min(granted, commitment.max_minutes_per_person - used_per_person.get(person, 0)))
+            used_per_person[person] = used_per_person.get(person, 0) + counted
+            if counted < granted and status == "ok":
+                status = "capped"
+        if counted:
+            value = _value_of(commitment, contribution, counted)
+        lines.append(Line(allocation, contribution, allocation.kind, amount, counted, value, status))
         total = totals[allocation.kind]
         total.allocated += amount
         total.counted += counted
@@ -882,30 +991,25 @@ def _evaluate(commitment: Commitment, allocations: list[Allocation], grants: dic
                    lines, totals, approvals, today)
 
 
-def live_contributions(company_id: int | None) -> dict[str, Contribution]:
-    """Every confirmed contribution of a company (or of all companies), by key."""
-    return {c.key: c for c in contributions(company_id)}
-
-
-def summaries(commitments: list[Commitment], live: dict[str, Contribution] | None = None,
+def summaries(commitments: list[Commitment], pool: Pool | None = None,
               today: dt.date | None = None) -> list[Summary]:
     """Evaluate several commitments at once (one read of contributions and allocations)."""
     if not commitments:
         return []
     today = today or dt.date.today()
-    if live is None:
-        company_ids = {c.company_id for c in commitments}
-        live = live_contributions(company_ids.pop() if len(company_ids) == 1 else None)
+    company_ids = {c.company_id for c in commitments}
+    if pool is None:
+        pool = pool_for(next(iter(company_ids)) if len(company_ids) == 1 else None)
     ids = [c.id for c in commitments]
-    mine = list(Allocation.select().where(Allocation.commitment.in_(ids)))
-    keys = {a.contribution_key for a in mine}
-    every = list(Allocation.select().where(Allocation.contribution_key.in_(list(keys)))) if keys else []
-    grants = _grants(every, live)
+    # Grants depend on every allocation of the companies involved (first allocated, first served).
+    every = list(Allocation.select().where(Allocation.company.in_(list(company_ids))))
+    grants = _grants(every, pool)
     approvals = current_approvals(ids)
     by_commitment: dict[int, list[Allocation]] = {i: [] for i in ids}
-    for allocation in mine:
-        by_commitment[allocation.commitment_id].append(allocation)
-    return [_evaluate(c, by_commitment[c.id], grants, live, approvals[c.id], today) for c in commitments]
+    for allocation in every:
+        if allocation.commitment_id in by_commitment:
+            by_commitment[allocation.commitment_id].append(allocation)
+    return [_evaluate(c, by_commitment[c.id], grants, pool, approvals[c.id], today) for c in commitments]
 
 
 def summary(commitment: Commitment, today: dt.date | None = None) -> Summary:
@@ -926,40 +1030,28 @@ class Available:
     whole: int              # minutes or cents
     here: int               # allocated to this commitment
     elsewhere: int          # allocated to other commitments
+    most_here: int          # the most this commitment may hold of the contribution
     counts: bool            # counts under this commitment's rules
+    group_limited: bool = False
 
     @property
     def free(self) -> int:
-        return max(0, self.whole - self.here - self.elsewhere)
-
-    @property
-    def most_here(self) -> int:
-        """The most this commitment may take of the contribution."""
-        return self.here + self.free
+        """What this commitment could still add."""
+        return max(0, self.most_here - self.here)
 
 
-def available(commitment: Commitment, live: dict[str, Contribution] | None = None) -> list[Available]:
+def available(commitment: Commitment, pool: Pool | None = None) -> list[Available]:
     """The company's confirmed contributions within the commitment's period, with what is still free."""
-    if live is None:
-        live = {c.key: c for c in contributions(commitment.company_id, commitment.period_start_on,
-                                                commitment.period_end_on)}
-    candidates = [c for c in live.values()
-                  if c.company_id == commitment.company_id and whole_of(c) > 0
-                  and commitment.period_start_on <= c.on <= commitment.period_end_on]
-    keys = [c.key for c in candidates]
-    allocated: dict[str, tuple[int, int]] = {}
-    if keys:
-        for row in Allocation.select().where(Allocation.contribution_key.in_(keys)):
-            here, elsewhere = allocated.get(row.contribution_key, (0, 0))
-            if row.commitment_id == commitment.id:
-                here += allocated_amount(row)
-            else:
-                elsewhere += allocated_amount(row)
-            allocated[row.contribution_key] = (here, elsewhere)
+    pool = pool or pool_for(commitment.company_id)
+    rows = list(Allocation.select().where(Allocation.company == commitment.company_id))
     result = []
-    for c in sorted(candidates, key=lambda c: (c.on, c.kind, c.key)):
-        here, elsewhere = allocated.get(c.key, (0, 0))
-        result.append(Available(c, whole_of(c), here, elsewhere, counts_kind(commitment, c.kind)))
+    for contribution in sorted(pool.live.values(), key=lambda c: (c.on, c.kind, c.key)):
+        if (contribution.company_id != commitment.company_id or whole_of(contribution) <= 0
+                or not commitment.period_start_on <= contribution.on <= commitment.period_end_on):
+            continue
+        room = _room(pool, contribution, commitment.id, rows)
+        result.append(Available(contribution, room.whole, room.here, room.elsewhere, room.most,
+                                counts_kind(commitment, contribution.kind), room.group_limited))
     return result
 
 
@@ -974,31 +1066,25 @@ class Suggested:
     value_cents: int        # the extra SROI value by the commitment's rules (estimate per line)
 
 
-def _value_of(commitment: Commitment, contribution: Contribution, amount: int) -> int:
-    if contribution.kind in HOUR_KINDS:
-        if commitment.hours_basis == "rate":
-            return hours_value_at_rate(amount, commitment.hourly_rate_cents)
-        return share_of_value(contribution.value_cents, amount, contribution.minutes)
-    return amount
+def _amount_for_value(commitment: Commitment, contribution: Contribution, before: int, need_cents: int,
+                      limit: int) -> int:
+    """The least amount to add (at most `limit`) whose extra value covers `need_cents`."""
+    def extra(amount: int) -> int:
+        return _value_of(commitment, contribution, before + amount) - _value_of(commitment, contribution, before)
 
-
-def _amount_for_value(commitment: Commitment, contribution: Contribution, need_cents: int, limit: int) -> int:
-    """The least amount (minutes or cents, at most `limit`) whose value covers `need_cents`."""
-    if contribution.kind not in HOUR_KINDS:
-        return min(limit, need_cents)
+    if extra(limit) <= need_cents:
+        return limit
     low, high = 1, limit
-    if _value_of(commitment, contribution, high) <= need_cents:
-        return high
-    while low < high:  # the value grows with the minutes, so bisect for the first that covers the need
+    while low < high:  # the value grows with the amount, so bisect for the first that covers the need
         middle = (low + high) // 2
-        if _value_of(commitment, contribution, middle) >= need_cents:
+        if extra(middle) >= need_cents:
             high = middle
         else:
             low = middle + 1
     return low
 
 
-def suggest(company_id: int, today: dt.date | None = None) -> list[Suggested]:
+def suggest(company_id: int, today: dt.date | None = None, pool: Pool | None = None) -> list[Suggested]:
     """A plan that fills open commitments from free contributions, nearest deadline first.
 
     Only commitments whose deadline has not passed and whose claim is short of the obligation
@@ -1009,46 +1095,54 @@ def suggest(company_id: int, today: dt.date | None = None) -> list[Suggested]:
     open_commitments = [c for c in company_commitments(company_id) if c.deadline_on >= today]
     if not open_commitments:
         return []
-    live = live_contributions(company_id)
-    current = {s.commitment.id: s for s in summaries(open_commitments, live=live, today=today)}
-    all_rows = list(Allocation.select().where(Allocation.company == company_id))
-    free = {key: whole_of(c) for key, c in live.items() if c.company_id == company_id}
-    for row in all_rows:
-        if row.contribution_key in free:
-            free[row.contribution_key] -= allocated_amount(row)
+    pool = pool or pool_for(company_id)
+    current = {s.commitment.id: s for s in summaries(open_commitments, pool=pool, today=today)}
+    rows = list(Allocation.select().where(Allocation.company == company_id))
+    free_own: dict[Ident, int] = {}
+    free_group = dict(pool.group_net)
+    for ident, contribution in pool.live.items():
+        free_own[ident] = whole_of(contribution)
+    for row in rows:
+        ident = (row.contribution_key, row.kind)
+        if ident in free_own:
+            free_own[ident] -= allocated_amount(row)
+        other = pool.of(row)
+        if other is not None:
+            free_group[group_of(other)] -= allocated_amount(row)
+    candidates = sorted((c for c in pool.live.values() if c.company_id == company_id and whole_of(c) > 0),
+                        key=lambda c: (c.on, c.kind, c.key))
     plan: list[Suggested] = []
     for commitment in open_commitments:
         state = current[commitment.id]
         need = state.obligation_cents - state.claimed_cents
         if need <= 0:
             continue
-        have = {line.allocation.contribution_key: line.allocated for line in state.lines}
+        have = {(line.allocation.contribution_key, line.kind): line.allocated for line in state.lines}
         person_used: dict[str, int] = {}
         for line in state.lines:
             if line.kind in HOUR_KINDS and line.contribution is not None:
                 person = line.contribution.person or line.contribution.key
                 person_used[person] = person_used.get(person, 0) + line.counted
-        for contribution in sorted(live.values(), key=lambda c: (c.on, c.kind, c.key)):
+        for contribution in candidates:
             if need <= 0:
                 break
-            if (contribution.company_id != company_id or not counts_kind(commitment, contribution.kind)
-                    or not commitment.period_start_on <= contribution.on <= commitment.period_end_on
-                    or free.get(contribution.key, 0) <= 0):
+            if (not counts_kind(commitment, contribution.kind)
+                    or not commitment.period_start_on <= contribution.on <= commitment.period_end_on):
                 continue
-            limit = free[contribution.key]
+            ident, group = (contribution.key, contribution.kind), group_of(contribution)
+            limit = min(free_own.get(ident, 0), free_group.get(group, 0))
             person = contribution.person or contribution.key
             if contribution.kind in HOUR_KINDS and commitment.max_minutes_per_person is not None:
                 limit = min(limit, commitment.max_minutes_per_person - person_used.get(person, 0))
-            if limit <= 0:
+            before = have.get(ident, 0)
+            if limit <= 0 or _value_of(commitment, contribution, before + limit) <= _value_of(commitment, contribution, before):
                 continue
-            if _value_of(commitment, contribution, limit) <= 0:
-                continue
-            before = have.get(contribution.key, 0)
-            add = _amount_for_value(commitment, contribution, need, limit)
+            add = _amount_for_value(commitment, contribution, before, need, limit)
             value = _value_of(commitment, contribution, before + add) - _value_of(commitment, contribution, before)
             plan.append(Suggested(commitment, contribution, add, before + add, value))
-            free[contribution.key] -= add
-            have[contribution.key] = before + add
+            free_own[ident] -= add
+            free_group[group] -= add
+            have[ident] = before + add
             if contribution.kind in HOUR_KINDS:
                 person_used[person] = person_used.get(person, 0) + add
             need -= value
@@ -1057,7 +1151,7 @@ def suggest(company_id: int, today: dt.date | None = None) -> list[Suggested]:
 
 def plan_fingerprint(plan: list[Suggested]) -> str:
     """A short digest of a plan, so a confirmation applies exactly the plan the user saw."""
-    text = ";".join(f"{s.commitment.id}:{s.contribution.key}:{s.new_total}" for s in plan)
+    text = ";".join(f"{s.commitment.id}:{s.contribution.key}:{s.contribution.kind}:{s.new_total}" for s in plan)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -1069,15 +1163,15 @@ def apply_suggestion(user, fingerprint: str, today: dt.date | None = None) -> in
         raise SroiError(_l("Your contributions or commitments changed since the suggestion was made. "
                            "Look at the new suggestion and confirm again."))
     with atomic_write():
-        lock_contributions(s.contribution.key for s in plan)
-        again = suggest(company_id, today)
+        lock_groups(group_of(step.contribution) for step in plan)
+        pool = pool_for(company_id)
+        again = suggest(company_id, today, pool=pool)
         if plan_fingerprint(again) != fingerprint:
             raise SroiError(_l("Your contributions or commitments changed since the suggestion was made. "
                                "Look at the new suggestion and confirm again."))
         for step in again:
             commitment = _owned(company_id, step.commitment.id)
-            _set_allocation_locked(user, company_id, commitment, step.contribution.key, step.new_total,
-                                   contribution=step.contribution)
+            _set_allocation_locked(user, company_id, commitment, step.contribution, step.new_total, pool)
     return len(plan)
 
 
@@ -1099,7 +1193,7 @@ def leader_overview(today: dt.date | None = None) -> list[LeaderRow]:
     """Every commitment of every company, with what the programme's contributions count for."""
     commitments = list(Commitment.select(Commitment, Company).join(Company)
                        .order_by(Commitment.deadline_on, Company.legal_name, Commitment.id))
-    found = summaries(commitments, live=live_contributions(None) if commitments else {}, today=today)
+    found = summaries(commitments, pool=pool_for(None) if commitments else None, today=today)
     return [LeaderRow(s.commitment.company, s) for s in found]
 
 

@@ -54,6 +54,7 @@ def _wire(state):
     )
     app.jinja_env.filters["sroi_percent"] = lambda bp_: service.format_percentage(bp_, current_language())
     app.jinja_env.filters["sroi_hours"] = service.format_minutes
+    app.jinja_env.filters["sroi_ident"] = lambda contribution: f"{contribution.key}|{contribution.kind}"
     app.jinja_env.filters["sroi_amount"] = lambda amount, kind: service.format_amount(kind, amount, current_language())
 
 
@@ -210,10 +211,13 @@ def allocate(commitment_id: int):
     form = AllocationForm()
     key = (form.key.data or "").strip()
     typed = (form.amount.data or "").strip()
+    failed_id = f"{key}|{form.kind.data or ''}"
     if not form.validate_on_submit():
-        return _render_detail(commitment, status=422, failed_key=key, failed_amount=typed,
+        return _render_detail(commitment, status=422, failed_key=failed_id, failed_amount=typed,
                               failed_message=_("Choose a contribution and an amount."))
-    contribution = next((a.contribution for a in service.available(commitment) if a.contribution.key == key), None)
+    kind = (form.kind.data or "").strip()
+    contribution = next((a.contribution for a in service.available(commitment)
+                         if a.contribution.key == key and a.contribution.kind == kind), None)
     try:
         if contribution is None:
             raise service.SroiError(_("That contribution is not among your company's confirmed contributions in "
@@ -222,9 +226,9 @@ def allocate(commitment_id: int):
             amount = service.parse_minutes(typed)
         else:
             amount = parse_cents(typed, max_cents=MAX_BASE_CENTS)
-        service.set_allocation(current_user, commitment.id, key, amount)
+        service.set_allocation(current_user, commitment.id, key, amount, kind)
     except (service.SroiError, AmountError) as error:
-        return _render_detail(commitment, status=422, failed_key=key, failed_amount=typed,
+        return _render_detail(commitment, status=422, failed_key=failed_id, failed_amount=typed,
                               failed_message=str(error))
     flash(_("The allocation is saved."), "success")
     return redirect(url_for("sroi.detail", commitment_id=commitment.id) + "#allocations")

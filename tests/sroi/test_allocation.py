@@ -8,6 +8,7 @@ import json
 import pytest
 
 from portal.core import audit
+from portal.core.contributions import Contribution
 from portal.sroi import service
 from portal.sroi.models import Allocation
 
@@ -242,3 +243,66 @@ def test_commitments_past_their_deadline_get_no_suggestion(make_company, ledger,
     make_commitment(company.admin, deadline_on=dt.date(2026, 10, 1))
     ledger.money(company, 10_000, on=dt.date(2026, 9, 1))
     assert service.suggest(company.id, TODAY) == []
+
+
+def test_a_mixed_hours_row_has_two_parts_under_one_key(make_company, ledger, make_commitment):
+    """Enrolment reports a partly sponsored, partly volunteered session as two contributions with one key."""
+    company = make_company("Bouw")
+    sponsored = ledger.hours(company, 240, key="hours:7", person="Anna")
+    volunteered = ledger.hours(company, 180, key="hours:7", person="Anna", kind="hours_volunteered")
+    commitment = make_commitment(company.admin, rules={"counts_hours_volunteered": True})
+    with pytest.raises(service.SroiError) as caught:
+        service.set_allocation(company.admin, commitment.id, "hours:7", 60)
+    assert "several parts" in str(caught.value)
+    service.set_allocation(company.admin, commitment.id, "hours:7", 240, sponsored.kind)
+    service.set_allocation(company.admin, commitment.id, "hours:7", 180, volunteered.kind)
+    with pytest.raises(service.SroiError):
+        service.set_allocation(company.admin, commitment.id, "hours:7", 181, volunteered.kind)
+    summary = service.summary(commitment)
+    assert summary.totals["hours_sponsored"].counted == 240
+    assert summary.totals["hours_volunteered"].counted == 180
+    assert summary.claimed_cents == 70_000                          # 7 h at EUR 100, both parts by the same rate
+
+
+def test_reversed_hours_stop_counting(make_company, ledger, make_commitment):
+    """A correction of confirmed hours arrives as a negative contribution under a new key."""
+    company = make_company("Bouw")
+    first = ledger.hours(company, 450, key="hours:1", person="Anna", on=dt.date(2026, 9, 7))
+    second = ledger.hours(company, 450, key="hours:2", person="Anna", on=dt.date(2026, 9, 14))
+    commitment = make_commitment(company.admin)
+    service.set_allocation(company.admin, commitment.id, first.key, 450)
+    service.set_allocation(company.admin, commitment.id, second.key, 450)
+    assert service.summary(commitment).claimed_cents == 150_000
+    # The session of 14 September is reversed and confirmed again at 6:00.
+    ledger.hours(company, -450, key="hours:3", person="Anna", on=dt.date(2026, 9, 14), value_cents=-37_500)
+    corrected = ledger.hours(company, 360, key="hours:4", person="Anna", on=dt.date(2026, 9, 14))
+    summary = service.summary(commitment)
+    assert summary.totals["hours_sponsored"].counted == 450 + 360   # Anna's net hours, not 15:00
+    assert summary.claimed_cents == 135_000
+    assert [line.status for line in summary.lines] == ["ok", "reduced"]
+    # Nothing more of Anna's hours can be allocated, not even the corrected row.
+    with pytest.raises(service.SroiError) as caught:
+        service.set_allocation(company.admin, commitment.id, corrected.key, 1)
+    assert "a later correction" in str(caught.value)
+    offered = {a.contribution.key: a for a in service.available(commitment)}
+    assert offered[corrected.key].free == 0 and offered[corrected.key].group_limited
+    assert service.suggest(company.id, TODAY) == []
+
+
+def test_a_refund_under_the_same_payment_reference_lowers_the_donation(make_company, ledger, make_commitment):
+    company = make_company("Bouw")
+    donation = ledger.add(Contribution(kind="money", key="donation:1", company_id=company.id, on=dt.date(2026, 9, 1),
+                                       description="Donation", value_cents=100_000, basis="at_cost",
+                                       reference="RF18539007547034"))
+    commitment = make_commitment(company.admin)
+    service.set_allocation(company.admin, commitment.id, donation.key, 100_000)
+    ledger.add(Contribution(kind="money", key="refund:1", company_id=company.id, on=dt.date(2026, 9, 20),
+                            description="Refund", value_cents=-30_000, basis="at_cost",
+                            reference="RF18539007547034"))
+    summary = service.summary(commitment)
+    assert summary.claimed_cents == 70_000
+    assert summary.lines[0].status == "reduced"
+    with pytest.raises(service.SroiError):
+        service.set_allocation(company.admin, commitment.id, donation.key, 70_001)
+    service.set_allocation(company.admin, commitment.id, donation.key, 70_000)
+    assert service.summary(commitment).lines[0].status == "ok"

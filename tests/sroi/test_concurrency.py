@@ -21,15 +21,15 @@ PAUSE_SECONDS = 0.3
 
 @pytest.fixture
 def slow_check(monkeypatch):
-    """Pause after reading what is allocated elsewhere: the window in which a race would happen."""
-    original = service._allocated_elsewhere
+    """Pause after reading what is already allocated: the window in which a race would happen."""
+    original = service._room
 
-    def slow(key, commitment_id):
-        found = original(key, commitment_id)
+    def slow(*args, **kwargs):
+        found = original(*args, **kwargs)
         time.sleep(PAUSE_SECONDS)
         return found
 
-    monkeypatch.setattr(service, "_allocated_elsewhere", slow)
+    monkeypatch.setattr(service, "_room", slow)
 
 
 def race(app, attempts):
@@ -85,7 +85,7 @@ def test_without_the_lock_postgresql_would_count_a_donation_twice(app, make_comp
                                                                   slow_check, monkeypatch):
     """The control experiment: the same race with the lock taken away over-allocates."""
     assert not is_sqlite()
-    monkeypatch.setattr(service, "lock_contributions", lambda keys: None)
+    monkeypatch.setattr(service, "lock_groups", lambda groups: None)
     company = make_company("Bouw")
     donation = ledger.money(company, 100_000)
     first = make_commitment(company.admin, contract_reference="A")

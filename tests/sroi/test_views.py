@@ -99,13 +99,13 @@ def test_allocate_over_http_and_refuse_too_much_with_the_value_kept(company_clie
     company, client = company_client()
     commitment = make_commitment(company.admin)
     donation = ledger.money(company, 100_000)
-    response = client.post(f"/sroi/{commitment.id}/allocate", data={"key": donation.key, "amount": "1.000,01"})
+    response = client.post(f"/sroi/{commitment.id}/allocate", data={"key": donation.key, "kind": "money", "amount": "1.000,01"})
     assert response.status_code == 422
     page = text_of(response)
     assert "Only €1,000.00 of this contribution is still free" in page
     assert 'value="1.000,01"' in page
     assert Allocation.select().count() == 0
-    response = client.post(f"/sroi/{commitment.id}/allocate", data={"key": donation.key, "amount": "600"})
+    response = client.post(f"/sroi/{commitment.id}/allocate", data={"key": donation.key, "kind": "money", "amount": "600"})
     assert response.status_code == 302
     assert Allocation.get().cents == 60_000
     allocation = Allocation.get()
@@ -118,9 +118,9 @@ def test_allocating_hours_over_http(company_client, ledger, make_commitment):
     company, client = company_client()
     commitment = make_commitment(company.admin)
     hours = ledger.hours(company, 450)
-    assert client.post(f"/sroi/{commitment.id}/allocate", data={"key": hours.key, "amount": "7,33"}).status_code == 422
-    assert client.post(f"/sroi/{commitment.id}/allocate", data={"key": hours.key, "amount": "7:31"}).status_code == 422
-    assert client.post(f"/sroi/{commitment.id}/allocate", data={"key": hours.key, "amount": "7:30"}).status_code == 302
+    assert client.post(f"/sroi/{commitment.id}/allocate", data={"key": hours.key, "kind": "hours_sponsored", "amount": "7,33"}).status_code == 422
+    assert client.post(f"/sroi/{commitment.id}/allocate", data={"key": hours.key, "kind": "hours_sponsored", "amount": "7:31"}).status_code == 422
+    assert client.post(f"/sroi/{commitment.id}/allocate", data={"key": hours.key, "kind": "hours_sponsored", "amount": "7:30"}).status_code == 302
     assert Allocation.get().minutes == 450
 
 
@@ -130,7 +130,7 @@ def test_another_companys_contribution_cannot_be_allocated_over_http(company_cli
     other = make_company("Other")
     theirs = ledger.money(other, 100_000)
     commitment = make_commitment(company.admin)
-    response = client.post(f"/sroi/{commitment.id}/allocate", data={"key": theirs.key, "amount": "10"})
+    response = client.post(f"/sroi/{commitment.id}/allocate", data={"key": theirs.key, "kind": "money", "amount": "10"})
     assert response.status_code == 422
     assert "not among your company's confirmed contributions" in text_of(response)
     assert Allocation.select().count() == 0
