@@ -76,7 +76,8 @@ def respond(build: Callable[[], str | bytes], *, mimetype: str, status: int = 20
     if not public:
         body = build()
         response = Response(body, status=status, mimetype=mimetype)
-        return response  # core.security marks it no-store
+        response.headers["Cache-Control"] = "no-store"  # a user's own page, or a flashed message
+        return response
     key = (request.path, request.query_string, mimetype, status, site.version, site.visibility(now).epoch)
     use_memo = not content.reload and status == 200
     cached = memo().get(key) if use_memo else None
