@@ -1,0 +1,85 @@
+"""`portal statements ...`: issue statements in bulk, list those needing correction."""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+from portal.statements import periods
+
+
+def _with_app(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from portal import create_app
+        from portal.core.db import database
+
+        app = create_app()
+        with app.app_context(), app.test_request_context():
+            database.connect(reuse_if_open=True)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                database.close()
+
+    return wrapper
+
+
+@click.group("statements")
+def group() -> None:
+    """Contribution statements."""
+
+
+@group.command("issue")
+@click.option("--year", type=int, help="Calendar year, e.g. 2026.")
+@click.option("--school-year", "school_year", help="School year instead, e.g. 2026-2027.")
+@click.option("--company", "kvk", help="Only the company with this KvK number.")
+@_with_app
+def issue(year: int | None, school_year: str | None, kvk: str | None) -> None:
+    """Issue the period's statement for every company that has contributions and no statement yet.
+
+    Running it again issues nothing twice: a company whose statement exists is skipped.
+    """
+    from portal.accounts.models import Company
+    from portal.statements import service
+
+    if (year is None) == (school_year is None):
+        raise click.UsageError("give either --year or --school-year")
+    try:
+        period = periods.calendar_year(year) if year is not None else periods.school_year(periods.parse_school_year(school_year))
+    except periods.PeriodError as error:
+        raise click.BadParameter(str(error)) from error
+    if kvk:
+        company = Company.get_or_none(Company.kvk == kvk.strip())
+        if company is None:
+            raise click.ClickException(f"no company with KvK number {kvk}")
+        companies = [company]
+    else:
+        companies = service.companies_with_contributions(period)
+    with click.progressbar(length=len(companies), label=f"statements {period.slug}") as bar:
+        result = service.issue_bulk(period, companies=companies, progress=lambda _company: bar.update(1))
+    for statement in result.issued:
+        click.echo(f"issued  {statement.number}  {statement.company.legal_name}")
+    exists = sum(1 for _c, reason in result.skipped if reason == "exists")
+    empty = sum(1 for _c, reason in result.skipped if reason == "empty")
+    click.echo(f"{len(result.issued)} issued, {exists} already had a statement, {empty} without contributions")
+    for company, reason in result.failed:
+        click.echo(f"FAILED  {company.legal_name} ({company.kvk}): {reason}", err=True)
+    if result.failed:
+        raise SystemExit(1)
+
+
+@group.command("check")
+@_with_app
+def check() -> None:
+    """List issued statements whose contributions changed since they were issued."""
+    from portal.statements import service
+    from portal.statements.models import Statement
+
+    issued = list(Statement.select().where(Statement.status == "issued").order_by(Statement.number))
+    flags = service.correction_flags(issued)
+    for statement in issued:
+        if statement.id in flags:
+            click.echo(f"{statement.number}: {len(flags[statement.id])} changed line(s)")
+    click.echo(f"{len(flags)} of {len(issued)} issued statements need a correction")

@@ -1,0 +1,159 @@
+"""From a frozen snapshot to HTML (invoices/statement.html) and PDF bytes through core/pdf.
+
+Everything here is a pure function of its arguments: the snapshot, the verification code,
+the configured base URL and the templates. Dates and amounts are formatted for the
+document's language (Dutch: "28 november 2026", "€ 1.234,56"), whatever the reader's
+language in the browser. The QR code is an SVG data: URI, so rendering fetches nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+import segno
+from babel.dates import format_date
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from jinja2 import FileSystemLoader
+from markupsafe import Markup
+
+from portal import ROOT
+from portal.core import money
+
+INVOICES_DIR = os.path.join(ROOT, "invoices")
+ENV_KEY = "portal.statements.jinja"
+
+# Documents in English use British conventions (28 November 2026), Dutch ones Dutch.
+DATE_LOCALES = {"nl": "nl_NL", "en": "en_GB"}
+
+KIND_LABELS = {
+    "hours_sponsored": _l("Sponsored hours"),
+    "hours_volunteered": _l("Volunteered hours"),
+    "material": _l("Materials"),
+    "money": _l("Money"),
+}
+BASIS_LABELS = {
+    "employer_cost": _l("the employer's hourly cost"),
+    "at_cost": _l("the amount paid"),
+    "market_value": _l("market value"),
+    "none": _l("not valued"),
+}
+CLASSIFICATION_LABELS = {
+    "gift": _l("Gift"),
+    "sponsoring": _l("Sponsoring"),
+    "unclassified": _l("Not classified"),
+}
+METHOD_LABELS = {
+    "stripe": _l("Online payment"),
+    "bank": _l("Bank transfer"),
+    "in_kind": _l("In kind"),
+}
+
+
+def _date(value: str | dt.date, language: str, style: str = "long") -> str:
+    day = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    return format_date(day, style, locale=DATE_LOCALES.get(language, "nl_NL"))
+
+
+def _hours(minutes: int, language: str) -> str:
+    """Minutes as h:mm with the language's thousands separator: 1.234:05 (nl), 1,234:05 (en)."""
+    sign = "-" if minutes < 0 else ""
+    hours, rest = divmod(abs(int(minutes)), 60)
+    grouped = f"{hours:,}".replace(",", "." if language == "nl" else ",")
+    return f"{sign}{grouped}:{rest:02d}"
+
+
+def period_label(period: dict, language: str) -> str:
+    start, end = dt.date.fromisoformat(period["start"]), dt.date.fromisoformat(period["end"])
+    if period["kind"] == "calendar_year":
+        return str(_l("Calendar year %(year)s", year=start.year))
+    if period["kind"] == "school_year":
+        return str(_l("School year %(first)s-%(second)s", first=start.year, second=end.year))
+    return str(_l("%(start)s to %(end)s", start=_date(start, language), end=_date(end, language)))
+
+
+def verify_url(number: str, code: str | None = None) -> str:
+    base = current_app.config["BASE_URL"].rstrip("/")
+    return f"{base}/verify/{number}" + (f"?code={code}" if code else "")
+
+
+def qr_data_uri(text: str) -> str:
+    return segno.make(text, error="m").svg_data_uri(scale=4, border=0, dark="#1f2a44", nl=False)
+
+
+def _environment():
+    env = current_app.extensions.get(ENV_KEY)
+    if env is None:
+        # An overlay keeps the app's i18n (gettext), filters and autoescape for .html names.
+        env = current_app.jinja_env.overlay(loader=FileSystemLoader(INVOICES_DIR), autoescape=True)
+        current_app.extensions[ENV_KEY] = env
+    return env
+
+
+def stylesheet() -> Markup:
+    """Our own print CSS, inlined (it is ours: no user text in it)."""
+    with open(os.path.join(INVOICES_DIR, "statement.css"), encoding="utf-8") as handle:
+        return Markup(handle.read())  # noqa: S704 - our file, not user input
+
+
+def helpers(language: str) -> dict[str, Any]:
+    return {
+        "eur": lambda cents: money.format_eur(int(cents), language),
+        "hours": lambda minutes: _hours(minutes, language),
+        "long_date": lambda value: _date(value, language, "long"),
+        "short_date": lambda value: _date(value, language, "short"),
+        "kind_label": lambda kind: KIND_LABELS.get(kind, kind),
+        "basis_label": lambda basis: BASIS_LABELS.get(basis, basis),
+        "classification_label": lambda name: CLASSIFICATION_LABELS.get(name or "unclassified", name),
+        "method_label": lambda method: METHOD_LABELS.get(method, method),
+        "stylesheet": stylesheet,
+    }
+
+
+def statement_html(snapshot: dict, *, verification_code: str | None = None, draft: bool = False) -> str:
+    language = snapshot["language"]
+    number = snapshot.get("number")
+    with force_locale(language):
+        context = helpers(language) | {
+            "s": snapshot,
+            "t": snapshot["totals"],
+            "draft": draft or not number,
+            "lang": language,
+            "period_text": period_label(snapshot["period"], language),
+            "code": verification_code,
+            "code_display": _display(verification_code),
+            "verify_url": verify_url(number) if number else "",
+            "qr": qr_data_uri(verify_url(number, verification_code)) if number and verification_code else "",
+            "created": snapshot["issued_on"],
+        }
+        return _environment().get_template("statement.html").render(context)
+
+
+def _display(code: str | None) -> str:
+    if not code:
+        return ""
+    half = len(code) // 2
+    return f"{code[:half]}-{code[half:]}"
+
+
+def statement_pdf(snapshot: dict, *, verification_code: str | None = None, draft: bool = False) -> bytes:
+    from portal.core import pdf
+
+    html = statement_html(snapshot, verification_code=verification_code, draft=draft)
+    return pdf.render_pdf(html)
+
+
+def certificate_html(data: dict) -> str:
+    language = data["language"]
+    with force_locale(language):
+        context = helpers(language) | {"c": data, "lang": language, "created": data["issued_on"]}
+        return _environment().get_template("certificate.html").render(context)
+
+
+def certificate_pdf(data: dict) -> bytes:
+    from portal.core import pdf
+
+    return pdf.render_pdf(certificate_html(data))

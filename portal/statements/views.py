@@ -1,0 +1,306 @@
+"""Contribution statements: preview, issue, download, correct, the leader's register, verify."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.accounts.models import Company
+from portal.core.security import company_required, get_owned_or_404, leader_required, limiter
+from portal.core.templating import MenuItem, register_menu_provider
+from portal.statements import document, service
+from portal.statements.forms import ConfirmForm, PeriodForm, VerifyForm, VoidForm
+from portal.statements.models import Statement
+
+bp = Blueprint("statements", __name__)
+
+VERIFY_LIMIT = "20 per minute;200 per hour"
+MAX_VERIFY_UPLOAD = 10 * 1024 * 1024
+
+
+@bp.record_once
+def _wire(state):
+    from portal.accounts.views import register_dashboard_panel
+
+    app = state.app
+
+    def menu(name, _language, user):
+        if name != "main" or not user.is_authenticated:
+            return []
+        if user.is_leader:
+            return [MenuItem(_("Statements"), url_for("statements.register"), 92)]
+        return [MenuItem(_("Statements"), url_for("statements.index"), 60)]
+
+    register_menu_provider(app, menu)
+    register_dashboard_panel(app, "statements/_dashboard_panel.html", 30)
+    register_dashboard_panel(app, "statements/_leader_panel.html", 30, leader=True)
+    app.jinja_env.globals.update(
+        statements_panel=_company_panel,
+        statements_leader_panel=_leader_panel,
+        statement_period=lambda statement: document.period_label(
+            {"kind": statement.period_kind, "start": statement.period_start.isoformat(),
+             "end": statement.period_end.isoformat()}, statement.language),
+        statement_code=service.display_code,
+        statement_hours=lambda minutes: document._hours(minutes, _web_language()),
+        statement_kind=lambda kind: document.KIND_LABELS.get(kind, kind),
+        statement_basis=lambda basis: document.BASIS_LABELS.get(basis, basis),
+        statement_classification=lambda name: document.CLASSIFICATION_LABELS.get(name or "unclassified", name),
+    )
+
+
+def _web_language() -> str:
+    from portal.core.templating import current_language
+
+    return current_language()
+
+
+def _company_panel(company):
+    statements = service.company_statements(company.id)
+    flags = service.correction_flags(statements)
+    return {"latest": statements[:3], "count": len(statements), "flags": flags}
+
+
+def _leader_panel():
+    years = service.register(service.today_amsterdam().year)
+    year = years[0] if years else None
+    statements = year.statements if year else []
+    issued = [s for s in statements if s.status == "issued"]
+    return {"year": service.today_amsterdam().year, "total": len(statements), "issued": len(issued),
+            "void": sum(1 for s in statements if s.status == "void"),
+            "needs_correction": len(service.correction_flags(issued)),
+            "missing": year.missing if year else []}
+
+
+def pdf_response(data: bytes, filename: str):
+    """A PDF download: attachment with a safe name, sandboxed, never cached, with its digest."""
+    response = make_response(data)
+    ascii_name = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in filename)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Repr-Digest"] = "sha-256=:" + base64.b64encode(hashlib.sha256(data).digest()).decode() + ":"
+    return response
+
+
+def _period_form(formdata):
+    """The period form: from the query string (preview, no token needed) or a POST (with token)."""
+    if formdata is request.form:
+        return PeriodForm(formdata=formdata, today=service.today_amsterdam())
+    return PeriodForm(formdata=formdata, today=service.today_amsterdam(), meta={"csrf": False})
+
+
+# --- company: list, preview, issue, download, correct ----------------------------------------------
+
+@bp.get("/statements")
+@company_required
+def index():
+    statements = service.company_statements(current_user.company_id)
+    flags = service.correction_flags(statements)
+    replaced = {s.replaces_id: s for s in statements if s.replaces_id}
+    form = _period_form(None)
+    return render_template("statements/index.html", statements=statements, flags=flags, replaced=replaced, form=form)
+
+
+@bp.get("/statements/preview")
+@company_required
+def preview():
+    form = _period_form(request.args)
+    period = form.period() if form.validate() else None
+    if period is None:
+        statements = service.company_statements(current_user.company_id)
+        return render_template("statements/index.html", statements=statements,
+                               flags=service.correction_flags(statements),
+                               replaced={s.replaces_id: s for s in statements if s.replaces_id}, form=form), 422
+    company = current_user.company
+    snapshot = service.build_snapshot(company, period, issued_on=service.today_amsterdam())
+    existing = service.current_statement(company.id, period)
+    return render_template("statements/preview.html", form=form, snapshot=snapshot, period=period,
+                           period_label=document.period_label(period.as_dict(), _web_language()),
+                           existing=existing, query=request.query_string.decode())
+
+
+@bp.get("/statements/preview.pdf")
+@company_required
+@limiter.limit("30 per minute")
+def preview_pdf():
+    form = _period_form(request.args)
+    period = form.period() if form.validate() else None
+    if period is None:
+        abort(400)
+    _snapshot, data = service.preview(current_user.company, period)
+    return pdf_response(data, f"concept-{period.slug}.pdf")
+
+
+@bp.post("/statements/issue")
+@company_required
+@limiter.limit("30 per hour")
+def issue():
+    form = _period_form(request.form)
+    period = form.period() if form.validate() else None
+    if period is None:
+        flash(_("Choose the period again: %(problem)s", problem=" ".join(
+            str(e) for errors in form.errors.values() for e in errors)), "error")
+        return redirect(url_for("statements.index"))
+    try:
+        statement = service.issue(current_user.company, period, current_user)
+    except service.StatementError as error:
+        flash(str(error), "error")
+        if error.statement is not None and error.statement.company_id == current_user.company_id:
+            return redirect(url_for("statements.detail", statement_id=error.statement.id))
+        return redirect(url_for("statements.index"))
+    flash(_("Statement %(number)s has been issued.", number=statement.number), "success")
+    return redirect(url_for("statements.detail", statement_id=statement.id))
+
+
+def _detail_context(statement: Statement) -> dict:
+    return {
+        "statement": statement,
+        "snapshot": service.snapshot_of(statement),
+        "changes": service.changes(statement) if statement.status == "issued" else [],
+        "replaces": Statement.get_by_id(statement.replaces_id) if statement.replaces_id else None,
+        "replaced_by": service.replaced_by(statement),
+        "confirm_form": ConfirmForm(),
+    }
+
+
+@bp.get("/statements/<int:statement_id>")
+@company_required
+def detail(statement_id: int):
+    statement = get_owned_or_404(Statement, statement_id, current_user.company_id)
+    return render_template("statements/detail.html", leader=False, **_detail_context(statement))
+
+
+@bp.get("/statements/<int:statement_id>/pdf")
+@company_required
+def download(statement_id: int):
+    statement = get_owned_or_404(Statement, statement_id, current_user.company_id)
+    return pdf_response(statement.pdf_bytes, f"{statement.number}.pdf")
+
+
+@bp.post("/statements/<int:statement_id>/correct")
+@company_required
+@limiter.limit("30 per hour")
+def correct(statement_id: int):
+    statement = get_owned_or_404(Statement, statement_id, current_user.company_id)
+    return _correct(statement, "statements.detail")
+
+
+def _correct(statement: Statement, endpoint: str):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        new = service.issue_correction(statement, current_user)
+    except service.StatementError as error:
+        flash(str(error), "error")
+        return redirect(url_for(endpoint, statement_id=statement.id))
+    flash(_("Correction %(number)s has been issued; it replaces %(old)s.", number=new.number, old=statement.number),
+          "success")
+    return redirect(url_for(endpoint, statement_id=new.id))
+
+
+# --- the project leader: register, detail, correct, void ------------------------------------------
+
+@bp.get("/leader/statements")
+@leader_required
+def register():
+    years = service.register_years()
+    try:
+        year = int(request.args.get("year") or (years[0] if years else service.today_amsterdam().year))
+    except ValueError:
+        abort(404)
+    found = service.register(year)
+    entry = found[0] if found else service.RegisterYear(year, 0, [])
+    flags = service.correction_flags(entry.statements)
+    ids = [s.id for s in entry.statements]
+    corrections = Statement.select(Statement.id, Statement.number, Statement.replaces).where(Statement.replaces.in_(ids)) if ids else []
+    replaced = {s.replaces_id: s for s in corrections}
+    numbers = {s.id: s.number for s in entry.statements}
+    return render_template("statements/register.html", entry=entry, years=years, flags=flags,
+                           replaced=replaced, numbers=numbers)
+
+
+@bp.get("/leader/statements/<int:statement_id>")
+@leader_required
+def leader_detail(statement_id: int):
+    statement = Statement.get_or_none(Statement.id == statement_id) or abort(404)
+    return render_template("statements/detail.html", leader=True, void_form=VoidForm(),
+                           company=Company.get_by_id(statement.company_id), **_detail_context(statement))
+
+
+@bp.get("/leader/statements/<int:statement_id>/pdf")
+@leader_required
+def leader_download(statement_id: int):
+    statement = Statement.get_or_none(Statement.id == statement_id) or abort(404)
+    return pdf_response(statement.pdf_bytes, f"{statement.number}.pdf")
+
+
+@bp.post("/leader/statements/<int:statement_id>/correct")
+@leader_required
+def leader_correct(statement_id: int):
+    statement = Statement.get_or_none(Statement.id == statement_id) or abort(404)
+    return _correct(statement, "statements.leader_detail")
+
+
+@bp.post("/leader/statements/<int:statement_id>/void")
+@leader_required
+def leader_void(statement_id: int):
+    statement = Statement.get_or_none(Statement.id == statement_id) or abort(404)
+    form = VoidForm()
+    if form.validate_on_submit():
+        try:
+            service.void(statement, current_user, form.reason.data)
+        except service.StatementError as error:
+            flash(str(error), "error")
+        else:
+            flash(_("Statement %(number)s has been withdrawn.", number=statement.number), "success")
+            return redirect(url_for("statements.leader_detail", statement_id=statement.id))
+    return render_template("statements/detail.html", leader=True, void_form=form,
+                           company=Company.get_by_id(statement.company_id), **_detail_context(statement)), 422
+
+
+# --- verification: anyone holding the document ---------------------------------------------------
+
+@bp.route("/verify", methods=["GET"])
+@limiter.limit(VERIFY_LIMIT)
+def verify_start():
+    form = VerifyForm(formdata=request.args if request.args else None)
+    number = (form.number.data or "").strip().upper()
+    if number and service.NUMBER_PATTERN.match(number):
+        return redirect(url_for("statements.verify", number=number, code=form.code.data or None))
+    return render_template("statements/verify.html", form=form, number=None, result=None)
+
+
+@bp.route("/verify/<number>", methods=["GET", "POST"])
+@limiter.limit(VERIFY_LIMIT)
+def verify(number: str):
+    # POST: FlaskForm reads the form and the uploaded file itself; GET: the QR link's query.
+    form = VerifyForm() if request.method == "POST" else VerifyForm(formdata=request.args or None)
+    form.number.data = number
+    code = form.code.data or ""
+    if not code:
+        return render_template("statements/verify.html", form=form, number=number, result=None)
+    statement = service.verify(number, code)
+    upload = None
+    if statement is not None and request.method == "POST" and form.document.data:
+        data = form.document.data.read(MAX_VERIFY_UPLOAD + 1)
+        upload = {"matches": service.sha256_of(data) == statement.pdf_sha256, "sha256": service.sha256_of(data)}
+    result = {"genuine": statement is not None, "statement": statement, "upload": upload,
+              "snapshot": service.snapshot_of(statement) if statement else None,
+              "replaced_by": service.replaced_by(statement) if statement else None}
+    status = 200 if statement is not None else 404
+    return render_template("statements/verify.html", form=form, number=number, result=result), status
