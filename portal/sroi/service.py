@@ -108,6 +108,14 @@ TEMPLATE_LABELS = {
     "utrecht-bouwblokken": _l("Gemeente Utrecht: building blocks (supporting a social project)"),
     "at-cost": _l("Generic: at cost"),
 }
+TEMPLATE_NOTES = {
+    "utrecht-bouwblokken": _l("Utrecht's building-block table values supporting a social project, and schooling, "
+                              "knowledge or means, at the costs incurred or EUR 100 per employee per hour. Whether "
+                              "ambassador hours in a primary school count is for the municipality's social-return "
+                              "adviser to approve."),
+    "at-cost": _l("Every contribution at what it cost the company: sponsored hours at the employer's own hourly "
+                  "cost, money at the amount paid, materials at their confirmed value."),
+}
 RULE_FIELDS = ("counts_hours_sponsored", "counts_hours_volunteered", "counts_money", "counts_materials",
                "hours_basis", "hourly_rate_cents", "max_minutes_per_person")
 COMMITMENT_FIELDS = ("authority", "contract_reference", "description", "base_type", "base_cents",
@@ -235,8 +243,14 @@ def valuation_templates() -> list[ValuationTemplate]:
 
 
 def template_label(code: str, fallback: str = "") -> str:
+    """A valuation table's name in the reader's language (seeded tables are translated)."""
     label = TEMPLATE_LABELS.get(code)
     return str(label) if label is not None else fallback
+
+
+def template_note(code: str, fallback: str = "") -> str:
+    note = TEMPLATE_NOTES.get(code)
+    return str(note) if note is not None else fallback
 
 
 # --- commitments ----------------------------------------------------------------------------

@@ -50,6 +50,7 @@ def _wire(state):
         sroi_leader_counts=_leader_counts,
         sroi_hours_basis=lambda commitment: service.hours_basis_label(commitment, current_language()),
         sroi_template_label=service.template_label,
+        sroi_template_note=service.template_note,
         sroi_base_type=lambda code: str(service.BASE_TYPE_LABELS.get(code, code)),
     )
     app.jinja_env.filters["sroi_percent"] = lambda bp_: service.format_percentage(bp_, current_language())

@@ -45,7 +45,7 @@ def test_record_a_commitment_and_see_its_obligation(company_client):
     assert (commitment.hours_basis, commitment.hourly_rate_cents) == ("rate", 10_000)
     page = text_of(client.get(response.headers["Location"]))
     assert "€62,500.00" in page                        # 5 % of EUR 1,250,000
-    assert "5% of contract value excluding vat €1,250,000.00" in page
+    assert "5% of €1,250,000.00 (Contract value excluding VAT)" in page
     assert "€100.00 per hour" in page
     assert "decided by Gemeente Utrecht" in page
     assert audit.AuditLog.get(audit.AuditLog.action == "sroi.commitment.created").company_id == company.id
@@ -91,7 +91,7 @@ def test_list_and_detail_show_three_amounts_with_their_basis(company_client, led
     detail = text_of(client.get(f"/sroi/{commitment.id}"))
     assert "Claimed (by this commitment's rules, subject to the buyer's approval)" in detail
     assert "10:00 h" in detail and "Anna de Vries" in detail
-    assert 'max="500000" value="100000"' in detail                               # the claimed progress bar
+    assert "Claimed: 20% of the obligation" in detail and 'width="20%"' in detail   # the claimed progress bar
     assert "Remaining gap" in detail
 
 
@@ -315,3 +315,27 @@ def test_members_may_work_on_commitments_too(app, make_company, login, make_comm
     client = login(app.test_client(), company.member)
     assert client.post("/sroi/new", data=GOOD).status_code == 302
     assert Commitment.get().created_by_id == company.member.id
+
+
+def test_every_page_renders_for_its_owner(app, company_client, ledger, make_commitment):
+    company, client = company_client()
+    commitment = make_commitment(company.admin)
+    hours = ledger.hours(company, 120)
+    allocation = service.set_allocation(company.admin, commitment.id, hours.key, 60)
+    approval = service.record_approval(company.admin, commitment.id, 1_000, dt.date(2026, 10, 1), "SR-1")
+    ids = {"commitment_id": commitment.id, "allocation_id": allocation.id, "approval_id": approval.id}
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("sroi.") or rule.endpoint.startswith("sroi.leader") or "GET" not in rule.methods:
+            continue
+        if rule.endpoint == "sroi.report_pdf":
+            continue                                   # covered by the report tests
+        url = rule.build({name: ids[name] for name in rule.arguments})[1]
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = text_of(response)
+        assert "<h1>" in page, url
+    rules_page = text_of(client.get(f"/sroi/{commitment.id}/rules"))
+    assert 'value="100"' in rules_page and 'checked' in rules_page
+    edit_page = text_of(client.get(f"/sroi/{commitment.id}/edit"))
+    assert 'value="1000000"' in edit_page and 'value="5"' in edit_page
+    assert "Reason for the correction" in edit_page               # approved: changes become corrections
