@@ -5,10 +5,11 @@ the strict CSP reports nothing (the FAQPage JSON-LD is data, not script)."""
 import json
 import os
 import re
+import threading
 
 import pytest
 
-from tests.browser.conftest import AXE, CHROMIUM, browser, journey, live_server  # noqa: F401
+from tests.browser.conftest import AXE, CHROMIUM, CHROMIUM_ARGS, Journey, live_server  # noqa: F401
 from tests.content.test_pages import REAL_PAGES
 
 pytestmark = pytest.mark.skipif(
@@ -16,7 +17,49 @@ pytestmark = pytest.mark.skipif(
     reason="needs Debian's chromium and node_modules/axe-core (make test installs them)")
 
 
+@pytest.fixture
+def journey(request):
+    """tests/browser's Journey, but with a Chromium of our own in a thread of its own: the
+    session-wide `browser` fixture lives in tests/browser/conftest.py, out of reach of this
+    folder, and two Playwright sync instances cannot share the main thread."""
+
+    class Runner:
+        def __call__(self, steps):
+            failure = []
+
+            def run():
+                from playwright.sync_api import sync_playwright
+
+                try:
+                    with sync_playwright() as playwright:
+                        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                        context = chromium.new_context(locale="nl-NL", viewport={"width": 1200, "height": 900})
+                        walk = Journey(context.new_page(), request.node.name)
+                        try:
+                            steps(walk)
+                        finally:
+                            context.close()
+                            chromium.close()
+                        csp = [e for e in walk.console_errors if "Content Security Policy" in e]
+                        assert not csp, csp
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+                    failure.append(exc)
+
+            thread = threading.Thread(target=run)
+            thread.start()
+            thread.join(timeout=300)
+            assert not thread.is_alive(), "browser journey did not finish in 5 minutes"
+            if failure:
+                raise failure[0]
+
+    return Runner()
+
+
 def test_visitor_reads_every_page_in_both_languages(live_server, journey):  # noqa: F811
+    journey(lambda walk: _read_every_page(live_server, walk))
+
+
+def _read_every_page(live_server, journey):  # noqa: F811
     page = journey.page
     for path in REAL_PAGES["nl"] + REAL_PAGES["en"]:
         response = journey.visit(live_server.url + path, f"page {path}")
@@ -27,6 +70,10 @@ def test_visitor_reads_every_page_in_both_languages(live_server, journey):  # no
 
 
 def test_visitor_switches_language_and_finds_an_answer_by_searching(live_server, journey):  # noqa: F811
+    journey(lambda walk: _switch_and_search(live_server, walk))
+
+
+def _switch_and_search(live_server, journey):  # noqa: F811
     page = journey.page
     journey.visit(live_server.url + "/", "home")
     page.click(".main-nav >> text=Werkgevers")
