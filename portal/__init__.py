@@ -15,6 +15,7 @@ from portal import config as portal_config
 BLUEPRINTS = (
     "portal.core.views",
     "portal.accounts.views",
+    "portal.enrollment.views",
     "portal.content.views",
     "portal.sroi.views",
 )
@@ -23,6 +24,7 @@ BLUEPRINTS = (
 MODEL_MODULES = (
     "portal.core.audit",
     "portal.accounts.models",
+    "portal.enrollment.models",
     "portal.sroi.models",
 )
 

@@ -19,6 +19,7 @@ DEMO_PASSWORD = "klaslokaal-fiets-tulp-2026"
 LEADER_EMAIL = "projectleider@onderwijsambassadeurs.nl"
 
 DEMO_STEPS: tuple[str, ...] = (
+    "portal.enrollment.demo",
     "portal.sroi.demo",  # after enrollment and giving: it allocates their contributions
 )
 

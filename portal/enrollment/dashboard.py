@@ -1,0 +1,249 @@
+"""Figures for the HR dashboard and the project leader's panel, in a fixed number of queries
+whatever the number of ambassadors, and the server-rendered SVG chart of hours per month."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import peewee
+from babel.numbers import format_decimal
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+from peewee import fn
+
+from portal.enrollment import service
+from portal.enrollment.calendar import month_start
+from portal.enrollment.models import STATUSES, Document, Enrolment, HoursEntry, School
+from portal.enrollment.service import Calendars, SchoolYear, current_school_year, school_years
+
+PLANNING = ("matched", "active", "completed", "submitted", "intake")
+
+
+@dataclass
+class AmbassadorLine:
+    enrolment: Enrolment
+    school_name: str = ""
+    planned_minutes: int = 0
+    reported_minutes: int = 0
+    confirmed_minutes: int = 0
+    confirmed_sponsored_minutes: int = 0
+    value_cents: int = 0
+    to_report: int = 0
+    awaiting: int = 0
+    rejected: int = 0
+    documents: int = 0
+
+
+@dataclass
+class Todo:
+    enrolment: Enrolment
+    kind: str
+    text: str
+    urgent: bool = False
+
+
+@dataclass
+class Overview:
+    year: SchoolYear | None
+    years: list[SchoolYear]
+    counts: dict[str, int]
+    lines: list[AmbassadorLine]
+    months: list[tuple[dt.date, int, int, int]]  # month, planned, awaiting, confirmed minutes
+    todos: list[Todo] = field(default_factory=list)
+    planned_minutes: int = 0
+    confirmed_minutes: int = 0
+    confirmed_sponsored_minutes: int = 0
+    confirmed_volunteered_minutes: int = 0
+    value_cents: int = 0
+    unvalued: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def open_count(self) -> int:
+        return sum(self.counts[s] for s in ("submitted", "intake", "matched", "active"))
+
+
+def company_overview(company_id: int, *, year_id: int | None = None, today: dt.date | None = None) -> Overview:
+    """Everything the HR dashboard shows, in six queries."""
+    today = today or service.amsterdam_today()
+    years = school_years()                                                            # query 1
+    year = next((y for y in years if y.id == year_id), None) or current_school_year(today)
+    if year is not None and year_id is None and years:
+        year = next((y for y in years if y.id == year.id), year)
+    enrolments = list(Enrolment.select(Enrolment, School.name.alias("school_name"))     # query 2
+                      .join(School, peewee.JOIN.LEFT_OUTER, on=(Enrolment.school == School.id))
+                      .where(Enrolment.company == company_id)
+                      .order_by(Enrolment.starts_on.desc(), Enrolment.employee_name).objects())
+    calendars = Calendars(years)                                                      # query 3
+    past = peewee.Case(None, [(HoursEntry.worked_on <= today, 1)], 0)
+    aggregates = (HoursEntry.select(HoursEntry.enrolment, HoursEntry.status, past.alias("past"),  # query 4
+                                    fn.COUNT(HoursEntry.id), fn.SUM(HoursEntry.minutes),
+                                    fn.SUM(HoursEntry.sponsored_minutes), fn.SUM(HoursEntry.volunteered_minutes),
+                                    fn.SUM(HoursEntry.value_cents))
+                  .where(HoursEntry.company == company_id)
+                  .group_by(HoursEntry.enrolment, HoursEntry.status, past).tuples())
+    documents = dict(Document.select(Document.enrolment, fn.COUNT(Document.id))          # query 5
+                     .where(Document.company == company_id).group_by(Document.enrolment).tuples())
+
+    lines = {e.id: AmbassadorLine(e, getattr(e, "school_name", "") or "", documents=documents.get(e.id, 0))
+             for e in enrolments}
+    counts = Counter({status: 0 for status in STATUSES})
+    overview = Overview(year, years, counts, [], [])
+    for enrolment_id, status, is_past, count, minutes, sponsored, volunteered, value in aggregates:
+        line = lines.get(enrolment_id)
+        if line is None:
+            continue
+        minutes, sponsored, volunteered, value = (int(x or 0) for x in (minutes, sponsored, volunteered, value))
+        if status == "confirmed":
+            line.confirmed_minutes += minutes
+            line.confirmed_sponsored_minutes += sponsored
+            line.value_cents += value
+            overview.confirmed_minutes += minutes
+            overview.confirmed_sponsored_minutes += sponsored
+            overview.confirmed_volunteered_minutes += volunteered
+            overview.value_cents += value
+        elif status in ("reported", "absent"):
+            line.reported_minutes += minutes
+            line.awaiting += count
+        elif status == "rejected":
+            line.rejected += count
+            line.to_report += count
+        elif status == "planned" and is_past:
+            line.to_report += count
+
+    planned_by_month: dict[dt.date, int] = defaultdict(int)
+    for enrolment in enrolments:
+        counts[enrolment.status] += 1
+        line = lines[enrolment.id]
+        if enrolment.status != "withdrawn" and enrolment.school_year_id in calendars.years:
+            sessions = calendars.sessions(enrolment)
+            line.planned_minutes = len(sessions) * enrolment.minutes_per_week
+            overview.planned_minutes += line.planned_minutes if year is None or enrolment.school_year_id == year.id else 0
+            if year is not None and enrolment.school_year_id == year.id:
+                for day in sessions:
+                    planned_by_month[month_start(day)] += enrolment.minutes_per_week
+        if enrolment.has_sponsored_hours and enrolment.hourly_cost_cents is None and enrolment.status != "withdrawn":
+            overview.unvalued += 1
+        overview.todos.extend(_todos(line, today))
+    overview.lines = list(lines.values())
+    overview.todos.sort(key=lambda t: (not t.urgent, t.enrolment.starts_on, t.enrolment.employee_name))
+
+    if year is not None:
+        awaiting_by_month: dict[dt.date, int] = defaultdict(int)
+        confirmed_by_month: dict[dt.date, int] = defaultdict(int)
+        per_day = (HoursEntry.select(HoursEntry.worked_on, HoursEntry.status, fn.SUM(HoursEntry.minutes))  # query 6
+                   .where((HoursEntry.company == company_id) & (HoursEntry.worked_on >= year.starts_on)
+                          & (HoursEntry.worked_on <= year.ends_on)
+                          & HoursEntry.status.in_(("reported", "absent", "confirmed")))
+                   .group_by(HoursEntry.worked_on, HoursEntry.status).tuples())
+        for day, status, minutes in per_day:
+            target = confirmed_by_month if status == "confirmed" else awaiting_by_month
+            target[month_start(day)] += int(minutes or 0)
+        month = month_start(year.starts_on)
+        while month <= year.ends_on:
+            overview.months.append((month, planned_by_month[month], awaiting_by_month[month], confirmed_by_month[month]))
+            month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return overview
+
+
+def _todos(line: AmbassadorLine, today: dt.date) -> list[Todo]:
+    enrolment = line.enrolment
+    todos: list[Todo] = []
+    if enrolment.status in ("completed", "withdrawn"):
+        if line.to_report:
+            todos.append(Todo(enrolment, "hours", str(_l("Report %(count)d sessions", count=line.to_report))))
+        return todos
+    starts_in = (enrolment.starts_on - today).days
+    if enrolment.vog_status in ("not_requested", "refused"):
+        todos.append(Todo(enrolment, "vog", str(_l("VOG not requested yet")) if enrolment.vog_status == "not_requested"
+                          else str(_l("VOG refused: talk to the project leader")), urgent=starts_in <= 30))
+    elif enrolment.vog_status == "requested" and starts_in <= 14:
+        todos.append(Todo(enrolment, "vog", str(_l("VOG requested but not received; the start is near")), urgent=True))
+    if enrolment.status in ("submitted", "intake") and line.documents < 2:
+        todos.append(Todo(enrolment, "documents", str(_l("CV or motivation letter not uploaded yet"))))
+    if line.to_report:
+        todos.append(Todo(enrolment, "hours", str(_l("Report %(count)d sessions", count=line.to_report)),
+                          urgent=line.rejected > 0))
+    return todos
+
+
+@dataclass
+class LeaderFigures:
+    counts: dict[str, int]
+    awaiting: int
+    vog_missing: int
+    start_passed: int
+
+
+def leader_figures(today: dt.date | None = None) -> LeaderFigures:
+    """The project leader's panel: four queries."""
+    today = today or service.amsterdam_today()
+    counts = Counter({status: 0 for status in STATUSES})
+    for status, count in Enrolment.select(Enrolment.status, fn.COUNT(Enrolment.id)).group_by(Enrolment.status).tuples():
+        counts[status] = count
+    return LeaderFigures(counts, service.awaiting_confirmation_count(), service.vog_missing(today).count(),
+                         service.start_passed_not_active(today).count())
+
+
+# --- the SVG chart -----------------------------------------------------------------------
+
+COLOURS = {"planned": "#cfd8d3", "awaiting": "#f2b134", "confirmed": "#0b5d4b", "axis": "#556070", "grid": "#e3e8e1"}
+
+
+def _hours(minutes: int, language: str) -> str:
+    return format_decimal(round(minutes / 60, 1), format="#,##0.#", locale=language)
+
+
+def hours_chart(months: list[tuple[dt.date, int, int, int]], *, title: str, labels: dict[str, str],
+                month_names: list[str], language: str = "nl") -> Markup:
+    """Bars per month: planned (light), awaiting confirmation (amber) and confirmed (green)."""
+    width, height = 720, 260
+    left, right, top, bottom = 48, 12, 16, 58
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max([max(p, a + c) for _m, p, a, c in months] + [60])
+    step_hours = next(s for s in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 10**9)
+                      if peak / 60 / s <= 5)
+    scale_top = max(step_hours * 60 * (int(peak / 60 / step_hours) + 1), 60)
+    slot = plot_w / max(len(months), 1)
+    bar = slot * 0.36
+
+    def y(minutes: int) -> float:
+        return top + plot_h - plot_h * minutes / scale_top
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+             f'role="img" aria-labelledby="hours-chart-title" class="chart" preserveAspectRatio="xMidYMid meet">',
+             f'<title id="hours-chart-title">{escape(title)}</title>']
+    tick = 0
+    while tick <= scale_top:
+        ty = y(tick)
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="{COLOURS["grid"]}" stroke-width="1"/>')
+        parts.append(f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end" font-size="11" fill="{COLOURS["axis"]}">{escape(_hours(tick, language))}</text>')
+        tick += step_hours * 60
+    for index, (month, planned, awaiting, confirmed) in enumerate(months):
+        x0 = left + index * slot + slot * 0.12
+        parts.append(f'<rect x="{x0:.1f}" y="{y(planned):.1f}" width="{bar:.1f}" height="{y(0) - y(planned):.1f}" '
+                     f'fill="{COLOURS["planned"]}"><title>{escape(labels["planned"])}: {escape(_hours(planned, language))}</title></rect>')
+        x1 = x0 + bar + slot * 0.04
+        parts.append(f'<rect x="{x1:.1f}" y="{y(confirmed):.1f}" width="{bar:.1f}" height="{y(0) - y(confirmed):.1f}" '
+                     f'fill="{COLOURS["confirmed"]}"><title>{escape(labels["confirmed"])}: {escape(_hours(confirmed, language))}</title></rect>')
+        if awaiting:
+            parts.append(f'<rect x="{x1:.1f}" y="{y(confirmed + awaiting):.1f}" width="{bar:.1f}" '
+                         f'height="{y(confirmed) - y(confirmed + awaiting):.1f}" fill="{COLOURS["awaiting"]}">'
+                         f'<title>{escape(labels["awaiting"])}: {escape(_hours(awaiting, language))}</title></rect>')
+        label = month_names[month.month - 1]
+        parts.append(f'<text x="{left + index * slot + slot / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
+                     f'font-size="11" fill="{COLOURS["axis"]}">{escape(label)}</text>')
+    parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="{COLOURS["axis"]}"/>')
+    legend_x = left
+    for key in ("planned", "confirmed", "awaiting"):
+        parts.append(f'<rect x="{legend_x}" y="{height - 20}" width="12" height="12" fill="{COLOURS[key]}"/>')
+        parts.append(f'<text x="{legend_x + 17}" y="{height - 10}" font-size="12" fill="{COLOURS["axis"]}">{escape(labels[key])}</text>')
+        legend_x += 28 + 7 * len(labels[key])
+    parts.append("</svg>")
+    # Every piece of text above went through escape(); numbers are formatted by us.
+    return Markup("".join(parts))  # noqa: S704
