@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
+import importlib
 import json
 import re
 import secrets
@@ -287,6 +288,7 @@ def issue(company: Company, period: Period, actor=None, *, today: dt.date | None
                 issued_by=getattr(actor, "id", None), replaces=replaces.id if replaces else None,
                 snapshot=json.dumps(snapshot, sort_keys=True, ensure_ascii=False), pdf=pdf,
                 pdf_sha256=hashlib.sha256(pdf).hexdigest(), pdf_size=len(pdf), verification_code=code)
+            _mark_sources(snapshot["lines"])
             audit.record("statement.issued", actor=actor, company=company, obj=statement, number=number,
                          period=period.as_dict(), sha256=statement.pdf_sha256, via=via,
                          replaces=replaces.number if replaces else None)
@@ -295,6 +297,23 @@ def issue(company: Company, period: Period, actor=None, *, today: dt.date | None
         existing = current_statement(company.id, period)
         raise StatementError(_l("A statement for this period was issued a moment ago."), statement=existing) from error
     return statement
+
+
+def _mark_sources(lines: list[dict]) -> None:
+    """Tell enrolment which confirmed hours rows are now on an issued statement (same transaction).
+
+    Its corrections of such rows then say that a correction statement is due. Optional: without
+    the enrolment capability there is nothing to mark.
+    """
+    from portal import MODEL_MODULES
+
+    if "portal.enrollment.models" not in MODEL_MODULES:
+        return
+    hours = importlib.import_module("portal.enrollment.hours")
+    ids = sorted({int(line["key"].split(":", 1)[1]) for line in lines
+                  if line["kind"].startswith("hours_") and re.fullmatch(r"hours:\d+", line["key"])})
+    if ids:
+        hours.lock_entries(ids)
 
 
 def issue_correction(statement: Statement, actor=None, *, today: dt.date | None = None, via: str = "web") -> Statement:
@@ -381,9 +400,15 @@ class LineChange:
         return [name for name in LINE_FIELDS if self.before.get(name) != self.after.get(name)]
 
 
+def _identity(line: dict, prefix: str) -> str:
+    # One source row may yield several contributions under one key (an hours entry with a
+    # sponsored and a volunteered part), so a line is known by its kind and its key.
+    return f"{prefix}{line['kind']}|{line['key']}"
+
+
 def _compare(frozen: list[dict], current: list[dict], prefix: str = "") -> list[LineChange]:
-    before = {prefix + line["key"]: line for line in frozen}
-    after = {prefix + line["key"]: line for line in current}
+    before = {_identity(line, prefix): line for line in frozen}
+    after = {_identity(line, prefix): line for line in current}
     found = []
     for key in sorted(before.keys() | after.keys()):
         old, new = before.get(key), after.get(key)
@@ -391,7 +416,7 @@ def _compare(frozen: list[dict], current: list[dict], prefix: str = "") -> list[
             continue
         line = new or old
         change = "added" if old is None else "removed" if new is None else "changed"
-        found.append(LineChange(change, key, line["kind"], line["description"], old, new))
+        found.append(LineChange(change, line["key"], line["kind"], line["description"], old, new))
     return found
 
 

@@ -22,6 +22,7 @@ from flask_login import current_user
 from portal.accounts.models import Company
 from portal.core.security import company_required, get_owned_or_404, leader_required, limiter
 from portal.core.templating import MenuItem, register_menu_provider
+from portal.statements import certificates as certificates_service
 from portal.statements import document, service
 from portal.statements.forms import ConfirmForm, PeriodForm, VerifyForm, VoidForm
 from portal.statements.models import Statement
@@ -211,6 +212,25 @@ def _correct(statement: Statement, endpoint: str):
     flash(_("Correction %(number)s has been issued; it replaces %(old)s.", number=new.number, old=statement.number),
           "success")
     return redirect(url_for(endpoint, statement_id=new.id))
+
+
+# --- certificates of participation ----------------------------------------------------------------
+
+@bp.get("/statements/certificates")
+@company_required
+def certificates():
+    return render_template("statements/certificates.html", available=certificates_service.available(),
+                           certificates=certificates_service.completed(current_user.company_id))
+
+
+@bp.get("/statements/certificates/<int:enrolment_id>/pdf")
+@company_required
+@limiter.limit("60 per minute")
+def certificate_pdf(enrolment_id: int):
+    certificate = certificates_service.for_enrolment(current_user.company_id, enrolment_id)
+    if certificate is None:
+        abort(404)
+    return pdf_response(certificates_service.render(certificate), certificate.filename)
 
 
 # --- the project leader: register, detail, correct, void ------------------------------------------
