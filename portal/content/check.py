@@ -98,6 +98,9 @@ class Checker:
                 if lang != "nl" and self.site.translation(page, lang) is None:
                     self.warning(page, 1, f"no {lang} translation (translationKey '{page.key}'): "
                                           f"{lang} visitors are sent to the Dutch page")
+        if page.lang != "nl" and dutch is not None and dutch.modified.date() > page.modified.date():
+            self.warning(page, 1, f"{dutch.source} changed on {dutch.modified.date().isoformat()}, after this "
+                                  f"translation ({page.modified.date().isoformat()}): check it is still right")
         if page.lang != "nl" and not page.text.strip() and not page.faq:
             self.error(page, page.body_line + 1, "empty translation: write the text or remove the file")
         if page.lang != "nl" and dutch is not None and dutch.faq:

@@ -121,3 +121,11 @@ def test_overdue_review_is_a_warning(app, folder):
     folder.write("nl/x.md", "title: X\nsummary: S.\nreviewBy: 2026-01-01\nowner: projectleider")
     found = run_check(app, folder)
     assert any("x.md:1: warning: reviewBy 2026-01-01 has passed: check the facts (projectleider)" in p for p in found)
+
+
+def test_a_translation_older_than_its_source_is_flagged(app, folder):
+    folder.basic()
+    folder.write("nl/x.md", "title: X\nsummary: S.\nlastmod: 2026-11-20")
+    folder.write("en/x.md", "title: X\nsummary: S.\nlastmod: 2026-11-01", "Text.\n")
+    found = run_check(app, folder)
+    assert any("en/x.md:1: warning:" in p and "after this translation (2026-11-01)" in p for p in found), found
