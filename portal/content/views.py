@@ -53,8 +53,8 @@ def _is_leader() -> bool:
 
 
 def _error(code: int, lang: str | None):
-    """The error page in the page's language (or the visitor's, when `lang` is None)."""
-    if lang is None:
+    """The error page: English under /en/, elsewhere in the visitor's own language."""
+    if lang != "en":
         response = current_app.make_response(render_error(code))
     else:
         with force_locale(lang):

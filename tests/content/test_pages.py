@@ -78,9 +78,11 @@ def test_aliases_answer_301_at_any_depth(site_client):
         assert response.headers["Location"] == "/voor-werkgevers"
 
 
-def test_unknown_slug_is_404_in_the_page_language(client):
+def test_unknown_slug_is_404_in_the_visitors_language(client):
     dutch = client.get("/bestaat-niet", headers={"Accept-Language": "nl"})
     assert dutch.status_code == 404 and '<html lang="nl">' in dutch.get_data(as_text=True)
+    visitor = client.get("/bestaat-niet", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert visitor.status_code == 404 and '<html lang="en">' in visitor.get_data(as_text=True)
     english = client.get("/en/does-not-exist", headers={"Accept-Language": "nl"})
     assert english.status_code == 404 and '<html lang="en">' in english.get_data(as_text=True)
     assert "Page not found" in english.get_data(as_text=True)
