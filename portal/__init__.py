@@ -18,6 +18,7 @@ BLUEPRINTS = (
     "portal.enrollment.views",
     "portal.content.views",
     "portal.sroi.views",
+    "portal.statements.views",
 )
 
 # Every capability with tables lists them in MODELS in its models module, in this order.
@@ -26,6 +27,7 @@ MODEL_MODULES = (
     "portal.accounts.models",
     "portal.enrollment.models",
     "portal.sroi.models",
+    "portal.statements.models",
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -211,3 +211,10 @@ def show_config() -> None:
     for setting in SETTINGS:
         default = setting.default if setting.default != "" else "(empty)"
         click.echo(f"| `{setting.env}` | `{default}` | {setting.help} |")
+
+
+# --- capabilities' command groups -------------------------------------------------------
+
+from portal.statements.cli import group as statements_group  # noqa: E402
+
+main.add_command(statements_group)
