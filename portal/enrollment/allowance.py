@@ -108,8 +108,12 @@ def _caps() -> dict[int, AllowanceCap]:
     return {cap.year: cap for cap in AllowanceCap.select()}
 
 
-def ledger(month_from: dt.date, month_to: dt.date, company_id: int | None = None) -> Ledger:
-    """Lines in a month range, each with the warnings that apply to it."""
+def ledger(month_from: dt.date, month_to: dt.date, company_id: int | None = None, language: str = "nl") -> Ledger:
+    """Lines in a month range, each with the warnings that apply to it (amounts in `language`)."""
+
+    def eur(cents: int) -> str:
+        return money.format_eur(cents, language)
+
     month_from, month_to = month_start(month_from), month_start(month_to)
     query = (AllowanceLine.select(AllowanceLine, Enrolment, Company.legal_name)
              .join(Enrolment, on=(AllowanceLine.enrolment == Enrolment.id))
@@ -162,21 +166,21 @@ def ledger(month_from: dt.date, month_to: dt.date, company_id: int | None = None
             year_total = per_person_year[(email, line.month.year)]
             if month_total > cap.per_month_cents:
                 row.warnings.append(str(_l("%(total)s this month passes the monthly limit of %(cap)s.",
-                                           total=money.format_eur(month_total), cap=money.format_eur(cap.per_month_cents))))
+                                           total=eur(month_total), cap=eur(cap.per_month_cents))))
             if year_total > cap.per_year_cents:
                 row.warnings.append(str(_l("%(total)s in %(year)s passes the yearly limit of %(cap)s.",
-                                           total=money.format_eur(year_total), year=line.month.year,
-                                           cap=money.format_eur(cap.per_year_cents))))
+                                           total=eur(year_total), year=line.month.year,
+                                           cap=eur(cap.per_year_cents))))
             elif projected_year[(email, line.month.year)] > cap.per_year_cents:
                 row.warnings.append(str(_l("With the months still to come, %(total)s in %(year)s would pass the yearly limit of %(cap)s.",
-                                           total=money.format_eur(projected_year[(email, line.month.year)]),
-                                           year=line.month.year, cap=money.format_eur(cap.per_year_cents))))
+                                           total=eur(projected_year[(email, line.month.year)]),
+                                           year=line.month.year, cap=eur(cap.per_year_cents))))
             hourly_cap = cap.per_hour_under_21_cents if enrolment.under_21 else cap.per_hour_cents
             if row.volunteered_minutes > 0:
                 implied = line.amount_cents * 60 // row.volunteered_minutes
                 if implied > hourly_cap:
                     row.notes.append(str(_l("Works out at %(rate)s an hour, above the %(cap)s hourly limit: pay it as a fixed monthly allowance, never per hour.",
-                                            rate=money.format_eur(implied), cap=money.format_eur(hourly_cap))))
+                                            rate=eur(implied), cap=eur(hourly_cap))))
         rows.append(row)
     total = sum(r.line.amount_cents for r in rows)
     open_total = sum(r.line.amount_cents for r in rows if r.line.status == "open")
@@ -197,11 +201,11 @@ def _csv(rows: list[LedgerRow], batch: str) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def export_open(actor: User, month_from: dt.date, month_to: dt.date) -> tuple[str, bytes]:
+def export_open(actor: User, month_from: dt.date, month_to: dt.date, language: str = "nl") -> tuple[str, bytes]:
     """Mark the open lines of a month range as exported in a new batch; returns (batch, CSV)."""
     batch = f"A{utcnow():%Y%m%d%H%M%S}{secrets.token_hex(2)}"
     with atomic_write():
-        current = ledger(month_from, month_to)
+        current = ledger(month_from, month_to, language=language)
         ids = [row.line.id for row in current.rows if row.line.status == "open"]
         if not ids:
             raise EnrollmentError(_l("There are no open allowance lines in this period."))
@@ -214,13 +218,13 @@ def export_open(actor: User, month_from: dt.date, month_to: dt.date) -> tuple[st
     return batch, _csv(rows, batch)
 
 
-def batch_csv(batch: str) -> bytes | None:
+def batch_csv(batch: str, language: str = "nl") -> bytes | None:
     """The CSV of an earlier export batch, again."""
     months = list(AllowanceLine.select(AllowanceLine.month).where(AllowanceLine.export_batch == batch).tuples())
     if not months:
         return None
     first, last = min(m for (m,) in months), max(m for (m,) in months)
-    rows = [row for row in ledger(first, last).rows if row.line.export_batch == batch]
+    rows = [row for row in ledger(first, last, language=language).rows if row.line.export_batch == batch]
     return _csv(rows, batch)
 
 

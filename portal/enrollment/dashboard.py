@@ -72,21 +72,19 @@ def company_overview(company_id: int, *, year_id: int | None = None, today: dt.d
     """Everything the HR dashboard shows, in six queries."""
     today = today or service.amsterdam_today()
     years = school_years()                                                            # query 1
-    year = next((y for y in years if y.id == year_id), None) or current_school_year(today)
-    if year is not None and year_id is None and years:
-        year = next((y for y in years if y.id == year.id), year)
+    year = next((y for y in years if y.id == year_id), None) or current_school_year(today, years)
     enrolments = list(Enrolment.select(Enrolment, School.name.alias("school_name"))     # query 2
                       .join(School, peewee.JOIN.LEFT_OUTER, on=(Enrolment.school == School.id))
                       .where(Enrolment.company == company_id)
                       .order_by(Enrolment.starts_on.desc(), Enrolment.employee_name).objects())
     calendars = Calendars(years)                                                      # query 3
     past = peewee.Case(None, [(HoursEntry.worked_on <= today, 1)], 0)
-    aggregates = (HoursEntry.select(HoursEntry.enrolment, HoursEntry.status, past.alias("past"),  # query 4
+    aggregates = (HoursEntry.select(HoursEntry.enrolment, HoursEntry.status, fn.SUM(past),  # query 4
                                     fn.COUNT(HoursEntry.id), fn.SUM(HoursEntry.minutes),
                                     fn.SUM(HoursEntry.sponsored_minutes), fn.SUM(HoursEntry.volunteered_minutes),
                                     fn.SUM(HoursEntry.value_cents))
                   .where(HoursEntry.company == company_id)
-                  .group_by(HoursEntry.enrolment, HoursEntry.status, past).tuples())
+                  .group_by(HoursEntry.enrolment, HoursEntry.status).tuples())
     documents = dict(Document.select(Document.enrolment, fn.COUNT(Document.id))          # query 5
                      .where(Document.company == company_id).group_by(Document.enrolment).tuples())
 
@@ -94,7 +92,7 @@ def company_overview(company_id: int, *, year_id: int | None = None, today: dt.d
              for e in enrolments}
     counts = Counter({status: 0 for status in STATUSES})
     overview = Overview(year, years, counts, [], [])
-    for enrolment_id, status, is_past, count, minutes, sponsored, volunteered, value in aggregates:
+    for enrolment_id, status, past_count, count, minutes, sponsored, volunteered, value in aggregates:
         line = lines.get(enrolment_id)
         if line is None:
             continue
@@ -113,8 +111,8 @@ def company_overview(company_id: int, *, year_id: int | None = None, today: dt.d
         elif status == "rejected":
             line.rejected += count
             line.to_report += count
-        elif status == "planned" and is_past:
-            line.to_report += count
+        elif status == "planned":
+            line.to_report += int(past_count or 0)
 
     planned_by_month: dict[dt.date, int] = defaultdict(int)
     for enrolment in enrolments:

@@ -160,10 +160,10 @@ def school_years() -> list[SchoolYear]:
     return list(SchoolYear.select().order_by(SchoolYear.starts_on))
 
 
-def current_school_year(today: dt.date | None = None) -> SchoolYear | None:
-    """The school year that includes today, else the next one, else the latest."""
+def current_school_year(today: dt.date | None = None, years: list[SchoolYear] | None = None) -> SchoolYear | None:
+    """The school year that includes today (or its summer after), else the next one, else the latest."""
     today = today or amsterdam_today()
-    years = school_years()
+    years = school_years() if years is None else years
     for year in years:
         if year.starts_on <= today <= year.ends_on + dt.timedelta(days=45):
             return year

@@ -938,7 +938,7 @@ def leader_allowances():
             flash(_("%(count)d allowance lines added.", count=count), "success")
         elif action == "export":
             try:
-                batch, data = allowance.export_open(current_user, month_from, month_to)
+                batch, data = allowance.export_open(current_user, month_from, month_to, current_language())
             except EnrollmentError as error:
                 flash(str(error), "error")
             else:
@@ -946,7 +946,7 @@ def leader_allowances():
                                 headers={"Content-Disposition": f"attachment; filename=allowance-{batch}.csv"})
         return redirect(url_for("enrollment.leader_allowances", month_from=month_from.strftime("%Y-%m"),
                                 month_to=month_to.strftime("%Y-%m")))
-    data = allowance.ledger(month_from, month_to)
+    data = allowance.ledger(month_from, month_to, language=current_language())
     return render_template("enrollment/leader_allowances.html", form=form, ledger=data, batches=allowance.batches(),
                            caps=list(AllowanceCap.select().order_by(AllowanceCap.year)))
 
@@ -956,7 +956,7 @@ def leader_allowances():
 def leader_allowance_batch(batch: str):
     if not re.fullmatch(r"A\d{14}[0-9a-f]{4}", batch):
         abort(404)
-    data = allowance.batch_csv(batch)
+    data = allowance.batch_csv(batch, current_language())
     if data is None:
         abort(404)
     return Response(data, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename=allowance-{batch}.csv"})

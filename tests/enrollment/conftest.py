@@ -115,7 +115,9 @@ def ambassador_client(app, outbox):
 
     def open_link(enrolment):
         client = app.test_client()
-        path = outbox.last(enrolment.employee_email).link()
+        invites = [m for m in outbox.to(enrolment.employee_email) if "/ambassador/start/" in m.text]
+        assert invites, f"no link mailed to {enrolment.employee_email}"
+        path = invites[-1].link()
         assert client.get(path).status_code == 200
         response = client.post(path)
         assert response.status_code == 302 and response.headers["Location"].endswith("/ambassador")
@@ -124,14 +126,22 @@ def ambassador_client(app, outbox):
     return open_link
 
 
-def pdf_bytes(pages: int = 1, *, javascript: bool = False, password: str | None = None) -> bytes:
+def pdf_bytes(pages: int = 1, *, javascript: str = "", password: str | None = None) -> bytes:
+    """A real PDF; javascript="open" adds an /OpenAction script, "names" a document-level one."""
     from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 
     writer = PdfWriter()
     for _ in range(pages):
         writer.add_blank_page(width=595, height=842)
     if javascript:
-        writer.add_js("app.alert('hi');")
+        action = writer._add_object(DictionaryObject({NameObject("/S"): NameObject("/JavaScript"),
+                                                      NameObject("/JS"): TextStringObject("app.alert('hi');")}))
+        if javascript == "open":
+            writer._root_object[NameObject("/OpenAction")] = action
+        else:
+            tree = DictionaryObject({NameObject("/Names"): ArrayObject([TextStringObject("x"), action])})
+            writer._root_object[NameObject("/Names")] = DictionaryObject({NameObject("/JavaScript"): writer._add_object(tree)})
     if password:
         writer.encrypt(password)
     buffer = io.BytesIO()

@@ -1,0 +1,131 @@
+"""The HR dashboard: per-status counts, planned versus confirmed hours, sponsored value, to-dos
+and a server-rendered SVG chart; the same number of queries for 10 and 1,000 ambassadors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from tests.enrollment.conftest import TODAY
+
+
+def bulk_ambassadors(company, count: int, school, leader) -> None:
+    """`count` active ambassadors with a register each (insert_many, like the demo)."""
+    from portal.core.db import utcnow
+    from portal.enrollment import service
+    from portal.enrollment.calendar import split_minutes, value_cents
+    from portal.enrollment.models import Enrolment, HoursEntry, SchoolYear
+
+    year = SchoolYear.get(SchoolYear.name == "2026-2027")
+    now = utcnow()
+    rows = [{
+        "company": company.id, "employee_name": f"Person {n}", "employee_email": f"p{n}@bulk.nl", "job_title": "x",
+        "role_type": "class", "school_year": year.id, "start_half": "first", "duration": "full",
+        "starts_on": year.starts_on, "ends_on": year.ends_on, "weekday": n % 5, "minutes_per_week": 480,
+        "funding": ("sponsored", "volunteer", "mixed")[n % 3], "sponsored_minutes_per_week": (480, 0, 240)[n % 3],
+        "hourly_cost_cents": 5000, "vog_status": "received", "vog_received_on": dt.date(2026, 8, 1),
+        "status": ("active", "active", "matched", "submitted", "withdrawn")[n % 5],
+        "withdrawn_reason": "x" if n % 5 == 4 else "", "school": school.id, "group_name": "5b", "teacher_name": "juf",
+        "status_changed_at": now, "created_at": now, "updated_at": now,
+    } for n in range(count)]
+    for start in range(0, len(rows), 500):
+        Enrolment.insert_many(rows[start:start + 500]).execute()
+    calendars = service.Calendars([year])
+    entries = []
+    for enrolment in Enrolment.select().where(Enrolment.company == company.id):
+        for index, day in enumerate(calendars.sessions(enrolment)[:12]):
+            status = ("confirmed", "confirmed", "reported", "planned")[index % 4]
+            sponsored, volunteered = split_minutes(480, 480, enrolment.sponsored_minutes_per_week)
+            entries.append({"enrolment": enrolment.id, "company": company.id, "worked_on": day, "kind": "planned",
+                            "status": status, "minutes": 480, "sponsored_minutes": sponsored,
+                            "volunteered_minutes": volunteered, "dedupe_key": f"p:{enrolment.id}:{day}",
+                            "hourly_cost_cents": 5000 if status == "confirmed" else None,
+                            "value_cents": value_cents(sponsored, 5000) if status == "confirmed" else 0,
+                            "created_at": now})
+    for start in range(0, len(entries), 500):
+        HoursEntry.insert_many(entries[start:start + 500]).execute()
+
+
+def _queries(client, count_queries, path):
+    client.get(path)  # warm up: caches, login-session touch
+    with count_queries() as counter:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(counter.queries), response
+
+
+@pytest.mark.slow
+def test_the_same_number_of_queries_for_10_and_1000_ambassadors(app, make_company, login, school, leader, count_queries, today):
+    small, large = make_company("Small"), make_company("Large")
+    bulk_ambassadors(small, 10, school, leader)
+    bulk_ambassadors(large, 1000, school, leader)
+    small_client = login(app.test_client(), small.admin)
+    large_client = login(app.test_client(), large.admin)
+    for path in ("/dashboard", "/ambassadors"):
+        few, _ = _queries(small_client, count_queries, path)
+        many, response = _queries(large_client, count_queries, path)
+        assert few == many, (path, few, many)
+        assert few < 25
+    assert b"Person 999" in response.data
+
+
+def test_the_panel_shows_counts_hours_value_todos_and_an_svg_chart(hr, enrol, leader, school, today):
+    from portal.enrollment import hours
+
+    active = enrol(hr, status="active", leader=leader, school=school, employee_name="Anna Active")
+    enrol(hr, employee_name="Sam Submitted", vog_status="not_requested", vog_date="")
+    past = [e for e in hours.register(active) if e.worked_on <= TODAY]
+    hours.report_sessions(active, [hours.SessionReport(e.id, True, 480) for e in past], actor=hr.admin, via="hr")
+    hours.decide_entries([e.id for e in past[:5]], leader, approve=True)
+
+    page = hr.client.get("/dashboard").get_data(as_text=True)
+    assert "Ambassadors" in page
+    svg = re.search(r"<svg[^>]*>.*?</svg>", page, re.S).group(0)
+    assert 'role="img"' in svg and "<title" in svg and "<script" not in svg and "style=" not in svg
+    assert "Hours per month, school year 2026-2027" in svg
+    # Five confirmed Tuesdays of 8 hours at EUR 50: EUR 2,000.00 sponsored value, with its basis.
+    assert "€2,000.00" in page and "employer cost" in page
+    assert "40" in page  # confirmed hours
+    assert "Sam Submitted" in page and "VOG not requested yet" in page
+
+
+def test_the_overview_lists_planned_and_confirmed_hours_per_employee(hr, enrol, leader, school, today):
+    from portal.enrollment import dashboard, hours
+
+    active = enrol(hr, status="active", leader=leader, school=school)
+    past = [e for e in hours.register(active) if e.worked_on <= TODAY]
+    hours.report_sessions(active, [hours.SessionReport(e.id, True, 480) for e in past], actor=hr.admin, via="hr")
+    hours.decide_entries([e.id for e in past[:2]], leader, approve=True)
+    data = dashboard.company_overview(hr.id, today=TODAY)
+    (line,) = data.lines
+    assert line.planned_minutes == 41 * 480
+    assert line.confirmed_minutes == 2 * 480 and line.reported_minutes == (len(past) - 2) * 480
+    assert data.value_cents == 2 * 40000
+    september = next(m for m in data.months if m[0] == dt.date(2026, 9, 1))
+    assert september[1] == 5 * 480  # five Tuesdays planned in September
+    assert sum(m[3] for m in data.months) == 2 * 480
+    page = hr.client.get("/ambassadors").get_data(as_text=True)
+    assert "The chart as a table" in page and "Planned and confirmed hours per employee" in page
+
+
+def test_a_company_without_ambassadors_is_invited_to_enrol(hr):
+    page = hr.client.get("/dashboard").get_data(as_text=True)
+    assert "You have not enrolled any employees" in page and "/ambassadors/new" in page
+
+
+def test_the_leader_panel_counts_everything(hr, enrol, leader, leader_client, school):
+    enrol(hr, vog_status="not_requested", vog_date="")
+    page = leader_client.get("/leader").get_data(as_text=True)
+    assert "sessions await your confirmation" in page and "Submitted: 1" in page
+    assert leader_client.get("/leader/ambassadors").status_code == 200
+
+
+def test_the_chart_escapes_its_text():
+    from portal.enrollment.dashboard import hours_chart
+
+    svg = str(hours_chart([(dt.date(2026, 9, 1), 600, 60, 120)], title="<script>x</script>",
+                          labels={"planned": "<b>", "confirmed": "c", "awaiting": "a"},
+                          month_names=["<i>"] * 12, language="en"))
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "<b>" not in svg and "<i>" not in svg
