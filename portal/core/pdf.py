@@ -1,0 +1,148 @@
+"""HTML to PDF bytes: the only place that imports WeasyPrint.
+
+Documents are built from our own templates in `invoices/`, with user text escaped by Jinja.
+Rendering is still treated as handling untrusted input:
+
+- the URL fetcher serves only `data:` URIs and files inside the top-level `invoices/` folder;
+  every other address (http, https, ftp, file elsewhere, symlinks out of the folder) is
+  refused, so a document can neither reach the network nor read a server file;
+- no file is attached to the PDF, whatever the HTML says (`<link rel=attachment>` and
+  `<a rel=attachment>` are dropped after layout);
+- rendering runs in a forked child process with a time limit: a document that would take
+  too long (or crash the renderer) stops with PdfTimeout/PdfError instead of holding a
+  worker. Where fork is unavailable it renders in-process, without the limit.
+
+The same HTML gives the same bytes (WeasyPrint writes no random identifier; put
+`<meta name="dcterms.created">` in the document to fix its dates).
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import multiprocessing
+import os
+import threading
+import time
+from urllib.parse import unquote, urlsplit
+
+import weasyprint
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from portal import ROOT
+
+log = logging.getLogger("portal.pdf")
+
+INVOICES_DIR = os.path.realpath(os.path.join(ROOT, "invoices"))
+DEFAULT_SECONDS = 30.0
+MAX_FETCH_BYTES = 8 * 1024 * 1024
+
+
+class PdfError(RuntimeError):
+    """The document could not be rendered."""
+
+
+class PdfTimeout(PdfError):
+    """Rendering took longer than the time limit and was stopped."""
+
+
+class RefusedUrl(ValueError):
+    """The document asked for a resource outside invoices/ and data: URIs."""
+
+
+def invoice_path(url: str) -> str | None:
+    """The real path of a file:// URL when it lies inside invoices/, else None."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    path = os.path.realpath(unquote(parts.path))
+    if os.path.commonpath([path, INVOICES_DIR]) != INVOICES_DIR or not os.path.isfile(path):
+        return None
+    return path
+
+
+class LocalOnlyFetcher(URLFetcher):
+    """Serve data: URIs and files under invoices/; refuse everything else."""
+
+    def fetch(self, url, headers=None):
+        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+        if scheme == "data":
+            return super().fetch(url, headers)
+        path = invoice_path(url) if scheme == "file" else None
+        if path is None:
+            log.warning("pdf: refused to fetch %s", url[:200])
+            raise RefusedUrl(f"refused: {url[:200]}")
+        if os.path.getsize(path) > MAX_FETCH_BYTES:
+            raise RefusedUrl(f"too large: {url[:200]}")
+        with open(path, "rb") as handle:
+            body = handle.read()
+        mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        return URLFetcherResponse(url, body, {"Content-Type": mime})
+
+
+def _render_here(html: str, base_url: str) -> bytes:
+    document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=LocalOnlyFetcher()).render()
+    document.metadata.attachments = []
+    for page in document.pages:
+        page.links = [link for link in page.links if link[0] != "attachment"]
+    return document.write_pdf()
+
+
+def _child(connection, html: str, base_url: str) -> None:
+    """In the forked child: one message back, b"P" + the PDF or b"E" + what went wrong."""
+    try:
+        message = b"P" + _render_here(html, base_url)
+    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent as a message
+        message = b"E" + f"{type(exc).__name__}: {exc}"[:500].encode("utf-8", "replace")
+    try:
+        connection.send_bytes(message)
+    finally:
+        connection.close()
+
+
+_warm_lock = threading.Lock()
+_warm = False
+
+
+def _warm_up() -> None:
+    """Load fonts once in this process, so every forked child starts with them."""
+    global _warm
+    with _warm_lock:
+        if not _warm:
+            _render_here("<!doctype html><p>.</p>", _base_url())
+            _warm = True
+
+
+def _base_url() -> str:
+    return "file://" + INVOICES_DIR + "/"
+
+
+def render_pdf(html: str, *, timeout: float | None = None, base_url: str | None = None) -> bytes:
+    """Render HTML to PDF bytes, fetching only from invoices/ and data: URIs, within a time limit."""
+    base_url = base_url or _base_url()
+    seconds = DEFAULT_SECONDS if timeout is None else float(timeout)
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return _render_here(html, base_url)
+    _warm_up()
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(sender, html, base_url), daemon=True)
+    started = time.monotonic()
+    child.start()
+    sender.close()
+    try:
+        if not receiver.poll(seconds):
+            raise PdfTimeout(f"rendering took longer than {seconds:g} s and was stopped")
+        try:
+            message = receiver.recv_bytes()
+        except (EOFError, OSError) as exc:
+            raise PdfError("the renderer stopped without a result") from exc
+        if message[:1] != b"P":
+            raise PdfError(message[1:].decode("utf-8", "replace") or "the renderer failed")
+        return message[1:]
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.kill()
+        child.join(5)
+        log.debug("pdf rendered in %.0f ms", (time.monotonic() - started) * 1000)
