@@ -54,7 +54,7 @@ def _wire(state):
         statements_leader_panel=_leader_panel,
         statement_period=lambda statement: document.period_label(
             {"kind": statement.period_kind, "start": statement.period_start.isoformat(),
-             "end": statement.period_end.isoformat()}, statement.language),
+             "end": statement.period_end.isoformat()}, _web_language()),
         statement_code=service.display_code,
         statement_hours=lambda minutes: document._hours(minutes, _web_language()),
         statement_kind=lambda kind: document.KIND_LABELS.get(kind, kind),
@@ -82,7 +82,9 @@ def _leader_panel():
     issued = [s for s in statements if s.status == "issued"]
     return {"year": service.today_amsterdam().year, "total": len(statements), "issued": len(issued),
             "void": sum(1 for s in statements if s.status == "void"),
-            "needs_correction": len(service.correction_flags(issued)),
+            # Corrections are due whatever the year the statement was issued in.
+            "needs_correction": len(service.correction_flags(
+                list(Statement.select().where(Statement.status == "issued")))),
             "missing": year.missing if year else []}
 
 

@@ -63,11 +63,38 @@ class Ledger:
         self.items.remove(contribution)
 
 
+@pytest.fixture(autouse=True)
+def fresh_g_per_request(app):
+    """The shared `app` fixture keeps one application context pushed for the whole test, so
+    what Flask-Login and Flask-Babel cache in `g` (the user, the locale) would outlive the
+    request that computed it. Start every request with an empty `g`, as a real server does."""
+    from flask import g
+
+    def _fresh_g():
+        for name in list(g):
+            g.pop(name, None)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
+
+
 @pytest.fixture
 def ledger(app):
     source = Ledger()
     register_source(app, source)
     return source
+
+
+@pytest.fixture
+def many_companies(app):
+    """n companies with distinct KvK numbers (make_company's numbers can collide for many names)."""
+    from portal.accounts.models import Company
+
+    def make(n: int, prefix: str = "Company") -> list:
+        return [Company.create(legal_name=f"{prefix} {i} B.V.", kvk=f"{70000000 + i:08d}", street="Oudegracht 1",
+                               postcode="3511 AB", city="Utrecht", billing_email=f"finance{i}@example.nl",
+                               language="nl" if i % 2 else "en") for i in range(n)]
+
+    return make
 
 
 @pytest.fixture
@@ -86,3 +113,48 @@ def pdf_reader(data: bytes) -> pypdf.PdfReader:
 
 
 D = dt.date
+TODAY = dt.date(2026, 11, 28)
+
+
+# --- a real placement through the enrolment capability's service ----------------------------
+
+def raw(**overrides) -> dict[str, str]:
+    values = {
+        "employee_name": "Sanne de Vries", "employee_email": "sanne@acme.nl", "job_title": "Engineer",
+        "department": "Infra", "language": "nl", "role_type": "class", "start": "2026-09", "duration": "full",
+        "weekday": "tuesday", "hours_per_week": "8", "funding": "mixed", "sponsored_hours_per_week": "6",
+        "hourly_cost": "50,00", "vog_status": "received", "vog_date": "2026-08-01", "under_21": "no",
+    }
+    values.update(overrides)
+    return values
+
+
+@pytest.fixture
+def request_context(app):
+    """Enrolment's service sends mail, whose templates want a request (as the CLI has one)."""
+    with app.test_request_context():
+        yield
+
+
+@pytest.fixture
+def placement(app, request_context, make_company, leader, monkeypatch, no_sroi):
+    from portal.enrollment import hours
+    from portal.enrollment import service as enrollment
+
+    monkeypatch.setattr(enrollment, "amsterdam_today", lambda: TODAY)
+    enrollment.seed_reference_data()
+    school = enrollment.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
+                                             "postcode": "3562 JT", "city": "Utrecht", "coordinator_name": "Ic",
+                                             "coordinator_email": "ic@klimop.nl"})
+    company = make_company("Acme", language="nl")
+    data, errors = enrollment.validate_enrolment(raw(), enrollment.ValidationContext.load(company))
+    assert not errors, errors
+    enrolment = enrollment.create_enrolment(company, company.admin, data)
+    for step in ("intake", "matched", "active"):
+        enrolment = enrollment.move(enrolment, step, leader, school=school, group_name="groep 5b", teacher_name="juf Aylin")
+    planned = [e for e in hours.register(enrolment) if e.worked_on <= TODAY][:3]
+    assert len(planned) == 3
+    hours.report_sessions(enrolment, [hours.SessionReport(e.id, True, 480) for e in planned],
+                          actor=company.admin, via="hr", today=TODAY)
+    hours.decide_entries([e.id for e in planned], leader, approve=True)
+    return company, enrolment, planned

@@ -1,0 +1,200 @@
+"""The PDF itself, parsed back with pypdf: content, language formats, layout, metadata, safety."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from portal.statements import periods, service
+
+from .conftest import pdf_reader, pdf_text
+
+D = dt.date
+TODAY = D(2026, 11, 28)
+YEAR = periods.calendar_year(2026)
+A4 = (595, 842)
+
+
+def fill(ledger, company):
+    ledger.hours(company, D(2026, 1, 5), 420, "Anna de Vries")
+    ledger.hours(company, D(2026, 1, 12), 450, "Anna de Vries")
+    ledger.hours(company, D(2026, 1, 5), 480, "Bram Jansen")
+    ledger.hours(company, D(2026, 1, 5), 420, "Eva El Amrani", sponsored=False)
+    ledger.money(company, D(2026, 3, 2), 250_000, reference="RF18539007547034")
+    ledger.money(company, D(2026, 4, 2), 50_000, fee=1_025, method="stripe", classification="sponsoring", reference="pi_3PqX")
+    ledger.money(company, D(2026, 5, 2), -10_000, method="stripe", reference="re_1", description="Refund of donation")
+    ledger.material(company, D(2026, 2, 10), 189_900)
+
+
+def squash(text: str) -> str:
+    """pypdf may break lines or use non-breaking spaces; compare on single spaces."""
+    return re.sub(r"\s+", " ", text.replace("\u00a0", " "))
+
+
+def test_dutch_statement_has_every_part_in_dutch_formats(app, ledger, no_sroi, make_company):
+    company = make_company("Domstad", language="nl")
+    fill(ledger, company)
+    statement = service.issue(company, YEAR, today=TODAY)
+    reader = pdf_reader(statement.pdf_bytes)
+    text = squash(pdf_text(statement.pdf_bytes))
+
+    # Number, date of issue, period (Dutch month names come from CLDR, not the catalogue).
+    assert "OA-2026-0001" in text
+    assert "28 november 2026" in text
+    assert "1 januari 2026" in text and "31 december 2026" in text
+    # Issuer and recipient.
+    for value in (app.config["ISSUER_NAME"], app.config["ISSUER_KVK"], app.config["ISSUER_RSIN"],
+                  app.config["ISSUER_IBAN"], "Domstad B.V.", company.kvk):
+        assert value in text
+    # Sponsored hours per ambassador with value; volunteered hours as hours only.
+    assert "Anna de Vries" in text and "14:30" in text and "€ 725,00" in text
+    assert "Bram Jansen" in text and "€ 400,00" in text
+    assert "€ 1.125,00" in text          # total sponsored value
+    assert "Eva El Amrani" in text and "7:00" in text
+    # Money gross / fee / net, the refund negative, materials.
+    assert "€ 2.900,00" in text and "€ 10,25" in text and "€ 2.889,75" in text
+    assert "-€ 100,00" in text
+    assert "€ 1.899,00" in text
+    assert "€ 2.400,00" in text          # gifts, apart from...
+    assert "€ 500,00" in text            # ...sponsoring
+    assert "RF18539007547034" in text
+    # Short dates in tables are Dutch too.
+    assert "02-03-2026" in text
+    # Verification code and address.
+    assert service.display_code(statement.verification_code) in text
+    assert "/verify/OA-2026-0001" in text
+    # Page numbers "1 / N" on every page.
+    pages = len(reader.pages)
+    for index, page in enumerate(reader.pages, start=1):
+        assert f"{index} / {pages}" in page.extract_text()
+
+
+def test_english_statement_uses_english_formats(app, ledger, no_sroi, make_company):
+    company = make_company("Datadijk", language="en")
+    fill(ledger, company)
+    statement = service.issue(company, YEAR, today=TODAY)
+    text = squash(pdf_text(statement.pdf_bytes))
+    assert "28 November 2026" in text
+    assert "€2,900.00" in text and "€1,125.00" in text and "-€100.00" in text
+    assert "Contribution statement" in text
+    assert "Sponsored hours per ambassador" in text
+    assert "02/03/2026" in text
+
+
+def test_pdf_is_a4_with_metadata_embedded_fonts_and_fixed_dates(app, ledger, no_sroi, make_company):
+    company = make_company("Domstad", language="nl")
+    fill(ledger, company)
+    statement = service.issue(company, YEAR, today=TODAY)
+    reader = pdf_reader(statement.pdf_bytes)
+    for page in reader.pages:
+        assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == A4
+    meta = reader.metadata
+    assert "OA-2026-0001" in meta.title and "Domstad B.V." in meta.title
+    assert meta.author == app.config["ISSUER_NAME"]
+    assert meta["/CreationDate"].startswith("D:20261128")
+    assert meta["/ModDate"].startswith("D:20261128")
+    fonts = []
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descendant = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            descriptor = descendant["/FontDescriptor"].get_object()
+            fonts.append((font["/BaseFont"], any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))))
+    assert fonts and all(embedded for _name, embedded in fonts), fonts
+
+
+def test_same_data_gives_the_same_bytes(app, ledger, no_sroi, make_company):
+    company = make_company("Domstad", language="nl")
+    fill(ledger, company)
+    statement = service.issue(company, YEAR, today=TODAY)
+    snapshot = service.snapshot_of(statement)
+    again = service.render(snapshot, verification_code=statement.verification_code)
+    assert again == statement.pdf_bytes
+
+
+def test_concept_is_watermarked_and_has_no_number(app, ledger, no_sroi, make_company):
+    company = make_company("Domstad", language="nl")
+    fill(ledger, company)
+    snapshot, data = service.preview(company, YEAR, today=TODAY)
+    text = pdf_text(data)
+    assert snapshot["number"] is None
+    assert "CONCEPT" in text
+    assert "OA-2026-" not in text
+    assert "€ 2.900,00" in squash(text)
+
+
+def test_long_statement_splits_tables_with_repeated_headers(app, ledger, no_sroi, make_company):
+    company = make_company("Domstad", language="en")
+    start = D(2026, 1, 5)
+    for n in range(200):
+        ledger.hours(company, start + dt.timedelta(days=n), 420, f"Ambassador {n % 7:02d}")
+    statement = service.issue(company, YEAR, today=TODAY)
+    reader = pdf_reader(statement.pdf_bytes)
+    assert len(reader.pages) >= 4
+    texts = [page.extract_text() for page in reader.pages]
+    # Every line is on the document, and each page of the specification repeats the table header.
+    assert sum(t.count("Lessons in group 6") for t in texts) == 200
+    pages_with_lines = [t for t in texts if "Lessons in group 6" in t]
+    assert len(pages_with_lines) >= 3
+    assert all("Hours (h:mm)" in t and "Ambassador" in t for t in pages_with_lines)
+    assert "1,400:00" in squash("\n".join(texts))  # 200 x 7:00, with the English thousands separator
+
+
+def test_hostile_company_name_is_text_and_attaches_nothing(app, ledger, no_sroi, make_company, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-SERVER-FILE")
+    hostile = '<link rel=attachment href=file:///etc/passwd><img src="http://127.0.0.1:9/x.png">'
+    company = make_company("X", language="en")
+    company.legal_name = hostile
+    company.save()
+    evil = f'<b>bold</b><link rel="attachment" href="file://{secret}"><img src="file://{secret}">'
+    ledger.money(company, D(2026, 3, 2), 1000, description=evil)
+    for data in (service.issue(company, YEAR, today=TODAY).pdf_bytes, service.preview(company, YEAR, today=TODAY)[1]):
+        reader = pdf_reader(data)
+        assert not reader.attachments
+        assert b"/EmbeddedFile" not in data
+        text = squash(pdf_text(data))
+        assert "<link rel=attachment href=file:///etc/passwd>" in text
+        assert "<b>bold</b>" in text
+        assert "TOP-SECRET" not in text
+        assert "root:" not in text
+
+
+@pytest.mark.parametrize("anbi", [True, False])
+def test_anbi_wording_follows_the_setting(app, ledger, no_sroi, make_company, anbi):
+    app.config["ISSUER_ANBI"] = anbi
+    company = make_company("Domstad", language="en")
+    ledger.money(company, D(2026, 3, 2), 1000)
+    text = squash(pdf_text(service.issue(company, YEAR, today=TODAY).pdf_bytes))
+    assert ("registered ANBI" in text) is anbi
+    assert ("does not have ANBI status" in text) is (not anbi)
+
+
+def test_core_pdf_attaches_and_fetches_nothing_even_without_escaping(app, tmp_path):
+    """Defence in depth: were a template ever to let markup through, core/pdf still refuses."""
+    from portal.core import pdf
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-SERVER-FILE")
+    raw = (f'<html><body><p>x</p><link rel="attachment" href="file://{secret}">'
+           f'<link rel=attachment href=file:///etc/passwd><img src="file://{secret}"></body></html>')
+    data = pdf.render_pdf(raw)
+    assert not pdf_reader(data).attachments
+    assert b"/EmbeddedFile" not in data and b"TOP-SECRET" not in data
+
+
+def test_a_render_over_the_time_limit_uses_no_number(app, ledger, no_sroi, make_company, monkeypatch):
+    from portal.core import pdf
+    from portal.statements.models import Statement, StatementCounter
+
+    company = make_company("Slow", language="nl")
+    ledger.money(company, D(2026, 3, 2), 1000)
+    monkeypatch.setattr(pdf, "DEFAULT_SECONDS", 0.0001)
+    with pytest.raises(pdf.PdfError):
+        service.issue(company, YEAR, today=TODAY)
+    assert Statement.select().count() == 0
+    assert not StatementCounter.select().where(StatementCounter.last_number > 0).exists()
+    monkeypatch.setattr(pdf, "DEFAULT_SECONDS", 30.0)
+    assert service.issue(company, YEAR, today=TODAY).number == "OA-2026-0001"
