@@ -8,6 +8,7 @@ school's own days off). Weekdays are numbered as in `datetime`: Monday 0 ... Fri
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -33,8 +34,18 @@ class Calendar:
     def closed(self) -> tuple[tuple[dt.date, dt.date], ...]:
         return self.holidays + self.days_off
 
+    @functools.cached_property
+    def _closed_days(self) -> frozenset[dt.date]:
+        days = set()
+        for start, end in self.closed:
+            day = start
+            while day <= end:
+                days.add(day)
+                day += ONE_DAY
+        return frozenset(days)
+
     def is_closed(self, day: dt.date) -> bool:
-        return any(start <= day <= end for start, end in self.closed)
+        return day in self._closed_days
 
     def is_school_day(self, day: dt.date) -> bool:
         return self.starts_on <= day <= self.ends_on and day.weekday() < 5 and not self.is_closed(day)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import peewee
 from babel.numbers import format_decimal
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext
 from markupsafe import Markup, escape
 from peewee import fn
 
@@ -21,9 +21,45 @@ from portal.enrollment.service import Calendars, SchoolYear, current_school_year
 PLANNING = ("matched", "active", "completed", "submitted", "intake")
 
 
+@dataclass(slots=True)
+class Placement:
+    """The columns of an enrolment the dashboard needs: a thousand of these are cheap to build."""
+
+    id: int
+    employee_name: str
+    job_title: str
+    department: str
+    status: str
+    role_type: str
+    school_year_id: int
+    school_id: int | None
+    weekday: int
+    starts_on: dt.date
+    ends_on: dt.date
+    minutes_per_week: int
+    sponsored_minutes_per_week: int
+    hourly_cost_cents: int | None
+    vog_status: str
+    group_name: str
+    school_name: str | None
+
+    COLUMNS = ()  # filled below, in the order of the fields
+
+    @property
+    def has_sponsored_hours(self) -> bool:
+        return self.sponsored_minutes_per_week > 0
+
+
+Placement.COLUMNS = (Enrolment.id, Enrolment.employee_name, Enrolment.job_title, Enrolment.department,
+                     Enrolment.status, Enrolment.role_type, Enrolment.school_year, Enrolment.school,
+                     Enrolment.weekday, Enrolment.starts_on, Enrolment.ends_on, Enrolment.minutes_per_week,
+                     Enrolment.sponsored_minutes_per_week, Enrolment.hourly_cost_cents, Enrolment.vog_status,
+                     Enrolment.group_name, School.name)
+
+
 @dataclass
 class AmbassadorLine:
-    enrolment: Enrolment
+    enrolment: Placement
     school_name: str = ""
     planned_minutes: int = 0
     reported_minutes: int = 0
@@ -38,7 +74,7 @@ class AmbassadorLine:
 
 @dataclass
 class Todo:
-    enrolment: Enrolment
+    enrolment: Placement
     kind: str
     text: str
     urgent: bool = False
@@ -73,10 +109,11 @@ def company_overview(company_id: int, *, year_id: int | None = None, today: dt.d
     today = today or service.amsterdam_today()
     years = school_years()                                                            # query 1
     year = next((y for y in years if y.id == year_id), None) or current_school_year(today, years)
-    enrolments = list(Enrolment.select(Enrolment, School.name.alias("school_name"))     # query 2
-                      .join(School, peewee.JOIN.LEFT_OUTER, on=(Enrolment.school == School.id))
-                      .where(Enrolment.company == company_id)
-                      .order_by(Enrolment.starts_on.desc(), Enrolment.employee_name).objects())
+    enrolments = [Placement(*row) for row in                                             # query 2
+                  Enrolment.select(*Placement.COLUMNS)
+                  .join(School, peewee.JOIN.LEFT_OUTER, on=(Enrolment.school == School.id))
+                  .where(Enrolment.company == company_id)
+                  .order_by(Enrolment.starts_on.desc(), Enrolment.employee_name).tuples()]
     calendars = Calendars(years)                                                      # query 3
     past = peewee.Case(None, [(HoursEntry.worked_on <= today, 1)], 0)
     aggregates = (HoursEntry.select(HoursEntry.enrolment, HoursEntry.status, fn.SUM(past),  # query 4
@@ -88,7 +125,7 @@ def company_overview(company_id: int, *, year_id: int | None = None, today: dt.d
     documents = dict(Document.select(Document.enrolment, fn.COUNT(Document.id))          # query 5
                      .where(Document.company == company_id).group_by(Document.enrolment).tuples())
 
-    lines = {e.id: AmbassadorLine(e, getattr(e, "school_name", "") or "", documents=documents.get(e.id, 0))
+    lines = {e.id: AmbassadorLine(e, e.school_name or "", documents=documents.get(e.id, 0))
              for e in enrolments}
     counts = Counter({status: 0 for status in STATUSES})
     overview = Overview(year, years, counts, [], [])
@@ -114,7 +151,9 @@ def company_overview(company_id: int, *, year_id: int | None = None, today: dt.d
         elif status == "planned":
             line.to_report += int(past_count or 0)
 
+    texts = _todo_texts()
     planned_by_month: dict[dt.date, int] = defaultdict(int)
+    sessions_per_month: dict[int, Counter] = {}  # by id() of the shared, cached session tuples
     for enrolment in enrolments:
         counts[enrolment.status] += 1
         line = lines[enrolment.id]
@@ -123,11 +162,14 @@ def company_overview(company_id: int, *, year_id: int | None = None, today: dt.d
             line.planned_minutes = len(sessions) * enrolment.minutes_per_week
             overview.planned_minutes += line.planned_minutes if year is None or enrolment.school_year_id == year.id else 0
             if year is not None and enrolment.school_year_id == year.id:
-                for day in sessions:
-                    planned_by_month[month_start(day)] += enrolment.minutes_per_week
+                per_month = sessions_per_month.get(id(sessions))
+                if per_month is None:
+                    per_month = sessions_per_month[id(sessions)] = Counter(month_start(day) for day in sessions)
+                for month, count in per_month.items():
+                    planned_by_month[month] += count * enrolment.minutes_per_week
         if enrolment.has_sponsored_hours and enrolment.hourly_cost_cents is None and enrolment.status != "withdrawn":
             overview.unvalued += 1
-        overview.todos.extend(_todos(line, today))
+        overview.todos.extend(_todos(line, today, texts))
     overview.lines = list(lines.values())
     overview.todos.sort(key=lambda t: (not t.urgent, t.enrolment.starts_on, t.enrolment.employee_name))
 
@@ -149,24 +191,34 @@ def company_overview(company_id: int, *, year_id: int | None = None, today: dt.d
     return overview
 
 
-def _todos(line: AmbassadorLine, today: dt.date) -> list[Todo]:
+def _todo_texts() -> dict[str, str]:
+    """The to-do texts translated once per page (gettext without arguments leaves %(count)d)."""
+    return {
+        "report": gettext("Report %(count)d sessions"),
+        "vog_not_requested": gettext("VOG not requested yet"),
+        "vog_refused": gettext("VOG refused: talk to the project leader"),
+        "vog_late": gettext("VOG requested but not received; the start is near"),
+        "documents": gettext("CV or motivation letter not uploaded yet"),
+    }
+
+
+def _todos(line: AmbassadorLine, today: dt.date, texts: dict[str, str]) -> list[Todo]:
+    """What HR should do for one ambassador; `texts` come from _todo_texts()."""
     enrolment = line.enrolment
     todos: list[Todo] = []
     if enrolment.status in ("completed", "withdrawn"):
         if line.to_report:
-            todos.append(Todo(enrolment, "hours", str(_l("Report %(count)d sessions", count=line.to_report))))
+            todos.append(Todo(enrolment, "hours", texts["report"] % {"count": line.to_report}))
         return todos
     starts_in = (enrolment.starts_on - today).days
     if enrolment.vog_status in ("not_requested", "refused"):
-        todos.append(Todo(enrolment, "vog", str(_l("VOG not requested yet")) if enrolment.vog_status == "not_requested"
-                          else str(_l("VOG refused: talk to the project leader")), urgent=starts_in <= 30))
+        todos.append(Todo(enrolment, "vog", texts["vog_" + enrolment.vog_status], urgent=starts_in <= 30))
     elif enrolment.vog_status == "requested" and starts_in <= 14:
-        todos.append(Todo(enrolment, "vog", str(_l("VOG requested but not received; the start is near")), urgent=True))
+        todos.append(Todo(enrolment, "vog", texts["vog_late"], urgent=True))
     if enrolment.status in ("submitted", "intake") and line.documents < 2:
-        todos.append(Todo(enrolment, "documents", str(_l("CV or motivation letter not uploaded yet"))))
+        todos.append(Todo(enrolment, "documents", texts["documents"]))
     if line.to_report:
-        todos.append(Todo(enrolment, "hours", str(_l("Report %(count)d sessions", count=line.to_report)),
-                          urgent=line.rejected > 0))
+        todos.append(Todo(enrolment, "hours", texts["report"] % {"count": line.to_report}, urgent=line.rejected > 0))
     return todos
 
 

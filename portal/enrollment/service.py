@@ -181,6 +181,7 @@ class Calendars:
             for closure in Closure.select().where(Closure.school_year.in_(list(self.years))):
                 self._closures.setdefault((closure.school_year_id, closure.school_id), []).append(closure)
         self._cache: dict[tuple[int, int | None], Calendar] = {}
+        self._sessions: dict[tuple, tuple[dt.date, ...]] = {}
 
     @classmethod
     def for_ids(cls, year_ids) -> Calendars:
@@ -200,11 +201,18 @@ class Calendars:
                 days_off=[(c.starts_on, c.ends_on) for c in closures if c.kind == "day_off"])
         return self._cache[key]
 
-    def sessions(self, enrolment: Enrolment) -> list[dt.date]:
-        """The expected session dates of an enrolment (its school's own days off included)."""
-        calendar = self.get(enrolment.school_year_id, enrolment.school_id)
-        return expected_sessions(calendar, enrolment.weekday, enrolment.starts_on, enrolment.ends_on,
-                                 enrolment.role_type)
+    def sessions(self, enrolment: Enrolment) -> tuple[dt.date, ...]:
+        """The expected session dates of an enrolment (its school's own days off included).
+
+        Placements share a handful of (calendar, weekday, period) combinations, so a thousand
+        of them cost a handful of calendar walks.
+        """
+        key = (enrolment.school_year_id, enrolment.school_id, enrolment.weekday, enrolment.starts_on,
+               enrolment.ends_on, enrolment.role_type)
+        if key not in self._sessions:
+            calendar = self.get(enrolment.school_year_id, enrolment.school_id)
+            self._sessions[key] = tuple(expected_sessions(calendar, *key[2:]))
+        return self._sessions[key]
 
 
 def calendar_for(year: SchoolYear, school: School | int | None = None) -> Calendar:

@@ -4,6 +4,7 @@ and the project leader's desk. Thin: parse, call the service, render or redirect
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 import click
@@ -76,13 +77,54 @@ MONTH_NAMES = {
 
 # --- wiring: menus, panels, filters, the contribution source, the CLI --------------------
 
-def format_hours(minutes: int | None) -> str:
-    """Minutes as hours for people: '7,5' in Dutch, '7.5' in English, up to two decimals."""
+def format_hours(minutes: int | None, language: str | None = None) -> str:
+    """Minutes as hours for people: '7,5' in Dutch, '7.5' in English, '1.234,25' / '1,234.25'.
+
+    Hand-rolled (two decimals at most, rounded half up) because a dashboard shows thousands.
+    """
     if minutes is None:
         return ""
-    from babel.numbers import format_decimal
+    language = language or current_language()
+    hundredths = (abs(int(minutes)) * 100 + 30) // 60
+    whole, fraction = divmod(hundredths, 100)
+    grouped = f"{whole:,}"
+    decimals = "" if fraction == 0 else (f"{fraction // 10}" if fraction % 10 == 0 else f"{fraction:02d}")
+    if language == "nl":
+        text = grouped.replace(",", ".") + ("," + decimals if decimals else "")
+    else:
+        text = grouped + ("." + decimals if decimals else "")
+    return ("-" if minutes < 0 and hundredths else "") + text
 
-    return format_decimal(minutes / 60, format="#,##0.##", locale=current_language())
+
+LABELS = {"status": service.STATUS_LABELS, "role": service.ROLE_LABELS, "funding": service.FUNDING_LABELS,
+          "vog": service.VOG_LABELS, "duration": service.DURATION_LABELS, "weekday": service.WEEKDAY_LABELS,
+          "closure": service.CLOSURE_LABELS, "document": documents.KIND_LABELS}
+
+
+class Labels:
+    """`enrollment_labels.status["active"]` in templates: translated once per request, not per row."""
+
+    def __getattr__(self, name: str):
+        if name not in LABELS:
+            raise AttributeError(name)
+        cache = g.setdefault("enrollment_labels", {})
+        if name not in cache:
+            table = LABELS[name]
+            cache[name] = ({k: str(v) for k, v in table.items()} if isinstance(table, dict)
+                           else [str(v) for v in table])
+        return cache[name]
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_day(day: dt.date, language: str) -> str:
+    from babel.dates import format_date
+
+    return format_date(day, "medium", locale=language)
+
+
+def format_day(day: dt.date | None, language: str | None = None) -> str:
+    """A date as the core `date` filter writes it, cached: long tables repeat the same dates."""
+    return _format_day(day, language or current_language()) if day else ""
 
 
 @bp.record_once
@@ -109,11 +151,9 @@ def _wire(state):
         enrollment_overview=lambda company: dashboard.company_overview(getattr(company, "id", company)),
         enrollment_leader_figures=dashboard.leader_figures,
         enrollment_chart=_chart,
-        enrollment_labels={"status": service.STATUS_LABELS, "role": service.ROLE_LABELS,
-                           "funding": service.FUNDING_LABELS, "vog": service.VOG_LABELS,
-                           "duration": service.DURATION_LABELS, "weekday": service.WEEKDAY_LABELS,
-                           "closure": service.CLOSURE_LABELS, "document": documents.KIND_LABELS},
+        enrollment_labels=Labels(),
     )
+    app.jinja_env.filters["enrollment_date"] = format_day
 
 
 def _chart(overview: dashboard.Overview):

@@ -129,3 +129,14 @@ def test_the_chart_escapes_its_text():
                           labels={"planned": "<b>", "confirmed": "c", "awaiting": "a"},
                           month_names=["<i>"] * 12, language="en"))
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "<b>" not in svg and "<i>" not in svg
+
+
+@pytest.mark.parametrize(("minutes", "nl", "en"), [
+    (0, "0", "0"), (480, "8", "8"), (450, "7,5", "7.5"), (435, "7,25", "7.25"), (400, "6,67", "6.67"),
+    (-480, "-8", "-8"), (60 * 1234 + 15, "1.234,25", "1,234.25"), (1, "0,02", "0.02"),
+])
+def test_hours_are_written_for_people(minutes, nl, en):
+    from portal.enrollment.views import format_hours
+
+    assert format_hours(minutes, "nl") == nl
+    assert format_hours(minutes, "en") == en
