@@ -905,6 +905,7 @@ def open_access_link(raw: str) -> str | None:
         if enrolment.status == "withdrawn":
             return None
         session_raw = secrets.token_urlsafe(32)
+        AmbassadorSession.delete().where(AmbassadorSession.expires_at <= utcnow()).execute()
         AmbassadorSession.create(enrolment=enrolment.id, token_hash=_hash_token(session_raw),
                                  expires_at=utcnow() + AMBASSADOR_SESSION_LIFETIME)
         audit.record("enrollment.link_used", company=enrolment.company_id, obj=enrolment)

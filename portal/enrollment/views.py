@@ -568,6 +568,9 @@ def ambassador_welcome(token: str):
         flash(_("This link is no longer valid. Ask for a new one below."), "error")
         return redirect(url_for("enrollment.ambassador_link"))
     session[AMBASSADOR_SESSION_KEY] = raw
+    enrolment = service.ambassador_enrolment(raw)
+    if enrolment is not None and "lang" not in session:
+        session["lang"] = enrolment.language  # the employee's pages in the language of their e-mails
     return redirect(url_for("enrollment.ambassador_home"))
 
 
@@ -675,6 +678,8 @@ def ambassador_iban():
 
 @bp.post("/ambassador/logout")
 def ambassador_logout():
+    if not DecideForm().validate_on_submit():
+        abort(400)
     service.end_ambassador_session(session.pop(AMBASSADOR_SESSION_KEY, None))
     flash(_("You are logged out. Your link from the e-mail has been used; ask for a new one to come back."), "success")
     return redirect(url_for("enrollment.ambassador_link"))
