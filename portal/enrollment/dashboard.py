@@ -191,15 +191,21 @@ def company_overview(company_id: int, *, year_id: int | None = None, today: dt.d
     return overview
 
 
-def _todo_texts() -> dict[str, str]:
+def _todo_texts() -> dict:
     """The to-do texts translated once per page (gettext without arguments leaves %(count)d)."""
     return {
-        "report": gettext("Report %(count)d sessions"),
+        "report": (gettext("Report %(count)d session"), gettext("Report %(count)d sessions")),
         "vog_not_requested": gettext("VOG not requested yet"),
         "vog_refused": gettext("VOG refused: talk to the project leader"),
         "vog_late": gettext("VOG requested but not received; the start is near"),
         "documents": gettext("CV or motivation letter not uploaded yet"),
+        "not_started": gettext("The start date has passed: the project leader still has to mark the placement as started"),
     }
+
+
+def _report_text(texts: dict, count: int) -> str:
+    # English and Dutch both use the singular for exactly one.
+    return texts["report"][0 if count == 1 else 1] % {"count": count}
 
 
 def _todos(line: AmbassadorLine, today: dt.date, texts: dict[str, str]) -> list[Todo]:
@@ -208,7 +214,7 @@ def _todos(line: AmbassadorLine, today: dt.date, texts: dict[str, str]) -> list[
     todos: list[Todo] = []
     if enrolment.status in ("completed", "withdrawn"):
         if line.to_report:
-            todos.append(Todo(enrolment, "hours", texts["report"] % {"count": line.to_report}))
+            todos.append(Todo(enrolment, "hours", _report_text(texts, line.to_report)))
         return todos
     starts_in = (enrolment.starts_on - today).days
     if enrolment.vog_status in ("not_requested", "refused"):
@@ -217,8 +223,10 @@ def _todos(line: AmbassadorLine, today: dt.date, texts: dict[str, str]) -> list[
         todos.append(Todo(enrolment, "vog", texts["vog_late"], urgent=True))
     if enrolment.status in ("submitted", "intake") and line.documents < 2:
         todos.append(Todo(enrolment, "documents", texts["documents"]))
-    if line.to_report:
-        todos.append(Todo(enrolment, "hours", texts["report"] % {"count": line.to_report}, urgent=line.rejected > 0))
+    if enrolment.status == "matched" and starts_in <= 0:
+        todos.append(Todo(enrolment, "start", texts["not_started"]))
+    elif line.to_report:
+        todos.append(Todo(enrolment, "hours", _report_text(texts, line.to_report), urgent=line.rejected > 0))
     return todos
 
 

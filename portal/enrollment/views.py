@@ -65,7 +65,7 @@ from portal.enrollment.models import (
 )
 from portal.enrollment.service import EnrollmentError
 
-bp = Blueprint("enrollment", __name__)
+bp = Blueprint("enrollment", __name__, static_folder="static", static_url_path="/enrollment/static")
 
 AMBASSADOR_SESSION_KEY = "ambassador"
 PAGE_SIZE = 100

@@ -37,7 +37,9 @@ def world(app, make_company, login, enrol, leader, school, today, ambassador_cli
 
 
 def _enrollment_rules(app):
-    return [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("enrollment.")]
+    """Every enrolment route but the stylesheet (enrollment.static, the same for everyone)."""
+    return [rule for rule in app.url_map.iter_rules()
+            if rule.endpoint.startswith("enrollment.") and rule.endpoint != "enrollment.static"]
 
 
 def _url(rule, values) -> str:
