@@ -206,3 +206,14 @@ def test_dashboards_show_statements_and_corrections(app, login, leader_client, a
     assert b"1 need a correction" in client.get("/dashboard").data
     desk = leader_client.get("/leader")
     assert b"1 need a correction" in desk.data
+
+
+def test_guessing_verification_codes_is_rate_limited(app_config):
+    from portal import create_app
+
+    limited = create_app(dict(app_config, RATELIMIT_ENABLED=True))
+    with limited.app_context():
+        client = limited.test_client()
+        statuses = [client.get(f"/verify/OA-2026-0001?code=GUESS{n:05d}").status_code for n in range(21)]
+    assert statuses[:20] == [404] * 20
+    assert statuses[20] == 429
