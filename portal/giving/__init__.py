@@ -1,0 +1,1 @@
+"""Giving: money online (Stripe) and by bank transfer, and materials."""

@@ -1,0 +1,254 @@
+"""Tables of the giving capability: donations (Stripe and bank transfer), their refunds and
+disputes, the Stripe events already handled, payment issues for the project leader, stored
+PDFs, and materials (needs published by the leader, pledges by companies).
+
+Money is integer cents with CHECK constraints; the checks also hold the bookkeeping
+together (net = amount - fee, a paid donation has a company and a date). Schools are
+named by id and a copied name, without a foreign key into the enrolment tables.
+"""
+
+from __future__ import annotations
+
+import peewee
+
+from portal.accounts.models import Company, User
+from portal.core.db import BaseModel, utcnow
+
+METHODS = ("stripe", "bank")
+VIAS = ("portal", "public")
+CLASSIFICATIONS = ("gift", "sponsoring")
+DONATION_STATUSES = ("pending", "processing", "paid", "failed", "expired", "canceled")
+REFUND_STATUSES = ("pending", "requires_action", "succeeded", "failed", "canceled")
+DOCUMENT_KINDS = ("receipt", "payment_request")
+NEED_STATUSES = ("published", "closed")
+PLEDGE_STATUSES = ("pledged", "accepted", "delivered", "confirmed", "declined")
+
+MIN_DONATION_CENTS = 50                   # Stripe's minimum charge in EUR, and ours for every method
+MAX_STRIPE_CENTS = 99_999_999             # Stripe accepts at most eight digits
+MAX_RECORDED_CENTS = 100_000_000_000      # EUR 1 billion: the database's outer bound
+MAX_QUANTITY = 100_000
+
+
+def _in(column: str, values: tuple[str, ...]) -> peewee.Check:
+    return peewee.Check(f"{column} IN ({', '.join(repr(v) for v in values)})")
+
+
+class Donation(BaseModel):
+    """Money from a company: paid online through Stripe Checkout or by bank transfer."""
+
+    company = peewee.ForeignKeyField(Company, null=True, backref="donations", on_delete="RESTRICT")
+    created_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    via = peewee.CharField(max_length=10, constraints=[_in("via", VIAS)])
+    # The donor as entered (the public page names a company that may not exist yet).
+    donor_name = peewee.CharField(max_length=200)
+    donor_kvk = peewee.CharField(max_length=8)
+    donor_contact_name = peewee.CharField(max_length=200, default="")
+    donor_email = peewee.CharField(max_length=254)
+    donor_language = peewee.CharField(max_length=2, default="nl", constraints=[_in("donor_language", ("nl", "en"))])
+    method = peewee.CharField(max_length=10, constraints=[_in("method", METHODS)])
+    amount_cents = peewee.BigIntegerField(constraints=[
+        peewee.Check(f"amount_cents >= {MIN_DONATION_CENTS} AND amount_cents <= {MAX_RECORDED_CENTS}")])
+    currency = peewee.CharField(max_length=3, default="eur", constraints=[peewee.Check("currency = 'eur'")])
+    classification = peewee.CharField(max_length=12, constraints=[_in("classification", CLASSIFICATIONS)])
+    earmark_school_id = peewee.IntegerField(null=True)
+    earmark_school = peewee.CharField(max_length=200, default="")
+    earmark_purpose = peewee.CharField(max_length=300, default="")
+    status = peewee.CharField(max_length=12, default="pending", index=True,
+                              constraints=[_in("status", DONATION_STATUSES)])
+    # One submitted form makes one donation: a double click finds the row it already made.
+    form_token = peewee.CharField(max_length=64, unique=True)
+    # Stripe: written once each.
+    stripe_checkout_session_id = peewee.CharField(max_length=255, null=True, unique=True)
+    checkout_url = peewee.TextField(default="")
+    stripe_payment_intent_id = peewee.CharField(max_length=255, null=True, unique=True)
+    stripe_charge_id = peewee.CharField(max_length=255, null=True, unique=True)
+    payment_method_type = peewee.CharField(max_length=40, default="")
+    # From the charge's balance transaction; null until known.
+    fee_cents = peewee.BigIntegerField(null=True)
+    net_cents = peewee.BigIntegerField(null=True)
+    # Bank transfer: the structured creditor reference (ISO 11649) and the bank line that paid it.
+    reference = peewee.CharField(max_length=35, null=True, unique=True)
+    due_on = peewee.DateField(null=True)
+    bank_line_ref = peewee.CharField(max_length=200, null=True, unique=True)
+    paid_recorded_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    paid_at = peewee.DateTimeField(null=True)
+    paid_on = peewee.DateField(null=True)          # Europe/Amsterdam business date
+    # The receipt is mailed after the payment is recorded, by whichever worker claims it first.
+    receipt_claimed_at = peewee.DateTimeField(null=True)
+    receipt_sent_at = peewee.DateTimeField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "giving_donation"
+        constraints = [
+            peewee.SQL("CHECK (company_id IS NOT NULL OR via = 'public')"),
+            peewee.SQL("CHECK (status <> 'paid' OR (company_id IS NOT NULL AND paid_on IS NOT NULL))"),
+            peewee.SQL("CHECK ((fee_cents IS NULL AND net_cents IS NULL) OR "
+                       "(fee_cents IS NOT NULL AND net_cents IS NOT NULL AND net_cents = amount_cents - fee_cents))"),
+            peewee.SQL("CHECK (method = 'bank' OR (reference IS NULL AND bank_line_ref IS NULL))"),
+            peewee.SQL("CHECK (method = 'stripe' OR (stripe_checkout_session_id IS NULL "
+                       "AND stripe_payment_intent_id IS NULL))"),
+            peewee.SQL(f"CHECK (method = 'bank' OR amount_cents <= {MAX_STRIPE_CENTS})"),
+        ]
+
+    @property
+    def number(self) -> str:
+        return f"G-{self.id:06d}"
+
+
+class Refund(BaseModel):
+    """A Stripe refund of (part of) a donation; only a succeeded refund counts."""
+
+    donation = peewee.ForeignKeyField(Donation, backref="refunds", on_delete="RESTRICT")
+    stripe_refund_id = peewee.CharField(max_length=255, unique=True)
+    amount_cents = peewee.BigIntegerField(constraints=[
+        peewee.Check(f"amount_cents > 0 AND amount_cents <= {MAX_RECORDED_CENTS}")])
+    currency = peewee.CharField(max_length=3, default="eur", constraints=[peewee.Check("currency = 'eur'")])
+    status = peewee.CharField(max_length=16, constraints=[_in("status", REFUND_STATUSES)])
+    fee_cents = peewee.BigIntegerField(null=True)
+    net_cents = peewee.BigIntegerField(null=True)
+    succeeded_on = peewee.DateField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "giving_refund"
+        constraints = [
+            peewee.SQL("CHECK ((fee_cents IS NULL AND net_cents IS NULL) OR "
+                       "(fee_cents IS NOT NULL AND net_cents IS NOT NULL AND net_cents = -amount_cents - fee_cents))"),
+            peewee.SQL("CHECK (status <> 'succeeded' OR succeeded_on IS NOT NULL)"),
+        ]
+
+
+class Dispute(BaseModel):
+    """A chargeback on a donation: money withdrawn (with Stripe's dispute fee) and perhaps reinstated."""
+
+    donation = peewee.ForeignKeyField(Donation, backref="disputes", on_delete="RESTRICT")
+    stripe_dispute_id = peewee.CharField(max_length=255, unique=True)
+    amount_cents = peewee.BigIntegerField(constraints=[
+        peewee.Check(f"amount_cents > 0 AND amount_cents <= {MAX_RECORDED_CENTS}")])
+    status = peewee.CharField(max_length=32)
+    reason = peewee.CharField(max_length=64, default="")
+    withdrawn_cents = peewee.BigIntegerField(null=True, constraints=[
+        peewee.Check("withdrawn_cents IS NULL OR withdrawn_cents > 0")])
+    withdrawn_fee_cents = peewee.BigIntegerField(null=True)
+    withdrawn_on = peewee.DateField(null=True)
+    reinstated_cents = peewee.BigIntegerField(null=True, constraints=[
+        peewee.Check("reinstated_cents IS NULL OR reinstated_cents > 0")])
+    reinstated_fee_cents = peewee.BigIntegerField(null=True)
+    reinstated_on = peewee.DateField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "giving_dispute"
+        constraints = [
+            peewee.SQL("CHECK ((withdrawn_cents IS NULL) = (withdrawn_fee_cents IS NULL) "
+                       "AND (withdrawn_cents IS NULL) = (withdrawn_on IS NULL))"),
+            peewee.SQL("CHECK ((reinstated_cents IS NULL) = (reinstated_fee_cents IS NULL) "
+                       "AND (reinstated_cents IS NULL) = (reinstated_on IS NULL))"),
+        ]
+
+
+class StripeEvent(BaseModel):
+    """A Stripe event already handled: written in the same transaction as its effect."""
+
+    event_id = peewee.CharField(max_length=255, unique=True)
+    type = peewee.CharField(max_length=100)
+    object_id = peewee.CharField(max_length=255, default="")
+    donation = peewee.ForeignKeyField(Donation, null=True, backref="+", on_delete="SET NULL")
+    outcome = peewee.CharField(max_length=20)
+    stripe_created_at = peewee.DateTimeField(null=True)
+    received_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "giving_stripe_event"
+
+
+class PaymentIssue(BaseModel):
+    """Something the project leader must look at: never applied automatically."""
+
+    donation = peewee.ForeignKeyField(Donation, null=True, backref="issues", on_delete="RESTRICT")
+    kind = peewee.CharField(max_length=40)
+    source = peewee.CharField(max_length=255)      # the Stripe event id or bank line that raised it
+    details = peewee.TextField(default="{}")
+    created_at = peewee.DateTimeField(default=utcnow)
+    resolved_at = peewee.DateTimeField(null=True)
+    resolved_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    resolution = peewee.TextField(default="")
+
+    class Meta:
+        table_name = "giving_payment_issue"
+        indexes = ((("kind", "source"), True),)
+        constraints = [peewee.SQL("CHECK (resolved_at IS NULL OR resolution <> '')")]
+
+
+class Document(BaseModel):
+    """A rendered PDF (receipt or payment request), stored once and served as stored."""
+
+    donation = peewee.ForeignKeyField(Donation, backref="documents", on_delete="RESTRICT")
+    kind = peewee.CharField(max_length=20, constraints=[_in("kind", DOCUMENT_KINDS)])
+    language = peewee.CharField(max_length=2)
+    pdf = peewee.BlobField()
+    sha256 = peewee.CharField(max_length=64)
+    size = peewee.IntegerField(constraints=[peewee.Check("size > 0")])
+    created_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "giving_document"
+        indexes = ((("donation", "kind"), True),)
+
+
+class MaterialNeed(BaseModel):
+    """What a school needs, published by the project leader."""
+
+    item = peewee.CharField(max_length=200)
+    description = peewee.TextField(default="")
+    quantity = peewee.IntegerField(constraints=[peewee.Check(f"quantity > 0 AND quantity <= {MAX_QUANTITY}")])
+    school_id = peewee.IntegerField(null=True)
+    school_name = peewee.CharField(max_length=200, default="")
+    needed_by = peewee.DateField(null=True)
+    status = peewee.CharField(max_length=10, default="published", constraints=[_in("status", NEED_STATUSES)])
+    created_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = peewee.DateTimeField(default=utcnow)
+    closed_at = peewee.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "giving_material_need"
+
+
+class MaterialPledge(BaseModel):
+    """Materials a company offers, against a need or on its own; valued at receipt."""
+
+    company = peewee.ForeignKeyField(Company, backref="material_pledges", on_delete="RESTRICT")
+    need = peewee.ForeignKeyField(MaterialNeed, null=True, backref="pledges", on_delete="RESTRICT")
+    created_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    description = peewee.CharField(max_length=500)
+    quantity = peewee.IntegerField(constraints=[peewee.Check(f"quantity > 0 AND quantity <= {MAX_QUANTITY}")])
+    declared_value_cents = peewee.BigIntegerField(constraints=[
+        peewee.Check(f"declared_value_cents > 0 AND declared_value_cents <= {MAX_RECORDED_CENTS}")])
+    classification = peewee.CharField(max_length=12, constraints=[_in("classification", CLASSIFICATIONS)])
+    status = peewee.CharField(max_length=10, default="pledged", index=True,
+                              constraints=[_in("status", PLEDGE_STATUSES)])
+    decline_reason = peewee.TextField(default="")
+    delivered_on = peewee.DateField(null=True)
+    confirmed_value_cents = peewee.BigIntegerField(null=True, constraints=[
+        peewee.Check(f"confirmed_value_cents IS NULL OR (confirmed_value_cents > 0 "
+                     f"AND confirmed_value_cents <= {MAX_RECORDED_CENTS})")])
+    confirmed_on = peewee.DateField(null=True)
+    decided_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    form_token = peewee.CharField(max_length=64, unique=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "giving_material_pledge"
+        constraints = [
+            peewee.SQL("CHECK (status <> 'declined' OR decline_reason <> '')"),
+            peewee.SQL("CHECK (status NOT IN ('delivered', 'confirmed') OR delivered_on IS NOT NULL)"),
+            peewee.SQL("CHECK ((status = 'confirmed') = (confirmed_value_cents IS NOT NULL AND confirmed_on IS NOT NULL))"),
+        ]
+
+
+MODELS = (Donation, Refund, Dispute, StripeEvent, PaymentIssue, Document, MaterialNeed, MaterialPledge)
