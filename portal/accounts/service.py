@@ -7,6 +7,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import peewee
 import pyotp
@@ -311,6 +312,26 @@ def _send_invite(user: User, admin: User) -> None:
     hours = int(current_app.config["INVITE_HOURS"])
     _send_link(user, "invite", dt.timedelta(hours=hours), "accounts/invite",
                _l("You are invited to the OnderwijsAmbassadeurs portal"), inviter=admin, company=admin.company)
+
+
+def invite_contact(company: Company, email: str, name: str = "") -> User | None:
+    """Invite the first administrator of a company that has no users yet (made from the public
+    donation page), on behalf of the foundation. None when the company already has users or the
+    address already has an account: nobody joins an existing company without its administrators."""
+    email = email.strip().lower()
+    with atomic_write():
+        if User.select().where(User.company == company.id).exists():
+            return None
+        if User.select().where(User.email == email).exists():
+            return None
+        user = User.create(company=company, email=email, name=name.strip(), role="admin",
+                           language=company.language, is_active=True)
+        hours = int(current_app.config["INVITE_HOURS"])
+        foundation = SimpleNamespace(display_name=current_app.config["ISSUER_NAME"])
+        _send_link(user, "invite", dt.timedelta(hours=hours), "accounts/invite",
+                   _l("You are invited to the OnderwijsAmbassadeurs portal"), inviter=foundation, company=company)
+        audit.record("user.invited", actor=None, company=company, obj=user, role="admin", via="donation")
+    return user
 
 
 def accept_invite(raw_token: str, name: str, password: str) -> User:
