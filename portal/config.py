@@ -64,6 +64,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STRIPE_WEBHOOK_SECRET", "", "secret of the Stripe webhook endpoint (whsec_…)"),
     Setting("STRIPE_API_BASE", "", "override of Stripe's API address (tests point it at localstripe)"),
     Setting("STRIPE_PAYMENT_METHODS", "ideal,card,sepa_debit", "payment methods offered in Checkout"),
+    Setting("PAYMENT_REQUEST_DUE_DAYS", 30, "days a company has to pay a payment request by bank transfer"),
+    Setting("PENDING_ALERT_DAYS", 14, "the project leader sees online payments still unsettled after this many days"),
 )
 
 
