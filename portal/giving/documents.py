@@ -1,0 +1,135 @@
+"""Receipts and payment requests: HTML from invoices/giving_*.html, PDF through core/pdf.
+
+Documents are in the donor's language, whatever the reader's browser says: amounts and dates
+are formatted for that language, every text goes through gettext under `force_locale`, and
+their dates are the document's own (the day of payment, the day of the request), so the same
+donation always gives the same bytes. User text (company names, purposes) is escaped by Jinja.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import segno.helpers
+from babel.dates import format_date
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from jinja2 import FileSystemLoader
+from markupsafe import Markup
+from stdnum import iban as iban_number
+from stdnum import iso11649
+
+from portal import ROOT
+from portal.core import money
+
+INVOICES_DIR = os.path.join(ROOT, "invoices")
+ENV_KEY = "portal.giving.documents_jinja"
+DATE_LOCALES = {"nl": "nl_NL", "en": "en_GB"}
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+CLASSIFICATION_LABELS = {"gift": _l("Gift"), "sponsoring": _l("Sponsoring")}
+CLASSIFICATION_NOTES = {
+    "gift": _l("A gift: given without anything in return."),
+    "sponsoring": _l("Sponsoring: the company receives a counter-performance (for example being named as a "
+                     "sponsor); this is business cost, not a gift."),
+}
+METHOD_LABELS = {
+    "card": _l("card"), "ideal": _l("iDEAL"), "sepa_debit": _l("SEPA direct debit"), "bancontact": _l("Bancontact"),
+}
+
+
+def _environment():
+    env = current_app.extensions.get(ENV_KEY)
+    if env is None:
+        # An overlay keeps the app's gettext and autoescape; the loader sees only invoices/.
+        env = current_app.jinja_env.overlay(loader=FileSystemLoader(INVOICES_DIR), autoescape=True)
+        current_app.extensions[ENV_KEY] = env
+    return env
+
+
+def stylesheet() -> Markup:
+    """Our own print CSS, inlined (our file: no user text in it)."""
+    with open(os.path.join(INVOICES_DIR, "giving.css"), encoding="utf-8") as handle:
+        return Markup(handle.read())  # noqa: S704 - our file, not user input
+
+
+def issuer() -> dict[str, Any]:
+    config = current_app.config
+    return {"name": config["ISSUER_NAME"], "address": config["ISSUER_ADDRESS"], "kvk": config["ISSUER_KVK"],
+            "rsin": config["ISSUER_RSIN"], "anbi": bool(config["ISSUER_ANBI"]),
+            "iban": iban_number.format(config["ISSUER_IBAN"])}
+
+
+def format_reference(reference: str) -> str:
+    return iso11649.format(reference)
+
+
+def epc_qr(name: str, iban: str, amount_cents: int, reference: str) -> str:
+    """A SEPA credit transfer QR code (EPC069-12) as an SVG data: URI; empty when it cannot be made."""
+    try:
+        code = segno.helpers.make_epc_qr(name=name[:70], iban=iban_number.compact(iban),
+                                         amount=money.cents_to_decimal(amount_cents), reference=reference)
+    except ValueError:
+        return ""
+    return code.svg_data_uri(scale=3, border=0, dark="#1c2430", nl=False)
+
+
+def _context(donation, language: str, created: dt.date) -> dict[str, Any]:
+    date_locale = DATE_LOCALES.get(language, "nl_NL")
+    return {
+        "d": donation,
+        "lang": language,
+        "issuer": issuer(),
+        "created": created,
+        "eur": lambda cents: money.format_eur(int(cents), language),
+        "long_date": lambda day: format_date(day, "long", locale=date_locale),
+        "classification_label": lambda name: CLASSIFICATION_LABELS.get(name, name),
+        "classification_note": lambda name: CLASSIFICATION_NOTES.get(name, ""),
+        "method_label": lambda name: METHOD_LABELS.get(name, name),
+        "stylesheet": stylesheet,
+    }
+
+
+def amsterdam_date(moment: dt.datetime) -> dt.date:
+    """The Europe/Amsterdam date of a naive UTC moment."""
+    return moment.replace(tzinfo=dt.UTC).astimezone(AMSTERDAM).date()
+
+
+def _language(donation) -> str:
+    return donation.donor_language if donation.donor_language in DATE_LOCALES else "nl"
+
+
+def receipt_html(donation) -> str:
+    language = _language(donation)
+    with force_locale(language):
+        context = _context(donation, language, donation.paid_on)
+        return _environment().get_template("giving_receipt.html").render(context)
+
+
+def payment_request_html(donation) -> str:
+    language = _language(donation)
+    config = current_app.config
+    created = amsterdam_date(donation.created_at)
+    with force_locale(language):
+        context = _context(donation, language, created) | {
+            "reference": format_reference(donation.reference),
+            "qr": epc_qr(config["ISSUER_NAME"], config["ISSUER_IBAN"], donation.amount_cents, donation.reference),
+        }
+        return _environment().get_template("giving_payment_request.html").render(context)
+
+
+def render(kind: str, donation) -> bytes:
+    """The document as PDF bytes (core/pdf renders it and fetches nothing from outside)."""
+    from portal.core import pdf
+
+    html = receipt_html(donation) if kind == "receipt" else payment_request_html(donation)
+    return pdf.render_pdf(html)
+
+
+def filename(kind: str, donation) -> str:
+    stem = {"receipt": "receipt", "payment_request": "payment-request"}[kind]
+    return f"{stem}-{donation.number}.pdf"

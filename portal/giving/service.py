@@ -1,0 +1,1430 @@
+"""Giving: money online (Stripe Checkout) and by bank transfer, refunds and disputes, receipts
+and payment requests, materials, and the contributions they make.
+
+How money stays right:
+- a donation row is written first, as pending, under a UNIQUE form token (a double click
+  finds the row the first click made); Stripe gets its id in client_reference_id, metadata and
+  payment_intent_data.metadata, with the idempotency key `donation-<id>`;
+- only signed webhooks move a Stripe donation. Each event is stored under its UNIQUE id in the
+  same transaction as its effect; the objects are re-read from Stripe's API first, and every
+  move is a conditional UPDATE that only goes forward (pending < processing < failed/expired/
+  canceled < paid), with the donation row locked for the transaction;
+- an amount or currency that does not match the donation is never applied: it becomes a
+  PaymentIssue for the project leader; refunds beyond what was paid likewise;
+- fee and net come from Stripe's balance transactions (net = amount - fee is a CHECK);
+- receipts are rendered and mailed after the webhook has answered, by whichever worker claims
+  the donation first; a sweep catches any receipt a crashed worker left behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from hashlib import sha256
+from typing import Any
+
+import peewee
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from stdnum import iso11649
+from stdnum.iso7064 import mod_97_10
+
+from portal.accounts.models import Company, User
+from portal.core import audit, mail, money
+from portal.core.contributions import Contribution
+from portal.core.db import atomic_write, database, is_sqlite, utcnow
+from portal.giving import documents, payments
+from portal.giving.documents import AMSTERDAM, amsterdam_date
+from portal.giving.models import (
+    CLASSIFICATIONS,
+    MAX_QUANTITY,
+    MAX_RECORDED_CENTS,
+    MAX_STRIPE_CENTS,
+    METHODS,
+    MIN_DONATION_CENTS,
+    Dispute,
+    Document,
+    Donation,
+    MaterialNeed,
+    MaterialPledge,
+    PaymentIssue,
+    Refund,
+    StripeEvent,
+)
+
+log = logging.getLogger("portal.giving")
+
+RECEIPT_CLAIM_MINUTES = 10
+TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+KVK_SHAPE = re.compile(r"^\d{8}$")
+LEADING_ZERO_GROUP = re.compile(r"^\s*(?:€|eur)?\s*\+?0+[.,\s\u00a0]\d{3}(?:\D|$)", re.IGNORECASE)
+
+STATUS_LABELS = {
+    "pending": _l("awaiting payment"),
+    "processing": _l("payment being processed"),
+    "paid": _l("paid"),
+    "failed": _l("payment failed"),
+    "expired": _l("not completed"),
+    "canceled": _l("cancelled"),
+    "pledged": _l("offered"),
+    "accepted": _l("accepted"),
+    "delivered": _l("delivered"),
+    "confirmed": _l("received and valued"),
+    "declined": _l("declined"),
+}
+CLASSIFICATION_LABELS = documents.CLASSIFICATION_LABELS
+METHOD_LABELS = {"stripe": _l("Online payment"), "bank": _l("Bank transfer"), "in_kind": _l("In kind")}
+ISSUE_LABELS = {
+    "amount_mismatch": _l("The amount paid differs from the donation"),
+    "currency_mismatch": _l("The payment is not in euros"),
+    "unknown_donation": _l("A payment names a donation that does not exist"),
+    "not_a_stripe_donation": _l("A Stripe payment names a bank-transfer donation"),
+    "session_mismatch": _l("A Checkout session does not belong to the donation it names"),
+    "payment_mismatch": _l("A payment does not belong to the donation it names"),
+    "settlement_mismatch": _l("Stripe's balance transaction does not match the payment; fee and net not recorded"),
+    "paid_after_close": _l("A donation that had failed, expired or was cancelled was paid after all"),
+    "refund_mismatch": _l("A refund does not match its donation; it was not recorded"),
+    "refund_exceeds_payment": _l("Refunds would exceed what was paid; the refund was not recorded"),
+    "dispute_mismatch": _l("A dispute does not match its donation; it was not recorded"),
+    "bank_amount_mismatch": _l("A bank transfer's amount differs from the payment request"),
+    "bank_duplicate_payment": _l("A payment request was paid more than once"),
+    "bank_not_pending": _l("A bank transfer paid a request that was cancelled"),
+}
+OPEN_STATUSES = ("pending", "processing", "pledged", "accepted", "delivered")
+COMPLETED_STATUSES = ("paid", "confirmed")
+STOPPED_STATUSES = ("failed", "expired", "canceled", "declined")
+
+# Forward order of a donation: a move to a higher rank only; paid is final.
+RANK = {"pending": 0, "processing": 1, "failed": 2, "expired": 2, "canceled": 2, "paid": 3}
+REFUND_RANK = {"pending": 0, "requires_action": 0, "succeeded": 1, "failed": 2, "canceled": 2}
+DISPUTE_RANK = {"warning_needs_response": 0, "needs_response": 0, "warning_under_review": 1, "under_review": 1,
+                "won": 2, "lost": 2, "warning_closed": 2, "prevented": 2}
+
+CHECKOUT_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded",
+                   "checkout.session.async_payment_failed", "checkout.session.expired")
+REFUND_EVENTS = ("charge.refunded", "charge.refund.updated", "refund.created", "refund.updated", "refund.failed")
+DISPUTE_EVENTS = ("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",
+                  "charge.dispute.funds_withdrawn", "charge.dispute.funds_reinstated")
+HANDLED_EVENTS = CHECKOUT_EVENTS + REFUND_EVENTS + DISPUTE_EVENTS
+
+
+ProviderError = payments.ProviderError
+
+
+class GivingError(ValueError):
+    """A refusal to show the user: str() is the translated message; `field` names the form field."""
+
+    def __init__(self, message, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+def amsterdam_today() -> dt.date:
+    return dt.datetime.now(AMSTERDAM).date()
+
+
+def _lock(model, row_id):
+    """The current row, locked until the transaction ends (SQLite: the write lock already is)."""
+    query = model.select().where(model.id == row_id)
+    if not is_sqlite():
+        query = query.for_update()
+    return query.first()
+
+
+def leaders() -> list[User]:
+    return list(User.select().where((User.role == "leader") & User.is_active))
+
+
+# --- input checks ----------------------------------------------------------------------------
+
+def max_cents(method: str) -> int:
+    """The largest amount accepted for a method: the configured maximum, and Stripe's own limit."""
+    configured = int(current_app.config.get("MAX_AMOUNT_CENTS") or money.DEFAULT_MAX_CENTS)
+    limit = min(configured, MAX_RECORDED_CENTS)
+    return min(limit, MAX_STRIPE_CENTS) if method == "stripe" else limit
+
+
+def parse_amount(text: str | None, method: str) -> int:
+    """What the donor typed as integer cents: at least EUR 0.50, at most the method's maximum."""
+    if LEADING_ZERO_GROUP.match(text or ""):
+        # core/money reads "0.499" as 499 euros (a thousands group); nobody writes 499 that way.
+        raise GivingError(_l("An amount has at most two decimals (whole cents)."), "amount")
+    try:
+        cents = money.parse_cents(text, max_cents=max_cents(method))
+    except money.AmountError as error:
+        raise GivingError(error.message, "amount") from error
+    check_amount(cents, method)
+    return cents
+
+
+def check_amount(cents: Any, method: str) -> None:
+    if isinstance(cents, bool) or not isinstance(cents, int):
+        raise GivingError(_l("Please enter an amount such as 250 or 1.234,56."), "amount")
+    if cents < MIN_DONATION_CENTS:
+        raise GivingError(_l("The minimum amount is %(minimum)s.", minimum=money.format_eur(MIN_DONATION_CENTS)),
+                          "amount")
+    if cents > max_cents(method):
+        raise GivingError(_l("The amount cannot be more than %(maximum)s.", maximum=money.format_eur(max_cents(method))),
+                          "amount")
+
+
+def _text(value: str | None, limit: int, field_name: str, *, required: bool = False) -> str:
+    text = " ".join((value or "").split())
+    if required and not text:
+        raise GivingError(_l("This field is required."), field_name)
+    if len(text) > limit:
+        raise GivingError(_l("Use at most %(count)d characters.", count=limit), field_name)
+    return text
+
+
+def _email(value: str | None, field_name: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise GivingError(_l("This field is required."), field_name)
+    try:
+        return validate_email(text, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise GivingError(_l("Enter a valid e-mail address, such as name@company.nl."), field_name) from exc
+
+
+def schools() -> list[tuple[int, str]]:
+    """Active project schools as (id, name), for earmarks and needs (empty without enrolment)."""
+    try:
+        from portal.enrollment.models import School
+    except ImportError:  # pragma: no cover - the capability is part of the portal
+        return []
+    return [(s.id, s.name) for s in School.select(School.id, School.name).where(School.is_active).order_by(School.name)]
+
+
+def _school(school_id: int | None, field_name: str) -> tuple[int | None, str]:
+    if school_id in (None, "", 0):
+        return None, ""
+    names = dict(schools())
+    try:
+        key = int(school_id)
+    except (TypeError, ValueError):
+        key = -1
+    if key not in names:
+        raise GivingError(_l("Choose a school from the list."), field_name)
+    return key, names[key]
+
+
+# --- reference numbers and access keys --------------------------------------------------------
+
+def rf_reference(donation_id: int, year: int) -> str:
+    """A structured creditor reference (ISO 11649), unique because the donation id is."""
+    body = f"{year:04d}{donation_id:06d}"
+    reference = "RF" + mod_97_10.calc_check_digits(body + "RF") + body
+    return iso11649.validate(reference)
+
+
+def access_key(donation: Donation) -> str:
+    """A key for the donor's own pages and PDFs when they are not logged in (the public page)."""
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    message = f"giving-donation:{donation.id}:{donation.form_token}".encode()
+    return hmac.new(secret, message, sha256).hexdigest()[:32]
+
+
+def key_matches(donation: Donation, key: str | None) -> bool:
+    return bool(key) and hmac.compare_digest(access_key(donation), str(key))
+
+
+# --- donations: creating and paying -------------------------------------------------------------
+
+@dataclass
+class DonationInput:
+    amount_cents: int
+    classification: str
+    method: str
+    form_token: str
+    earmark_school_id: int | None = None
+    earmark_purpose: str = ""
+
+
+@dataclass
+class PublicDonor:
+    company_name: str
+    kvk: str
+    contact_name: str
+    contact_email: str
+    language: str = "nl"
+
+
+def create_donation(data: DonationInput, *, user: User | None = None, donor: PublicDonor | None = None,
+                    today: dt.date | None = None) -> tuple[Donation, bool]:
+    """Record a donation as pending (and, for a bank transfer, its reference and due date).
+
+    Returns the donation and whether it is new: the same form token submitted twice gives the
+    first donation back (a double click), never a second one.
+    """
+    if (user is None) == (donor is None):
+        raise ValueError("a donation comes from a logged-in user or from the public page, not both")
+    if user is not None and user.company_id is None:
+        raise GivingError(_l("Only a company can donate through the portal."))
+    if data.method not in METHODS:
+        raise GivingError(_l("Choose how you want to pay."), "method")
+    if data.classification not in CLASSIFICATIONS:
+        raise GivingError(_l("Choose whether this is a gift or sponsoring."), "classification")
+    check_amount(data.amount_cents, data.method)
+    if not TOKEN_SHAPE.match(data.form_token or ""):
+        raise GivingError(_l("The form has expired. Please submit it again."))
+    school_id, school_name = _school(data.earmark_school_id, "earmark_school")
+    purpose = _text(data.earmark_purpose, 300, "earmark_purpose")
+    if user is not None:
+        company = user.company
+        values = {"company": company.id, "created_by": user.id, "via": "portal", "donor_name": company.legal_name,
+                  "donor_kvk": company.kvk, "donor_contact_name": user.name, "donor_email": user.email,
+                  "donor_language": user.language if user.language in ("nl", "en") else company.language}
+    else:
+        kvk = re.sub(r"[\s.]", "", donor.kvk or "")
+        if not KVK_SHAPE.match(kvk):
+            raise GivingError(_l("A KvK number has exactly 8 digits."), "kvk")
+        values = {"company": None, "created_by": None, "via": "public",
+                  "donor_name": _text(donor.company_name, 200, "company_name", required=True), "donor_kvk": kvk,
+                  "donor_contact_name": _text(donor.contact_name, 200, "contact_name"),
+                  "donor_email": _email(donor.contact_email, "contact_email"),
+                  "donor_language": donor.language if donor.language in ("nl", "en") else "nl"}
+    today = today or amsterdam_today()
+    try:
+        with atomic_write():
+            donation = Donation.create(method=data.method, amount_cents=data.amount_cents, currency="eur",
+                                       classification=data.classification, earmark_school_id=school_id,
+                                       earmark_school=school_name, earmark_purpose=purpose,
+                                       form_token=data.form_token, status="pending", **values)
+            if data.method == "bank":
+                due_days = int(current_app.config.get("PAYMENT_REQUEST_DUE_DAYS") or 30)
+                donation.reference = rf_reference(donation.id, today.year)
+                donation.due_on = today + dt.timedelta(days=due_days)
+                Donation.update(reference=donation.reference, due_on=donation.due_on).where(
+                    Donation.id == donation.id).execute()
+            audit.record("donation.created", actor=user, company=values["company"], obj=donation,
+                         amount_cents=donation.amount_cents, method=donation.method,
+                         classification=donation.classification, via=donation.via, reference=donation.reference)
+    except peewee.IntegrityError:
+        existing = Donation.get_or_none(Donation.form_token == data.form_token)
+        if existing is None:
+            raise
+        if not _same_submission(existing, data, values):
+            raise GivingError(_l("The form has expired. Please submit it again.")) from None
+        return existing, False
+    if data.method == "bank":
+        _mail_payment_request(donation)
+    return donation, True
+
+
+def _same_submission(donation: Donation, data: DonationInput, values: dict) -> bool:
+    """A double click sends the same form twice; the same token with other values is a stale form."""
+    if (donation.amount_cents, donation.method, donation.classification) != (
+            data.amount_cents, data.method, data.classification):
+        return False
+    if values["via"] == "portal":
+        return donation.company_id == values["company"]
+    return donation.via == "public" and donation.donor_kvk == values["donor_kvk"] \
+        and donation.donor_email == values["donor_email"]
+
+
+def start_checkout(donation: Donation, *, success_url: str, cancel_url: str, product_name: str) -> str:
+    """The Stripe Checkout address that pays this donation (the same session for a second click)."""
+    donation = Donation.get_by_id(donation.id)
+    if donation.method != "stripe" or donation.status != "pending":
+        raise GivingError(_l("This donation can no longer be paid online."))
+    if donation.checkout_url:
+        return donation.checkout_url
+    session = payments.create_checkout_session(
+        donation_id=donation.id, company_id=donation.company_id, amount_cents=donation.amount_cents,
+        classification=donation.classification, product_name=product_name, customer_email=donation.donor_email,
+        locale=donation.donor_language, success_url=success_url, cancel_url=cancel_url)
+    if session.amount_total != donation.amount_cents or session.currency != "eur" or session.donation_id != donation.id:
+        raise payments.ProviderError("Stripe answered with a session for another amount or donation")
+    with atomic_write():
+        stored = (Donation.update(stripe_checkout_session_id=session.id, checkout_url=session.url, updated_at=utcnow())
+                  .where((Donation.id == donation.id) & Donation.stripe_checkout_session_id.is_null()).execute())
+        if stored:
+            audit.record("donation.checkout_started", company=donation.company_id, obj=donation, session=session.id)
+    return Donation.get_by_id(donation.id).checkout_url or session.url
+
+
+def cancel_checkout(donation: Donation) -> bool:
+    """The donor went back from Checkout: close the session so it cannot be paid any more.
+
+    Only when Stripe confirms the session expired does the donation become cancelled; a session
+    that was paid meanwhile stays as it is (its webhook settles it).
+    """
+    donation = Donation.get_by_id(donation.id)
+    if donation.method != "stripe" or donation.status != "pending":
+        return False
+    if donation.stripe_checkout_session_id:
+        try:
+            session = payments.expire_session(donation.stripe_checkout_session_id)
+        except payments.ProviderError:
+            log.info("checkout session of donation %s could not be expired", donation.id)
+            return False
+        if session.status != "expired":
+            return False
+    with atomic_write():
+        moved = _move(donation, "canceled", ("pending",), reason="returned from checkout")
+    return moved
+
+
+def abandon(donation: Donation, reason: str) -> bool:
+    """A pending online donation that never reached Stripe (the service was unreachable)."""
+    with atomic_write():
+        return _move(Donation.get_by_id(donation.id), "canceled", ("pending",), reason=reason)
+
+
+def withdraw_request(donation: Donation, actor: User) -> bool:
+    """Cancel a bank transfer request that was not paid (by the company or the project leader)."""
+    if donation.method != "bank":
+        raise GivingError(_l("Only a payment request for a bank transfer can be withdrawn."))
+    with atomic_write():
+        current = _lock(Donation, donation.id)
+        if current.status != "pending":
+            raise GivingError(_l("This payment request is no longer open."))
+        return _move(current, "canceled", ("pending",), actor=actor, reason="payment request withdrawn")
+
+
+def _move(donation: Donation, to: str, from_: tuple[str, ...], *, actor: User | None = None, **details) -> bool:
+    """A conditional status move, audited; False when the donation was not in a `from_` status."""
+    moved = (Donation.update(status=to, updated_at=utcnow())
+             .where((Donation.id == donation.id) & Donation.status.in_(from_)).execute())
+    if moved:
+        audit.record(f"donation.{to}", actor=actor, company=donation.company_id, obj=donation,
+                     before=donation.status, **details)
+        donation.status = to
+    return bool(moved)
+
+
+# --- Stripe webhooks ----------------------------------------------------------------------------
+
+@dataclass
+class Observed:
+    """What Stripe's API says now about the objects an event concerns."""
+
+    donation_id: int | None = None
+    session: payments.SessionFacts | None = None
+    payment: payments.PaymentFacts | None = None
+    refunds: list[payments.RefundFacts] = field(default_factory=list)
+    disputes: list[payments.DisputeFacts] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    outcome: str                      # applied, no_change, flagged, ignored, duplicate
+    donation_id: int | None = None
+    receipts_due: bool = False
+
+
+def already_handled(event_id: str) -> bool:
+    return StripeEvent.select().where(StripeEvent.event_id == event_id).exists()
+
+
+def observe(event: payments.EventFacts) -> Observed:
+    """Re-read from Stripe's API what the event is about (raises ProviderError when unreachable)."""
+    if event.type in CHECKOUT_EVENTS:
+        session = payments.retrieve_session(event.object_id)
+        payment = payments.retrieve_payment(session.payment_intent_id) if session.payment_intent_id else None
+        return Observed(donation_id=session.donation_id, session=session, payment=payment)
+    if event.type in REFUND_EVENTS:
+        if event.object_type == "charge":
+            intent = payments.payment_intent_of_charge(event.object_id)
+        else:
+            refund = payments.retrieve_refund(event.object_id)
+            intent = refund.payment_intent_id or (
+                payments.payment_intent_of_charge(refund.charge_id) if refund.charge_id else None)
+        if not intent:
+            return Observed()
+        payment = payments.retrieve_payment(intent)
+        return Observed(donation_id=payment.donation_id, payment=payment, refunds=payments.refunds_of(intent))
+    if event.type in DISPUTE_EVENTS:
+        dispute = payments.retrieve_dispute(event.object_id)
+        if not dispute.payment_intent_id:
+            return Observed()
+        payment = payments.retrieve_payment(dispute.payment_intent_id)
+        return Observed(donation_id=payment.donation_id, payment=payment, disputes=[dispute])
+    return Observed()
+
+
+def handle_event(event: payments.EventFacts) -> Outcome:
+    """Apply one verified Stripe event exactly once; unknown types are only acknowledged."""
+    if already_handled(event.id):
+        return Outcome("duplicate")
+    try:
+        observed = observe(event) if event.type in HANDLED_EVENTS else Observed()
+    except payments.NotFound:
+        # Signed with our secret but unknown to our key's API: nothing of ours to update.
+        log.warning("stripe event %s (%s): its object %s does not exist for this key", event.id, event.type,
+                    event.object_id)
+        observed = Observed()
+    with atomic_write():
+        stored = (StripeEvent.insert(event_id=event.id, type=event.type[:100], object_id=event.object_id[:255],
+                                     outcome="received", stripe_created_at=event.created_at)
+                  .on_conflict_ignore().as_rowcount().execute())
+        if not stored:
+            return Outcome("duplicate")
+        if event.type not in HANDLED_EVENTS:
+            result = Outcome("ignored")
+        else:
+            result = _apply(event, observed)
+        StripeEvent.update(outcome=result.outcome, donation=result.donation_id).where(
+            StripeEvent.event_id == event.id).execute()
+    return result
+
+
+class _Flagged(Exception):
+    pass
+
+
+class _Effects:
+    """What one event did, gathered while it is applied."""
+
+    def __init__(self, event: payments.EventFacts, donation: Donation | None) -> None:
+        self.event = event
+        self.donation = donation
+        self.changed = False
+        self.flagged = False
+        self.receipts_due = False
+
+    def flag(self, kind: str, **details) -> None:
+        raise_issue(kind, self.event.id, self.donation, event_type=self.event.type, **details)
+        self.flagged = True
+
+
+def raise_issue(kind: str, source: str, donation: Donation | None, **details) -> bool:
+    """Record an issue for the project leader once per (kind, source); mails the leader when new."""
+    created = (PaymentIssue.insert(donation=donation.id if donation else None, kind=kind, source=source[:255],
+                                   details=json.dumps(details, sort_keys=True, default=str))
+               .on_conflict_ignore().as_rowcount().execute())
+    if created:
+        audit.record("giving.issue_raised", company=donation.company_id if donation else None,
+                     object_type="donation", object_id=donation.id if donation else "", kind=kind, source=source,
+                     **details)
+        for leader in leaders():
+            mail.send_template(leader.email, "giving/issue", leader.language, _l("A payment needs your attention"),
+                               leader=leader, kind_label=ISSUE_LABELS.get(kind, kind), donation=donation,
+                               details=details, link=_link("/giving/leader"))
+    return bool(created)
+
+
+def _apply(event: payments.EventFacts, observed: Observed) -> Outcome:
+    if observed.donation_id is None:
+        return Outcome("ignored")  # a payment on the account that the portal did not start
+    donation = _lock(Donation, observed.donation_id)
+    effects = _Effects(event, donation)
+    if donation is None:
+        effects.donation = None
+        effects.flag("unknown_donation", donation_id=observed.donation_id)
+        return Outcome("flagged")
+    try:
+        _check_identity(donation, observed, effects)
+        payment = observed.payment
+        session = observed.session
+        if payment is not None and payment.status == "succeeded":
+            _settle(donation, payment, effects)
+        elif session is not None and session.status == "expired":
+            effects.changed |= _move(donation, "expired", ("pending",), event=event.id)
+        elif session is not None and session.status == "complete" and session.payment_status == "unpaid":
+            failed = event.type == "checkout.session.async_payment_failed" or (
+                payment is not None and payment.status in ("requires_payment_method", "canceled"))
+            if failed:
+                if _move(donation, "failed", ("pending", "processing"), event=event.id):
+                    effects.changed = True
+                    _mail_failed(donation)
+            elif _move(donation, "processing", ("pending",), event=event.id):
+                effects.changed = True
+        for refund in observed.refunds:
+            _sync_refund(donation, refund, effects)
+        for dispute in observed.disputes:
+            _sync_dispute(donation, dispute, effects)
+    except _Flagged:
+        pass
+    outcome = "flagged" if effects.flagged else ("applied" if effects.changed else "no_change")
+    return Outcome(outcome, donation.id, effects.receipts_due)
+
+
+def _check_identity(donation: Donation, observed: Observed, effects: _Effects) -> None:
+    """Stop (flagged, nothing applied) when what Stripe says does not fit the donation."""
+    if donation.method != "stripe":
+        effects.flag("not_a_stripe_donation")
+        raise _Flagged
+    session, payment = observed.session, observed.payment
+    if session is not None:
+        if session.metadata_donation_id not in (None, donation.id) or (
+                donation.stripe_checkout_session_id not in (None, session.id)):
+            effects.flag("session_mismatch", session=session.id, stored=donation.stripe_checkout_session_id)
+            raise _Flagged
+        if session.currency != "eur":
+            effects.flag("currency_mismatch", session=session.id, currency=session.currency)
+            raise _Flagged
+        if session.amount_total != donation.amount_cents:
+            effects.flag("amount_mismatch", session=session.id, expected_cents=donation.amount_cents,
+                         stripe_cents=session.amount_total)
+            raise _Flagged
+        if donation.stripe_checkout_session_id is None:
+            Donation.update(stripe_checkout_session_id=session.id, checkout_url=session.url).where(
+                (Donation.id == donation.id) & Donation.stripe_checkout_session_id.is_null()).execute()
+            donation.stripe_checkout_session_id = session.id
+    if payment is not None:
+        if payment.donation_id not in (None, donation.id) or (
+                donation.stripe_payment_intent_id not in (None, payment.payment_intent_id)):
+            effects.flag("payment_mismatch", payment_intent=payment.payment_intent_id,
+                         stored=donation.stripe_payment_intent_id)
+            raise _Flagged
+        if payment.currency != "eur":
+            effects.flag("currency_mismatch", payment_intent=payment.payment_intent_id, currency=payment.currency)
+            raise _Flagged
+        if payment.amount_cents != donation.amount_cents:
+            effects.flag("amount_mismatch", payment_intent=payment.payment_intent_id,
+                         expected_cents=donation.amount_cents, stripe_cents=payment.amount_cents)
+            raise _Flagged
+        if donation.stripe_payment_intent_id is None:
+            Donation.update(stripe_payment_intent_id=payment.payment_intent_id).where(
+                (Donation.id == donation.id) & Donation.stripe_payment_intent_id.is_null()).execute()
+            donation.stripe_payment_intent_id = payment.payment_intent_id
+
+
+def _fee_and_net(donation: Donation, balance: payments.BalanceFacts | None, effects: _Effects):
+    if balance is None:
+        return None, None
+    if (balance.currency != "eur" or balance.amount_cents != donation.amount_cents
+            or balance.net_cents != balance.amount_cents - balance.fee_cents):
+        effects.flag("settlement_mismatch", balance_transaction=balance.id, amount_cents=balance.amount_cents,
+                     fee_cents=balance.fee_cents, net_cents=balance.net_cents, currency=balance.currency)
+        return None, None
+    return balance.fee_cents, balance.net_cents
+
+
+def _settle(donation: Donation, payment: payments.PaymentFacts, effects: _Effects) -> None:
+    fee, net = _fee_and_net(donation, payment.balance, effects)
+    if donation.status == "paid":
+        if fee is not None and donation.fee_cents is None:
+            filled = (Donation.update(fee_cents=fee, net_cents=net, updated_at=utcnow())
+                      .where((Donation.id == donation.id) & Donation.fee_cents.is_null()).execute())
+            if filled:
+                audit.record("donation.fee_recorded", company=donation.company_id, obj=donation, fee_cents=fee,
+                             net_cents=net, event=effects.event.id)
+                effects.changed = True
+        return
+    paid_at = payment.charge_created_at or effects.event.created_at or utcnow()
+    company_id = donation.company_id or company_for_public_donation(donation)
+    before = donation.status
+    moved = (Donation.update(status="paid", paid_at=paid_at, paid_on=amsterdam_date(paid_at), company=company_id,
+                             stripe_payment_intent_id=payment.payment_intent_id,
+                             stripe_charge_id=payment.charge_id, payment_method_type=payment.payment_method_type[:40],
+                             fee_cents=fee, net_cents=net, updated_at=utcnow())
+             .where((Donation.id == donation.id) & (Donation.status != "paid")).execute())
+    if not moved:
+        return
+    donation.status, donation.company_id = "paid", company_id
+    audit.record("donation.paid", company=company_id, obj=donation, before=before, via="stripe",
+                 amount_cents=donation.amount_cents, fee_cents=fee, net_cents=net,
+                 payment_intent=payment.payment_intent_id, event=effects.event.id)
+    effects.changed = True
+    effects.receipts_due = True
+    if before in ("failed", "expired", "canceled"):
+        effects.flag("paid_after_close", before=before, payment_intent=payment.payment_intent_id)
+
+
+def company_for_public_donation(donation: Donation) -> int:
+    """The company a public donation names by KvK number: found, or made when the money arrives."""
+    found = Company.get_or_none(Company.kvk == donation.donor_kvk)
+    if found is not None:
+        return found.id
+    try:
+        with database.atomic():
+            company = Company.create(legal_name=donation.donor_name, kvk=donation.donor_kvk, street="", postcode="",
+                                     city="", billing_email=donation.donor_email, language=donation.donor_language)
+            audit.record("company.created_from_donation", company=company, obj=company, kvk=company.kvk,
+                         donation=donation.id)
+    except peewee.IntegrityError:
+        company = Company.get(Company.kvk == donation.donor_kvk)
+    return company.id
+
+
+def _sync_refund(donation: Donation, facts: payments.RefundFacts, effects: _Effects) -> None:
+    if facts.currency != "eur" or facts.amount_cents <= 0 or facts.amount_cents > donation.amount_cents or (
+            facts.payment_intent_id not in (None, donation.stripe_payment_intent_id)):
+        effects.flag("refund_mismatch", refund=facts.id, amount_cents=facts.amount_cents, currency=facts.currency)
+        return
+    if facts.status not in REFUND_RANK:
+        return
+    Refund.insert(donation=donation.id, stripe_refund_id=facts.id, amount_cents=facts.amount_cents,
+                  currency="eur", status="pending").on_conflict_ignore().execute()
+    row = _lock(Refund, Refund.get(Refund.stripe_refund_id == facts.id).id)
+    if row.donation_id != donation.id or row.amount_cents != facts.amount_cents:
+        effects.flag("refund_mismatch", refund=facts.id, amount_cents=facts.amount_cents, stored_cents=row.amount_cents)
+        return
+    if REFUND_RANK[facts.status] <= REFUND_RANK[row.status]:
+        return
+    values: dict[str, Any] = {"status": facts.status, "updated_at": utcnow()}
+    if facts.status == "succeeded":
+        if donation.status != "paid":
+            effects.flag("refund_mismatch", refund=facts.id, reason="refund of a donation that is not paid")
+            return
+        refunded = (Refund.select(peewee.fn.COALESCE(peewee.fn.SUM(Refund.amount_cents), 0))
+                    .where((Refund.donation == donation.id) & (Refund.status == "succeeded") & (Refund.id != row.id))
+                    .scalar())
+        if int(refunded) + facts.amount_cents > donation.amount_cents:
+            effects.flag("refund_exceeds_payment", refund=facts.id, amount_cents=facts.amount_cents,
+                         already_refunded_cents=int(refunded), paid_cents=donation.amount_cents)
+            return
+        balance = facts.balance
+        if balance is not None and balance.currency == "eur" and balance.amount_cents == -facts.amount_cents \
+                and balance.net_cents == balance.amount_cents - balance.fee_cents:
+            values.update(fee_cents=balance.fee_cents, net_cents=balance.net_cents)
+        when = (balance.created_at if balance else None) or facts.created_at or effects.event.created_at or utcnow()
+        values["succeeded_on"] = row.succeeded_on or amsterdam_date(when)
+    allowed = [status for status, rank in REFUND_RANK.items() if rank < REFUND_RANK[facts.status]]
+    moved = Refund.update(**values).where((Refund.id == row.id) & Refund.status.in_(allowed)).execute()
+    if moved:
+        audit.record(f"donation.refund_{facts.status}", company=donation.company_id, obj=donation, refund=facts.id,
+                     amount_cents=facts.amount_cents, before=row.status, event=effects.event.id)
+        effects.changed = True
+
+
+def _sync_dispute(donation: Donation, facts: payments.DisputeFacts, effects: _Effects) -> None:
+    if facts.currency != "eur" or facts.amount_cents <= 0 or facts.amount_cents > donation.amount_cents:
+        effects.flag("dispute_mismatch", dispute=facts.id, amount_cents=facts.amount_cents, currency=facts.currency)
+        return
+    Dispute.insert(donation=donation.id, stripe_dispute_id=facts.id, amount_cents=facts.amount_cents,
+                   status=facts.status[:32], reason=facts.reason[:64]).on_conflict_ignore().execute()
+    row = _lock(Dispute, Dispute.get(Dispute.stripe_dispute_id == facts.id).id)
+    if row.donation_id != donation.id:
+        effects.flag("dispute_mismatch", dispute=facts.id, stored_donation=row.donation_id)
+        return
+    changes: dict[str, Any] = {}
+    if DISPUTE_RANK.get(facts.status, -1) > DISPUTE_RANK.get(row.status, -1):
+        changes["status"] = facts.status[:32]
+    withdrawn = [m for m in facts.movements if m.amount_cents < 0 and m.currency == "eur"]
+    reinstated = [m for m in facts.movements if m.amount_cents > 0 and m.currency == "eur"]
+    if withdrawn and row.withdrawn_cents is None:
+        amount = -sum(m.amount_cents for m in withdrawn)
+        if amount > donation.amount_cents:
+            effects.flag("dispute_mismatch", dispute=facts.id, withdrawn_cents=amount)
+            return
+        changes.update(withdrawn_cents=amount, withdrawn_fee_cents=sum(m.fee_cents for m in withdrawn),
+                       withdrawn_on=amsterdam_date(min(m.created_at or utcnow() for m in withdrawn)))
+    if reinstated and row.reinstated_cents is None:
+        changes.update(reinstated_cents=sum(m.amount_cents for m in reinstated),
+                       reinstated_fee_cents=sum(m.fee_cents for m in reinstated),
+                       reinstated_on=amsterdam_date(min(m.created_at or utcnow() for m in reinstated)))
+    if not changes:
+        return
+    changes["updated_at"] = utcnow()
+    query = Dispute.update(**changes).where(Dispute.id == row.id)
+    if "withdrawn_cents" in changes:
+        query = query.where(Dispute.withdrawn_cents.is_null())
+    if "reinstated_cents" in changes:
+        query = query.where(Dispute.reinstated_cents.is_null())
+    if query.execute():
+        audit.record("donation.dispute_updated", company=donation.company_id, obj=donation, dispute=facts.id,
+                     before=row.status, **{k: v for k, v in changes.items() if k != "updated_at"},
+                     event=effects.event.id)
+        effects.changed = True
+
+
+# --- bank transfers -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BankResult:
+    status: str          # paid, already_recorded, unknown_reference, amount_mismatch, duplicate_payment,
+    #                      not_pending, line_already_used
+    donation_id: int | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.status == "paid"
+
+
+def normalise_reference(text: str | None) -> str | None:
+    """An RF reference in its compact form, or None when it is not a valid one."""
+    compact = iso11649.compact(text or "")
+    return compact if iso11649.is_valid(compact) else None
+
+
+def mark_paid_by_bank(reference: str, amount_cents: int, paid_on: dt.date, actor: User | None,
+                      bank_line_ref: str) -> BankResult:
+    """Record a bank transfer that pays a payment request (the reconciliation calls this).
+
+    The transfer applies only when the reference is known, the request is pending and the
+    amount is exactly the requested amount; anything else is returned (and, when it concerns a
+    request, flagged for the project leader) without changing the donation. Calling it again
+    with the same bank line is harmless.
+    """
+    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise ValueError("amount_cents must be a positive integer")
+    if not isinstance(paid_on, dt.date) or isinstance(paid_on, dt.datetime):
+        raise ValueError("paid_on must be a date")
+    line = (bank_line_ref or "").strip()
+    if not line or len(line) > 200:
+        raise ValueError("bank_line_ref must be 1 to 200 characters")
+    compact = normalise_reference(reference)
+    if compact is None:
+        return BankResult("unknown_reference")
+    with atomic_write():
+        found = Donation.get_or_none((Donation.reference == compact) & (Donation.method == "bank"))
+        if found is None:
+            return BankResult("unknown_reference")
+        donation = _lock(Donation, found.id)
+        if donation.bank_line_ref == line:
+            return BankResult("already_recorded", donation.id)
+        other = Donation.get_or_none(Donation.bank_line_ref == line)
+        if other is not None:
+            return BankResult("line_already_used", other.id)
+        details = {"bank_line": line, "amount_cents": amount_cents, "paid_on": paid_on.isoformat(),
+                   "requested_cents": donation.amount_cents}
+        if donation.status == "paid":
+            raise_issue("bank_duplicate_payment", line, donation, **details)
+            return BankResult("duplicate_payment", donation.id)
+        if donation.status != "pending":
+            raise_issue("bank_not_pending", line, donation, status=donation.status, **details)
+            return BankResult("not_pending", donation.id)
+        if amount_cents != donation.amount_cents:
+            raise_issue("bank_amount_mismatch", line, donation, **details)
+            return BankResult("amount_mismatch", donation.id)
+        company_id = donation.company_id or company_for_public_donation(donation)
+        moved = (Donation.update(status="paid", paid_on=paid_on, paid_at=utcnow(), bank_line_ref=line,
+                                 paid_recorded_by=getattr(actor, "id", actor), fee_cents=0, net_cents=amount_cents,
+                                 company=company_id, updated_at=utcnow())
+                 .where((Donation.id == donation.id) & (Donation.status == "pending")).execute())
+        if not moved:
+            return BankResult("not_pending", donation.id)
+        audit.record("donation.paid", actor=actor, company=company_id, obj=donation, before="pending", via="bank",
+                     amount_cents=amount_cents, bank_line=line, paid_on=paid_on.isoformat(), reference=compact)
+    schedule_receipts()
+    return BankResult("paid", donation.id)
+
+
+# --- documents, receipts and follow-ups ---------------------------------------------------------
+
+def document(donation: Donation, kind: str) -> Document:
+    """The stored PDF of a donation, rendered and stored the first time it is asked for."""
+    existing = Document.get_or_none((Document.donation == donation.id) & (Document.kind == kind))
+    if existing is not None:
+        return existing
+    donation = Donation.get_by_id(donation.id)
+    if kind == "receipt" and donation.status != "paid":
+        raise GivingError(_l("A receipt exists once the payment has been received."))
+    if kind == "payment_request" and donation.method != "bank":
+        raise GivingError(_l("Only a bank transfer has a payment request."))
+    data = documents.render(kind, donation)
+    with atomic_write():
+        stored = (Document.insert(donation=donation.id, kind=kind, language=donation.donor_language, pdf=data,
+                                  sha256=sha256(data).hexdigest(), size=len(data))
+                  .on_conflict_ignore().as_rowcount().execute())
+        if stored:
+            audit.record(f"donation.{kind}_stored", company=donation.company_id, obj=donation, size=len(data))
+    return Document.get((Document.donation == donation.id) & (Document.kind == kind))
+
+
+def document_kinds(donation: Donation) -> list[str]:
+    kinds = []
+    if donation.method == "bank":
+        kinds.append("payment_request")
+    if donation.status == "paid":
+        kinds.append("receipt")
+    return kinds
+
+
+def _link(path: str) -> str:
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+def _mail_payment_request(donation: Donation) -> None:
+    try:
+        stored = document(donation, "payment_request")
+    except Exception:  # the request stands; the PDF is rendered again when someone downloads it
+        log.exception("payment request PDF of donation %s could not be rendered", donation.id)
+        return
+    mail.send_template(donation.donor_email, "giving/payment_request", donation.donor_language,
+                       _l("Payment request %(reference)s", reference=documents.format_reference(donation.reference)),
+                       donation=donation, reference=documents.format_reference(donation.reference),
+                       iban=documents.issuer()["iban"], issuer=documents.issuer()["name"],
+                       attachments=[mail.Attachment(documents.filename("payment_request", donation), bytes(stored.pdf))])
+
+
+def _mail_failed(donation: Donation) -> None:
+    mail.send_template(donation.donor_email, "giving/payment_failed", donation.donor_language,
+                       _l("Your payment did not go through"), donation=donation,
+                       link=_link("/giving/donate" if donation.via == "portal" else "/give"))
+
+
+def send_receipt(donation_id: int) -> bool:
+    """Render, store and mail the receipt of a paid donation once, whichever worker gets here first."""
+    now = utcnow()
+    stale = now - dt.timedelta(minutes=RECEIPT_CLAIM_MINUTES)
+    with atomic_write():
+        claimed = (Donation.update(receipt_claimed_at=now)
+                   .where((Donation.id == donation_id) & (Donation.status == "paid")
+                          & Donation.receipt_sent_at.is_null()
+                          & (Donation.receipt_claimed_at.is_null() | (Donation.receipt_claimed_at < stale)))
+                   .execute())
+    if not claimed:
+        return False
+    donation = Donation.get_by_id(donation_id)
+    stored = document(donation, "receipt")
+    company = Company.get_by_id(donation.company_id)
+    mail.send_template(donation.donor_email, "giving/receipt", donation.donor_language,
+                       _l("Receipt for your contribution %(number)s", number=donation.number),
+                       donation=donation, company=company,
+                       attachments=[mail.Attachment(documents.filename("receipt", donation), bytes(stored.pdf))])
+    with atomic_write():
+        Donation.update(receipt_sent_at=utcnow()).where(Donation.id == donation.id).execute()
+        audit.record("donation.receipt_sent", company=donation.company_id, obj=donation)
+    if donation.via == "public":
+        _welcome_public_donor(donation, company)
+    return True
+
+
+def _welcome_public_donor(donation: Donation, company: Company) -> None:
+    """After a public donation: invite the contact to a company that has no users yet, or tell
+    the company's administrators that someone gave in its name (they decide whom to invite)."""
+    from portal.accounts import service as accounts
+
+    users = list(User.select().where(User.company == company.id))
+    if not users:
+        accounts.invite_contact(company, donation.donor_email, donation.donor_contact_name)
+        return
+    if any(user.email == donation.donor_email for user in users):
+        return
+    for admin in users:
+        if admin.role == "admin" and admin.is_active:
+            mail.send_template(admin.email, "giving/donation_in_company_name", admin.language,
+                               _l("A contribution was made in your company's name"), admin=admin, company=company,
+                               donation=donation, link=_link("/giving"))
+
+
+def send_due_receipts(limit: int = 200) -> int:
+    """Send every receipt that is due (paid, not sent, not being sent by another worker)."""
+    stale = utcnow() - dt.timedelta(minutes=RECEIPT_CLAIM_MINUTES)
+    due = (Donation.select(Donation.id)
+           .where((Donation.status == "paid") & Donation.receipt_sent_at.is_null()
+                  & (Donation.receipt_claimed_at.is_null() | (Donation.receipt_claimed_at < stale)))
+           .order_by(Donation.id).limit(limit))
+    sent = 0
+    for (donation_id,) in due.tuples():
+        try:
+            sent += send_receipt(donation_id)
+        except Exception:
+            log.exception("receipt of donation %s could not be sent; the next sweep tries again", donation_id)
+    return sent
+
+
+class _Followups:
+    """Receipts are sent after the answer, on one background thread per app; requests for a
+    sweep while one is waiting are merged."""
+
+    def __init__(self) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="giving-followups")
+        self.lock = threading.Lock()
+        self.waiting: Future | None = None
+        self.futures: list[Future] = []
+
+    def schedule(self, app) -> None:
+        with self.lock:
+            if self.waiting is not None and not self.waiting.running() and not self.waiting.done():
+                return
+            future = self.executor.submit(self._sweep, app)
+            self.waiting = future
+            self.futures = [f for f in self.futures if not f.done()] + [future]
+
+    def _sweep(self, app) -> None:
+        with self.lock:
+            pass  # running() is now true for this future: later requests queue a fresh sweep
+        with app.app_context(), app.test_request_context(base_url=app.config["BASE_URL"]):
+            try:
+                send_due_receipts()
+            except Exception:
+                log.exception("receipt sweep failed")
+            finally:
+                if not database.is_closed():
+                    database.close()
+
+    def wait(self, timeout: float = 60) -> None:
+        with self.lock:
+            futures = list(self.futures)
+        for future in futures:
+            future.result(timeout)
+
+
+FOLLOWUPS_KEY = "portal.giving.followups"
+
+
+def schedule_receipts() -> None:
+    """Send due receipts after the current request answered (or now, outside a request)."""
+    app = current_app._get_current_object()
+    runner = app.extensions.get(FOLLOWUPS_KEY)
+    if runner is None:
+        runner = app.extensions.setdefault(FOLLOWUPS_KEY, _Followups())
+    runner.schedule(app)
+
+
+def wait_for_followups(app, timeout: float = 60) -> None:
+    """Block until scheduled receipts are sent (tests and the benchmark)."""
+    runner = app.extensions.get(FOLLOWUPS_KEY)
+    if runner is not None:
+        runner.wait(timeout)
+
+
+# --- materials ----------------------------------------------------------------------------------
+
+def _quantity(value: Any, field_name: str = "quantity") -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise GivingError(_l("Enter a whole number."), field_name) from None
+    if not 1 <= number <= MAX_QUANTITY:
+        raise GivingError(_l("Enter a number from 1 to %(maximum)d.", maximum=MAX_QUANTITY), field_name)
+    return number
+
+
+def publish_need(leader: User, *, item: str, description: str, quantity: Any, school_id: int | None,
+                 needed_by: dt.date | None, today: dt.date | None = None) -> MaterialNeed:
+    """Publish what a school needs, for companies to pledge against."""
+    item = _text(item, 200, "item", required=True)
+    description = (description or "").strip()[:2000]
+    quantity = _quantity(quantity)
+    school_id, school_name = _school(school_id, "school")
+    if needed_by is not None and needed_by < (today or amsterdam_today()):
+        raise GivingError(_l("The date cannot be in the past."), "needed_by")
+    with atomic_write():
+        need = MaterialNeed.create(item=item, description=description, quantity=quantity, school_id=school_id,
+                                   school_name=school_name, needed_by=needed_by, created_by=leader.id)
+        audit.record("material.need_published", actor=leader, obj=need, item=item, quantity=quantity)
+    return need
+
+
+def close_need(leader: User, need_id: int) -> bool:
+    with atomic_write():
+        closed = (MaterialNeed.update(status="closed", closed_at=utcnow())
+                  .where((MaterialNeed.id == need_id) & (MaterialNeed.status == "published")).execute())
+        if closed:
+            audit.record("material.need_closed", actor=leader, object_type="materialneed", object_id=need_id)
+    return bool(closed)
+
+
+@dataclass(frozen=True)
+class NeedView:
+    need: MaterialNeed
+    pledged: int        # quantity offered or on its way (not declined)
+    received: int       # quantity confirmed
+
+
+def needs(*, published_only: bool = True) -> list[NeedView]:
+    query = MaterialNeed.select().order_by(MaterialNeed.needed_by.asc(nulls="LAST"), MaterialNeed.id)
+    if published_only:
+        query = query.where(MaterialNeed.status == "published")
+    rows = list(query)
+    totals: dict[int, list[int]] = {need.id: [0, 0] for need in rows}
+    if rows:
+        pledges = (MaterialPledge.select(MaterialPledge.need, MaterialPledge.status,
+                                         peewee.fn.SUM(MaterialPledge.quantity))
+                   .where(MaterialPledge.need.in_([n.id for n in rows]) & (MaterialPledge.status != "declined"))
+                   .group_by(MaterialPledge.need, MaterialPledge.status).tuples())
+        for need_id, status, quantity in pledges:
+            totals[need_id][0] += int(quantity)
+            if status == "confirmed":
+                totals[need_id][1] += int(quantity)
+    return [NeedView(need, *totals[need.id]) for need in rows]
+
+
+@dataclass
+class PledgeInput:
+    description: str
+    quantity: Any
+    declared_value_cents: int
+    classification: str
+    form_token: str
+    need_id: int | None = None
+
+
+def pledge(user: User, data: PledgeInput) -> tuple[MaterialPledge, bool]:
+    """A company offers materials, against a published need or on its own (a double click: one pledge)."""
+    if user.company_id is None:
+        raise GivingError(_l("Only a company can offer materials."))
+    if not TOKEN_SHAPE.match(data.form_token or ""):
+        raise GivingError(_l("The form has expired. Please submit it again."))
+    need = None
+    if data.need_id:
+        need = MaterialNeed.get_or_none((MaterialNeed.id == data.need_id) & (MaterialNeed.status == "published"))
+        if need is None:
+            raise GivingError(_l("This need is no longer open."), "need")
+    description = _text(data.description, 500, "description", required=need is None) or (need.item if need else "")
+    quantity = _quantity(data.quantity)
+    value = data.declared_value_cents
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise GivingError(_l("The amount must be more than zero."), "declared_value")
+    if value > max_cents("bank"):
+        raise GivingError(_l("The amount cannot be more than %(maximum)s.", maximum=money.format_eur(max_cents("bank"))),
+                          "declared_value")
+    if data.classification not in CLASSIFICATIONS:
+        raise GivingError(_l("Choose whether this is a gift or sponsoring."), "classification")
+    try:
+        with atomic_write():
+            row = MaterialPledge.create(company=user.company_id, need=need.id if need else None, created_by=user.id,
+                                        description=description, quantity=quantity, declared_value_cents=value,
+                                        classification=data.classification, form_token=data.form_token)
+            audit.record("material.pledged", actor=user, company=user.company_id, obj=row, quantity=quantity,
+                         declared_value_cents=value, need=need.id if need else None)
+            for leader in leaders():
+                mail.send_template(leader.email, "giving/pledge_for_leader", leader.language,
+                                   _l("New offer of materials"), leader=leader, pledge=row, company=user.company,
+                                   need=need, link=_link(f"/giving/leader/pledges/{row.id}"))
+    except peewee.IntegrityError:
+        existing = MaterialPledge.get_or_none(MaterialPledge.form_token == data.form_token)
+        if existing is None or existing.company_id != user.company_id:
+            raise GivingError(_l("The form has expired. Please submit it again.")) from None
+        return existing, False
+    return row, True
+
+
+PLEDGE_MOVES = {
+    "accept": ("accepted", ("pledged",)),
+    "decline": ("declined", ("pledged", "accepted")),
+    "deliver": ("delivered", ("accepted",)),
+    "confirm": ("confirmed", ("delivered",)),
+}
+
+
+def move_pledge(leader: User, pledge_id: int, action: str, *, reason: str = "", on: dt.date | None = None,
+                value_cents: int | None = None, today: dt.date | None = None) -> MaterialPledge:
+    """The project leader accepts, declines, records delivery of or confirms (with its value) a pledge."""
+    if action not in PLEDGE_MOVES:
+        raise GivingError(_l("Unknown action."))
+    to, from_ = PLEDGE_MOVES[action]
+    today = today or amsterdam_today()
+    values: dict[str, Any] = {"status": to, "decided_by": leader.id, "updated_at": utcnow()}
+    if action == "decline":
+        values["decline_reason"] = _text(reason, 1000, "reason", required=True)
+    if action in ("deliver", "confirm"):
+        if on is None:
+            raise GivingError(_l("Enter a valid date."), "on")
+        if on > today:
+            raise GivingError(_l("The date cannot be in the future."), "on")
+    if action == "deliver":
+        values["delivered_on"] = on
+    if action == "confirm":
+        if isinstance(value_cents, bool) or not isinstance(value_cents, int) or value_cents <= 0:
+            raise GivingError(_l("The amount must be more than zero."), "value")
+        if value_cents > max_cents("bank"):
+            raise GivingError(_l("The amount cannot be more than %(maximum)s.",
+                                 maximum=money.format_eur(max_cents("bank"))), "value")
+        values.update(confirmed_value_cents=value_cents, confirmed_on=on)
+    with atomic_write():
+        row = _lock(MaterialPledge, pledge_id)
+        if row is None:
+            raise GivingError(_l("This offer does not exist."))
+        if action == "confirm" and row.delivered_on and on < row.delivered_on:
+            raise GivingError(_l("The value is confirmed on or after the day of delivery."), "on")
+        moved = (MaterialPledge.update(**values)
+                 .where((MaterialPledge.id == row.id) & MaterialPledge.status.in_(from_)).execute())
+        if not moved:
+            raise GivingError(_l("This offer is %(status)s; that step is not possible now.",
+                                 status=STATUS_LABELS.get(row.status, row.status)))
+        audit.record(f"material.{to}", actor=leader, company=row.company_id, obj=row, before=row.status,
+                     **{k: v for k, v in values.items() if k not in ("status", "decided_by", "updated_at")})
+        row = MaterialPledge.get_by_id(row.id)
+        _mail_pledge(row)
+    return row
+
+
+def _mail_pledge(row: MaterialPledge) -> None:
+    company = Company.get_by_id(row.company_id)
+    user = User.get_or_none((User.id == row.created_by_id) & User.is_active) if row.created_by_id else None
+    to = user.email if user else company.billing_email
+    language = (user.language if user else company.language) or "nl"
+    mail.send_template(to, "giving/pledge_status", language, _l("Your offer of materials: %(status)s",
+                                                                status=STATUS_LABELS[row.status]),
+                       pledge=row, company=company, status_label=STATUS_LABELS[row.status], link=_link("/giving"))
+
+
+# --- what a company sees ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Filters:
+    kind: str = ""            # "", money, material
+    state: str = ""           # "", open, completed, stopped
+    classification: str = ""  # "", gift, sponsoring
+    year: int | None = None
+
+    @classmethod
+    def parse(cls, args: Any) -> Filters:
+        kind = args.get("kind", "") if args.get("kind", "") in ("money", "material") else ""
+        state = args.get("state", "") if args.get("state", "") in ("open", "completed", "stopped") else ""
+        classification = args.get("classification", "") if args.get("classification", "") in CLASSIFICATIONS else ""
+        try:
+            year = int(args.get("year", "") or 0) or None
+        except ValueError:
+            year = None
+        if year is not None and not 2000 <= year <= 2100:
+            year = None
+        return cls(kind, state, classification, year)
+
+    def as_args(self) -> dict[str, str]:
+        values = {"kind": self.kind, "state": self.state, "classification": self.classification,
+                  "year": str(self.year or "")}
+        return {k: v for k, v in values.items() if v}
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str                 # money or material
+    id: int
+    number: str
+    on: dt.date
+    description: str
+    method: str
+    classification: str
+    status: str
+    amount_cents: int         # money: the amount; material: confirmed value, else declared value
+    refunded_cents: int = 0
+    fee_cents: int | None = None
+    net_cents: int | None = None
+    reference: str = ""
+    earmark: str = ""
+    documents: tuple[str, ...] = ()
+    note: str = ""
+
+    @property
+    def state(self) -> str:
+        if self.status in COMPLETED_STATUSES:
+            return "completed"
+        return "stopped" if self.status in STOPPED_STATUSES else "open"
+
+    @property
+    def status_label(self) -> str:
+        return str(STATUS_LABELS.get(self.status, self.status))
+
+
+def _earmark(donation: Donation) -> str:
+    return " · ".join(part for part in (donation.earmark_school, donation.earmark_purpose) if part)
+
+
+def donation_description(donation: Donation, *, translated: bool = True) -> str:
+    """'Gift: OBS De Klimop · reading books'; plain English for contributions (read outside requests)."""
+    label = str(CLASSIFICATION_LABELS[donation.classification]) if translated else donation.classification.capitalize()
+    return f"{label}: {_earmark(donation)}" if _earmark(donation) else label
+
+
+def company_rows(company_id: int, filters: Filters | None = None) -> list[Row]:
+    """Every money and material contribution of one company, newest first, as filtered."""
+    filters = filters or Filters()
+    rows: list[Row] = []
+    if filters.kind in ("", "money"):
+        donations = list(Donation.select().where(Donation.company == company_id))
+        refunds: dict[int, int] = {}
+        notes: dict[int, list[str]] = {}
+        if donations:
+            ids = [d.id for d in donations]
+            for refund in Refund.select().where(Refund.donation.in_(ids) & (Refund.status == "succeeded")):
+                refunds[refund.donation_id] = refunds.get(refund.donation_id, 0) + refund.amount_cents
+            for dispute in Dispute.select().where(Dispute.donation.in_(ids)):
+                notes.setdefault(dispute.donation_id, []).append(str(_l("disputed (%(status)s)", status=dispute.status)))
+        for d in donations:
+            refunded = refunds.get(d.id, 0)
+            if refunded:
+                notes.setdefault(d.id, []).insert(0, str(_l("fully refunded") if refunded == d.amount_cents
+                                                         else _l("partly refunded")))
+            rows.append(Row("money", d.id, d.number, d.paid_on or amsterdam_date(d.created_at), donation_description(d),
+                            d.method, d.classification, d.status, d.amount_cents, refunded, d.fee_cents, d.net_cents,
+                            (documents.format_reference(d.reference) if d.reference else d.stripe_payment_intent_id or ""),
+                            _earmark(d), tuple(document_kinds(d)), "; ".join(notes.get(d.id, []))))
+    if filters.kind in ("", "material"):
+        for p in MaterialPledge.select().where(MaterialPledge.company == company_id):
+            on = p.confirmed_on or p.delivered_on or amsterdam_date(p.created_at)
+            rows.append(Row("material", p.id, f"M-{p.id:06d}", on, f"{p.quantity} × {p.description}", "in_kind",
+                            p.classification, p.status, p.confirmed_value_cents or p.declared_value_cents,
+                            note=p.decline_reason if p.status == "declined" else (
+                                "" if p.status == "confirmed" else str(_l("declared value")))))
+    rows = [r for r in rows
+            if (not filters.state or r.state == filters.state)
+            and (not filters.classification or r.classification == filters.classification)
+            and (filters.year is None or r.on.year == filters.year)]
+    return sorted(rows, key=lambda r: (r.on, r.kind, r.id), reverse=True)
+
+
+def company_years(company_id: int) -> list[int]:
+    years = {r.on.year for r in company_rows(company_id)}
+    return sorted(years, reverse=True)
+
+
+@dataclass(frozen=True)
+class Totals:
+    money_cents: int       # paid, minus refunds
+    materials_cents: int   # confirmed value
+    open_requests: int
+    open_pledges: int
+
+
+def company_totals(company_id: int, year: int | None = None) -> Totals:
+    found = contributions(company_id, dt.date(year, 1, 1) if year else None, dt.date(year, 12, 31) if year else None)
+    money_cents = sum(c.gross_cents for c in found if c.kind == "money")
+    materials = sum(c.value_cents for c in found if c.kind == "material")
+    requests = Donation.select().where((Donation.company == company_id) & (Donation.method == "bank")
+                                       & (Donation.status == "pending")).count()
+    pledges = MaterialPledge.select().where((MaterialPledge.company == company_id)
+                                            & MaterialPledge.status.in_(("pledged", "accepted", "delivered"))).count()
+    return Totals(money_cents, materials, requests, pledges)
+
+
+CSV_COLUMNS = ("type", "number", "date", "description", "method", "classification", "status", "amount_eur",
+               "refunded_eur", "fee_eur", "net_eur", "reference", "earmark", "note")
+
+
+def neutralise(value: Any) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def csv_rows(rows: Iterable[Row]) -> list[list[str]]:
+    out = [list(CSV_COLUMNS)]
+    for r in rows:
+        out.append([neutralise(v) for v in (
+            str(_l("money")) if r.kind == "money" else str(_l("material")), r.number, r.on.isoformat(), r.description,
+            str(METHOD_LABELS.get(r.method, r.method)), str(CLASSIFICATION_LABELS.get(r.classification, "")),
+            r.status_label, money.format_plain(r.amount_cents),
+            money.format_plain(r.refunded_cents) if r.kind == "money" else "",
+            money.format_plain(r.fee_cents) if r.fee_cents is not None else "",
+            money.format_plain(r.net_cents) if r.net_cents is not None else "",
+            r.reference, r.earmark, r.note)])
+    return out
+
+
+# --- the project leader's desk ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Desk:
+    issues: list[PaymentIssue]
+    open_requests: list[Donation]
+    stuck: list[Donation]
+    recent: list[Donation]
+    pledges: list[MaterialPledge]
+    needs: list[NeedView]
+    today: dt.date
+
+
+def desk(today: dt.date | None = None) -> Desk:
+    today = today or amsterdam_today()
+    days = int(current_app.config.get("PENDING_ALERT_DAYS") or 14)
+    horizon = utcnow() - dt.timedelta(days=days)
+    return Desk(
+        issues=list(PaymentIssue.select().where(PaymentIssue.resolved_at.is_null()).order_by(PaymentIssue.id)),
+        open_requests=list(Donation.select().where((Donation.method == "bank") & (Donation.status == "pending"))
+                           .order_by(Donation.due_on, Donation.id)),
+        stuck=list(Donation.select().where((Donation.method == "stripe") & Donation.status.in_(("pending", "processing"))
+                                           & (Donation.created_at < horizon)).order_by(Donation.id)),
+        recent=list(Donation.select().where(Donation.status == "paid").order_by(Donation.paid_at.desc()).limit(25)),
+        pledges=list(MaterialPledge.select().where(MaterialPledge.status.in_(("pledged", "accepted", "delivered")))
+                     .order_by(MaterialPledge.id)),
+        needs=needs(published_only=False),
+        today=today,
+    )
+
+
+def leader_counts() -> dict[str, int]:
+    return {
+        "issues": PaymentIssue.select().where(PaymentIssue.resolved_at.is_null()).count(),
+        "requests": Donation.select().where((Donation.method == "bank") & (Donation.status == "pending")).count(),
+        "pledges": MaterialPledge.select().where(MaterialPledge.status.in_(("pledged", "accepted", "delivered"))).count(),
+    }
+
+
+def resolve_issue(leader: User, issue_id: int, resolution: str) -> bool:
+    text = _text(resolution, 1000, "resolution", required=True)
+    with atomic_write():
+        issue = PaymentIssue.get_or_none(PaymentIssue.id == issue_id)
+        if issue is None:
+            raise GivingError(_l("This issue does not exist."))
+        done = (PaymentIssue.update(resolved_at=utcnow(), resolved_by=leader.id, resolution=text)
+                .where((PaymentIssue.id == issue_id) & PaymentIssue.resolved_at.is_null()).execute())
+        if done:
+            audit.record("giving.issue_resolved", actor=leader, object_type="paymentissue", object_id=issue_id,
+                         kind=issue.kind, resolution=text)
+    return bool(done)
+
+
+def issue_details(issue: PaymentIssue) -> dict[str, Any]:
+    try:
+        return json.loads(issue.details or "{}")
+    except ValueError:
+        return {}
+
+
+# --- contributions ------------------------------------------------------------------------------
+
+def contributions(company_id: int | None, start: dt.date | None, end: dt.date | None) -> list[Contribution]:
+    """Paid money (refunds and dispute withdrawals as negative lines) and confirmed materials."""
+
+    def within(day: dt.date | None) -> bool:
+        return day is not None and (start is None or day >= start) and (end is None or day <= end)
+
+    found: list[Contribution] = []
+    donations = Donation.select().where(Donation.status == "paid")
+    if company_id is not None:
+        donations = donations.where(Donation.company == company_id)
+    paid = {d.id: d for d in donations}
+    for d in paid.values():
+        fee = d.fee_cents or 0
+        if within(d.paid_on):
+            found.append(Contribution(
+                kind="money", key=f"donation:{d.id}", company_id=d.company_id, on=d.paid_on,
+                description=donation_description(d, translated=False), value_cents=d.amount_cents, basis="at_cost",
+                classification=d.classification, gross_cents=d.amount_cents, fee_cents=fee,
+                net_cents=d.net_cents if d.net_cents is not None else d.amount_cents - fee,
+                method=d.method, reference=reference_of(d)))
+    if paid:
+        for r in Refund.select().where(Refund.donation.in_(list(paid)) & (Refund.status == "succeeded")):
+            d = paid[r.donation_id]
+            if within(r.succeeded_on):
+                fee = r.fee_cents or 0
+                found.append(Contribution(
+                    kind="money", key=f"donation:{d.id}:refund:{r.id}", company_id=d.company_id, on=r.succeeded_on,
+                    description=f"Refund of {d.number}", value_cents=-r.amount_cents, basis="at_cost",
+                    classification=d.classification, gross_cents=-r.amount_cents, fee_cents=fee,
+                    net_cents=r.net_cents if r.net_cents is not None else -r.amount_cents - fee,
+                    method=d.method, reference=reference_of(d)))
+        for x in Dispute.select().where(Dispute.donation.in_(list(paid))):
+            d = paid[x.donation_id]
+            if x.withdrawn_cents is not None and within(x.withdrawn_on):
+                found.append(Contribution(
+                    kind="money", key=f"donation:{d.id}:dispute:{x.id}:withdrawn", company_id=d.company_id,
+                    on=x.withdrawn_on, description=f"Chargeback of {d.number}", value_cents=-x.withdrawn_cents,
+                    basis="at_cost", classification=d.classification, gross_cents=-x.withdrawn_cents,
+                    fee_cents=x.withdrawn_fee_cents, net_cents=-x.withdrawn_cents - x.withdrawn_fee_cents,
+                    method=d.method, reference=reference_of(d)))
+            if x.reinstated_cents is not None and within(x.reinstated_on):
+                found.append(Contribution(
+                    kind="money", key=f"donation:{d.id}:dispute:{x.id}:reinstated", company_id=d.company_id,
+                    on=x.reinstated_on, description=f"Chargeback of {d.number} reversed",
+                    value_cents=x.reinstated_cents, basis="at_cost", classification=d.classification,
+                    gross_cents=x.reinstated_cents, fee_cents=x.reinstated_fee_cents,
+                    net_cents=x.reinstated_cents - x.reinstated_fee_cents, method=d.method, reference=reference_of(d)))
+    pledges = MaterialPledge.select().where(MaterialPledge.status == "confirmed")
+    if company_id is not None:
+        pledges = pledges.where(MaterialPledge.company == company_id)
+    for p in pledges:
+        if within(p.confirmed_on):
+            found.append(Contribution(
+                kind="material", key=f"material:{p.id}", company_id=p.company_id, on=p.confirmed_on,
+                description=f"{p.quantity} × {p.description}", value_cents=p.confirmed_value_cents,
+                basis="market_value", classification=p.classification, method="in_kind"))
+    return found
+
+
+def reference_of(donation: Donation) -> str:
+    """The payment reference that ties a donation's corrections (refunds, chargebacks) to it."""
+    return donation.stripe_payment_intent_id or donation.reference or ""
