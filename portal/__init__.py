@@ -19,6 +19,7 @@ BLUEPRINTS = (
     "portal.content.views",
     "portal.sroi.views",
     "portal.statements.views",
+    "portal.giving.views",
 )
 
 # Every capability with tables lists them in MODELS in its models module, in this order.
@@ -28,6 +29,7 @@ MODEL_MODULES = (
     "portal.enrollment.models",
     "portal.sroi.models",
     "portal.statements.models",
+    "portal.giving.models",
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))

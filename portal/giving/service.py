@@ -156,15 +156,20 @@ def max_cents(method: str) -> int:
     return min(limit, MAX_STRIPE_CENTS) if method == "stripe" else limit
 
 
-def parse_amount(text: str | None, method: str) -> int:
-    """What the donor typed as integer cents: at least EUR 0.50, at most the method's maximum."""
+def parse_money(text: str | None, field_name: str, *, max_cents: int) -> int:
+    """What someone typed as integer cents (more than zero), or GivingError naming the field."""
     if LEADING_ZERO_GROUP.match(text or ""):
         # core/money reads "0.499" as 499 euros (a thousands group); nobody writes 499 that way.
-        raise GivingError(_l("An amount has at most two decimals (whole cents)."), "amount")
+        raise GivingError(_l("An amount has at most two decimals (whole cents)."), field_name)
     try:
-        cents = money.parse_cents(text, max_cents=max_cents(method))
+        return money.parse_cents(text, max_cents=max_cents)
     except money.AmountError as error:
-        raise GivingError(error.message, "amount") from error
+        raise GivingError(error.message, field_name) from error
+
+
+def parse_amount(text: str | None, method: str) -> int:
+    """What the donor typed as integer cents: at least EUR 0.50, at most the method's maximum."""
+    cents = parse_money(text, "amount", max_cents=max_cents(method))
     check_amount(cents, method)
     return cents
 
