@@ -20,6 +20,7 @@ LEADER_EMAIL = "projectleider@onderwijsambassadeurs.nl"
 
 DEMO_STEPS: tuple[str, ...] = (
     "portal.enrollment.demo",
+    "portal.giving.demo",
     "portal.sroi.demo",  # after enrollment and giving: it allocates their contributions
     "portal.statements.demo",  # last: statements freeze what every other step recorded
 )
