@@ -32,6 +32,8 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from portal import ROOT
 
 log = logging.getLogger("portal.pdf")
+# WeasyPrint logs every rendering step at INFO; the portal's logs keep only its warnings.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 INVOICES_DIR = os.path.realpath(os.path.join(ROOT, "invoices"))
 DEFAULT_SECONDS = 30.0
