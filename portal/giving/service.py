@@ -283,6 +283,9 @@ def create_donation(data: DonationInput, *, user: User | None = None, donor: Pub
     if data.classification not in CLASSIFICATIONS:
         raise GivingError(_l("Choose whether this is a gift or sponsoring."), "classification")
     check_amount(data.amount_cents, data.method)
+    if data.method == "stripe" and not payments.configured():
+        raise GivingError(_l("Online payment is not available at the moment. Please choose a bank transfer."),
+                          "method")
     if not TOKEN_SHAPE.match(data.form_token or ""):
         raise GivingError(_l("The form has expired. Please submit it again."))
     school_id, school_name = _school(data.earmark_school_id, "earmark_school")
@@ -852,11 +855,15 @@ def _mail_payment_request(donation: Donation) -> None:
     except Exception:  # the request stands; the PDF is rendered again when someone downloads it
         log.exception("payment request PDF of donation %s could not be rendered", donation.id)
         return
-    mail.send_template(donation.donor_email, "giving/payment_request", donation.donor_language,
-                       _l("Payment request %(reference)s", reference=documents.format_reference(donation.reference)),
-                       donation=donation, reference=documents.format_reference(donation.reference),
-                       iban=documents.issuer()["iban"], issuer=documents.issuer()["name"],
-                       attachments=[mail.Attachment(documents.filename("payment_request", donation), bytes(stored.pdf))])
+    try:
+        mail.send_template(donation.donor_email, "giving/payment_request", donation.donor_language,
+                           _l("Payment request %(reference)s", reference=documents.format_reference(donation.reference)),
+                           donation=donation, reference=documents.format_reference(donation.reference),
+                           iban=documents.issuer()["iban"], issuer=documents.issuer()["name"],
+                           attachments=[mail.Attachment(documents.filename("payment_request", donation),
+                                                        bytes(stored.pdf))])
+    except Exception:  # the request stands and its page offers the PDF; a mail outage must not hide that
+        log.exception("payment request mail of donation %s could not be sent", donation.id)
 
 
 def _mail_failed(donation: Donation) -> None:

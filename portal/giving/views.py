@@ -75,7 +75,7 @@ def _wire(state):
     register_dashboard_panel(app, "giving/_dashboard_panel.html", 45)
     register_dashboard_panel(app, "giving/_leader_panel.html", 45, leader=True)
     app.jinja_env.globals.update(
-        giving_totals=lambda company: service.company_totals(company.id, dt.date.today().year),
+        giving_totals=lambda company: service.company_totals(company.id, service.amsterdam_today().year),
         giving_leader_counts=service.leader_counts,
         giving_status_label=lambda status: str(service.STATUS_LABELS.get(status, status)),
         giving_classification_label=lambda name: str(service.CLASSIFICATION_LABELS.get(name, name)),
@@ -173,6 +173,12 @@ def _continue(donation: Donation, created: bool):
 
 def _donate(form: DonationForm, public: bool):
     form.earmark_school.choices = _school_choices(_("No particular school"))
+    online = payments.configured()
+    if not online:
+        form.method.choices = [choice for choice in form.method.choices if choice.value == "bank"]
+        form.method.default = "bank"
+        if request.method == "GET" or not form.method.data:
+            form.method.data = "bank"
     refused = False
     if request.method == "GET":
         form.form_token.data = new_token()
@@ -212,7 +218,7 @@ def _donate(form: DonationForm, public: bool):
             refused = True
     elif not form.form_token.data:
         form.form_token.data = new_token()
-    return render_template("giving/donate.html", form=form, public=public,
+    return render_template("giving/donate.html", form=form, public=public, online=online,
                            minimum=service.MIN_DONATION_CENTS), _status(form, refused)
 
 
@@ -230,14 +236,14 @@ def donate():
     return _donate(DonationForm(), public=False)
 
 
-def _visible_donation(donation_id: int) -> Donation:
+def _visible_donation(donation_id: int, *, key_only: bool = False) -> Donation:
     """The donor's own donation: by the key in their link, or by their company when logged in."""
     donation = Donation.get_or_none(Donation.id == donation_id)
     if donation is None:
         abort(404)
     if service.key_matches(donation, request.args.get("key")):
         return donation
-    if current_user.is_authenticated and current_user.company_id is not None \
+    if not key_only and current_user.is_authenticated and current_user.company_id is not None \
             and donation.company_id == current_user.company_id:
         return donation
     abort(404)
@@ -253,7 +259,9 @@ def donation_status(donation_id: int):
 
 @bp.get("/give/donations/<int:donation_id>/cancel")
 def cancel(donation_id: int):
-    donation = _visible_donation(donation_id)
+    # Only through the link Stripe sends back (with its key): a GET that closes a session must not
+    # be something another site can make a logged-in visitor's browser do.
+    donation = _visible_donation(donation_id, key_only=True)
     service.cancel_checkout(donation)
     args = {"from": donation.id}
     if donation.via == "public":

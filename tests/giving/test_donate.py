@@ -242,3 +242,24 @@ def test_logged_in_users_are_sent_to_their_own_donate_page(stripe_env, company_c
     _company, client = company_client()
     response = client.get("/give")
     assert response.status_code == 302 and response.headers["Location"].endswith("/giving/donate")
+
+
+def test_going_back_needs_the_key_stripe_sends(stripe_env, company_client):
+    """A GET that closes a session is not something another site can make a logged-in browser do."""
+    _company, client = company_client()
+    client.post("/giving/donate", data=donate_form())
+    donation = Donation.get()
+    assert client.get(f"/give/donations/{donation.id}/cancel").status_code == 404
+    assert Donation.get_by_id(donation.id).status == "pending"
+    assert stripe_env.transport.session_for(donation.id)["status"] == "open"
+
+
+def test_without_stripe_only_a_bank_transfer_is_offered(app, company_client):
+    app.config["STRIPE_SECRET_KEY"] = ""
+    _company, client = company_client()
+    page = client.get("/giving/donate").get_data(as_text=True)
+    assert 'value="bank"' in page and 'value="stripe"' not in page
+    response = client.post("/giving/donate", data=donate_form(method="stripe"))
+    assert response.status_code == 422 and b"not available" in response.data
+    assert Donation.select().count() == 0
+    assert client.post("/giving/donate", data=donate_form(method="bank")).status_code == 302
