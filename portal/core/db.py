@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from urllib.parse import unquote, urlparse
 
 import peewee
@@ -30,6 +31,36 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+class PostgresqlDatabase(peewee.PostgresqlDatabase):
+    """PostgreSQL that runs SQL without parameters verbatim, as SQLite does.
+
+    peewee passes an empty tuple for "no parameters", and psycopg 3 then parses the text for
+    placeholders, so a literal `%` (a PL/pgSQL `RAISE ... '%'`, a LIKE pattern) fails with
+    "incomplete placeholder". Passing None tells psycopg there is nothing to substitute.
+    """
+
+    def _connect(self):
+        connection = super()._connect()
+        try:
+            import psycopg
+        except ImportError:  # psycopg2 does not parse a query without parameters
+            return connection
+        if isinstance(connection, psycopg.Connection):
+            connection.cursor_factory = _verbatim_cursor_class()
+        return connection
+
+
+@functools.cache
+def _verbatim_cursor_class():
+    import psycopg
+
+    class VerbatimCursor(psycopg.Cursor):
+        def execute(self, query, params=None, **kwargs):
+            return super().execute(query, params if params else None, **kwargs)
+
+    return VerbatimCursor
+
+
 def make_database(url: str) -> peewee.Database:
     """Build (not connect) the database a PORTAL_DATABASE_URL names."""
     parsed = urlparse(url)
@@ -38,7 +69,7 @@ def make_database(url: str) -> peewee.Database:
         return peewee.SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS,
                                      timeout=BUSY_TIMEOUT_SECONDS)
     if parsed.scheme in {"postgres", "postgresql"}:
-        return peewee.PostgresqlDatabase(
+        return PostgresqlDatabase(
             parsed.path.lstrip("/"),
             user=unquote(parsed.username) if parsed.username else None,
             password=unquote(parsed.password) if parsed.password else None,
