@@ -64,7 +64,8 @@ def password_problem(password: str, *context: str):
         return _l("Use at most %(count)d characters.", count=MAX_PASSWORD)
     words = [w for text in context if text for w in re.split(r"[@.\s_-]+", text.lower()) if len(w) > 2]
     words += ["onderwijsambassadeurs", "ambassadeur", "onderwijs", "portal", "sroi"]
-    if zxcvbn(password[:100], user_inputs=words)["score"] < 3:
+    # zxcvbn refuses more than 72 characters (its matching slows down steeply beyond that).
+    if zxcvbn(password[:72], user_inputs=words)["score"] < 3:
         return _l("This password is too easy to guess. A few unrelated words together make a strong one.")
     return None
 
@@ -121,6 +122,12 @@ def confirm_email(raw_token: str) -> User | None:
         User.update(email_confirmed_at=utcnow()).where(User.id == user.id).execute()
         audit.record("user.email_confirmed", actor=user, company=user.company_id, obj=user)
     return user
+
+
+def resend_confirmation(user: User) -> None:
+    """Mail a new confirmation link (after the right password for an unconfirmed address)."""
+    with atomic_write():
+        _send_link(user, "confirm", dt.timedelta(days=7), "accounts/confirm", _l("Confirm your e-mail address"))
 
 
 # --- single-use links --------------------------------------------------------------------
@@ -223,11 +230,8 @@ def pass_mfa(login_session: LoginSession) -> None:
     LoginSession.update(mfa_passed=True).where(LoginSession.id == login_session.id).execute()
 
 
-def _end_all_sessions(user: User, keep: LoginSession | None = None) -> None:
-    query = LoginSession.delete().where(LoginSession.user == user)
-    if keep is not None:
-        query = query.where(LoginSession.id != keep.id)
-    query.execute()
+def _end_all_sessions(user: User) -> None:
+    LoginSession.delete().where(LoginSession.user == user).execute()
 
 
 # --- passwords: reset and change --------------------------------------------------------
@@ -260,8 +264,9 @@ def reset_password(raw_token: str, password: str) -> User:
     return user
 
 
-def change_password(user: User, current: str, new: str, keep: LoginSession) -> None:
-    """Change a password after checking the current one; other sessions end."""
+def change_password(user: User, current: str, new: str) -> None:
+    """Change a password after checking the current one; every session of the user ends
+    (the caller starts a new one, so a copy of the old cookie opens nothing)."""
     if not _verify_hash(user.password_hash, current or ""):
         raise AccountError(_l("Your current password is not correct."), "current_password")
     problem = password_problem(new, user.email, user.name, user.company.legal_name if user.company_id else "")
@@ -269,7 +274,7 @@ def change_password(user: User, current: str, new: str, keep: LoginSession) -> N
         raise AccountError(problem, "new_password")
     with atomic_write():
         _set_password(user, new)
-        _end_all_sessions(user, keep=keep)
+        _end_all_sessions(user)
         audit.record("user.password_changed", actor=user, company=user.company_id, obj=user)
 
 

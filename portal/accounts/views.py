@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -107,6 +118,10 @@ def login():
             flash(_("The e-mail address or password is not correct."), "error")
             current_app.logger.info("login failed")
             return render_template("accounts/login.html", form=form), 401
+        if user.email_confirmed_at is None:
+            service.resend_confirmation(user)
+            flash(_("Please confirm your e-mail address first: we have sent you a new link."), "warning")
+            return render_template("accounts/login.html", form=form), 401
         if user.is_leader:
             auth.begin(user, mfa_passed=False)
             session["after_login"] = safe_next(form.next.data, "")
@@ -145,7 +160,8 @@ def totp():
             target = safe_next(session.pop("after_login", ""), url_for("accounts.leader_home"))
             return redirect(target)
         form.code.errors = [_("That code is not correct or was already used. Wait for the next code and try again.")]
-    qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, title=_("QR code for your authenticator app"))) if enrolling else None
+    # segno writes the SVG itself from the otpauth URI; nothing user-typed is in it.
+    qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, title=_("QR code for your authenticator app"))) if enrolling else None  # noqa: S704
     return render_template("accounts/totp.html", form=form, enrolling=enrolling, secret=secret if enrolling else None, qr=qr)
 
 
@@ -193,7 +209,7 @@ def reset_password(token: str):
 @limiter.limit(_attempt_limit, methods=["POST"])
 def accept_invite(token: str):
     invited = service.token_user(token, "invite")
-    if invited is None:
+    if invited is None or not invited.is_active:
         flash(_("This invitation is no longer valid. Ask your administrator for a new one."), "error")
         return redirect(url_for("accounts.login"))
     form = AcceptInviteForm(name=invited.name)
@@ -273,12 +289,14 @@ def _set_active(user_id: int, active: bool):
 def profile():
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        login_session = auth.current_login_session()
         try:
-            service.change_password(current_user, form.current_password.data, form.new_password.data,
-                                    keep=auth.current_login_session())
+            service.change_password(current_user, form.current_password.data, form.new_password.data)
         except service.AccountError as error:
             _apply_error(form, error)
         else:
+            # A new session for this browser: a copy of the old cookie opens nothing.
+            auth.begin(login_session.user, mfa_passed=login_session.mfa_passed)
             flash(_("Your password has been changed. You were logged out everywhere else."), "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=form)
