@@ -25,7 +25,8 @@ class AmountError(ValueError):
         return str(self.message)
 
 
-_SHAPE = re.compile(r"^\d{1,3}([.,\s]\d{3})*([.,]\d+)?$|^\d+([.,]\d+)?$")
+# Grouped thousands ("1.234.567", "1 234") or plain digits, each with optional decimals.
+_SHAPE = re.compile(r"^(0|[1-9]\d{0,2}([.,\s]\d{3})*)([.,]\d+)?$|^\d+([.,]\d+)?$", re.ASCII)
 
 
 def _normalise(text: str) -> str:
@@ -52,7 +53,11 @@ def _normalise(text: str) -> str:
     repeated = digits.count(digits[separator_at]) > 1
     # One separator followed by exactly three digits ("1.234", "1,234") is a thousands
     # separator in both notations; anything else after the last separator is decimals.
-    if not both and (repeated or len(tail) == 3):
+    # Thousands are grouped only after a first group of 1-3 digits that is not a zero
+    # ("0.001" and "1234.567" are three decimals, not 1 and 1,234,567 euros).
+    first_group = re.split(r"[.,]", digits, maxsplit=1)[0]
+    groups_thousands = 1 <= len(first_group) <= 3 and not first_group.startswith("0")
+    if not both and (repeated or (len(tail) == 3 and groups_thousands)):
         if len(tail) != 3:
             raise AmountError(_l("Please enter an amount such as 250 or 1.234,56."))
         return digits.replace(",", "").replace(".", "")
