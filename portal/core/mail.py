@@ -77,9 +77,27 @@ def send(message: Mail) -> None:
     config = current_app.config
     email = _build(message, config["MAIL_FROM"])
     if database.transaction_depth() > 0:
-        database.after_commit(lambda: _deliver(email, config))
+        database.after_commit(lambda: _deliver_after_commit(email, config))
     else:
         _deliver(email, config)
+
+
+def _deliver_after_commit(email: EmailMessage, config) -> None:
+    """The change is committed: a mail relay that is down must not turn it into an error page
+    (peewee would try to roll back a finished transaction). Log it and keep the message."""
+    try:
+        _deliver(email, config)
+    except Exception:
+        log.exception("mail to %s could not be sent; kept in the outbox's unsent/ folder", email["To"])
+        _write(email, os.path.join(config["OUTBOX_DIR"], "unsent"))
+
+
+def _write(email: EmailMessage, folder: str) -> str:
+    os.makedirs(folder, exist_ok=True)
+    name = f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
+    with open(os.path.join(folder, name), "wb") as handle:
+        handle.write(bytes(email))
+    return name
 
 
 def _deliver(email: EmailMessage, config) -> None:
@@ -92,9 +110,5 @@ def _deliver(email: EmailMessage, config) -> None:
             smtp.send_message(email)
         log.info("mail sent over SMTP to %s", email["To"])
         return
-    outbox = config["OUTBOX_DIR"]
-    os.makedirs(outbox, exist_ok=True)
-    name = f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
-    with open(os.path.join(outbox, name), "wb") as handle:
-        handle.write(bytes(email))
+    name = _write(email, config["OUTBOX_DIR"])
     log.info("mail written to outbox %s", name)
