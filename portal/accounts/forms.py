@@ -12,13 +12,14 @@ from wtforms import (
     HiddenField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
 )
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
-LANGUAGE_CHOICES = [("nl", "Nederlands"), ("en", "English")]
-ROLE_CHOICES = [("member", _l("Member")), ("admin", _l("Administrator"))]
+LANGUAGE_CHOICES = [SelectChoice("nl", "Nederlands"), SelectChoice("en", "English")]
+ROLE_CHOICES = [SelectChoice("member", _l("Member")), SelectChoice("admin", _l("Administrator"))]
 POSTCODE = re.compile(r"^([1-9][0-9]{3})\s?(?!SA|SD|SS)([A-Z]{2})$")
 
 
