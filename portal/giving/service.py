@@ -65,7 +65,6 @@ log = logging.getLogger("portal.giving")
 RECEIPT_CLAIM_MINUTES = 10
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 KVK_SHAPE = re.compile(r"^\d{8}$")
-LEADING_ZERO_GROUP = re.compile(r"^\s*(?:€|eur)?\s*\+?0+[.,\s\u00a0]\d{3}(?:\D|$)", re.IGNORECASE)
 
 STATUS_LABELS = {
     "pending": _l("awaiting payment"),
@@ -158,9 +157,6 @@ def max_cents(method: str) -> int:
 
 def parse_money(text: str | None, field_name: str, *, max_cents: int) -> int:
     """What someone typed as integer cents (more than zero), or GivingError naming the field."""
-    if LEADING_ZERO_GROUP.match(text or ""):
-        # core/money reads "0.499" as 499 euros (a thousands group); nobody writes 499 that way.
-        raise GivingError(_l("An amount has at most two decimals (whole cents)."), field_name)
     try:
         return money.parse_cents(text, max_cents=max_cents)
     except money.AmountError as error:
