@@ -1,0 +1,103 @@
+"""End to end with the real capabilities: an ambassador's confirmed hours (enrolment) and a
+paid bank donation (giving) reach SROI only through core.contributions, and count there."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+import pytest
+
+from portal.core.contributions import contributions
+from portal.sroi import service
+
+TODAY = dt.date(2026, 11, 28)
+
+
+@pytest.fixture
+def placement(app, make_company, leader, monkeypatch, request_context):
+    from portal.enrollment import hours
+    from portal.enrollment import service as enrollment
+
+    enrollment.seed_reference_data()
+    monkeypatch.setattr(enrollment, "amsterdam_today", lambda: TODAY)
+    company = make_company("Keten")
+    school = enrollment.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
+                                             "postcode": "3562 JT", "city": "Utrecht", "coordinator_name": "Ic",
+                                             "coordinator_email": "ic@klimop.nl"})
+    raw = {"employee_name": "Sanne de Vries", "employee_email": "sanne@keten.nl", "job_title": "Engineer",
+           "department": "Infra", "language": "en", "role_type": "class", "start": "2026-09", "duration": "full",
+           "weekday": "tuesday", "hours_per_week": "8", "funding": "sponsored", "sponsored_hours_per_week": "",
+           "hourly_cost": "50,00", "vog_status": "received", "vog_date": "2026-08-01", "under_21": "no"}
+    data, errors = enrollment.validate_enrolment(raw, enrollment.ValidationContext.load(company))
+    assert not errors, errors
+    enrolment = enrollment.create_enrolment(company, company.admin, data)
+    for step in ("intake", "matched", "active"):
+        enrolment = enrollment.move(enrolment, step, leader, school=school, group_name="groep 5b",
+                                    teacher_name="juf Aylin")
+    sessions = [e for e in hours.register(enrolment) if e.worked_on <= TODAY][:2]
+    hours.report_sessions(enrolment, [hours.SessionReport(e.id, True, 480) for e in sessions],
+                          actor=company.admin, via="hr")
+    hours.decide_entries([e.id for e in sessions], leader, approve=True)
+    return company, sessions
+
+
+@pytest.fixture
+def bank_donation(app, leader, request_context):
+    from portal.giving import service as giving
+
+    def pay(company, euros: int):
+        donation, _new = giving.create_donation(
+            giving.DonationInput(amount_cents=euros * 100, classification="sponsoring", method="bank",
+                                 form_token=secrets.token_urlsafe(24)), user=company.admin)
+        giving.mark_paid_by_bank(donation.reference, euros * 100, dt.date(2026, 11, 20), leader, "bank line 1")
+        return donation
+
+    return pay
+
+
+def test_confirmed_hours_and_a_paid_donation_count_toward_a_commitment(placement, bank_donation, make_commitment):
+    company, sessions = placement
+    donation = bank_donation(company, 1_500)
+    found = {c.key: c for c in contributions(company.id)}
+    hour_keys = [f"hours:{e.id}" for e in sessions]
+    assert [found[k].minutes for k in hour_keys] == [480, 480]
+    assert found[hour_keys[0]].kind == "hours_sponsored" and found[hour_keys[0]].value_cents == 40_000
+    assert found[f"donation:{donation.id}"].value_cents == 150_000
+
+    utrecht = make_commitment(company.admin, contract_reference="UTR", base_cents=2_000_000,       # 1,000.00
+                              deadline_on=dt.date(2027, 3, 1))
+    at_cost = make_commitment(company.admin, template="at-cost", contract_reference="COST",
+                              base_cents=100_000_000, deadline_on=dt.date(2027, 9, 30))             # 50,000.00
+    plan = service.suggest(company.id, TODAY)
+    service.apply_suggestion(company.admin, service.plan_fingerprint(plan), TODAY)
+    first, second = service.summaries([utrecht, at_cost], today=TODAY)
+    # Utrecht (nearest deadline) needs 1,000.00: the oldest contributions first, 10 hours at EUR 100.
+    assert first.totals["hours_sponsored"].counted == 600
+    assert first.totals["money"].lines == 0
+    assert first.claimed_cents == 100_000
+    # The rest goes at cost: 6 hours at the employer's EUR 50 and the whole donation.
+    assert second.totals["hours_sponsored"].counted == 360
+    assert second.totals["hours_sponsored"].value_cents == 30_000
+    assert second.totals["money"].counted == 150_000
+    assert second.claimed_cents == 180_000
+    # Nothing is left to allocate, and nothing can be counted twice.
+    assert service.suggest(company.id, TODAY) == []
+    with pytest.raises(service.SroiError):
+        service.set_allocation(company.admin, utrecht.id, hour_keys[1], 121, "hours_sponsored")
+
+
+def test_a_correction_of_confirmed_hours_lowers_the_claim(placement, leader, make_commitment):
+    from portal.enrollment import hours
+
+    company, sessions = placement
+    commitment = make_commitment(company.admin, deadline_on=dt.date(2027, 9, 30))
+    for entry in sessions:
+        service.set_allocation(company.admin, commitment.id, f"hours:{entry.id}", 480, "hours_sponsored")
+    assert service.summary(commitment, TODAY).claimed_cents == 160_000               # 16 h at EUR 100
+    hours.correct_entry(sessions[1].id, leader, "Left at noon", new_minutes=240)
+    summary = service.summary(commitment, TODAY)
+    assert summary.totals["hours_sponsored"].counted == 720                         # 8 h + 4 h, not 16 h
+    assert summary.claimed_cents == 120_000
+    assert [line.status for line in summary.lines] == ["ok", "reduced"]
+    assert service.suggest(company.id, TODAY) == []                                  # the corrected row adds nothing
