@@ -95,12 +95,25 @@ class ChainReport:
 def verify() -> ChainReport:
     """Walk the chain in order and report the first row whose link or content is wrong."""
     expected_prev = GENESIS
+    previous_id = 0
     count = 0
     for row in AuditLog.select().order_by(AuditLog.id).iterator():
         count += 1
         if row.prev_hash != expected_prev:
-            return ChainReport(count, row.id, "the link to the previous row is broken (a row was removed or inserted)")
+            missing = _missing(previous_id, row.id)
+            reason = (f"{missing} removed before it" if missing
+                      else "the link to the previous row is broken (a row was removed or inserted)")
+            return ChainReport(count, row.id, reason)
         if _digest(row) != row.row_hash:
             return ChainReport(count, row.id, "the row's content does not match its hash (it was changed)")
         expected_prev = row.row_hash
+        previous_id = row.id
     return ChainReport(count)
+
+
+def _missing(previous_id: int, row_id: int) -> str:
+    """'row 4 was' / 'rows 4-6 were' when ids are missing between two rows, else ''."""
+    first, last = previous_id + 1, row_id - 1
+    if first > last:
+        return ""
+    return f"row {first} was" if first == last else f"rows {first}-{last} were"

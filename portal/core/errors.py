@@ -6,7 +6,7 @@ import logging
 import uuid
 
 import peewee
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
@@ -49,6 +49,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(peewee.InterfaceError)
     def _database_down(exc: Exception):
         log.error("database unavailable: %s", exc.__class__.__name__)
+        # Render the page as for a visitor: loading the logged-in user would ask the database
+        # again, fail inside this handler and end as a bare 500 without our page.
+        g._login_user = current_app.login_manager.anonymous_user()
         return render_error(503)
 
     @app.errorhandler(Exception)
