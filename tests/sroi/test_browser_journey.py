@@ -1,38 +1,61 @@
 """In a real browser: record a commitment (a bad percentage first), allocate hours, see the figures.
 
-Uses the browser fixtures of tests/browser (headless Chromium, axe-core on every page).
+Uses the live server and the Journey helper of tests/browser (headless Chromium, axe-core on
+every page). The browser runs in a thread of its own: Playwright's sync API refuses a second
+instance in a thread where tests/browser's session-wide one is already running.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from portal.core.contributions import register_source
-from tests.browser.conftest import AXE, CHROMIUM, browser, journey, live_server  # noqa: F401 - fixtures
+from tests.browser.conftest import AXE, CHROMIUM, CHROMIUM_ARGS, Journey, live_server  # noqa: F401 - fixture
 from tests.conftest import PASSWORD
 from tests.sroi.conftest import Ledger
 
 pytestmark = pytest.mark.skipif(not (CHROMIUM and AXE.exists()), reason="needs Debian's chromium and axe-core")
 
 
-def test_record_a_commitment_and_allocate_hours(live_server, journey, make_company):  # noqa: F811 - fixtures
-    page = journey.page
+def test_record_a_commitment_and_allocate_hours(live_server, make_company):  # noqa: F811 - fixture
     company = make_company("Journey", language="en")
-    today = dt.date.today()
     ledger = Ledger()
     register_source(live_server.app, ledger)
-    ledger.hours(company, 7 * 60 + 30, person="Anna de Vries", on=today - dt.timedelta(days=3))
+    ledger.hours(company, 7 * 60 + 30, person="Anna de Vries", on=dt.date.today() - dt.timedelta(days=3))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(in_browser, live_server, company).result(timeout=180)
 
-    journey.visit(live_server.url + "/login", "login")
+
+def in_browser(server, company) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = chromium.new_context(locale="en-GB", viewport={"width": 1200, "height": 900})
+        journey = Journey(context.new_page(), "test_record_a_commitment_and_allocate_hours")
+        try:
+            walk(journey, server, company)
+        finally:
+            context.close()
+            chromium.close()
+        assert not [e for e in journey.console_errors if "Content Security Policy" in e], journey.console_errors
+
+
+def walk(journey, server, company) -> None:
+    page = journey.page
+    today = dt.date.today()
+
+    journey.visit(server.url + "/login", "login")
     page.fill("#email", company.admin.email)
     page.fill("#password", PASSWORD)
     page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r".*/dashboard$"))
 
-    journey.visit(live_server.url + "/sroi/new", "new commitment")
+    journey.visit(server.url + "/sroi/new", "new commitment")
     page.fill("#authority", "Gemeente Utrecht")
     page.fill("#contract_reference", "UTR-JOURNEY-1")
     page.fill("#base_amount", "250.000")
@@ -61,5 +84,5 @@ def test_record_a_commitment_and_allocate_hours(live_server, journey, make_compa
     journey.check_accessibility()
     journey.snap("hours allocated")
 
-    journey.visit(live_server.url + "/dashboard", "dashboard warning")
+    journey.visit(server.url + "/dashboard", "dashboard warning")
     assert "SROI deadlines" in page.content() and "UTR-JOURNEY-1" in page.content()
