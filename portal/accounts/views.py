@@ -32,7 +32,7 @@ from portal.accounts.forms import (
     TotpForm,
 )
 from portal.core.i18n import LANGUAGES
-from portal.core.security import company_admin_required, limiter
+from portal.core.security import company_admin_required, company_required, limiter
 from portal.core.templating import MenuItem, register_menu_provider
 from portal.core.urls import safe_next
 
@@ -242,9 +242,18 @@ def team():
     return render_template("accounts/team.html", form=form, members=members, role_form=RoleForm())
 
 
+def _colleague_for_admin(user_id: int):
+    """A colleague of the current user (404 for anyone else's), for an administrator (403)."""
+    colleague = service._colleague(current_user, user_id)
+    if not current_user.is_company_admin:
+        abort(403)
+    return colleague
+
+
 @bp.post("/team/<int:user_id>/role")
-@company_admin_required
+@company_required
 def change_role(user_id: int):
+    _colleague_for_admin(user_id)
     form = RoleForm()
     if form.validate_on_submit():
         try:
@@ -254,24 +263,24 @@ def change_role(user_id: int):
         else:
             flash(_("The role of %(name)s has been changed.", name=user.display_name), "success")
     else:
-        service._colleague(current_user, user_id)
         flash(_("Choose a role."), "error")
     return redirect(url_for("accounts.team"))
 
 
 @bp.post("/team/<int:user_id>/deactivate")
-@company_admin_required
+@company_required
 def deactivate(user_id: int):
     return _set_active(user_id, False)
 
 
 @bp.post("/team/<int:user_id>/activate")
-@company_admin_required
+@company_required
 def activate(user_id: int):
     return _set_active(user_id, True)
 
 
 def _set_active(user_id: int, active: bool):
+    _colleague_for_admin(user_id)
     try:
         user = service.set_active(current_user, user_id, active)
     except service.AccountError as error:
