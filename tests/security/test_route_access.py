@@ -6,7 +6,14 @@ to the login page (or get 401 from JSON addresses, or 404); never the page itsel
 
 from __future__ import annotations
 
-from tests.security.routes import PUBLIC_ENDPOINTS, PUBLIC_PREFIXES, is_public, methods, own_login, url
+from tests.security.routes import (
+    PUBLIC_ENDPOINTS,
+    PUBLIC_PREFIXES,
+    is_public,
+    methods,
+    own_login,
+    url,
+)
 
 DUMMY = {"int": 1, "default": "x"}
 
