@@ -74,3 +74,19 @@ def url(rule, values: dict) -> str:
     for name in rule.arguments:
         path = re.sub(r"<(?:[^:<>]+:)?" + re.escape(name) + ">", str(values[name]), path)
     return path
+
+
+def sample_values(rule) -> dict:
+    """Values that match the rule's converters (for routes where any object will do)."""
+    from werkzeug.routing.converters import AnyConverter, IntegerConverter
+
+    values = {}
+    for name in rule.arguments:
+        converter = rule._converters.get(name)
+        if isinstance(converter, AnyConverter):
+            values[name] = sorted(converter.items)[0]
+        elif isinstance(converter, IntegerConverter):
+            values[name] = 1
+        else:
+            values[name] = "x"
+    return values

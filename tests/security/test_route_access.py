@@ -12,10 +12,9 @@ from tests.security.routes import (
     is_public,
     methods,
     own_login,
+    sample_values,
     url,
 )
-
-DUMMY = {"int": 1, "default": "x"}
 
 
 def private_rules(app):
@@ -23,10 +22,8 @@ def private_rules(app):
 
 
 def values_for(world, rule) -> dict:
-    values = dict(world.values_for(rule))
-    for name in rule.arguments:
-        values.setdefault(name, DUMMY["int"] if "int:" + name in rule.rule else DUMMY["default"])
-    return values
+    """Company A's real ids where a factory has them, converter-shaped samples otherwise."""
+    return sample_values(rule) | world.values_for(rule)
 
 
 def test_every_private_route_sends_anonymous_visitors_to_log_in(app, world):
