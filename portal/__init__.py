@@ -30,6 +30,7 @@ MODEL_MODULES = (
     "portal.sroi.models",
     "portal.statements.models",
     "portal.giving.models",
+    "portal.reconcile.models",
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
