@@ -168,3 +168,12 @@ def test_a_tampered_or_made_up_cookie_opens_nothing(app, make_company, login, co
     # And a Flask-Login style user id in the cookie is ignored.
     by_user_id = serializer.dumps({"_user_id": str(company.admin.id), "_fresh": True})
     assert sends_to_login(replay(app, cookie_name, by_user_id).get("/dashboard"))
+
+
+def test_the_leader_stays_past_the_second_factor_after_changing_the_password(app, leader, leader_client, cookie_name):
+    copied = leader_client.get_cookie(cookie_name).value
+    response = leader_client.post("/account", data={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+
+    assert response.status_code == 302
+    assert leader_client.get("/leader").status_code == 200  # no second TOTP step for the renewed session
+    assert sends_to_login(replay(app, cookie_name, copied).get("/leader"))
