@@ -66,6 +66,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STRIPE_PAYMENT_METHODS", "ideal,card,sepa_debit", "payment methods offered in Checkout"),
     Setting("PAYMENT_REQUEST_DUE_DAYS", 30, "days a company has to pay a payment request by bank transfer"),
     Setting("PENDING_ALERT_DAYS", 14, "the project leader sees online payments still unsettled after this many days"),
+    Setting("RECONCILE_MAX_UPLOAD_MB", 10, "largest bank statement file the project leader may upload, in MB"),
+    Setting("RECONCILE_GL_CODES", "money=8000,material=8100,hours_sponsored=8200,hours_volunteered=8300",
+            "general-ledger code per contribution kind in the accounting export (`kind.method=` or `kind.classification=` refine it)"),
 )
 
 

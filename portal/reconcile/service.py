@@ -1,0 +1,753 @@
+"""The project leader's desk: bank import and matching, period close, totals, the attention
+queue, the audit log and acting on behalf of a company user.
+
+Service functions take plain arguments and return plain results; they never read
+`flask.request`. Giving and enrolment are reached only through their service modules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import peewee
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from portal.accounts.models import Company, LoginSession, User
+from portal.core import audit
+from portal.core.audit import AuditLog
+from portal.core.contributions import KINDS, Contribution, contributions
+from portal.core.db import atomic_write, database, utcnow
+from portal.reconcile import banks
+from portal.reconcile.matching import LineFacts, Match, OpenItem, OpenItems, outcome_of
+from portal.reconcile.models import (
+    BankLine,
+    BankStatement,
+    Correction,
+    KnownIban,
+    PeriodClose,
+    StripePayout,
+)
+
+INSERT_BATCH = 500
+OPEN_ITEM_SOURCES = "portal.reconcile.open_item_sources"
+SETTLERS = "portal.reconcile.settlers"
+
+
+class ReconcileError(ValueError):
+    """A refusal to show the project leader: str() is the translated message."""
+
+    def __init__(self, message) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+class PeriodClosed(ReconcileError):
+    """The change falls in a closed period: only a correction may touch it."""
+
+
+# --- periods ------------------------------------------------------------------------------
+
+def is_period_closed(on: dt.date) -> bool:
+    """Whether `on` falls in a closed month or school year (then only corrections may change it)."""
+    return PeriodClose.select().where((PeriodClose.starts_on <= on) & (PeriodClose.ends_on >= on)).exists()
+
+
+def closed_period_of(on: dt.date) -> PeriodClose | None:
+    return (PeriodClose.select().where((PeriodClose.starts_on <= on) & (PeriodClose.ends_on >= on))
+            .order_by(PeriodClose.starts_on).first())
+
+
+def _closed_ranges() -> list[tuple[dt.date, dt.date]]:
+    return [(p.starts_on, p.ends_on) for p in PeriodClose.select(PeriodClose.starts_on, PeriodClose.ends_on)]
+
+
+def _in_ranges(on: dt.date, ranges: list[tuple[dt.date, dt.date]]) -> bool:
+    return any(start <= on <= end for start, end in ranges)
+
+
+def _refuse_if_closed(on: dt.date) -> None:
+    if is_period_closed(on):
+        raise PeriodClosed(_l("%(date)s lies in a closed period. Record a correction instead.", date=on.isoformat()))
+
+
+def school_year_of(on: dt.date) -> str:
+    """The school year a date belongs to, as '2026-2027' (years run from 1 August)."""
+    first = on.year if on.month >= 8 else on.year - 1
+    return f"{first}-{first + 1}"
+
+
+def school_year_range(label: str) -> tuple[dt.date, dt.date]:
+    match = re.fullmatch(r"(\d{4})-(\d{4})", label or "")
+    if not match or int(match.group(2)) != int(match.group(1)) + 1:
+        raise ReconcileError(_l("A school year is written as 2026-2027."))
+    first = int(match.group(1))
+    return dt.date(first, 8, 1), dt.date(first + 1, 7, 31)
+
+
+def month_range(label: str) -> tuple[dt.date, dt.date]:
+    match = re.fullmatch(r"(\d{4})-(\d{2})", label or "")
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise ReconcileError(_l("A month is written as 2026-05."))
+    start = dt.date(int(match.group(1)), int(match.group(2)), 1)
+    following = dt.date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    return start, following - dt.timedelta(days=1)
+
+
+# --- open items ---------------------------------------------------------------------------
+
+def register_open_item_source(app, source: Callable[[], Iterable[OpenItem]]) -> None:
+    """Another capability (or a test) adds a function returning items that await a payment."""
+    app.extensions.setdefault(OPEN_ITEM_SOURCES, []).append(source)
+
+
+def register_settler(app, prefix: str, settle: Callable[..., str]) -> None:
+    """settle(item, line, actor) -> settlement word, for items whose key starts with `prefix`."""
+    app.extensions.setdefault(SETTLERS, {})[prefix] = settle
+
+
+def _giving():
+    try:
+        from portal.giving import service as giving_service
+    except ImportError:  # giving not installed in this build
+        return None
+    return giving_service
+
+
+def _giving_open_requests() -> list[OpenItem]:
+    giving = _giving()
+    if giving is None:
+        return []
+    fetch = getattr(giving, "open_bank_requests", None)
+    donations = fetch() if fetch else giving.desk().open_requests
+    return [OpenItem(key=f"donation:{d.id}", kind="request", amount_cents=d.amount_cents, reference=d.reference or "",
+                     company_id=d.company_id, label=f"{d.number} {d.donor_name}", aliases=(d.number,),
+                     due_on=d.due_on) for d in donations]
+
+
+def _payout_open_items() -> list[OpenItem]:
+    return [OpenItem(key=f"payout:{p.payout_id}", kind="payout", amount_cents=p.amount_cents,
+                     label=f"Stripe payout {p.payout_id}", aliases=(p.payout_id,), due_on=p.arrival_on)
+            for p in StripePayout.select().where(StripePayout.bank_line.is_null() & (StripePayout.amount_cents > 0))]
+
+
+def open_items() -> list[OpenItem]:
+    items = _giving_open_requests() + _payout_open_items()
+    for source in current_app.extensions.get(OPEN_ITEM_SOURCES, []):
+        items.extend(source())
+    return items
+
+
+def known_ibans() -> dict[str, int]:
+    return {row.iban: row.company_id for row in KnownIban.select(KnownIban.iban, KnownIban.company)}
+
+
+def open_index() -> OpenItems:
+    return OpenItems(open_items(), known_ibans())
+
+
+def _settle(item: OpenItem, line: BankLine, actor: User | None) -> str:
+    prefix = item.key.split(":", 1)[0]
+    custom = current_app.extensions.get(SETTLERS, {}).get(prefix)
+    if custom is not None:
+        return custom(item, line, actor)
+    if prefix == "payout":
+        payout_id = item.key.split(":", 1)[1]
+        done = (StripePayout.update(bank_line=line.id)
+                .where((StripePayout.payout_id == payout_id) & StripePayout.bank_line.is_null()).execute())
+        return "payout_tied" if done else "payout_taken"
+    if prefix == "donation":
+        giving = _giving()
+        if giving is None or not item.reference:
+            return "unsupported"
+        result = giving.mark_paid_by_bank(item.reference, line.amount_cents, line.booked_on, actor, line.line_ref)
+        return result.status
+    return "unsupported"
+
+
+def _line_facts(line: BankLine) -> LineFacts:
+    return LineFacts(line.id, line.amount_cents, line.reference, line.counterparty_iban, line.counterparty_name,
+                     line.description, line.end_to_end_id)
+
+
+# --- import -------------------------------------------------------------------------------
+
+@dataclass
+class ImportResult:
+    statement: BankStatement | None
+    lines_total: int
+    lines_new: int
+    matched: int = 0
+    format: str = ""
+
+    @property
+    def duplicate(self) -> bool:
+        return self.lines_new == 0
+
+
+def max_upload_bytes() -> int:
+    return int(current_app.config.get("RECONCILE_MAX_UPLOAD_MB") or 10) * 1024 * 1024
+
+
+def import_statement(data: bytes, *, filename: str = "", actor: User | None = None, fmt: str = "auto",
+                     encoding: str = "utf-8", match: bool = True, max_bytes: int | None = -1) -> ImportResult:
+    """Parse and store a bank statement; lines already imported are skipped, new ones matched.
+
+    Raises banks.StatementError (nothing stored) when the file cannot be read.
+    """
+    limit = max_upload_bytes() if max_bytes == -1 else max_bytes
+    parsed = banks.parse_statement(data, fmt=fmt, encoding=encoding, max_bytes=limit)
+    sha = hashlib.sha256(data).hexdigest()
+    with atomic_write():
+        statement = BankStatement.create(format=parsed.format, account_iban=parsed.account_iban[:34],
+                                         number=parsed.number[:100], filename=(filename or "")[:255], sha256=sha,
+                                         imported_by=getattr(actor, "id", actor))
+        rows = [{
+            "statement": statement.id, "fingerprint": line.fingerprint, "booked_on": line.booked_on,
+            "value_on": line.value_on, "amount_cents": line.amount_cents, "currency": line.currency[:3],
+            "counterparty_iban": line.counterparty_iban[:34], "counterparty_name": line.counterparty_name[:200],
+            "description": line.description, "reference": line.reference[:140],
+            "end_to_end_id": line.end_to_end_id[:140], "bank_ref": line.bank_ref[:140],
+        } for line in parsed.lines if line.amount_cents != 0]
+        for start in range(0, len(rows), INSERT_BATCH):
+            BankLine.insert_many(rows[start:start + INSERT_BATCH]).on_conflict_ignore().execute()
+        new = BankLine.select().where(BankLine.statement == statement.id).count()
+        if new == 0:
+            # The same statement again: nothing new, so no statement row either.
+            statement.delete_instance()
+            return ImportResult(None, len(rows), 0, format=parsed.format)
+        BankStatement.update(line_count=new).where(BankStatement.id == statement.id).execute()
+        statement.line_count = new
+        audit.record("reconcile.statement_imported", actor=actor, obj=statement, format=parsed.format,
+                     filename=filename, sha256=sha, lines=len(rows), new=new, account=parsed.account_iban)
+    result = ImportResult(statement, len(rows), new, format=parsed.format)
+    if match:
+        result.matched = auto_match(actor, statement_id=statement.id)
+    return result
+
+
+# --- matching -----------------------------------------------------------------------------
+
+def auto_match(actor: User | None = None, *, statement_id: int | None = None, index: OpenItems | None = None) -> int:
+    """Match unmatched credit lines (of one statement, or all) against the open items."""
+    query = BankLine.select().where((BankLine.status == "unmatched") & (BankLine.amount_cents > 0))
+    if statement_id is not None:
+        query = query.where(BankLine.statement == statement_id)
+    closed = _closed_ranges()
+    lines = {line.id: line for line in query.order_by(BankLine.booked_on, BankLine.id)
+             if not _in_ranges(line.booked_on, closed)}
+    if not lines:
+        return 0
+    index = index or open_index()
+    matches = index.match(_line_facts(line) for line in lines.values())
+    return _record_matches(matches, lines, actor)
+
+
+def _record_matches(matches: list[Match], lines: dict[int, BankLine], actor: User | None) -> int:
+    recorded = 0
+    now = utcnow()
+    for match in matches:
+        line = lines[match.line_id]
+        with atomic_write():
+            moved = (BankLine.update(status="matched", match_method=match.method, target=match.item.key,
+                                     company=match.item.company_id, expected_cents=match.expected_cents,
+                                     outcome=match.outcome, matched_by=getattr(actor, "id", actor), matched_at=now)
+                     .where((BankLine.id == line.id) & (BankLine.status == "unmatched")).execute())
+            if not moved:
+                continue
+            settlement = _settle(match.item, line, actor)
+            BankLine.update(settlement=settlement[:30]).where(BankLine.id == line.id).execute()
+            _learn_iban(line, match.item)
+            audit.record("reconcile.line_matched", actor=actor, company=match.item.company_id, obj=line,
+                         target=match.item.key, method=match.method, outcome=match.outcome,
+                         amount_cents=line.amount_cents, expected_cents=match.expected_cents, settlement=settlement)
+        recorded += 1
+    return recorded
+
+
+def _learn_iban(line: BankLine, item: OpenItem) -> None:
+    if line.counterparty_iban and item.company_id is not None and item.kind == "request":
+        KnownIban.insert(iban=line.counterparty_iban, company=item.company_id).on_conflict_ignore().execute()
+
+
+def _line_for_change(line_id: int) -> BankLine:
+    line = BankLine.get_or_none(BankLine.id == line_id)
+    if line is None:
+        raise ReconcileError(_l("This bank line does not exist."))
+    _refuse_if_closed(line.booked_on)
+    return line
+
+
+def match_line(line_id: int, target: str, actor: User, note: str = "") -> BankLine:
+    """Match one line by hand to an open item named by key, reference, number or payout id."""
+    line = _line_for_change(line_id)
+    if line.status != "unmatched":
+        raise ReconcileError(_l("This line is already matched or set aside."))
+    if line.amount_cents <= 0:
+        raise ReconcileError(_l("Only money received can pay an open item."))
+    index = open_index()
+    item = index.lookup(target)
+    if item is None:
+        raise ReconcileError(_l("No open item answers to %(target)s.", target=(target or "")[:60]))
+    match = Match(line.id, item, "manual", outcome_of(line.amount_cents, item.amount_cents), item.amount_cents)
+    with atomic_write():
+        moved = (BankLine.update(status="matched", match_method="manual", target=item.key, company=item.company_id,
+                                 expected_cents=item.amount_cents, outcome=match.outcome, note=(note or "")[:1000],
+                                 matched_by=actor.id, matched_at=utcnow())
+                 .where((BankLine.id == line.id) & (BankLine.status == "unmatched")).execute())
+        if not moved:
+            raise ReconcileError(_l("This line was matched a moment ago."))
+        settlement = _settle(item, line, actor)
+        BankLine.update(settlement=settlement[:30]).where(BankLine.id == line.id).execute()
+        _learn_iban(line, item)
+        audit.record("reconcile.line_matched", actor=actor, company=item.company_id, obj=line, target=item.key,
+                     method="manual", outcome=match.outcome, amount_cents=line.amount_cents,
+                     expected_cents=item.amount_cents, settlement=settlement, note=note)
+    return BankLine.get_by_id(line.id)
+
+
+def unmatch_line(line_id: int, actor: User, reason: str) -> BankLine:
+    """Undo a match that moved no money elsewhere; a paid donation stays paid (use a correction)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReconcileError(_l("Say why the match is undone."))
+    line = _line_for_change(line_id)
+    if line.status != "matched":
+        raise ReconcileError(_l("This line is not matched."))
+    if line.settlement in ("paid", "already_recorded"):
+        raise ReconcileError(_l("This line paid %(target)s; a paid donation is not undone here. Refund it or record a correction.",
+                                target=line.target))
+    with atomic_write():
+        moved = (BankLine.update(status="unmatched", match_method="", target="", company=None, expected_cents=None,
+                                 outcome="", settlement="", matched_by=None, matched_at=None)
+                 .where((BankLine.id == line.id) & (BankLine.status == "matched")).execute())
+        if not moved:
+            raise ReconcileError(_l("This line was changed a moment ago."))
+        if line.target.startswith("payout:"):
+            StripePayout.update(bank_line=None).where(StripePayout.bank_line == line.id).execute()
+        audit.record("reconcile.line_unmatched", actor=actor, company=line.company_id, obj=line, target=line.target,
+                     method=line.match_method, reason=reason)
+    return BankLine.get_by_id(line.id)
+
+
+def ignore_line(line_id: int, actor: User, reason: str) -> BankLine:
+    """Set a line aside (bank costs, a transfer between own accounts) with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReconcileError(_l("Say why the line needs no match."))
+    line = _line_for_change(line_id)
+    with atomic_write():
+        moved = (BankLine.update(status="ignored", note=reason[:1000], matched_by=actor.id, matched_at=utcnow())
+                 .where((BankLine.id == line.id) & (BankLine.status == "unmatched")).execute())
+        if not moved:
+            raise ReconcileError(_l("Only an unmatched line can be set aside."))
+        audit.record("reconcile.line_ignored", actor=actor, obj=line, reason=reason, amount_cents=line.amount_cents)
+    return BankLine.get_by_id(line.id)
+
+
+def restore_line(line_id: int, actor: User) -> BankLine:
+    line = _line_for_change(line_id)
+    with atomic_write():
+        moved = (BankLine.update(status="unmatched", note="", matched_by=None, matched_at=None)
+                 .where((BankLine.id == line.id) & (BankLine.status == "ignored")).execute())
+        if not moved:
+            raise ReconcileError(_l("Only a line set aside can be brought back."))
+        audit.record("reconcile.line_restored", actor=actor, obj=line)
+    return BankLine.get_by_id(line.id)
+
+
+@dataclass
+class PastedResult:
+    reference: str
+    status: str          # paid, matched_line, unknown_reference, amount_mismatch, invalid, ...
+    target: str = ""
+
+
+def mark_references_paid(text: str, actor: User, paid_on: dt.date) -> list[PastedResult]:
+    """Mark a pasted list of references paid: one per line, optionally followed by an amount.
+
+    Where an unmatched bank line carries the reference it is matched to it; otherwise the
+    request is recorded paid on `paid_on` for its full amount.
+    """
+    _refuse_if_closed(paid_on)
+    entries = [raw.strip() for raw in re.split(r"[\r\n,;]+", text or "") if raw.strip()]
+    if not entries:
+        raise ReconcileError(_l("Paste at least one reference."))
+    if len(entries) > 1000:
+        raise ReconcileError(_l("Paste at most 1,000 references at a time."))
+    index = open_index()
+    results: list[PastedResult] = []
+    for entry in entries:
+        reference = banks.clean_reference(entry.split()[0] if entry.split() else entry)
+        if not entry.upper().startswith("RF") or not reference.startswith("RF"):
+            item = index.lookup(entry.split()[0])
+        else:
+            item = index.by_ref.get(reference)
+        if item is None:
+            results.append(PastedResult(entry[:60], "unknown_reference"))
+            continue
+        line = (BankLine.select().where((BankLine.reference == item.reference) & (BankLine.status == "unmatched")
+                                        & (BankLine.amount_cents > 0)).first() if item.reference else None)
+        if line is not None and not is_period_closed(line.booked_on):
+            line = match_line(line.id, item.key, actor, note="pasted")
+            results.append(PastedResult(entry[:60], f"line:{line.settlement}", item.key))
+            continue
+        if item.kind != "request" or not item.reference:
+            results.append(PastedResult(entry[:60], "unsupported", item.key))
+            continue
+        giving = _giving()
+        outcome = giving.mark_paid_by_bank(item.reference, item.amount_cents - item.matched_cents, paid_on, actor,
+                                           f"pasted:{item.reference}:{paid_on.isoformat()}")
+        results.append(PastedResult(entry[:60], outcome.status, item.key))
+    with atomic_write():
+        audit.record("reconcile.references_pasted", actor=actor, paid_on=paid_on.isoformat(),
+                     results={r.reference: r.status for r in results})
+    return results
+
+
+# --- the queue ----------------------------------------------------------------------------
+
+@dataclass
+class QueueLine:
+    line: BankLine
+    suggestions: list[OpenItem]
+    closed: bool
+
+
+def line_queue(status: str = "unmatched", *, credits_only: bool = False, limit: int = 100,
+               offset: int = 0) -> tuple[list[QueueLine], int]:
+    query = BankLine.select().where(BankLine.status == status)
+    if credits_only:
+        query = query.where(BankLine.amount_cents > 0)
+    total = query.count()
+    rows = list(query.order_by(BankLine.booked_on.desc(), BankLine.id.desc()).limit(limit).offset(offset))
+    index = open_index() if status == "unmatched" and rows else None
+    closed = _closed_ranges()
+    return [QueueLine(line, index.suggestions(_line_facts(line)) if index and line.amount_cents > 0 else [],
+                      _in_ranges(line.booked_on, closed)) for line in rows], total
+
+
+def statements(limit: int = 50) -> list[BankStatement]:
+    return list(BankStatement.select().order_by(BankStatement.id.desc()).limit(limit))
+
+
+# --- totals, queue of attention, charts ---------------------------------------------------
+
+@dataclass
+class KindTotals:
+    count: int = 0
+    minutes: int = 0
+    value_cents: int = 0
+    gross_cents: int = 0
+    fee_cents: int = 0
+    net_cents: int = 0
+
+    def add(self, c: Contribution) -> None:
+        self.count += 1
+        self.minutes += c.minutes
+        self.value_cents += c.value_cents
+        self.gross_cents += c.gross_cents
+        self.fee_cents += c.fee_cents
+        self.net_cents += c.net_cents
+
+
+@dataclass
+class Totals:
+    by_year: dict[str, dict[str, KindTotals]] = field(default_factory=dict)
+    by_company: dict[int, dict[str, KindTotals]] = field(default_factory=dict)
+    companies: dict[int, str] = field(default_factory=dict)
+    overall: dict[str, KindTotals] = field(default_factory=dict)
+
+
+def totals(items: list[Contribution]) -> Totals:
+    result = Totals()
+    for c in items:
+        year = result.by_year.setdefault(school_year_of(c.on), {k: KindTotals() for k in KINDS})
+        company = result.by_company.setdefault(c.company_id, {k: KindTotals() for k in KINDS})
+        overall = result.overall.setdefault(c.kind, KindTotals())
+        for bucket in (year.setdefault(c.kind, KindTotals()), company.setdefault(c.kind, KindTotals()), overall):
+            bucket.add(c)
+    for kind in KINDS:
+        result.overall.setdefault(kind, KindTotals())
+    if result.by_company:
+        result.companies = {c.id: c.legal_name for c in Company.select(Company.id, Company.legal_name)
+                            .where(Company.id.in_(list(result.by_company)))}
+    result.by_year = dict(sorted(result.by_year.items(), reverse=True))
+    return result
+
+
+@dataclass
+class Attention:
+    label: Any
+    count: int
+    url: str = ""
+    level: str = "warn"
+
+
+def attention() -> list[Attention]:
+    """What needs the project leader: each item says how many and where to look."""
+    found: list[Attention] = []
+    unmatched = BankLine.select().where((BankLine.status == "unmatched") & (BankLine.amount_cents > 0)).count()
+    found.append(Attention(_l("Bank lines received but not matched"), unmatched, "reconcile.queue"))
+    partial = BankLine.select().where((BankLine.status == "matched") & (BankLine.outcome != "exact")).count()
+    found.append(Attention(_l("Partial payments and over-payments"), partial, "reconcile.matched"))
+    unpaid_payouts = (StripePayout.select().where(StripePayout.bank_line.is_null() & (StripePayout.status == "paid"))
+                      .count())
+    found.append(Attention(_l("Stripe payouts without their bank line"), unpaid_payouts, "reconcile.stripe"))
+    unbalanced = (StripePayout.select().where(StripePayout.items_known
+                                              & (StripePayout.items_net_cents != StripePayout.amount_cents)).count())
+    found.append(Attention(_l("Stripe payouts that do not add up"), unbalanced, "reconcile.stripe", "danger"))
+    giving = _giving()
+    if giving is not None:
+        desk = giving.desk()
+        days = int(current_app.config.get("PENDING_ALERT_DAYS") or 14)
+        today = dt.date.today()
+        overdue = [d for d in desk.open_requests if d.due_on and d.due_on < today]
+        old = [d for d in desk.open_requests if d.created_at and d.created_at < utcnow() - dt.timedelta(days=days)]
+        found.append(Attention(_l("Donations pending longer than %(days)d days", days=days),
+                               len(desk.stuck) + len({d.id for d in old}), "giving.leader"))
+        found.append(Attention(_l("Payment requests past their due date"), len(overdue), "giving.leader"))
+        found.append(Attention(_l("Flagged Stripe events and payment issues (amount mismatch, disputes)"),
+                               len(desk.issues), "giving.leader", "danger"))
+        found.append(Attention(_l("Materials pledged but not yet delivered"),
+                               len([p for p in desk.pledges if p.status in ("pledged", "accepted")]), "giving.leader"))
+    try:
+        from portal.enrollment import service as enrollment_service
+    except ImportError:
+        enrollment_service = None
+    if enrollment_service is not None:
+        found.append(Attention(_l("Hours awaiting confirmation"), enrollment_service.awaiting_confirmation_count(), ""))
+        found.append(Attention(_l("Enrolments without a VOG"), enrollment_service.vog_missing().count(), ""))
+    return found
+
+
+def monthly_series(items: list[Contribution], months: int = 12, today: dt.date | None = None) -> dict[str, Any]:
+    """Contributions per month by kind over the last `months` months (money in cents, hours in minutes)."""
+    today = today or dt.date.today()
+    keys: list[str] = []
+    year, month = today.year, today.month
+    for _ in range(months):
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    keys.reverse()
+    series = {kind: dict.fromkeys(keys, 0) for kind in KINDS}
+    for c in items:
+        key = f"{c.on.year:04d}-{c.on.month:02d}"
+        if key in series[c.kind]:
+            series[c.kind][key] += c.minutes if c.kind.startswith("hours") else c.value_cents
+    return {"months": keys, "series": series}
+
+
+# --- period close -------------------------------------------------------------------------
+
+@dataclass
+class PeriodSummary:
+    kind: str
+    starts_on: dt.date
+    ends_on: dt.date
+    totals: dict[str, KindTotals]
+    bank_expected_cents: int
+    bank_actual_cents: int
+    stripe_expected_cents: int
+    stripe_actual_cents: int
+    unmatched_count: int
+    unmatched_cents: int
+    ignored_cents: int
+    closed: PeriodClose | None = None
+
+    @property
+    def expected_cents(self) -> int:
+        return self.bank_expected_cents + self.stripe_expected_cents
+
+    @property
+    def actual_cents(self) -> int:
+        return self.bank_actual_cents + self.stripe_actual_cents
+
+    @property
+    def difference_cents(self) -> int:
+        return self.actual_cents - self.expected_cents
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "totals": {k: vars(v) for k, v in self.totals.items()},
+            "bank_expected_cents": self.bank_expected_cents, "bank_actual_cents": self.bank_actual_cents,
+            "stripe_expected_cents": self.stripe_expected_cents, "stripe_actual_cents": self.stripe_actual_cents,
+            "unmatched_count": self.unmatched_count, "unmatched_cents": self.unmatched_cents,
+            "ignored_cents": self.ignored_cents,
+        }
+
+
+def period_range(kind: str, label: str) -> tuple[dt.date, dt.date]:
+    if kind == "month":
+        return month_range(label)
+    if kind == "school_year":
+        return school_year_range(label)
+    raise ReconcileError(_l("Close a month or a school year."))
+
+
+def period_summary(kind: str, label: str) -> PeriodSummary:
+    """Expected (what the books say was received) against actual (what the bank shows)."""
+    start, end = period_range(kind, label)
+    items = contributions(None, start, end)
+    kinds = {k: KindTotals() for k in KINDS}
+    bank_expected = stripe_expected = 0
+    for c in items:
+        kinds.setdefault(c.kind, KindTotals()).add(c)
+        if c.kind == "money" and c.method == "bank":
+            bank_expected += c.gross_cents
+        elif c.kind == "money" and c.method == "stripe":
+            stripe_expected += c.net_cents
+    in_period = (BankLine.booked_on >= start) & (BankLine.booked_on <= end)
+    bank_actual = (BankLine.select(peewee.fn.COALESCE(peewee.fn.SUM(BankLine.amount_cents), 0))
+                   .where(in_period & (BankLine.status == "matched") & BankLine.target.startswith("donation:")
+                          & (BankLine.settlement == "paid")).scalar())
+    stripe_actual = (StripePayout.select(peewee.fn.COALESCE(peewee.fn.SUM(StripePayout.items_net_cents), 0))
+                     .where(StripePayout.items_known & (StripePayout.arrival_on >= start)
+                            & (StripePayout.arrival_on <= end)).scalar())
+    unmatched = BankLine.select(peewee.fn.COUNT(BankLine.id), peewee.fn.COALESCE(peewee.fn.SUM(BankLine.amount_cents), 0)) \
+        .where(in_period & (BankLine.status == "unmatched") & (BankLine.amount_cents > 0)).tuples().first()
+    ignored = (BankLine.select(peewee.fn.COALESCE(peewee.fn.SUM(BankLine.amount_cents), 0))
+               .where(in_period & (BankLine.status == "ignored")).scalar())
+    closed = PeriodClose.get_or_none((PeriodClose.starts_on == start) & (PeriodClose.ends_on == end))
+    return PeriodSummary(kind, start, end, kinds, int(bank_expected), int(bank_actual or 0), int(stripe_expected),
+                         int(stripe_actual or 0), int(unmatched[0] or 0), int(unmatched[1] or 0), int(ignored or 0),
+                         closed)
+
+
+def close_period(kind: str, label: str, actor: User, explanation: str = "") -> PeriodClose:
+    """Close a month or school year; a difference between expected and actual needs an explanation."""
+    summary = period_summary(kind, label)
+    explanation = (explanation or "").strip()
+    if summary.closed is not None:
+        raise ReconcileError(_l("This period is already closed."))
+    if (summary.difference_cents or summary.unmatched_count) and not explanation:
+        raise ReconcileError(_l("Expected and actual differ, or lines are unmatched: explain the difference before closing."))
+    with atomic_write():
+        try:
+            with database.atomic():
+                period = PeriodClose.create(kind=kind, starts_on=summary.starts_on, ends_on=summary.ends_on,
+                                            expected_cents=summary.expected_cents, actual_cents=summary.actual_cents,
+                                            totals=json.dumps(summary.as_dict(), sort_keys=True),
+                                            explanation=explanation[:5000], closed_by=actor.id)
+        except peewee.IntegrityError as exc:
+            raise ReconcileError(_l("This period is already closed.")) from exc
+        audit.record("reconcile.period_closed", actor=actor, obj=period, kind=kind, starts_on=summary.starts_on,
+                     ends_on=summary.ends_on, expected_cents=summary.expected_cents,
+                     actual_cents=summary.actual_cents, explanation=explanation)
+    return period
+
+
+def add_correction(period_id: int, on: dt.date, amount_cents: int, subject: str, reason: str,
+                   actor: User) -> Correction:
+    """Record a change to a closed period beside it (the period itself stays as closed)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReconcileError(_l("A correction needs a reason."))
+    period = PeriodClose.get_or_none(PeriodClose.id == period_id)
+    if period is None:
+        raise ReconcileError(_l("This period is not closed."))
+    if not period.starts_on <= on <= period.ends_on:
+        raise ReconcileError(_l("The correction's date must lie in the period it corrects."))
+    with atomic_write():
+        correction = Correction.create(period=period.id, on=on, amount_cents=int(amount_cents),
+                                       subject=(subject or "")[:100], reason=reason[:5000], created_by=actor.id)
+        audit.record("reconcile.correction_added", actor=actor, obj=correction, period=period.id, on=on,
+                     amount_cents=amount_cents, subject=subject, reason=reason)
+    return correction
+
+
+def closed_periods() -> list[PeriodClose]:
+    return list(PeriodClose.select().order_by(PeriodClose.starts_on.desc()))
+
+
+# --- the audit log ------------------------------------------------------------------------
+
+@dataclass
+class AuditFilters:
+    action: str = ""
+    actor_id: int | None = None
+    company_id: int | None = None
+    object_type: str = ""
+    object_id: str = ""
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+
+def audit_rows(filters: AuditFilters, *, limit: int = 100, offset: int = 0) -> tuple[list[AuditLog], int]:
+    query = AuditLog.select()
+    if filters.action:
+        query = query.where(AuditLog.action.startswith(filters.action))
+    if filters.actor_id is not None:
+        query = query.where(AuditLog.actor_id == filters.actor_id)
+    if filters.company_id is not None:
+        query = query.where(AuditLog.company_id == filters.company_id)
+    if filters.object_type:
+        query = query.where(AuditLog.object_type == filters.object_type)
+    if filters.object_id:
+        query = query.where(AuditLog.object_id == filters.object_id)
+    if filters.start:
+        query = query.where(AuditLog.at >= dt.datetime.combine(filters.start, dt.time.min))
+    if filters.end:
+        query = query.where(AuditLog.at < dt.datetime.combine(filters.end + dt.timedelta(days=1), dt.time.min))
+    total = query.count()
+    return list(query.order_by(AuditLog.id.desc()).limit(limit).offset(offset)), total
+
+
+def audit_actions() -> list[str]:
+    return [row.action for row in AuditLog.select(AuditLog.action).distinct().order_by(AuditLog.action)]
+
+
+# --- acting on behalf of a company user ---------------------------------------------------
+
+def start_acting(login_session: LoginSession, leader: User, user_id: int) -> User:
+    """Let the leader's session act as a company user (for support), audited."""
+    if leader.role != "leader" or login_session.user_id != leader.id or not login_session.mfa_passed:
+        raise ReconcileError(_l("Only the project leader can act on behalf of a user."))
+    target = User.get_or_none((User.id == user_id) & User.company.is_null(False) & (User.is_active == True))  # noqa: E712
+    if target is None:
+        raise ReconcileError(_l("This user does not exist or is not active."))
+    with atomic_write():
+        moved = (LoginSession.update(acting_for=target.id)
+                 .where((LoginSession.id == login_session.id) & LoginSession.acting_for.is_null()).execute())
+        if not moved:
+            raise ReconcileError(_l("You are already acting on behalf of someone. Stop that first."))
+        audit.record("leader.acting_started", actor=leader, company=target.company_id, obj=target,
+                     user_email=target.email, session=login_session.id)
+    return target
+
+
+def stop_acting(login_session: LoginSession) -> User | None:
+    """End acting on behalf of a user; returns the user it was, or None when not acting."""
+    with atomic_write():
+        current = LoginSession.get_or_none(LoginSession.id == login_session.id)
+        if current is None or current.acting_for_id is None:
+            return None
+        target = User.get_by_id(current.acting_for_id)
+        moved = (LoginSession.update(acting_for=None)
+                 .where((LoginSession.id == current.id) & (LoginSession.acting_for == target.id)).execute())
+        if moved:
+            audit.record("leader.acting_stopped", actor=current.user_id, company=target.company_id, obj=target,
+                         user_email=target.email, session=current.id)
+    return target
+
+
+def company_users(company_id: int) -> list[User]:
+    return list(User.select().where((User.company == company_id) & (User.is_active == True))  # noqa: E712
+                .order_by(User.role, User.email))
+
+
+def group_by_company(lines: Iterable[BankLine]) -> dict[int | None, list[BankLine]]:
+    grouped: dict[int | None, list[BankLine]] = defaultdict(list)
+    for line in lines:
+        grouped[line.company_id].append(line)
+    return grouped

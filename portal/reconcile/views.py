@@ -1,0 +1,388 @@
+"""The project leader's desk under /leader/...: thin views over the reconcile service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.accounts.models import Company
+from portal.core import audit
+from portal.core.contributions import KINDS, contributions
+from portal.core.money import format_eur
+from portal.core.security import leader_required
+from portal.core.templating import MenuItem, current_language, register_menu_provider
+from portal.reconcile import banks, charts, exports, service, stripe_sync
+from portal.reconcile.forms import CloseForm, CorrectionForm, ImportForm, PasteForm
+from portal.reconcile.models import BankLine
+
+bp = Blueprint("reconcile", __name__)
+
+PAGE = 100
+
+
+@bp.record_once
+def _setup(state):
+    app = state.app
+
+    def provider(name, _language, user):
+        if name != "main" or not user.is_authenticated or not getattr(user, "is_leader", False):
+            return []
+        return [MenuItem(_("Reconciliation"), url_for("reconcile.desk"), 91)]
+
+    register_menu_provider(app, provider)
+    from portal.accounts.views import register_dashboard_panel
+
+    register_dashboard_panel(app, "reconcile/_leader_panel.html", weight=10, leader=True)
+
+    @app.context_processor
+    def _reconcile_links():
+        return {"reconcile_attention_count": _attention_count}
+
+
+def _attention_count() -> int:
+    return BankLine.select().where((BankLine.status == "unmatched") & (BankLine.amount_cents > 0)).count()
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _date_arg(name: str) -> dt.date | None:
+    value = request.args.get(name, "").strip()
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        flash(_("Dates are written as 2026-05-31."), "error")
+        return None
+
+
+def _page() -> int:
+    return max(1, _int_arg("page") or 1)
+
+
+# --- dashboard ------------------------------------------------------------------------------
+
+@bp.get("/leader/reconcile")
+@leader_required
+def desk():
+    items = contributions(None)
+    totals = service.totals(items)
+    series = service.monthly_series(items)
+    language = current_language()
+    money_chart = charts.stacked(series["months"], series["series"], ["money", "material"],
+                                 fmt=lambda cents: format_eur(cents, language))
+    hours_chart = charts.stacked(series["months"], series["series"], ["hours_sponsored", "hours_volunteered"],
+                                 fmt=lambda minutes: f"{minutes // 60}:{minutes % 60:02d} h")
+    return render_template("reconcile/desk.html", totals=totals, kinds=KINDS, attention=service.attention(),
+                           money_chart=money_chart, hours_chart=hours_chart,
+                           statements=service.statements(10))
+
+
+# --- bank import and the queue --------------------------------------------------------------
+
+@bp.route("/leader/reconcile/import", methods=["GET", "POST"])
+@leader_required
+def import_statement():
+    form = ImportForm()
+    if form.validate_on_submit():
+        upload = form.statement.data
+        data = upload.read(service.max_upload_bytes() + 1)
+        try:
+            result = service.import_statement(data, filename=upload.filename or "", actor=current_user,
+                                              fmt=form.format.data, encoding=form.encoding.data)
+        except banks.StatementError as error:
+            form.statement.errors = list(form.statement.errors) + [str(error)]
+        else:
+            if result.duplicate:
+                flash(_("This statement was imported before: its %(count)d lines are already here, nothing was added.",
+                        count=result.lines_total), "warning")
+            else:
+                flash(_("%(new)d new lines imported (of %(total)d in the file); %(matched)d matched automatically.",
+                        new=result.lines_new, total=result.lines_total, matched=result.matched), "success")
+            return redirect(url_for("reconcile.queue"))
+    return render_template("reconcile/import.html", form=form, statements=service.statements(),
+                           limit_mb=service.max_upload_bytes() // (1024 * 1024))
+
+
+@bp.get("/leader/reconcile/queue")
+@leader_required
+def queue():
+    status = request.args.get("status", "unmatched")
+    if status not in ("unmatched", "ignored"):
+        status = "unmatched"
+    page = _page()
+    rows, total = service.line_queue(status, limit=PAGE, offset=(page - 1) * PAGE)
+    return render_template("reconcile/queue.html", rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE)),
+                           status=status)
+
+
+@bp.get("/leader/reconcile/matched")
+@leader_required
+def matched():
+    page = _page()
+    query = BankLine.select().where(BankLine.status == "matched")
+    if request.args.get("outcome") in ("exact", "partial", "over"):
+        query = query.where(BankLine.outcome == request.args["outcome"])
+    total = query.count()
+    lines = list(query.order_by(BankLine.booked_on.desc(), BankLine.id.desc()).limit(PAGE).offset((page - 1) * PAGE))
+    companies = {c.id: c.legal_name for c in Company.select(Company.id, Company.legal_name)}
+    return render_template("reconcile/matched.html", lines=lines, total=total, page=page,
+                           pages=max(1, -(-total // PAGE)), companies=companies,
+                           outcome=request.args.get("outcome", ""))
+
+
+def _line_action(fn, *args, success: str):
+    try:
+        fn(*args)
+    except service.ReconcileError as error:
+        flash(str(error), "error")
+    else:
+        flash(success, "success")
+    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
+                    else url_for("reconcile.queue"))
+
+
+@bp.post("/leader/reconcile/lines/<int:line_id>/match")
+@leader_required
+def match_line(line_id: int):
+    return _line_action(service.match_line, line_id, request.form.get("target", ""), current_user,
+                        request.form.get("note", ""), success=_("The line is matched."))
+
+
+@bp.post("/leader/reconcile/lines/<int:line_id>/unmatch")
+@leader_required
+def unmatch_line(line_id: int):
+    return _line_action(service.unmatch_line, line_id, current_user, request.form.get("reason", ""),
+                        success=_("The match is undone; the line waits in the queue again."))
+
+
+@bp.post("/leader/reconcile/lines/<int:line_id>/ignore")
+@leader_required
+def ignore_line(line_id: int):
+    return _line_action(service.ignore_line, line_id, current_user, request.form.get("reason", ""),
+                        success=_("The line is set aside."))
+
+
+@bp.post("/leader/reconcile/lines/<int:line_id>/restore")
+@leader_required
+def restore_line(line_id: int):
+    return _line_action(service.restore_line, line_id, current_user, success=_("The line is back in the queue."))
+
+
+@bp.post("/leader/reconcile/rematch")
+@leader_required
+def rematch():
+    count = service.auto_match(current_user)
+    flash(_("%(count)d lines matched.", count=count), "success")
+    return redirect(url_for("reconcile.queue"))
+
+
+@bp.route("/leader/reconcile/paste", methods=["GET", "POST"])
+@leader_required
+def paste():
+    form = PasteForm()
+    results = None
+    if form.validate_on_submit():
+        try:
+            results = service.mark_references_paid(form.references.data, current_user, form.paid_on.data)
+        except service.ReconcileError as error:
+            form.references.errors = list(form.references.errors) + [str(error)]
+    return render_template("reconcile/paste.html", form=form, results=results)
+
+
+# --- periods --------------------------------------------------------------------------------
+
+def _period_choice() -> tuple[str, str]:
+    kind = request.values.get("kind", "month")
+    label = request.values.get("label", "").strip()
+    if not label:
+        today = dt.date.today()
+        label = f"{today:%Y-%m}" if kind == "month" else service.school_year_of(today)
+    return kind, label
+
+
+@bp.route("/leader/reconcile/periods", methods=["GET", "POST"])
+@leader_required
+def periods():
+    kind, label = _period_choice()
+    form = CloseForm()
+    correction_form = CorrectionForm(prefix="correction")
+    summary = None
+    try:
+        summary = service.period_summary(kind, label)
+    except service.ReconcileError as error:
+        flash(str(error), "error")
+    if summary is not None and request.method == "POST" and form.validate_on_submit():
+        try:
+            service.close_period(kind, label, current_user, form.explanation.data or "")
+        except service.ReconcileError as error:
+            form.explanation.errors = list(form.explanation.errors) + [str(error)]
+        else:
+            flash(_("The period is closed. From now on it changes only through corrections."), "success")
+            return redirect(url_for("reconcile.periods", kind=kind, label=label))
+    return render_template("reconcile/periods.html", kind=kind, label=label, summary=summary, form=form,
+                           correction_form=correction_form, closed=service.closed_periods(), kinds=KINDS)
+
+
+@bp.post("/leader/reconcile/periods/<int:period_id>/corrections")
+@leader_required
+def add_correction(period_id: int):
+    form = CorrectionForm(prefix="correction")
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+        return redirect(url_for("reconcile.periods"))
+    text = (form.amount.data or "").strip().replace(",", ".")
+    try:
+        cents = Decimal(text) * 100
+        if cents != cents.to_integral_value() or abs(cents) > 10**11:
+            raise InvalidOperation
+    except InvalidOperation:
+        flash(_("Enter an amount such as -12.50 or 250."), "error")
+        return redirect(url_for("reconcile.periods"))
+    try:
+        correction = service.add_correction(period_id, form.on.data, int(cents), form.subject.data or "",
+                                            form.reason.data, current_user)
+    except service.ReconcileError as error:
+        flash(str(error), "error")
+        return redirect(url_for("reconcile.periods"))
+    flash(_("The correction is recorded."), "success")
+    period = correction.period
+    label = f"{period.starts_on:%Y-%m}" if period.kind == "month" else service.school_year_of(period.starts_on)
+    return redirect(url_for("reconcile.periods", kind=period.kind, label=label))
+
+
+# --- exports --------------------------------------------------------------------------------
+
+def _export_filters() -> exports.ExportFilters:
+    kind = request.args.get("kind", "")
+    method = request.args.get("method", "")
+    return exports.ExportFilters(start=_date_arg("start"), end=_date_arg("end"),
+                                 kind=kind if kind in KINDS else "", company_id=_int_arg("company"),
+                                 method=method if method in ("stripe", "bank", "in_kind") else "")
+
+
+@bp.get("/leader/reconcile/export")
+@leader_required
+def export():
+    filters = _export_filters()
+    rows = exports.rows(filters)
+    companies = list(Company.select(Company.id, Company.legal_name).order_by(Company.legal_name))
+    return render_template("reconcile/export.html", rows=rows[:500], total=len(rows), filters=filters,
+                           columns=exports.COLUMNS, companies=companies, kinds=KINDS, args=request.args)
+
+
+def _download(body: bytes, mimetype: str, extension: str, filters: exports.ExportFilters, count: int) -> Response:
+    from portal.core.db import atomic_write
+
+    with atomic_write():
+        audit.record("reconcile.exported", actor=current_user, format=extension, rows=count,
+                     start=filters.start, end=filters.end, kind=filters.kind, company=filters.company_id,
+                     method=filters.method)
+    name = f"contributions-{dt.date.today():%Y%m%d}.{extension}"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/leader/reconcile/export.csv")
+@leader_required
+def export_csv():
+    filters = _export_filters()
+    rows = exports.rows(filters)
+    return _download(exports.to_csv(rows), "text/csv; charset=utf-8", "csv", filters, len(rows))
+
+
+@bp.get("/leader/reconcile/export.xlsx")
+@leader_required
+def export_xlsx():
+    filters = _export_filters()
+    rows = exports.rows(filters)
+    return _download(exports.to_xlsx(rows), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     "xlsx", filters, len(rows))
+
+
+# --- audit log ------------------------------------------------------------------------------
+
+@bp.get("/leader/audit")
+@leader_required
+def audit_log():
+    filters = service.AuditFilters(
+        action=request.args.get("action", "").strip()[:80], actor_id=_int_arg("actor"),
+        company_id=_int_arg("company"), object_type=request.args.get("object_type", "").strip()[:40],
+        object_id=request.args.get("object_id", "").strip()[:64], start=_date_arg("start"), end=_date_arg("end"))
+    page = _page()
+    rows, total = service.audit_rows(filters, limit=PAGE, offset=(page - 1) * PAGE)
+    return render_template("reconcile/audit.html", rows=rows, total=total, page=page,
+                           pages=max(1, -(-total // PAGE)), chain=audit.verify(), actions=service.audit_actions(),
+                           args=request.args)
+
+
+# --- Stripe ---------------------------------------------------------------------------------
+
+@bp.get("/leader/reconcile/stripe")
+@leader_required
+def stripe():
+    return render_template("reconcile/stripe.html", payouts=stripe_sync.payouts(), runs=stripe_sync.last_runs())
+
+
+@bp.post("/leader/reconcile/stripe/sync")
+@leader_required
+def stripe_sync_now():
+    result = stripe_sync.sync(current_user)
+    if result.error:
+        flash(_("Stripe could not be read completely: %(error)s", error=result.error), "error")
+    else:
+        matched = service.auto_match(current_user)
+        flash(_("%(txns)d new balance transactions, %(payouts)d new payouts, %(settled)d payments settled, "
+                "%(matched)d bank lines matched.", txns=result.transactions_new, payouts=result.payouts_new,
+                settled=result.settled, matched=matched), "success")
+    return redirect(url_for("reconcile.stripe"))
+
+
+# --- acting on behalf of a company user -----------------------------------------------------
+
+@bp.get("/leader/companies/<int:company_id>/users")
+@leader_required
+def company_users(company_id: int):
+    company = Company.get_or_none(Company.id == company_id)
+    if company is None:
+        abort(404)
+    return render_template("reconcile/company_users.html", company=company,
+                           users=service.company_users(company.id))
+
+
+@bp.post("/leader/users/<int:user_id>/act")
+@leader_required
+def start_acting(user_id: int):
+    from portal.accounts.auth import current_login_session
+
+    login_session = current_login_session()
+    try:
+        user = service.start_acting(login_session, current_user._get_current_object(), user_id)
+    except service.ReconcileError as error:
+        flash(str(error), "error")
+        return redirect(url_for("reconcile.desk"))
+    flash(_("You are now acting on behalf of %(name)s. Everything you do is recorded.", name=user.display_name),
+          "warning")
+    return redirect(url_for("accounts.dashboard"))
+
+
+@bp.post("/acting/stop")
+def stop_acting():
+    # Reachable while acting: then the current user is the company user, not the leader.
+    from portal.accounts.auth import current_login_session
+
+    login_session = current_login_session()
+    if login_session is None or g.get("acting_leader") is None:
+        abort(404)
+    user = service.stop_acting(login_session)
+    g.pop("login_session", None)
+    if user is not None:
+        flash(_("You stopped acting on behalf of %(name)s.", name=user.display_name), "success")
+        return redirect(url_for("reconcile.company_users", company_id=user.company_id))
+    return redirect(url_for("accounts.leader_home"))
