@@ -20,6 +20,7 @@ BLUEPRINTS = (
     "portal.sroi.views",
     "portal.statements.views",
     "portal.giving.views",
+    "portal.reconcile.views",
 )
 
 # Every capability with tables lists them in MODELS in its models module, in this order.

@@ -344,3 +344,66 @@ def verify_event(payload: bytes, signature_header: str) -> EventFacts:
     return EventFacts(id=data["id"], type=data["type"], livemode=bool(data.get("livemode")),
                       created_at=_time(data.get("created")), object_type=str(obj.get("object") or ""),
                       object_id=str(obj.get("id") or ""), data=obj)
+
+
+# --- reconciliation: balance transactions and payouts (read by portal.reconcile) --------------
+
+@dataclass(frozen=True)
+class BalanceTransactionFacts:
+    id: str
+    type: str
+    reporting_category: str
+    amount_cents: int
+    fee_cents: int
+    net_cents: int
+    currency: str
+    source_id: str
+    status: str
+    created_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class PayoutFacts:
+    id: str
+    amount_cents: int
+    currency: str
+    status: str
+    arrival_on: dt.date | None
+    created_at: dt.datetime | None
+
+
+def _txn_facts(data: dict[str, Any]) -> BalanceTransactionFacts:
+    return BalanceTransactionFacts(
+        id=data["id"], type=str(data.get("type") or ""), reporting_category=str(data.get("reporting_category") or ""),
+        amount_cents=int(data["amount"]), fee_cents=int(data.get("fee") or 0), net_cents=int(data["net"]),
+        currency=str(data.get("currency") or "").lower(), source_id=_id_of(data.get("source")) or "",
+        status=str(data.get("status") or ""), created_at=_time(data.get("created")))
+
+
+def balance_transactions(*, payout_id: str | None = None, page_size: int = 100):
+    """Balance transactions, newest first, fetched page by page as the caller iterates."""
+    params: dict[str, Any] = {"limit": page_size}
+    if payout_id:
+        params["payout"] = payout_id
+    for item in _pages(_call(_client().v1.balance_transactions.list, params=params)):
+        yield _txn_facts(_plain(item))
+
+
+def _pages(page):
+    """Every item of a list, the next page fetched only when needed; errors become ProviderError."""
+    iterator = page.auto_paging_iter()
+    while True:
+        item = _call(next, iterator, None)
+        if item is None:
+            return
+        yield item
+
+
+def payouts(*, page_size: int = 100):
+    """Payouts, newest first, fetched page by page as the caller iterates."""
+    for item in _pages(_call(_client().v1.payouts.list, params={"limit": page_size})):
+        data = _plain(item)
+        arrival = data.get("arrival_date")
+        yield PayoutFacts(id=data["id"], amount_cents=int(data["amount"]),
+                          currency=str(data.get("currency") or "").lower(), status=str(data.get("status") or ""),
+                          arrival_on=_time(arrival).date() if arrival else None, created_at=_time(data.get("created")))

@@ -374,6 +374,9 @@ def _line_from_details(booked, value_on, cents, currency, details, extra, bank_r
     if end_to_end.upper() == "NOTPROVIDED":
         end_to_end = ""
     reference = clean_reference(structured) if structured else find_rf(remittance) or find_rf(end_to_end)
+    # mt940 hands out its own date subclass; databases want plain dates.
+    booked = dt.date(booked.year, booked.month, booked.day)
+    value_on = dt.date(value_on.year, value_on.month, value_on.day) if value_on else None
     if bank_ref.upper() == "NONREF":
         bank_ref = ""
     return ParsedLine(booked_on=booked, value_on=value_on, amount_cents=cents, currency=currency,

@@ -1,0 +1,236 @@
+"""The desk over HTTP: role checks, upload, queue, exports read back, periods, audit log."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from portal.core.audit import AuditLog
+from portal.core.contributions import Contribution, register_source
+from portal.reconcile import service
+from portal.reconcile.models import BankLine, BankStatement, Correction, PeriodClose
+
+from .conftest import fixture_bytes
+
+
+def _leader_rules(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("reconcile.") and rule.endpoint != "reconcile.stop_acting":
+            yield rule
+
+
+def _url(rule) -> str:
+    return _fill(rule.rule, dict.fromkeys(rule.arguments, 1))
+
+
+def _fill(path: str, values: dict) -> str:
+    import re
+
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), path)
+
+
+def test_no_company_user_reaches_any_of_it(app, make_company, login):
+    company = make_company("Acme", member=True)
+    rules = list(_leader_rules(app))
+    assert len(rules) >= 18
+    for user in (company.admin, company.member):
+        client = login(app.test_client(), user)
+        for rule in rules:
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = client.open(_url(rule), method=method)
+                assert response.status_code == 404, (rule.rule, method, user.role)
+    anonymous = app.test_client()
+    for rule in rules:
+        response = anonymous.get(_url(rule)) if "GET" in rule.methods else anonymous.post(_url(rule))
+        assert response.status_code == 302 and "/login" in response.headers["Location"], rule.rule
+    assert app.test_client().post("/acting/stop").status_code == 404
+
+
+def test_upload_twice_then_match_by_hand_through_the_pages(leader_client, story, items):
+    page = leader_client.get("/leader/reconcile/import")
+    assert page.status_code == 200 and b"CAMT.053" in page.data
+    data = {"statement": (io.BytesIO(fixture_bytes("rabobank_camt053.xml")), "rabo.xml"), "format": "auto",
+            "encoding": "utf-8"}
+    response = leader_client.post("/leader/reconcile/import", data=data, content_type="multipart/form-data",
+                                  follow_redirects=True)
+    assert b"8 new lines imported (of 8 in the file); 6 matched automatically." in response.data
+    assert b"koffie" in response.data and b"Brug 6" in response.data
+    data["statement"] = (io.BytesIO(fixture_bytes("rabobank_camt053.xml")), "rabo.xml")
+    response = leader_client.post("/leader/reconcile/import", data=data, content_type="multipart/form-data",
+                                  follow_redirects=True)
+    assert b"imported before" in response.data and BankLine.select().count() == 8
+    coffee = BankLine.get(BankLine.amount_cents == 3300)
+    response = leader_client.post(f"/leader/reconcile/lines/{coffee.id}/match", data={"target": "test:6"},
+                                  follow_redirects=True)
+    assert b"The line is matched." in response.data
+    matched = leader_client.get("/leader/reconcile/matched?outcome=partial")
+    assert b"partial payment" in matched.data and b"test:2" in matched.data and b"test:1" not in matched.data
+    desk = leader_client.get("/leader/reconcile")
+    assert desk.status_code == 200 and b"<svg" in desk.data and b"Needs attention" in desk.data
+
+
+@pytest.mark.parametrize("payload, words", [
+    (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Document>&x;</Document>',
+     b"document type or entities"),
+    (b"date,description\n2026-05-04,gift\n", b"lacks the columns"),
+])
+def test_a_bad_upload_comes_back_with_the_message_and_stores_nothing(leader_client, payload, words):
+    response = leader_client.post("/leader/reconcile/import", content_type="multipart/form-data",
+                                  data={"statement": (io.BytesIO(payload), "bad.xml"), "format": "auto",
+                                        "encoding": "utf-8"})
+    assert response.status_code == 200 and words in response.data
+    assert BankLine.select().count() == 0 and BankStatement.select().count() == 0
+
+
+def test_a_50_mb_upload_is_refused(app, leader_client):
+    response = leader_client.post("/leader/reconcile/import", content_type="multipart/form-data",
+                                  data={"statement": (io.BytesIO(b"0" * (50 * 1024 * 1024)), "big.csv"),
+                                        "format": "auto", "encoding": "utf-8"})
+    assert response.status_code == 413
+    assert b"larger than we accept" in response.data
+    assert BankLine.select().count() == 0
+
+
+def test_a_file_over_the_desk_limit_but_under_the_request_limit_gets_the_desks_message(app, leader_client):
+    app.config["RECONCILE_MAX_UPLOAD_MB"] = 1
+    response = leader_client.post("/leader/reconcile/import", content_type="multipart/form-data",
+                                  data={"statement": (io.BytesIO(b"0" * (3 * 1024 * 1024)), "big.csv"),
+                                        "format": "auto", "encoding": "utf-8"})
+    assert response.status_code == 200 and b"up to 1 MB are accepted" in response.data
+
+
+# --- exports ------------------------------------------------------------------------------
+
+@pytest.fixture
+def books(app, make_company):
+    acme, brug = make_company("Acme"), make_company("Brug")
+
+    def source(company_id, start, end):
+        rows = [
+            Contribution(kind="money", key="donation:1", company_id=acme.id, on=dt.date(2026, 5, 4),
+                         description="=HYPERLINK(\"http://evil\")", value_cents=25000, basis="at_cost",
+                         classification="gift", gross_cents=25000, fee_cents=0, net_cents=25000, method="bank",
+                         reference="RF422026000001"),
+            Contribution(kind="money", key="donation:2", company_id=brug.id, on=dt.date(2026, 5, 9),
+                         description="Online", value_cents=10000, basis="at_cost", classification="sponsoring",
+                         gross_cents=10000, fee_cents=175, net_cents=9825, method="stripe", reference="pi_1"),
+            Contribution(kind="money", key="donation:2:refund:1", company_id=brug.id, on=dt.date(2026, 6, 1),
+                         description="Refund", value_cents=-2500, basis="at_cost", classification="sponsoring",
+                         gross_cents=-2500, fee_cents=0, net_cents=-2500, method="stripe", reference="pi_1"),
+            Contribution(kind="material", key="material:1", company_id=acme.id, on=dt.date(2026, 5, 20),
+                         description="+40 laptops", value_cents=80000, basis="market_value", classification="gift",
+                         method="in_kind"),
+            Contribution(kind="hours_sponsored", key="hours:1", company_id=acme.id, on=dt.date(2026, 5, 21),
+                         description="Thursday", value_cents=35000, basis="employer_cost", minutes=420),
+        ]
+        return [r for r in rows if (company_id is None or r.company_id == company_id)
+                and (start is None or r.on >= start) and (end is None or r.on <= end)]
+
+    register_source(app, source)
+    return {"acme": acme, "brug": brug}
+
+
+def test_the_csv_export_reads_back_with_the_screens_filters(leader_client, books):
+    response = leader_client.get("/leader/reconcile/export.csv?start=2026-05-01&end=2026-05-31&kind=money")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
+    assert [r["contribution_id"] for r in rows] == ["donation:1", "donation:2"]
+    first = rows[0]
+    assert first["gross"] == "250.00" and first["net"] == "250.00" and first["gl_code"] == "8000"
+    assert first["company"] == "Acme B.V." and first["reference"] == "RF422026000001"
+    assert first["description"].startswith("'=")
+    assert rows[1]["fee"] == "1.75" and rows[1]["net"] == "98.25" and rows[1]["method"] == "stripe"
+    screen = leader_client.get("/leader/reconcile/export?start=2026-05-01&end=2026-05-31&kind=money")
+    assert b"2 rows." in screen.data
+    assert AuditLog.select().where(AuditLog.action == "reconcile.exported").count() == 1
+
+
+def test_the_xlsx_export_reads_back_with_numbers_and_no_formulas(app, leader_client, books):
+    app.config["RECONCILE_GL_CODES"] = "money=8000,money.stripe=8010,material=8100,hours_sponsored=8200"
+    response = leader_client.get(f"/leader/reconcile/export.xlsx?company={books['acme'].id}")
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    data = [dict(zip(header, row, strict=True)) for row in rows[1:]]
+    assert [d["contribution_id"] for d in data] == ["donation:1", "material:1", "hours:1"]
+    assert float(data[0]["gross"]) == 250.0 and data[1]["gl_code"] == "8100" and data[2]["gl_code"] == "8200"
+    assert data[0]["description"].startswith("'=") and data[1]["description"].startswith("'+")
+    all_brug = leader_client.get(f"/leader/reconcile/export.xlsx?company={books['brug'].id}")
+    brug_rows = list(load_workbook(io.BytesIO(all_brug.data)).active.iter_rows(values_only=True))[1:]
+    assert {r[12] for r in brug_rows} == {"8010"} and float(brug_rows[1][5]) == -25.0
+
+
+def test_the_desk_shows_totals_per_year_and_company(leader_client, books):
+    page = leader_client.get("/leader/reconcile")
+    assert b"2025-2026" in page.data and b"Acme B.V." in page.data and b"Brug B.V." in page.data
+
+
+# --- periods ------------------------------------------------------------------------------
+
+def test_a_closed_month_changes_only_through_corrections(leader_client, leader, story, books, request_context):
+    service.import_statement(fixture_bytes("ing_camt053.xml"), actor=leader)
+    response = leader_client.post("/leader/reconcile/periods", data={"kind": "month", "label": "2026-05"})
+    assert b"explain the difference" in response.data and PeriodClose.select().count() == 0
+    response = leader_client.post("/leader/reconcile/periods", follow_redirects=True,
+                                  data={"kind": "month", "label": "2026-05",
+                                        "explanation": "coffee money is not a donation; test items are not giving's"})
+    assert b"The period is closed" in response.data
+    assert service.is_period_closed(dt.date(2026, 5, 31)) and not service.is_period_closed(dt.date(2026, 6, 1))
+    coffee = BankLine.get(BankLine.amount_cents == 3300)
+    response = leader_client.post(f"/leader/reconcile/lines/{coffee.id}/match", data={"target": "test:6"},
+                                  follow_redirects=True)
+    assert b"closed period" in response.data and BankLine.get_by_id(coffee.id).status == "unmatched"
+    with pytest.raises(service.PeriodClosed):
+        service.ignore_line(coffee.id, leader, "costs")
+    assert service.auto_match(leader) == 0
+    period = PeriodClose.get()
+    response = leader_client.post(f"/leader/reconcile/periods/{period.id}/corrections", follow_redirects=True,
+                                  data={"correction-on": "2026-05-20", "correction-amount": "33,00",
+                                        "correction-subject": f"bankline:{coffee.id}",
+                                        "correction-reason": "Brug paid its coffee invoice"})
+    assert b"The correction is recorded." in response.data
+    assert Correction.get().amount_cents == 3300
+    again = leader_client.post("/leader/reconcile/periods", data={"kind": "month", "label": "2026-05", "explanation": "x"})
+    assert b"Corrections" in again.data and PeriodClose.select().count() == 1
+    assert AuditLog.select().where(AuditLog.action == "reconcile.period_closed").count() == 1
+
+
+def test_a_school_year_closes_as_one_period(leader, books, request_context):
+    summary = service.period_summary("school_year", "2025-2026")
+    assert (summary.starts_on, summary.ends_on) == (dt.date(2025, 8, 1), dt.date(2026, 7, 31))
+    assert summary.bank_expected_cents == 25000 and summary.stripe_expected_cents == 9825 - 2500
+    with pytest.raises(service.ReconcileError):
+        service.close_period("school_year", "2025-2026", leader)
+    service.close_period("school_year", "2025-2026", leader, "no bank statements imported yet")
+    assert service.is_period_closed(dt.date(2026, 2, 1))
+    with pytest.raises(service.ReconcileError):
+        service.close_period("school_year", "2025-2026", leader, "again")
+
+
+# --- audit log ----------------------------------------------------------------------------
+
+def test_the_audit_log_filters_and_shows_the_chain_verified(leader_client, leader, story):
+    service.import_statement(fixture_bytes("ing.csv"), actor=leader)
+    page = leader_client.get("/leader/audit?action=reconcile.line")
+    assert b"intact" in page.data and b"<td>reconcile.line_matched</td>" in page.data
+    assert b"<td>reconcile.statement_imported</td>" not in page.data
+    page = leader_client.get("/leader/audit?action=reconcile.statement")
+    assert b"<td>reconcile.statement_imported</td>" in page.data and b"1 rows." in page.data
+
+
+def test_a_broken_chain_shows_on_screen(app, leader_client, leader, story):
+    service.import_statement(fixture_bytes("ing.csv"), actor=leader)
+    from portal.core.db import database, is_sqlite
+
+    if is_sqlite():
+        database.execute_sql("DROP TRIGGER audit_log_no_update")
+    else:
+        database.execute_sql("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+    database.execute_sql("UPDATE audit_log SET details = '{}' WHERE id = 2")
+    page = leader_client.get("/leader/audit")
+    assert b"broken" in page.data and b"changed" in page.data
