@@ -378,7 +378,7 @@ def stop_acting():
     from portal.accounts.auth import current_login_session
 
     login_session = current_login_session()
-    if login_session is None or g.get("acting_leader") is None:
+    if login_session is None or not login_session.mfa_passed or login_session.acting_for_id is None:
         abort(404)
     user = service.stop_acting(login_session)
     g.pop("login_session", None)
