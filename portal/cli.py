@@ -202,6 +202,50 @@ def content_check(strict: bool, content_dir: str | None) -> None:
         sys.exit(1)
 
 
+@main.group("stripe")
+def stripe_group() -> None:
+    """Stripe reconciliation."""
+
+
+@stripe_group.command("sync")
+@with_app
+def stripe_sync() -> None:
+    """Fetch new balance transactions and payouts, tie payouts, settle missed payments, match."""
+    from portal.reconcile import service as reconcile
+    from portal.reconcile import stripe_sync as sync
+
+    result = sync.sync()
+    if result.error:
+        raise click.ClickException(f"Stripe could not be read completely: {result.error}")
+    matched = reconcile.auto_match()
+    click.echo(f"{result.transactions_new} new balance transactions, {result.payouts_new} new payouts, "
+               f"{result.payouts_tied} payouts tied, {result.settled} payments settled, {matched} bank lines matched")
+
+
+@main.group("reconcile")
+def reconcile_group() -> None:
+    """Bank statements."""
+
+
+@reconcile_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", default="auto", type=click.Choice(["auto", "camt053", "mt940", "csv"]))
+@click.option("--encoding", default="utf-8", type=click.Choice(["utf-8", "cp1252"]))
+@with_app
+def reconcile_import(path: str, fmt: str, encoding: str) -> None:
+    """Import a bank statement file (re-importing adds nothing) and match its lines."""
+    from portal.reconcile import banks
+    from portal.reconcile import service as reconcile
+
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        result = reconcile.import_statement(data, filename=os.path.basename(path), fmt=fmt, encoding=encoding)
+    except banks.StatementError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{result.lines_new} new lines of {result.lines_total}; {result.matched} matched")
+
+
 @main.command("config")
 def show_config() -> None:
     """Print the PORTAL_* settings as a markdown table (used in the README)."""
