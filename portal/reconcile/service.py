@@ -253,25 +253,31 @@ def auto_match(actor: User | None = None, *, statement_id: int | None = None, in
     return _record_matches(matches, lines, actor)
 
 
+MATCH_BATCH = 500
+
+
 def _record_matches(matches: list[Match], lines: dict[int, BankLine], actor: User | None) -> int:
+    """Store matches in batches: each match with its settlement and audit row, all or nothing per batch."""
     recorded = 0
     now = utcnow()
-    for match in matches:
-        line = lines[match.line_id]
+    for start in range(0, len(matches), MATCH_BATCH):
         with atomic_write():
-            moved = (BankLine.update(status="matched", match_method=match.method, target=match.item.key,
-                                     company=match.item.company_id, expected_cents=match.expected_cents,
-                                     outcome=match.outcome, matched_by=getattr(actor, "id", actor), matched_at=now)
-                     .where((BankLine.id == line.id) & (BankLine.status == "unmatched")).execute())
-            if not moved:
-                continue
-            settlement = _settle(match.item, line, actor)
-            BankLine.update(settlement=settlement[:30]).where(BankLine.id == line.id).execute()
-            _learn_iban(line, match.item)
-            audit.record("reconcile.line_matched", actor=actor, company=match.item.company_id, obj=line,
-                         target=match.item.key, method=match.method, outcome=match.outcome,
-                         amount_cents=line.amount_cents, expected_cents=match.expected_cents, settlement=settlement)
-        recorded += 1
+            for match in matches[start:start + MATCH_BATCH]:
+                line = lines[match.line_id]
+                moved = (BankLine.update(status="matched", match_method=match.method, target=match.item.key,
+                                         company=match.item.company_id, expected_cents=match.expected_cents,
+                                         outcome=match.outcome, matched_by=getattr(actor, "id", actor), matched_at=now)
+                         .where((BankLine.id == line.id) & (BankLine.status == "unmatched")).execute())
+                if not moved:
+                    continue
+                settlement = _settle(match.item, line, actor)
+                BankLine.update(settlement=settlement[:30]).where(BankLine.id == line.id).execute()
+                _learn_iban(line, match.item)
+                audit.record("reconcile.line_matched", actor=actor, company=match.item.company_id, obj=line,
+                             target=match.item.key, method=match.method, outcome=match.outcome,
+                             amount_cents=line.amount_cents, expected_cents=match.expected_cents,
+                             settlement=settlement)
+                recorded += 1
     return recorded
 
 
