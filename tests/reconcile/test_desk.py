@@ -227,10 +227,14 @@ def test_a_broken_chain_shows_on_screen(app, leader_client, leader, story):
     service.import_statement(fixture_bytes("ing.csv"), actor=leader)
     from portal.core.db import database, is_sqlite
 
-    if is_sqlite():
+    second = AuditLog.select().order_by(AuditLog.id).offset(1).first()
+    if is_sqlite():  # each test has its own copy of the SQLite file
         database.execute_sql("DROP TRIGGER audit_log_no_update")
-    else:
-        database.execute_sql("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
-    database.execute_sql("UPDATE audit_log SET details = '{}' WHERE id = 2")
+        database.execute_sql("UPDATE audit_log SET details = '{}' WHERE id = ?", (second.id,))
+    else:  # one PostgreSQL database for the run: the trigger comes back at once
+        with database.atomic():
+            database.execute_sql("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+            database.execute_sql("UPDATE audit_log SET details = '{}' WHERE id = %s", (second.id,))
+            database.execute_sql("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
     page = leader_client.get("/leader/audit")
     assert b"broken" in page.data and b"changed" in page.data
