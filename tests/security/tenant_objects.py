@@ -180,3 +180,20 @@ def giving_objects(world: World) -> dict[str, Any]:
 
     return {"donation_id": donation.id, "kind": "payment-request", "need_id": need.id, "pledge_id": pledge.id,
             "action": "accept", "issue_id": PaymentIssue.get(PaymentIssue.donation == donation.id).id}
+
+
+# --- reconcile (the project leader's desk: company users get 404 on all of it) ----------------
+
+@factory("reconcile")
+def reconcile_objects(world: World) -> dict[str, Any]:
+    from portal.reconcile import service
+
+    csv = ("date,amount,counterparty_iban,counterparty_name,description\n"
+           f"2026-05-04,250.00,NL02ABNA0123456789,Payer,Gift {world.marker}\n").encode()
+    service.import_statement(csv, filename="tenant.csv", actor=world.leader, match=False)
+    from portal.reconcile.models import BankLine, PeriodClose
+
+    period = PeriodClose.create(kind="month", starts_on=dt.date(2026, 4, 1), ends_on=dt.date(2026, 4, 30),
+                                explanation=world.marker, closed_by=world.leader.id)
+    return {"line_id": BankLine.get().id, "period_id": period.id, "company_id": world.a.id,
+            "user_id": world.a.member.id}
