@@ -5,17 +5,17 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 
 class ImportForm(FlaskForm):
     statement = FileField(_l("Bank statement file"), [FileRequired(_l("Choose a file."))])
     format = SelectField(_l("Format"), choices=[
-        ("auto", _l("Recognise automatically")), ("camt053", "CAMT.053 (XML)"), ("mt940", "MT940"),
-        ("csv", _l("CSV or ABN AMRO TXT"))], default="auto")
+        SelectChoice("auto", _l("Recognise automatically")), SelectChoice("camt053", "CAMT.053 (XML)"),
+        SelectChoice("mt940", "MT940"), SelectChoice("csv", _l("CSV or ABN AMRO TXT"))], default="auto")
     encoding = SelectField(_l("Character encoding (MT940 and CSV)"), choices=[
-        ("utf-8", "UTF-8"), ("cp1252", "Windows-1252")], default="utf-8")
+        SelectChoice("utf-8", "UTF-8"), SelectChoice("cp1252", "Windows-1252")], default="utf-8")
 
 
 class PasteForm(FlaskForm):
