@@ -29,7 +29,7 @@ class Chart:
     labels: list[tuple[float, str]]
     maximum: int
     kinds: list[str]
-    ticks: list[tuple[float, int]]
+    ticks: list[tuple[float, str]]
 
 
 def stacked(months: list[str], series: dict[str, dict[str, int]], kinds: list[str], *, width: int = 640,
@@ -55,5 +55,5 @@ def stacked(months: list[str], series: dict[str, dict[str, int]], kinds: list[st
             bars.append(Bar(round(x, 1), round(y, 1), round(bar_w, 1), round(h, 1), COLOURS.get(kind, "#777"),
                             f"{month} {kind}: {fmt(value)}"))
         labels.append((round(x + bar_w / 2, 1), month[2:]))
-    ticks = [(round(top + plot_h - plot_h * f, 1), int(maximum * f)) for f in (0, 0.5, 1)]
+    ticks = [(round(top + plot_h - plot_h * f, 1), fmt(int(maximum * f))) for f in (0, 0.5, 1)]
     return Chart(width, height, bars, labels, maximum, kinds, ticks)

@@ -75,9 +75,10 @@ def desk():
     series = service.monthly_series(items)
     language = current_language()
     money_chart = charts.stacked(series["months"], series["series"], ["money", "material"],
-                                 fmt=lambda cents: format_eur(cents, language))
+                                 fmt=lambda cents: format_eur(cents // 100 * 100, language).rsplit(",", 1)[0]
+                                 if language == "nl" else format_eur(cents // 100 * 100, language).rsplit(".", 1)[0])
     hours_chart = charts.stacked(series["months"], series["series"], ["hours_sponsored", "hours_volunteered"],
-                                 fmt=lambda minutes: f"{minutes // 60}:{minutes % 60:02d} h")
+                                 fmt=lambda minutes: f"{minutes // 60} h")
     return render_template("reconcile/desk.html", totals=totals, kinds=KINDS, attention=service.attention(),
                            money_chart=money_chart, hours_chart=hours_chart,
                            statements=service.statements(10))
