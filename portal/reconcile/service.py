@@ -532,8 +532,13 @@ def attention() -> list[Attention]:
     except ImportError:
         enrollment_service = None
     if enrollment_service is not None:
-        found.append(Attention(_l("Hours awaiting confirmation"), enrollment_service.awaiting_confirmation_count(), ""))
-        found.append(Attention(_l("Enrolments without a VOG"), enrollment_service.vog_missing().count(), ""))
+        found.append(Attention(_l("Hours awaiting confirmation"), enrollment_service.awaiting_confirmation_count(),
+                               "enrollment.leader_hours"))
+        found.append(Attention(_l("Enrolments without a VOG"), enrollment_service.vog_missing().count(),
+                               "enrollment.leader_reminders"))
+    for item in found:
+        if item.url and item.url not in current_app.view_functions:
+            item.url = ""
     return found
 
 

@@ -27,6 +27,8 @@ def donation_of(app):
 def test_the_leader_acting_for_a_user_of_a_sees_only_a(leader_client, make_company, donation_of):
     a, b = make_company("Alfa", member=True), make_company("Bravo")
     own, other = donation_of(a), donation_of(b)
+    home = leader_client.get("/leader")
+    assert f"/leader/companies/{a.id}/users".encode() in home.data
     page = leader_client.get(f"/leader/companies/{a.id}/users")
     assert a.member.email.encode() in page.data
     response = leader_client.post(f"/leader/users/{a.member.id}/act")
