@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import itertools
 import os
 import re
 import shutil
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from portal import all_models, create_app
 from portal.core.db import database, make_database
@@ -85,9 +87,20 @@ def app_config(database_url, tmp_path) -> dict:
     }
 
 
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in its own application context, with an empty `g`,
+    as on a real server. (The `app` fixture keeps a context pushed for the whole test; Flask would
+    otherwise reuse it, and what Flask-Login and Flask-Babel cache in `g` would outlive a request.)"""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(app_config):
     application = create_app(app_config)
+    application.test_client_class = FreshContextClient
     with application.app_context():
         yield application
     if not database.is_closed():
@@ -148,6 +161,8 @@ def outbox(app) -> Outbox:
 
 # --- factories --------------------------------------------------------------------------
 
+_KVK_NUMBERS = itertools.count(30000001)  # distinct in the whole run, whatever the names
+
 @pytest.fixture
 def make_company(app):
     """Create a company with an administrator (and optionally a member), confirmed and active."""
@@ -160,7 +175,7 @@ def make_company(app):
     def factory(name: str = "Acme", *, language: str = "en", member: bool = False):
         n = next(counter)
         slug = re.sub(r"\W+", "", name.lower()) or "company"
-        company = Company.create(legal_name=f"{name} B.V.", kvk=f"{12345600 + n + hash(name) % 1000:08d}",
+        company = Company.create(legal_name=f"{name} B.V.", kvk=f"{next(_KVK_NUMBERS):08d}",
                                  street="Oudegracht 1", postcode="3511 AB", city="Utrecht",
                                  billing_email=f"finance@{slug}.nl", language=language, hourly_cost_cents=5000)
         admin = User.create(company=company, email=f"admin{n}@{slug}.nl", name=f"{name} Admin", role="admin",

@@ -7,7 +7,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from flask import g
 
 from portal import create_app
 from portal.content.model import AMSTERDAM
@@ -80,20 +79,6 @@ class ContentFolder:
                     answer: With hours, materials or money.
             """, "## Benefits {#benefits}\n\nPlenty.\n")
         return self
-
-
-@pytest.fixture(autouse=True)
-def fresh_g_per_request(app):
-    """The shared `app` fixture keeps an application context pushed for the whole test, so
-    every test-client request reuses its `g`, and the user and locale Flask-Login and
-    Flask-Babel cache there outlive the request (a login would not be seen). Give every
-    request an empty `g`, as a real server does. (Same workaround as tests/sroi.)"""
-
-    def _fresh_g():
-        for name in list(g):
-            g.pop(name, None)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
 
 
 @pytest.fixture

@@ -25,20 +25,6 @@ def valid_raw(**overrides) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def fresh_g_per_request(app):
-    """The shared `app` fixture keeps one application context pushed for the whole test, so
-    every test-client request reuses its `g` (and what Flask-Login cached there). Start each
-    request with an empty `g`, as a real server does. (Same workaround as tests/sroi.)"""
-    from flask import g
-
-    def _fresh_g():
-        for name in list(g):
-            g.pop(name, None)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
-
-
-@pytest.fixture(autouse=True)
 def request_context(app):
     """Service calls mail, and mail rendering needs a request (core.templating reads
     `request.full_path`), as it has in the CLI (`test_request_context`) and in views."""

@@ -255,21 +255,8 @@ def app_config(app_config, localstripe_url):
             "STRIPE_API_BASE": localstripe_url}
 
 
-@pytest.fixture(autouse=True)
-def fresh_g_per_request(app):
-    """The shared `app` fixture keeps one application context for the whole test: give each request
-    an empty `g`, as a real server does (Flask-Login caches the user there)."""
-    from flask import g
-
-    def _fresh():
-        for name in list(g):
-            g.pop(name, None)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, _fresh)
-
-
 @pytest.fixture
-def stripe_env(app, localstripe_url, fresh_g_per_request):
+def stripe_env(app, localstripe_url):
     from portal.giving import payments
 
     requests.delete(localstripe_url + "/_config/data", timeout=5)
@@ -302,7 +289,7 @@ def request_context(app):
 
 
 @pytest.fixture
-def company_client(app, make_company, login, fresh_g_per_request):
+def company_client(app, make_company, login):
     def make(name: str = "Acme", **kwargs):
         company = make_company(name, **kwargs)
         client = app.test_client()

@@ -10,7 +10,7 @@ import pytest
 
 from portal import create_app
 from portal.accounts.models import LoginSession, User
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, FreshContextClient
 from tests.security.routes import CSRF_EXEMPT_PATHS, sample_values, url
 
 
@@ -18,12 +18,7 @@ from tests.security.routes import CSRF_EXEMPT_PATHS, sample_values, url
 def csrf_app(app_config):
     application = create_app(dict(app_config, WTF_CSRF_ENABLED=True))
 
-    @application.before_request
-    def _fresh_g():
-        from flask import g
-
-        for name in list(g):
-            g.pop(name, None)
+    application.test_client_class = FreshContextClient
 
     return application
 

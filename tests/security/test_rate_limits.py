@@ -11,7 +11,7 @@ import pytest
 from portal import create_app
 from portal.accounts.models import User
 from portal.core.security import limiter
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, FreshContextClient
 
 LIMIT = 10  # PORTAL_RATELIMIT_LOGIN's first part: "10 per minute;50 per hour"
 
@@ -27,12 +27,7 @@ def limited_app(app_config):
     with application.app_context():
         limiter.reset()  # counters of an earlier run (Redis keeps them for a minute)
 
-    @application.before_request
-    def _fresh_g():
-        from flask import g
-
-        for name in list(g):
-            g.pop(name, None)
+    application.test_client_class = FreshContextClient
 
     return application
 

@@ -6,7 +6,6 @@ import datetime as dt
 import itertools
 
 import pytest
-from flask import g
 
 from portal.core.contributions import Contribution, register_source
 from portal.sroi import service
@@ -49,20 +48,6 @@ class Ledger:
 
     def remove(self, key: str) -> None:
         self.items = [c for c in self.items if c.key != key]
-
-
-@pytest.fixture(autouse=True)
-def fresh_g_per_request(app):
-    """Work around the shared `app` fixture: it keeps one application context pushed for the
-    whole test, so Flask reuses it (and its `g`) for every test-client request, and what
-    Flask-Login and Flask-Babel cache in `g` (the user, the locale) outlives the request that
-    computed it. Start every request with an empty `g`, as a real server does."""
-
-    def _fresh_g():
-        for name in list(g):
-            g.pop(name, None)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
 
 
 @pytest.fixture
