@@ -74,8 +74,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    from portal.core import db, errors, i18n, security, templating
     from portal.accounts import auth
+    from portal.core import db, errors, i18n, security, templating
 
     db.init_app(app)
     i18n.init_app(app)

@@ -15,7 +15,7 @@ from portal.accounts.models import Company, User
 from portal.core import audit
 from portal.core.db import atomic_write, utcnow
 
-DEMO_PASSWORD = "klaslokaal-fiets-tulp-2026"
+DEMO_PASSWORD = "klaslokaal-fiets-tulp-2026"  # noqa: S105 - the demo data's published password (README)
 LEADER_EMAIL = "projectleider@onderwijsambassadeurs.nl"
 
 DEMO_STEPS: tuple[str, ...] = (

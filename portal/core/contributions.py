@@ -8,8 +8,8 @@ Amounts are integer cents, durations integer minutes: never floats.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from flask import current_app
 
