@@ -135,7 +135,7 @@ def test_two_bank_lines_paying_one_request_at_once(app, stripe_env, company_clie
     assert AuditLog.select().where(AuditLog.action == "donation.paid").count() == 1
 
 
-def test_receipts_are_sent_once_when_every_worker_sweeps(app, stripe_env, paid_session):
+def test_receipts_are_sent_once_when_every_worker_sweeps(app, stripe_env, paid_session, caplog):
     company, donation, session, _intent = paid_session
     with database.atomic():
         Donation.update(status="paid", paid_on=dt.date.today(), paid_at=dt.datetime(2026, 11, 2)).where(
@@ -155,5 +155,6 @@ def test_receipts_are_sent_once_when_every_worker_sweeps(app, stripe_env, paid_s
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert sorted(sent) == [0] * (THREADS - 1) + [1]
+    failures = [r.getMessage() + "\n" + (r.exc_text or "") for r in caplog.records if r.levelname == "ERROR"]
+    assert sorted(sent) == [0] * (THREADS - 1) + [1], failures
     assert Donation.get_by_id(donation.id).receipt_sent_at is not None
