@@ -108,6 +108,17 @@ def _check_reportable(enrolment: Enrolment) -> None:
         raise EnrollmentError(_l("Hours can be reported once the placement is active."))
 
 
+def _refuse_closed_days(days: Iterable[dt.date], field_name: str | None = None) -> None:
+    """A closed period (reconciliation) changes only through the project leader's corrections."""
+    from portal.reconcile.service import is_period_closed
+
+    for day in sorted(set(days)):
+        if is_period_closed(day):
+            raise EnrollmentError(_l("%(day)s lies in a period the project leader has closed: hours of that period "
+                                     "change only through a correction by the project leader.", day=day.isoformat()),
+                                  field_name)
+
+
 def report_sessions(enrolment: Enrolment, reports: Iterable[SessionReport], *, actor: User | None,
                     via: str, today: dt.date | None = None) -> int:
     """Report sessions as attended (with their minutes) or absent; all or nothing."""
@@ -130,6 +141,7 @@ def report_sessions(enrolment: Enrolment, reports: Iterable[SessionReport], *, a
             raise EnrollmentError(_l("Enter the hours of %(day)s: more than 0 and at most 12.", day=entry.worked_on.isoformat()))
         if len(report.note) > MAX_NOTE:
             raise EnrollmentError(_l("Use at most %(count)d characters.", count=MAX_NOTE))
+    _refuse_closed_days(entries[r.entry_id].worked_on for r in reports)
     now = utcnow()
     with atomic_write():
         for report in reports:
@@ -162,6 +174,7 @@ def add_extra_session(enrolment: Enrolment, day: dt.date, minutes: int, note: st
         raise EnrollmentError(_l("Enter more than 0 and at most 12 hours."), "hours")
     if len(note or "") > MAX_NOTE:
         raise EnrollmentError(_l("Use at most %(count)d characters.", count=MAX_NOTE), "note")
+    _refuse_closed_days([day], "worked_on")
     with atomic_write():
         planned = HoursEntry.select().where((HoursEntry.enrolment == enrolment.id) & (HoursEntry.worked_on == day)
                                             & (HoursEntry.kind == "planned")).exists()
@@ -210,12 +223,14 @@ def decide_entries(entry_ids: Iterable[int], actor: User, *, approve: bool, reas
     decided = 0
     rejected_by_enrolment: dict[int, list[HoursEntry]] = defaultdict(list)
     with atomic_write():
-        rows = list(HoursEntry.select(HoursEntry.id, HoursEntry.enrolment, Enrolment.hourly_cost_cents)
+        rows = list(HoursEntry.select(HoursEntry.id, HoursEntry.enrolment, Enrolment.hourly_cost_cents,
+                                      HoursEntry.worked_on)
                     .join(Enrolment, on=(HoursEntry.enrolment == Enrolment.id))
                     .where(HoursEntry.id.in_(ids) & HoursEntry.status.in_(AWAITING_DECISION)).tuples())
+        _refuse_closed_days(r[3] for r in rows)
         if approve:
             by_rate: dict[int | None, list[int]] = defaultdict(list)
-            for entry_id, _enrolment_id, rate in rows:
+            for entry_id, _enrolment_id, rate, _day in rows:
                 by_rate[rate].append(entry_id)
             for rate, group in by_rate.items():
                 value = ((HoursEntry.sponsored_minutes * rate + 30) / 60) if rate else 0

@@ -1120,6 +1120,12 @@ def move_pledge(leader: User, pledge_id: int, action: str, *, reason: str = "", 
             raise GivingError(_l("Enter a valid date."), "on")
         if on > today:
             raise GivingError(_l("The date cannot be in the future."), "on")
+    if on is not None and action in ("deliver", "confirm"):
+        from portal.reconcile.service import is_period_closed
+
+        if is_period_closed(on):
+            raise GivingError(_l("%(date)s lies in a closed period: choose a date after it, or record a "
+                                 "correction in the reconciliation.", date=on.isoformat()), "on")
     if action == "deliver":
         values["delivered_on"] = on
     if action == "confirm":

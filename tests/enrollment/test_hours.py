@@ -209,3 +209,41 @@ def test_reported_sessions_survive_a_new_closure(placement, leader, year, hr):
     hours.report_sessions(placement, [hours.SessionReport(entry.id, True, 480)], actor=hr.admin, via="hr")
     service.add_closure(leader, year, "day_off", "Late notice", entry.worked_on, entry.worked_on)
     assert _row(entry.id).status == "reported"
+
+
+def _close_month_of(day, leader):
+    import calendar
+
+    from portal.reconcile.models import PeriodClose
+
+    last = calendar.monthrange(day.year, day.month)[1]
+    return PeriodClose.create(kind="month", starts_on=day.replace(day=1), ends_on=day.replace(day=last),
+                              closed_by=leader.id)
+
+
+def test_hours_of_a_closed_period_are_neither_reported_nor_added(placement, leader, hr):
+    first = _past(placement, 1)[0]
+    _close_month_of(first.worked_on, leader)
+    response = hr.client.post(f"/ambassadors/{placement.id}/hours",
+                              data={f"status-{first.id}": "attended", f"hours-{first.id}": "8"})
+    assert response.status_code == 302
+    assert "closed" in hr.client.get(f"/ambassadors/{placement.id}").get_data(as_text=True)
+    assert (_row(first.id).status, _row(first.id).reported_at) == ("planned", None)
+    extra_day = first.worked_on + dt.timedelta(days=1)
+    response = hr.client.post(f"/ambassadors/{placement.id}/hours/extra",
+                              data={"worked_on": extra_day.isoformat(), "hours": "3"})
+    assert response.status_code == 422 and b"closed" in response.data
+    from portal.enrollment.models import HoursEntry
+
+    assert not HoursEntry.select().where(HoursEntry.kind == "extra").exists()
+
+
+def test_the_leader_cannot_confirm_hours_once_their_period_is_closed(placement, leader, leader_client, hr):
+    from portal.enrollment import hours
+
+    entries = _past(placement)
+    hours.report_sessions(placement, [hours.SessionReport(e.id, True, 480) for e in entries], actor=hr.admin, via="hr")
+    _close_month_of(entries[0].worked_on, leader)
+    response = leader_client.post("/leader/hours", data={"entry": [str(e.id) for e in entries], "decision": "confirm"})
+    assert b"period the project leader has closed" in response.data
+    assert {_row(e.id).status for e in entries} == {"reported"}  # all or nothing
