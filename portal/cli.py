@@ -7,6 +7,7 @@ import os
 import sys
 
 import click
+from flask.cli import ScriptInfo
 
 from portal import all_models, create_app
 from portal.core.db import database
@@ -31,8 +32,11 @@ def with_app(fn):
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """OnderwijsAmbassadeurs employer portal."""
+    # Flask's own command groups (blueprints' `bp.cli`) find the app through this object.
+    ctx.obj = ScriptInfo(create_app=lambda: create_app())
 
 
 # --- database ---------------------------------------------------------------------------
@@ -262,3 +266,8 @@ def show_config() -> None:
 from portal.statements.cli import group as statements_group  # noqa: E402
 
 main.add_command(statements_group)
+
+from portal.enrollment.views import bp as enrollment_bp  # noqa: E402
+
+enrollment_bp.cli.help = "Enrolments: VOG reminders, volunteer allowances, reference data."
+main.add_command(enrollment_bp.cli, "enrollment")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
@@ -65,4 +65,5 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _request_globals():
-        return {"current_path": request.full_path.rstrip("?")}
+        # Mail is also rendered outside a request (CLI commands, background sweeps).
+        return {"current_path": request.full_path.rstrip("?")} if has_request_context() else {}
