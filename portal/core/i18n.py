@@ -26,3 +26,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Amsterdam")
     babel.init_app(app, locale_selector=select_locale)
+
+    @app.before_request
+    def _language_from_link() -> None:
+        # A link that carries ?lang= (the log-in link of an English page, say) is the visitor's choice.
+        wanted = request.args.get("lang")
+        if wanted in LANGUAGES and session.get("lang") != wanted and not getattr(current_user, "is_authenticated", False):
+            session["lang"] = wanted
