@@ -8,9 +8,12 @@ Rendering is still treated as handling untrusted input:
   refused, so a document can neither reach the network nor read a server file;
 - no file is attached to the PDF, whatever the HTML says (`<link rel=attachment>` and
   `<a rel=attachment>` are dropped after layout);
-- rendering runs in a forked child process with a time limit: a document that would take
-  too long (or crash the renderer) stops with PdfTimeout/PdfError instead of holding a
-  worker. Where fork is unavailable it renders in-process, without the limit.
+- rendering runs in a child process with a time limit: a document that would take too long
+  (or crash the renderer) stops with PdfTimeout/PdfError instead of holding a worker. The
+  children come from a fork server (multiprocessing's "forkserver"): a small single-threaded
+  process that loaded WeasyPrint and the fonts once. Forking the worker itself would copy
+  whatever locks its other threads held at that moment, and a child could hang on one (seen
+  in the test suite). Where no fork server is available it renders in-process, without the limit.
 
 The same HTML gives the same bytes (WeasyPrint writes no random identifier; put
 `<meta name="dcterms.created">` in the document to fix its dates).
@@ -107,7 +110,7 @@ _warm = False
 
 
 def _warm_up() -> None:
-    """Load fonts once in this process, so every forked child starts with them."""
+    """Load fonts once in this process (the fork server), so every child starts with them."""
     global _warm
     with _warm_lock:
         if not _warm:
@@ -119,14 +122,28 @@ def _base_url() -> str:
     return "file://" + INVOICES_DIR + "/"
 
 
+_context_lock = threading.Lock()
+_context = None
+
+
+def _fork_server():
+    """The multiprocessing context whose server preloads WeasyPrint and warm fonts (portal.core.pdf_server)."""
+    global _context
+    with _context_lock:
+        if _context is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["portal.core.pdf_server"])
+            _context = context
+        return _context
+
+
 def render_pdf(html: str, *, timeout: float | None = None, base_url: str | None = None) -> bytes:
     """Render HTML to PDF bytes, fetching only from invoices/ and data: URIs, within a time limit."""
     base_url = base_url or _base_url()
     seconds = DEFAULT_SECONDS if timeout is None else float(timeout)
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if "forkserver" not in multiprocessing.get_all_start_methods():
         return _render_here(html, base_url)
-    _warm_up()
-    context = multiprocessing.get_context("fork")
+    context = _fork_server()
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(sender, html, base_url), daemon=True)
     started = time.monotonic()
