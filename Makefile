@@ -20,10 +20,11 @@ $(STAMP): pyproject.toml
 
 translations: $(STAMP)
 	@if ls portal/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-		$(BIN)/pybabel compile -q -d portal/translations; fi
+		$(BIN)/pybabel compile -d portal/translations; fi
 
 # Re-extract every translatable string and merge it into the Dutch catalogue (then translate).
 messages: $(STAMP)
+	mkdir -p portal/translations
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o portal/translations/messages.pot .
 	@if [ -f portal/translations/nl/LC_MESSAGES/messages.po ]; then \
 		$(BIN)/pybabel update --no-fuzzy-matching -i portal/translations/messages.pot -d portal/translations -l nl; \
