@@ -84,6 +84,10 @@ def app_config(database_url, tmp_path) -> dict:
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "CONTENT_RELOAD": False,
         "BASE_URL": "http://portal.test",
+        # The tests are written in English: a visitor who states no language, and text rendered
+        # outside a request, get English here. The product's Dutch default (and the catalogue) are
+        # tested explicitly in tests/test_translations.py and tests/accounts/test_language.py.
+        "BABEL_DEFAULT_LOCALE": "en",
     }
 
 
@@ -208,7 +212,10 @@ def login(app):
 def leader(app):
     from portal.accounts import service
 
-    return service.create_leader("leider@onderwijsambassadeurs.nl", PASSWORD, "Lotte Leider")
+    user = service.create_leader("leider@onderwijsambassadeurs.nl", PASSWORD, "Lotte Leider")
+    user.language = "en"  # created Dutch, like the real one; the tests read her pages in English
+    user.save()
+    return user
 
 
 @pytest.fixture

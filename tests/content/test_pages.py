@@ -46,7 +46,7 @@ def test_main_and_footer_menus_come_from_front_matter(client):
 
 
 def test_menus_also_appear_on_other_capabilities_pages(client):
-    html = client.get("/login").get_data(as_text=True)
+    html = client.get("/login", headers={"Accept-Language": "nl"}).get_data(as_text=True)
     assert 'href="/voor-werkgevers"' in html
 
 

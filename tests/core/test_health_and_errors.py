@@ -128,7 +128,16 @@ def test_json_addresses_get_json_errors(failing):
     assert response.get_json()["error"]["status"] == 404
 
 
-def test_the_dutch_default_for_visitors_without_a_preference(client):
+@pytest.fixture
+def product_client(app_config):
+    """The portal with its own default language (the test configuration reads English)."""
+    from portal import create_app
+
+    return create_app({k: v for k, v in app_config.items() if k != "BABEL_DEFAULT_LOCALE"}).test_client()
+
+
+def test_the_dutch_default_for_visitors_without_a_preference(product_client):
+    client = product_client
     assert '<html lang="nl">' in client.get("/login").get_data(as_text=True)
     assert '<html lang="en">' in client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
 
@@ -147,7 +156,8 @@ def test_the_language_switch_is_remembered_for_visitors_and_users(app, client, m
     assert '<html lang="en">' in login(app.test_client(), company.admin).get("/dashboard").get_data(as_text=True)
 
 
-def test_the_language_switch_ignores_unknown_languages_and_foreign_targets(client):
+def test_the_language_switch_ignores_unknown_languages_and_foreign_targets(product_client):
+    client = product_client
     response = client.post("/language", data={"language": "de", "next": "https://evil.example/"})
     assert response.status_code == 302 and response.headers["Location"] == "/"
     assert '<html lang="nl">' in client.get("/login").get_data(as_text=True)

@@ -59,7 +59,7 @@ def test_one_contribution_split_across_commitments_never_counts_twice(make_compa
     service.set_allocation(company.admin, second.id, donation.key, 40_000)
     with pytest.raises(service.SroiError) as caught:
         service.set_allocation(company.admin, second.id, donation.key, 40_001)
-    assert "Only € 400,00 of this contribution is still free" in str(caught.value)
+    assert "Only €400.00 of this contribution is still free" in str(caught.value)
     assert "never counts for more than its whole value" in str(caught.value)
     with pytest.raises(service.SroiError):
         service.set_allocation(company.admin, first.id, donation.key, 60_001)
