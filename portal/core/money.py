@@ -85,13 +85,14 @@ def decimal_to_cents(value: Decimal, *, max_cents: int = DEFAULT_MAX_CENTS, allo
         raise AmountError(_l("Please enter an amount such as 250 or 1.234,56."))
     if value < 0:
         raise AmountError(_l("The amount cannot be negative."))
+    # The limit first: quantize() cannot hold an amount with more digits than the decimal context.
+    if value * 100 > max_cents:
+        raise AmountError(_l("The amount cannot be more than %(maximum)s.", maximum=format_eur(max_cents)))
     if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01")):
         raise AmountError(_l("An amount has at most two decimals (whole cents)."))
     cents = int(value * 100)
     if cents == 0 and not allow_zero:
         raise AmountError(_l("The amount must be more than zero."))
-    if cents > max_cents:
-        raise AmountError(_l("The amount cannot be more than %(maximum)s.", maximum=format_eur(max_cents)))
     return cents
 
 
