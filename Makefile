@@ -37,6 +37,7 @@ run: $(STAMP) translations
 
 test: $(STAMP) translations node_modules/axe-core/axe.min.js
 	$(BIN)/portal content check
+	$(BIN)/bandit --quiet --recursive portal --severity-level high
 	$(BIN)/pytest
 
 bench: $(STAMP) translations
