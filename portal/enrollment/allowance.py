@@ -22,20 +22,13 @@ from flask_babel import lazy_gettext as _l
 from portal.accounts.models import Company, User
 from portal.core import audit, money
 from portal.core.db import atomic_write, utcnow
+from portal.core.spreadsheet import safe_cell
 from portal.enrollment.calendar import month_start, months_between
 from portal.enrollment.models import AllowanceCap, AllowanceLine, Enrolment, HoursEntry, SchoolYear
 from portal.enrollment.service import EnrollmentError
 
 ALLOWANCE_FUNDING = ("volunteer", "mixed")
 EXPORT_COLUMNS = ("batch", "month", "ambassador", "email", "iban", "company", "enrolment", "amount_eur", "warnings")
-
-
-def safe_cell(value) -> str:
-    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
 
 
 def _month_end(month: dt.date) -> dt.date:

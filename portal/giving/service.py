@@ -41,6 +41,7 @@ from portal.accounts.models import Company, User
 from portal.core import audit, mail, money
 from portal.core.contributions import Contribution
 from portal.core.db import atomic_write, database, is_sqlite, utcnow
+from portal.core.spreadsheet import safe_cell as neutralise
 from portal.giving import documents, payments
 from portal.giving.documents import AMSTERDAM, amsterdam_date
 from portal.giving.models import (
@@ -1294,14 +1295,6 @@ def company_totals(company_id: int, year: int | None = None) -> Totals:
 
 CSV_COLUMNS = ("type", "number", "date", "description", "method", "classification", "status", "amount_eur",
                "refunded_eur", "fee_eur", "net_eur", "reference", "earmark", "note")
-
-
-def neutralise(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
 
 
 def csv_rows(rows: Iterable[Row]) -> list[list[str]]:

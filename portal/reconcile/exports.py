@@ -16,11 +16,11 @@ from flask import current_app
 from portal.accounts.models import Company
 from portal.core.contributions import KINDS, Contribution, contributions
 from portal.core.money import cents_to_decimal, format_plain
+from portal.core.spreadsheet import safe_cell as neutralise
 from portal.reconcile.models import BankLine, BankStatement
 
 COLUMNS = ("contribution_id", "kind", "company", "kvk", "date", "gross", "fee", "net", "method", "reference",
            "statement_number", "classification", "gl_code", "description")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -30,11 +30,6 @@ class ExportFilters:
     kind: str = ""
     company_id: int | None = None
     method: str = ""
-
-
-def neutralise(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def gl_codes() -> dict[str, str]:
