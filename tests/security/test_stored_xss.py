@@ -25,6 +25,7 @@ def test_payloads_in_free_text_stay_text_in_html_csv_and_pdf(app, make_company, 
     company.member.name = f"Mia {SCRIPT}"
     company.member.save()
     with app.test_request_context():
+        enrollment.seed_reference_data()  # the migration seeds it; PostgreSQL test runs truncate it
         data, errors = enrollment.validate_enrolment(
             valid_raw(employee_name=f"Ed {SCRIPT}", job_title=FORMULA, department=SCRIPT),
             enrollment.ValidationContext.load(company))
