@@ -16,6 +16,7 @@ def test_an_employee_uploads_documents_and_reports_hours(live_server, journey, m
     leader = accounts.create_leader("projectleider@onderwijsambassadeurs.example", PASSWORD, "Pim Projectleider")
     company = make_company("Drukkerij Lek", language="nl")
     with live_server.app.test_request_context():
+        enrollment.seed_reference_data()  # the migration seeds it; PostgreSQL test runs truncate it
         school = enrollment.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
                                                  "postcode": "3562 JT", "city": "Utrecht"})
         data, errors = enrollment.validate_enrolment(valid_raw(employee_name="Noor Bakker", employee_email="noor@lek.example",

@@ -2,11 +2,13 @@
 
 import re
 
+from portal.enrollment import service as enrollment
 from portal.enrollment.csv_import import template_csv
 from tests.conftest import PASSWORD, Outbox
 
 
 def test_hr_enrols_an_employee_by_form_and_more_by_csv(live_server, journey, make_company, tmp_path):
+    enrollment.seed_reference_data()  # the school calendar: the migration seeds it, PostgreSQL runs truncate it
     company = make_company("Bouwbedrijf Vecht", language="nl")
     page = journey.page
     outbox = Outbox(__import__("pathlib").Path(live_server.app.config["OUTBOX_DIR"]))
