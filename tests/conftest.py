@@ -3,12 +3,15 @@ PORTAL_TEST_DATABASE_URL is set), the app, clients, the outbox and small factori
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import itertools
 import os
 import re
 import shutil
+import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -232,3 +235,40 @@ def leader_client(app, leader, login):
     response = client.post("/login/totp", data={"code": pyotp.TOTP(secret).now()})
     assert response.status_code == 302, response.data[:500]
     return client
+
+
+# --- localstripe on loopback, inside the test process (giving's tests and the browser journeys) ---
+
+@pytest.fixture(scope="session")
+def localstripe_url():
+    from aiohttp import web
+
+    with warnings.catch_warnings():
+        # localstripe's routes are plain functions; aiohttp warns about that once per route.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import localstripe.resources as resources
+        from localstripe.server import app as localstripe_app
+
+    resources.Store.dump_to_disk = lambda self: None  # keep its state in memory: no shared pickle file
+    started = threading.Event()
+    state: dict = {}
+
+    def serve():
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        runner = web.AppRunner(localstripe_app, access_log=None)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, host="127.0.0.1", port=0)  # loopback only, never every interface
+        loop.run_until_complete(site.start())
+        state.update(loop=loop, runner=runner, port=site._server.sockets[0].getsockname()[1])
+        started.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=serve, name="localstripe", daemon=True)
+    thread.start()
+    assert started.wait(10), "localstripe did not start"
+    yield f"http://127.0.0.1:{state['port']}"
+    state["loop"].call_soon_threadsafe(state["loop"].stop)
+    thread.join(10)

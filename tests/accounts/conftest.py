@@ -9,20 +9,6 @@ import sys
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def fresh_g_per_request(app):
-    """The shared `app` fixture keeps one application context pushed for the whole test, so
-    test-client requests would share `g` (and the user and login session cached in it).
-    A real server starts every request with an empty `g`; so do we."""
-    from flask import g
-
-    def _fresh_g():
-        for name in list(g):
-            g.pop(name, None)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
-
-
 @pytest.fixture
 def request_context(app):
     """Service calls that send mail need a request (templates read request.full_path)."""

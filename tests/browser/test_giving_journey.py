@@ -12,17 +12,11 @@ import requests
 from portal.giving import payments
 from portal.giving.models import Donation
 from tests.conftest import PASSWORD
-from tests.giving.conftest import (  # noqa: F401 - fixtures
-    SECRET_KEY,
-    WEBHOOK_SECRET,
-    Stripe,
-    StripeTransport,
-    localstripe_url,
-)
+from tests.giving.conftest import SECRET_KEY, WEBHOOK_SECRET, Stripe, StripeTransport
 
 
 @pytest.fixture
-def app_config(app_config, localstripe_url):  # noqa: F811 - the live server talks to localstripe
+def app_config(app_config, localstripe_url):  # the live server talks to localstripe
     return {**app_config, "STRIPE_SECRET_KEY": SECRET_KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "STRIPE_API_BASE": localstripe_url}
 
@@ -36,7 +30,7 @@ def log_in(journey, base, user):
 
 
 def test_a_company_donates_online_and_asks_for_a_payment_request(live_server, journey, make_company,
-                                                                  localstripe_url):  # noqa: F811
+                                                                  localstripe_url):
     import stripe
 
     transport = StripeTransport()

@@ -9,7 +9,6 @@ passes every other request to localstripe through the real `stripe` library's HT
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import io
 import json
@@ -27,43 +26,6 @@ import stripe
 
 WEBHOOK_SECRET = "whsec_test_giving_0123456789"
 SECRET_KEY = "sk_test_giving_0123456789"
-
-
-# --- localstripe on loopback, inside the test process ---------------------------------------
-
-@pytest.fixture(scope="session")
-def localstripe_url():
-    from aiohttp import web
-
-    with warnings.catch_warnings():
-        # localstripe's routes are plain functions; aiohttp warns about that once per route.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import localstripe.resources as resources
-        from localstripe.server import app as localstripe_app
-
-    resources.Store.dump_to_disk = lambda self: None  # keep its state in memory: no shared pickle file
-    started = threading.Event()
-    state: dict = {}
-
-    def serve():
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        runner = web.AppRunner(localstripe_app, access_log=None)
-        loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, host="127.0.0.1", port=0)  # loopback only, never every interface
-        loop.run_until_complete(site.start())
-        state.update(loop=loop, runner=runner, port=site._server.sockets[0].getsockname()[1])
-        started.set()
-        loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
-
-    thread = threading.Thread(target=serve, name="localstripe", daemon=True)
-    thread.start()
-    assert started.wait(10), "localstripe did not start"
-    yield f"http://127.0.0.1:{state['port']}"
-    state["loop"].call_soon_threadsafe(state["loop"].stop)
-    thread.join(10)
 
 
 # --- the transport: Checkout Sessions and Disputes here, the rest at localstripe ----------------

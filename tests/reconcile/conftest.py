@@ -71,16 +71,3 @@ def request_context(app):
     """Messages are lazy translations: reading them needs a request (for the locale)."""
     with app.test_request_context():
         yield
-
-
-@pytest.fixture(autouse=True)
-def fresh_g_per_request(app):
-    """The shared `app` fixture keeps one application context for the whole test: give each
-    request an empty `g`, as a real server does (Flask-Login caches the user there)."""
-    from flask import g
-
-    def _fresh():
-        for name in list(g):
-            g.pop(name, None)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, _fresh)

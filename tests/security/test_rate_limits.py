@@ -17,8 +17,9 @@ LIMIT = 10  # PORTAL_RATELIMIT_LOGIN's first part: "10 per minute;50 per hour"
 
 
 @pytest.fixture
-def limited_app(app_config):
-    """Limits on; with PORTAL_TEST_REDIS_URL the counters live in Redis, as with several workers."""
+def limited_app(app, app_config):
+    """Limits on; with PORTAL_TEST_REDIS_URL the counters live in Redis, as with several workers.
+    (Made after the shared `app`: the limiter is one object, and the app made last configures it.)"""
     config = dict(app_config, RATELIMIT_ENABLED=True)
     if os.environ.get("PORTAL_TEST_REDIS_URL"):
         config["RATELIMIT_STORAGE"] = os.environ["PORTAL_TEST_REDIS_URL"]

@@ -63,20 +63,6 @@ class Ledger:
         self.items.remove(contribution)
 
 
-@pytest.fixture(autouse=True)
-def fresh_g_per_request(app):
-    """The shared `app` fixture keeps one application context pushed for the whole test, so
-    what Flask-Login and Flask-Babel cache in `g` (the user, the locale) would outlive the
-    request that computed it. Start every request with an empty `g`, as a real server does."""
-    from flask import g
-
-    def _fresh_g():
-        for name in list(g):
-            g.pop(name, None)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
-
-
 @pytest.fixture
 def ledger(app):
     source = Ledger()
