@@ -89,6 +89,14 @@ class Journey:
                for v in result["violations"] if v["impact"] in ("serious", "critical")]
         assert not bad, f"accessibility problems on {self.page.url}:\n" + "\n".join(bad)
 
+    def log_in(self, base: str, email: str, password: str) -> None:
+        """Through the real form; lands on the dashboard."""
+        self.visit(base + "/login", "log in")
+        self.page.fill("#email", email)
+        self.page.fill("#password", password)
+        self.page.click("main button[type=submit]")
+        self.page.wait_for_url(re.compile(r".*/dashboard$"))
+
     def visit(self, url: str, label: str):
         response = self.page.goto(url)
         self.check_accessibility()

@@ -1,7 +1,5 @@
 """HR enrols one employee through the form and two more from a CSV file, in a real browser (Dutch)."""
 
-import re
-
 from portal.enrollment import service as enrollment
 from portal.enrollment.csv_import import template_csv
 from tests.conftest import PASSWORD, Outbox
@@ -13,11 +11,7 @@ def test_hr_enrols_an_employee_by_form_and_more_by_csv(live_server, journey, mak
     page = journey.page
     outbox = Outbox(__import__("pathlib").Path(live_server.app.config["OUTBOX_DIR"]))
 
-    journey.visit(live_server.url + "/login", "log in")
-    page.fill("#email", company.admin.email)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r".*/dashboard$"))
+    journey.log_in(live_server.url, company.admin.email, PASSWORD)
 
     journey.visit(live_server.url + "/ambassadors/new", "enrolment form")
     page.fill("#employee_name", "Femke Visser")

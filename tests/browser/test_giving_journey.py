@@ -21,14 +21,6 @@ def app_config(app_config, localstripe_url):  # the live server talks to localst
             "STRIPE_API_BASE": localstripe_url}
 
 
-def log_in(journey, base, user):
-    journey.visit(base + "/login", "log in")
-    journey.page.fill("#email", user.email)
-    journey.page.fill("#password", PASSWORD)
-    journey.page.click("main button[type=submit]")
-    journey.page.wait_for_url(re.compile(r".*/dashboard$"))
-
-
 def test_a_company_donates_online_and_asks_for_a_payment_request(live_server, journey, make_company,
                                                                   localstripe_url):
     import stripe
@@ -43,7 +35,7 @@ def test_a_company_donates_online_and_asks_for_a_payment_request(live_server, jo
     page.route(re.compile(r"https://checkout\.stripe\.com/.*"), lambda route: route.fulfill(
         status=200, content_type="text/html", body="<!doctype html><html lang='nl'><title>Stripe Checkout</title>"
                                                    "<main><h1>Stripe Checkout (stand-in)</h1></main></html>"))
-    log_in(journey, live_server.url, company.admin)
+    journey.log_in(live_server.url, company.admin.email, PASSWORD)
 
     journey.visit(live_server.url + "/giving/donate", "donation form")
     page.fill("#amount", "250,00")
