@@ -23,6 +23,7 @@ from werkzeug.routing import RequestRedirect
 from portal.content import render as markdown
 from portal.content.loader import Page, Problem, Site, build_site
 from portal.content.model import LANGUAGES
+from portal.core import clock
 
 CONTENT_ENDPOINTS = {"content.page": "nl", "content.page_en": "en", "content.home": "nl", "content.home_en": "en"}
 
@@ -195,4 +196,4 @@ def check(app: Flask, directory: str | Path | None = None, today: dt.date | None
     folder = Path(directory or app.config["CONTENT_DIR"])
     site = build_site(folder)
     with app.app_context():
-        return Checker(site, app, today or dt.date.today()).run()
+        return Checker(site, app, today or clock.today()).run()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -24,7 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+from portal.core.clock import AMSTERDAM
+
 LANGUAGES = ("nl", "en")
 MENU_NAMES = ("main", "footer")
 FAQ_CATEGORIES = ("ambassador", "school", "company")

@@ -13,6 +13,7 @@ from flask_babel import gettext
 from markupsafe import Markup, escape
 from peewee import fn
 
+from portal.core import clock
 from portal.enrollment import service
 from portal.enrollment.calendar import month_start
 from portal.enrollment.models import STATUSES, Document, Enrolment, HoursEntry, School
@@ -106,7 +107,7 @@ class Overview:
 
 def company_overview(company_id: int, *, year_id: int | None = None, today: dt.date | None = None) -> Overview:
     """Everything the HR dashboard shows, in six queries."""
-    today = today or service.amsterdam_today()
+    today = today or clock.today()
     years = school_years()                                                            # query 1
     year = next((y for y in years if y.id == year_id), None) or current_school_year(today, years)
     enrolments = [Placement(*row) for row in                                             # query 2
@@ -240,7 +241,7 @@ class LeaderFigures:
 
 def leader_figures(today: dt.date | None = None) -> LeaderFigures:
     """The project leader's panel: four queries."""
-    today = today or service.amsterdam_today()
+    today = today or clock.today()
     counts = Counter({status: 0 for status in STATUSES})
     for status, count in Enrolment.select(Enrolment.status, fn.COUNT(Enrolment.id)).group_by(Enrolment.status).tuples():
         counts[status] = count

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 import unicodedata
 
-from portal.core import audit
+from portal.core import audit, clock
 from portal.core.db import atomic_write, utcnow
 from portal.enrollment import allowance, service
 from portal.enrollment.calendar import (
@@ -60,7 +60,7 @@ def fill(context) -> None:
     from portal.demo import FIRST, LAST
 
     rng = context.rng
-    today = service.amsterdam_today()
+    today = clock.today()
     service.seed_reference_data()
     year = SchoolYear.get(SchoolYear.name == "2026-2027")
     with atomic_write():

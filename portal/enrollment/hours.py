@@ -18,10 +18,9 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company, User
-from portal.core import audit, mail
+from portal.core import audit, clock, mail
 from portal.core.contributions import Contribution
 from portal.core.db import atomic_write, database, utcnow
-from portal.enrollment import service
 from portal.enrollment.calendar import split_minutes, value_cents
 from portal.enrollment.models import MAX_SESSION_MINUTES, Enrolment, HoursEntry, School
 from portal.enrollment.service import Calendars, EnrollmentError, _hr_recipients
@@ -122,7 +121,7 @@ def _refuse_closed_days(days: Iterable[dt.date], field_name: str | None = None) 
 def report_sessions(enrolment: Enrolment, reports: Iterable[SessionReport], *, actor: User | None,
                     via: str, today: dt.date | None = None) -> int:
     """Report sessions as attended (with their minutes) or absent; all or nothing."""
-    today = today or service.amsterdam_today()
+    today = today or clock.today()
     reports = list(reports)
     _check_reportable(enrolment)
     if not reports:
@@ -163,7 +162,7 @@ def report_sessions(enrolment: Enrolment, reports: Iterable[SessionReport], *, a
 def add_extra_session(enrolment: Enrolment, day: dt.date, minutes: int, note: str, *, actor: User | None,
                       via: str, today: dt.date | None = None) -> HoursEntry:
     """Record a session outside the plan (a swapped day, a training Thursday, a lesson series)."""
-    today = today or service.amsterdam_today()
+    today = today or clock.today()
     _check_reportable(enrolment)
     if day > today:
         raise EnrollmentError(_l("Report a session on or after its day."), "worked_on")

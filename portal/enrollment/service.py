@@ -14,7 +14,6 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import peewee
 from email_validator import EmailNotValidError, validate_email
@@ -25,7 +24,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.nl import brin as stdnum_brin
 
 from portal.accounts.models import Company, User
-from portal.core import audit, mail, money
+from portal.core import audit, clock, mail, money
 from portal.core.db import atomic_write, database, utcnow
 from portal.enrollment.calendar import Calendar, expected_sessions, placement_period
 from portal.enrollment.models import (
@@ -47,7 +46,6 @@ from portal.enrollment.models import (
     SchoolYear,
 )
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 LINK_LIFETIME = dt.timedelta(days=14)
 AMBASSADOR_SESSION_LIFETIME = dt.timedelta(hours=8)
 VOG_REMINDER_DAYS = 14
@@ -90,10 +88,6 @@ class EnrollmentError(ValueError):
     def __str__(self) -> str:
         return str(self.message)
 
-
-def amsterdam_today() -> dt.date:
-    """Today's business date in Europe/Amsterdam."""
-    return dt.datetime.now(AMSTERDAM).date()
 
 
 def _hash_token(raw: str) -> str:
@@ -162,7 +156,7 @@ def school_years() -> list[SchoolYear]:
 
 def current_school_year(today: dt.date | None = None, years: list[SchoolYear] | None = None) -> SchoolYear | None:
     """The school year that includes today (or its summer after), else the next one, else the latest."""
-    today = today or amsterdam_today()
+    today = today or clock.today()
     years = school_years() if years is None else years
     for year in years:
         if year.starts_on <= today <= year.ends_on + dt.timedelta(days=45):
@@ -622,7 +616,7 @@ def validate_enrolment(raw: dict[str, str], context: ValidationContext) -> tuple
             if not value["vog_date"]:
                 raise EnrollmentError(_l("Enter the date of the VOG."), "vog_date")
             vog_date = parse_date(value["vog_date"], "vog_date")
-            if vog_date > amsterdam_today():
+            if vog_date > clock.today():
                 raise EnrollmentError(_l("This date is in the future."), "vog_date")
             if vog_status == "received":
                 vog_received_on = vog_date
@@ -758,7 +752,7 @@ def move(enrolment: Enrolment, to: str, actor: User, *, reason: str = "", school
     """Move an enrolment to another status, or refuse with a clear message; audited and mailed."""
     from portal.enrollment import hours
 
-    today = today or amsterdam_today()
+    today = today or clock.today()
     if to not in STATUSES:
         raise EnrollmentError(_l("Unknown status."))
     before = enrolment.status
@@ -815,7 +809,7 @@ def move(enrolment: Enrolment, to: str, actor: User, *, reason: str = "", school
 def update_vog(enrolment: Enrolment, actor: User, status: str, on: dt.date | None,
                today: dt.date | None = None) -> Enrolment:
     """Record the VOG's progress (HR or the project leader)."""
-    today = today or amsterdam_today()
+    today = today or clock.today()
     if status not in VOG_STATUSES:
         raise EnrollmentError(_l("Choose not requested, requested, received or refused."), "vog_status")
     if status == "received" and on is None:
@@ -971,7 +965,7 @@ def _tell_leaders_new(company: Company, created: list[Enrolment]) -> None:
 
 def vog_missing(today: dt.date | None = None, horizon_days: int = VOG_REMINDER_DAYS):
     """Open enrolments without a received VOG that start within `horizon_days` (or started)."""
-    today = today or amsterdam_today()
+    today = today or clock.today()
     return (Enrolment.select(Enrolment, Company).join(Company)
             .where(Enrolment.status.in_(("submitted", "intake", "matched", "active"))
                    & (Enrolment.vog_status != "received")
@@ -981,7 +975,7 @@ def vog_missing(today: dt.date | None = None, horizon_days: int = VOG_REMINDER_D
 
 def send_vog_reminders(today: dt.date | None = None) -> int:
     """Remind employee, HR and the project leader once per enrolment; returns how many were new."""
-    today = today or amsterdam_today()
+    today = today or clock.today()
     due = list(vog_missing(today))
     already = reminder_sent(e.id for e in due)
     sent: list[Enrolment] = []
@@ -1020,7 +1014,7 @@ def reminder_sent(enrolment_ids) -> set[int]:
 
 
 def start_passed_not_active(today: dt.date | None = None):
-    today = today or amsterdam_today()
+    today = today or clock.today()
     return (Enrolment.select(Enrolment, Company).join(Company)
             .where((Enrolment.status == "matched") & (Enrolment.starts_on <= today))
             .order_by(Enrolment.starts_on))

@@ -27,7 +27,7 @@ from flask_login import current_user
 from peewee import JOIN, fn
 
 from portal.accounts.models import Company
-from portal.core import money
+from portal.core import clock, money
 from portal.core.contributions import register_source
 from portal.core.db import database
 from portal.core.security import company_required, get_owned_or_404, leader_required, limiter
@@ -183,7 +183,7 @@ def allowances_command(month: str | None) -> None:
     with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
         database.connect(reuse_if_open=True)
         try:
-            upto = _parse_month(month) if month else service.amsterdam_today().replace(day=1) - dt.timedelta(days=1)
+            upto = _parse_month(month) if month else clock.today().replace(day=1) - dt.timedelta(days=1)
             if upto is None:
                 raise click.BadParameter("use YYYY-MM", param_hint="--month")
             count = allowance.build_ledger(None, upto)
@@ -393,7 +393,7 @@ def detail(enrolment_id: int):
 
 
 def _detail_page(enrolment: Enrolment, *, leader: bool, status: int = 200, **forms):
-    today = service.amsterdam_today()
+    today = clock.today()
     register = hours.register(enrolment)
     corrected = {entry.corrects_id for entry in register if entry.kind == "reversal"}
     context = dict(
@@ -590,7 +590,7 @@ def _ambassador_page(enrolment: Enrolment, status: int = 200, **forms):
     return render_template(
         "enrollment/ambassador_home.html", enrolment=enrolment, company=Company.get_by_id(enrolment.company_id),
         school=School.get_by_id(enrolment.school_id) if enrolment.school_id else None,
-        register=register, today=service.amsterdam_today(), documents=documents.documents_of(enrolment),
+        register=register, today=clock.today(), documents=documents.documents_of(enrolment),
         expected_minutes=_expected(enrolment), reportable=enrolment.status in hours.REPORTABLE_ENROLMENT,
         upload_form=forms.get("upload_form") or UploadForm(), extra_form=forms.get("extra_form") or ExtraSessionForm(),
         iban_form=forms.get("iban_form") or IbanForm(iban=enrolment.payout_iban), csrf_form=DecideForm(),
@@ -843,7 +843,7 @@ def leader_reminders():
         count = service.send_vog_reminders()
         flash(_("%(count)d reminders sent.", count=count) if count else _("Everyone due has already been reminded."), "success")
         return redirect(url_for("enrollment.leader_reminders"))
-    today = service.amsterdam_today()
+    today = clock.today()
     missing = list(service.vog_missing(today))
     return render_template("enrollment/leader_reminders.html", form=form, missing=missing, today=today,
                            reminded=service.reminder_sent(e.id for e in missing),
@@ -970,7 +970,7 @@ def leader_remove_closure(year_id: int, closure_id: int):
 @bp.route("/leader/allowances", methods=["GET", "POST"])
 @leader_required
 def leader_allowances():
-    today = service.amsterdam_today()
+    today = clock.today()
     year = service.current_school_year(today)
     default_from = year.starts_on.replace(day=1) if year else today.replace(day=1)
     month_from = _parse_month(request.values.get("month_from")) or default_from

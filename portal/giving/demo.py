@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from portal.core import audit
+from portal.core import audit, clock
 from portal.core.db import atomic_write, utcnow
 from portal.giving import service
 from portal.giving.models import Donation, MaterialNeed, MaterialPledge, Refund
@@ -31,7 +31,7 @@ def _donation(company, admin, *, method: str, cents: int, classification: str, p
                   earmark_purpose=purpose, form_token=token, status="pending")
     donation = Donation.create(**values)
     if method == "bank":
-        created = paid_on or service.amsterdam_today()
+        created = paid_on or clock.today()
         donation.reference = service.rf_reference(donation.id, created.year)
         Donation.update(reference=donation.reference, due_on=created + dt.timedelta(days=30)).where(
             Donation.id == donation.id).execute()
@@ -52,7 +52,7 @@ def _donation(company, admin, *, method: str, cents: int, classification: str, p
 
 
 def fill(context) -> None:
-    today = service.amsterdam_today()
+    today = clock.today()
     rng = context.rng
     with atomic_write():
         needs = [

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import segno.helpers
 from babel.dates import format_date
@@ -25,11 +24,11 @@ from stdnum import iso11649
 
 from portal import ROOT
 from portal.core import money
+from portal.core.clock import AMSTERDAM
 
 INVOICES_DIR = os.path.join(ROOT, "invoices")
 ENV_KEY = "portal.giving.documents_jinja"
 DATE_LOCALES = {"nl": "nl_NL", "en": "en_GB"}
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 CLASSIFICATION_LABELS = {"gift": _l("Gift"), "sponsoring": _l("Sponsoring")}
 CLASSIFICATION_NOTES = {

@@ -38,12 +38,12 @@ from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
 
 from portal.accounts.models import Company, User
-from portal.core import audit, mail, money
+from portal.core import audit, clock, mail, money
 from portal.core.contributions import Contribution
 from portal.core.db import atomic_write, database, is_sqlite, utcnow
 from portal.core.spreadsheet import safe_cell as neutralise
 from portal.giving import documents, payments
-from portal.giving.documents import AMSTERDAM, amsterdam_date
+from portal.giving.documents import amsterdam_date
 from portal.giving.models import (
     CLASSIFICATIONS,
     MAX_QUANTITY,
@@ -130,9 +130,6 @@ class GivingError(ValueError):
     def __str__(self) -> str:
         return str(self.message)
 
-
-def amsterdam_today() -> dt.date:
-    return dt.datetime.now(AMSTERDAM).date()
 
 
 def _lock(model, row_id):
@@ -301,7 +298,7 @@ def create_donation(data: DonationInput, *, user: User | None = None, donor: Pub
                   "donor_contact_name": _text(donor.contact_name, 200, "contact_name"),
                   "donor_email": _email(donor.contact_email, "contact_email"),
                   "donor_language": donor.language if donor.language in ("nl", "en") else "nl"}
-    today = today or amsterdam_today()
+    today = today or clock.today()
     try:
         with atomic_write():
             donation = Donation.create(method=data.method, amount_cents=data.amount_cents, currency="eur",
@@ -1005,7 +1002,7 @@ def publish_need(leader: User, *, item: str, description: str, quantity: Any, sc
     description = (description or "").strip()[:2000]
     quantity = _quantity(quantity)
     school_id, school_name = _school(school_id, "school")
-    if needed_by is not None and needed_by < (today or amsterdam_today()):
+    if needed_by is not None and needed_by < (today or clock.today()):
         raise GivingError(_l("The date cannot be in the past."), "needed_by")
     with atomic_write():
         need = MaterialNeed.create(item=item, description=description, quantity=quantity, school_id=school_id,
@@ -1112,7 +1109,7 @@ def move_pledge(leader: User, pledge_id: int, action: str, *, reason: str = "", 
     if action not in PLEDGE_MOVES:
         raise GivingError(_l("Unknown action."))
     to, from_ = PLEDGE_MOVES[action]
-    today = today or amsterdam_today()
+    today = today or clock.today()
     values: dict[str, Any] = {"status": to, "decided_by": leader.id, "updated_at": utcnow()}
     if action == "decline":
         values["decline_reason"] = _text(reason, 1000, "reason", required=True)
@@ -1325,7 +1322,7 @@ class Desk:
 
 
 def desk(today: dt.date | None = None) -> Desk:
-    today = today or amsterdam_today()
+    today = today or clock.today()
     days = int(current_app.config.get("PENDING_ALERT_DAYS") or 14)
     horizon = utcnow() - dt.timedelta(days=days)
     return Desk(

@@ -4,7 +4,6 @@ overview with CSV export, materials, the project leader's desk, and Stripe's web
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import logging
 import time
@@ -26,6 +25,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from portal.core import clock
 from portal.core.contributions import register_source
 from portal.core.security import company_required, csrf, get_owned_or_404, leader_required, limiter
 from portal.core.templating import MenuItem, register_menu_provider
@@ -75,7 +75,7 @@ def _wire(state):
     register_dashboard_panel(app, "giving/_dashboard_panel.html", 45)
     register_dashboard_panel(app, "giving/_leader_panel.html", 45, leader=True)
     app.jinja_env.globals.update(
-        giving_totals=lambda company: service.company_totals(company.id, service.amsterdam_today().year),
+        giving_totals=lambda company: service.company_totals(company.id, clock.today().year),
         giving_leader_counts=service.leader_counts,
         giving_status_label=lambda status: str(service.STATUS_LABELS.get(status, status)),
         giving_classification_label=lambda name: str(service.CLASSIFICATION_LABELS.get(name, name)),
@@ -307,7 +307,7 @@ def export_csv():
     buffer.write("\ufeff")  # so spreadsheet programs read the euro sign and accents as UTF-8
     csv.writer(buffer, lineterminator="\r\n").writerows(service.csv_rows(rows))
     response = Response(buffer.getvalue(), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="contributions-{dt.date.today():%Y%m%d}.csv"'
+    response.headers["Content-Disposition"] = f'attachment; filename="contributions-{clock.today():%Y%m%d}.csv"'
     return response
 
 
@@ -419,8 +419,8 @@ def _pledge_page(row: MaterialPledge, forms: dict | None = None, status: int = 2
         "giving/leader_pledge.html", pledge=row, company=row.company,
         need=MaterialNeed.get_or_none(MaterialNeed.id == row.need_id) if row.need_id else None,
         confirm=ConfirmForm(), decline=forms.get("decline", DeclineForm()),
-        deliver=forms.get("deliver", DeliverForm(formdata=None, on=service.amsterdam_today())),
-        value=forms.get("confirm", ConfirmValueForm(formdata=None, on=service.amsterdam_today()))), status
+        deliver=forms.get("deliver", DeliverForm(formdata=None, on=clock.today())),
+        value=forms.get("confirm", ConfirmValueForm(formdata=None, on=clock.today()))), status
 
 
 @bp.get("/giving/leader/pledges/<int:pledge_id>")

@@ -21,7 +21,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company, LoginSession, User
-from portal.core import audit
+from portal.core import audit, clock
 from portal.core.audit import AuditLog
 from portal.core.contributions import KINDS, Contribution, contributions
 from portal.core.db import atomic_write, database, utcnow
@@ -517,7 +517,7 @@ def attention() -> list[Attention]:
     if giving is not None:
         desk = giving.desk()
         days = int(current_app.config.get("PENDING_ALERT_DAYS") or 14)
-        today = dt.date.today()
+        today = clock.today()
         overdue = [d for d in desk.open_requests if d.due_on and d.due_on < today]
         old = [d for d in desk.open_requests if d.created_at and d.created_at < utcnow() - dt.timedelta(days=days)]
         found.append(Attention(_l("Donations pending longer than %(days)d days", days=days),
@@ -544,7 +544,7 @@ def attention() -> list[Attention]:
 
 def monthly_series(items: list[Contribution], months: int = 12, today: dt.date | None = None) -> dict[str, Any]:
     """Contributions per month by kind over the last `months` months (money in cents, hours in minutes)."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     keys: list[str] = []
     year, month = today.year, today.month
     for _ in range(months):

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.models import Company
-from portal.core import audit
+from portal.core import audit, clock
 from portal.core.contributions import KINDS, contributions
 from portal.core.money import format_eur
 from portal.core.security import leader_required
@@ -202,7 +202,7 @@ def _period_choice() -> tuple[str, str]:
     kind = request.values.get("kind", "month")
     label = request.values.get("label", "").strip()
     if not label:
-        today = dt.date.today()
+        today = clock.today()
         label = f"{today:%Y-%m}" if kind == "month" else service.school_year_of(today)
     return kind, label
 
@@ -286,7 +286,7 @@ def _download(body: bytes, mimetype: str, extension: str, filters: exports.Expor
         audit.record("reconcile.exported", actor=current_user, format=extension, rows=count,
                      start=filters.start, end=filters.end, kind=filters.kind, company=filters.company_id,
                      method=filters.method)
-    name = f"contributions-{dt.date.today():%Y%m%d}.{extension}"
+    name = f"contributions-{clock.today():%Y%m%d}.{extension}"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

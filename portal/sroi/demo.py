@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from portal.core import clock
 from portal.sroi import service
 
 
@@ -26,7 +27,7 @@ def _commitment(admin, template: str, today: dt.date, *, authority: str, referen
 
 def fill(context) -> None:
     """One or two commitments per company, allocated by the suggestion, one partly approved."""
-    today = dt.date.today()
+    today = clock.today()
     named = {
         0: [dict(template="utrecht-bouwblokken", authority="Gemeente Utrecht", reference="UTR-2026-0412",
                  description="Renovatie brede school Overvecht", base_type="contract_value_excl_vat",

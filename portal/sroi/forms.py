@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -18,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from portal.core import clock
 from portal.core.money import AmountError, parse_cents
 from portal.sroi import service
 from portal.sroi.models import BASE_TYPES, MAX_BASE_CENTS, MAX_RATE_CENTS
@@ -173,7 +172,7 @@ class AllocationForm(FlaskForm):
 
 class ApprovalForm(FlaskForm):
     amount = StringField(_l("Amount the buyer approved (EUR)"), render_kw={"inputmode": "decimal"})
-    approved_on = Date(_l("Date of the buyer's approval"), [_date_required()], default=dt.date.today)
+    approved_on = Date(_l("Date of the buyer's approval"), [_date_required()], default=clock.today)
     reference = StringField(_l("The buyer's reference (letter, e-mail or report number)"),
                             [_required(), Length(max=100)])
     note = TextAreaField(_l("Note (optional)"), [Optional(), Length(max=2000)])

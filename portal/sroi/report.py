@@ -20,7 +20,7 @@ from jinja2 import FileSystemLoader
 from markupsafe import Markup
 
 from portal import ROOT
-from portal.core import money
+from portal.core import clock, money
 from portal.sroi import service
 from portal.sroi.models import HOUR_KINDS
 
@@ -89,7 +89,7 @@ def report_html(commitment, company, today: dt.date | None = None) -> str:
     """The report as HTML, in the company's language."""
     language = company.language if company.language in DATE_LOCALES else "nl"
     with force_locale(language):
-        context = report_context(commitment, company, language, today or dt.date.today())
+        context = report_context(commitment, company, language, today or clock.today())
         return _environment().get_template("sroi_report.html").render(context)
 
 

@@ -26,7 +26,7 @@ import peewee
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company
-from portal.core import audit
+from portal.core import audit, clock
 from portal.core.contributions import Contribution, contributions
 from portal.core.db import atomic_write, database, is_sqlite, utcnow
 from portal.core.money import format_eur
@@ -496,7 +496,7 @@ def _approval_fields(amount_cents: int, approved_on, reference: str, note: str) 
     if amount_cents > MAX_BASE_CENTS:
         raise SroiError(_l("The amount cannot be more than %(maximum)s.", maximum=format_eur(MAX_BASE_CENTS, _language())), "amount")
     approved_on = _date(approved_on, "approved_on")
-    if approved_on > dt.date.today():
+    if approved_on > clock.today():
         raise SroiError(_l("The approval date cannot be in the future."), "approved_on")
     return {
         "amount_cents": amount_cents, "approved_on": approved_on,
@@ -871,7 +871,7 @@ class Summary:
     lines: list[Line]
     totals: dict[str, KindTotal]
     approvals: list[Approval]
-    today: dt.date = field(default_factory=dt.date.today)
+    today: dt.date = field(default_factory=clock.today)
 
     @property
     def claimed_cents(self) -> int:
@@ -1010,7 +1010,7 @@ def summaries(commitments: list[Commitment], pool: Pool | None = None,
     """Evaluate several commitments at once (one read of contributions and allocations)."""
     if not commitments:
         return []
-    today = today or dt.date.today()
+    today = today or clock.today()
     company_ids = {c.company_id for c in commitments}
     if pool is None:
         pool = pool_for(next(iter(company_ids)) if len(company_ids) == 1 else None)
@@ -1105,7 +1105,7 @@ def suggest(company_id: int, today: dt.date | None = None, pool: Pool | None = N
     take part; each takes contributions from its own period that count under its rules,
     oldest first, up to the person cap, until its claim covers the obligation.
     """
-    today = today or dt.date.today()
+    today = today or clock.today()
     open_commitments = [c for c in company_commitments(company_id) if c.deadline_on >= today]
     if not open_commitments:
         return []

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from portal.accounts.models import Company
+from portal.core import clock
 from portal.core.money import AmountError, parse_cents
 from portal.core.security import company_required, get_owned_or_404, leader_required
 from portal.core.templating import MenuItem, current_language, register_menu_provider
@@ -328,7 +327,7 @@ def _report_response(commitment: Commitment) -> Response:
 
     company = Company.get_by_id(commitment.company_id)
     data = report.render_pdf(commitment, company)
-    name = f"sroi-{commitment.id}-{dt.date.today():%Y%m%d}.pdf"
+    name = f"sroi-{commitment.id}-{clock.today():%Y%m%d}.pdf"
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

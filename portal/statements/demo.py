@@ -6,6 +6,7 @@ extra companies get none: the benchmark issues those itself and times it.
 
 from __future__ import annotations
 
+from portal.core import clock
 from portal.core.contributions import contributions
 from portal.statements import periods, service
 
@@ -13,7 +14,7 @@ NAMED_COMPANIES = 3
 
 
 def fill(context) -> None:
-    today = service.today_amsterdam()
+    today = clock.today()
     for company in context.companies[:NAMED_COMPANIES]:
         years = sorted({c.on.year for c in contributions(company.id, None, today)})
         for year in years[-2:]:

@@ -22,7 +22,6 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import peewee
 from flask import current_app
@@ -30,7 +29,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company
-from portal.core import audit
+from portal.core import audit, clock
 from portal.core.contributions import Contribution, contributions
 from portal.core.db import atomic_write, utcnow
 from portal.core.i18n import LANGUAGES
@@ -38,7 +37,6 @@ from portal.statements import sroi
 from portal.statements.models import NUMBER_PREFIX, Statement, StatementCounter
 from portal.statements.periods import Period
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 SNAPSHOT_VERSION = 1
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed from paper
 CODE_LENGTH = 10
@@ -62,10 +60,6 @@ class StatementError(ValueError):
 
 class NothingToIssue(StatementError):
     """The period has no contributions: a statement would be empty."""
-
-
-def today_amsterdam() -> dt.date:
-    return dt.datetime.now(AMSTERDAM).date()
 
 
 def format_number(year: int, sequence: int) -> str:
@@ -227,7 +221,7 @@ def render(snapshot: dict, *, verification_code: str | None = None, draft: bool 
 
 def preview(company: Company, period: Period, *, today: dt.date | None = None) -> tuple[dict, bytes]:
     """The data and a watermarked 'concept' PDF of a statement that is not issued (nothing stored)."""
-    snapshot = build_snapshot(company, period, issued_on=today or today_amsterdam())
+    snapshot = build_snapshot(company, period, issued_on=today or clock.today())
     return snapshot, render(snapshot, draft=True)
 
 
@@ -254,7 +248,7 @@ def issue(company: Company, period: Period, actor=None, *, today: dt.date | None
           replaces: Statement | None = None, via: str = "web",
           renderer: Callable[..., bytes] | None = None) -> Statement:
     """Number, render and store a statement in one transaction; a failed render uses no number."""
-    issued_on = today or today_amsterdam()
+    issued_on = today or clock.today()
     language = statement_language(company)
     renderer = renderer or render
     try:

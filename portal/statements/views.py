@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.models import Company
+from portal.core import clock
 from portal.core.security import company_required, get_owned_or_404, leader_required, limiter
 from portal.core.templating import MenuItem, register_menu_provider
 from portal.statements import certificates as certificates_service
@@ -76,11 +77,11 @@ def _company_panel(company):
 
 
 def _leader_panel():
-    years = service.register(service.today_amsterdam().year)
+    years = service.register(clock.today().year)
     year = years[0] if years else None
     statements = year.statements if year else []
     issued = [s for s in statements if s.status == "issued"]
-    return {"year": service.today_amsterdam().year, "total": len(statements), "issued": len(issued),
+    return {"year": clock.today().year, "total": len(statements), "issued": len(issued),
             "void": sum(1 for s in statements if s.status == "void"),
             # Corrections are due whatever the year the statement was issued in.
             "needs_correction": len(service.correction_flags(
@@ -103,8 +104,8 @@ def pdf_response(data: bytes, filename: str):
 def _period_form(formdata):
     """The period form: from the query string (preview, no token needed) or a POST (with token)."""
     if formdata is request.form:
-        return PeriodForm(formdata=formdata, today=service.today_amsterdam())
-    return PeriodForm(formdata=formdata, today=service.today_amsterdam(), meta={"csrf": False})
+        return PeriodForm(formdata=formdata, today=clock.today())
+    return PeriodForm(formdata=formdata, today=clock.today(), meta={"csrf": False})
 
 
 # --- company: list, preview, issue, download, correct ----------------------------------------------
@@ -130,7 +131,7 @@ def preview():
                                flags=service.correction_flags(statements),
                                replaced={s.replaces_id: s for s in statements if s.replaces_id}, form=form), 422
     company = current_user.company
-    snapshot = service.build_snapshot(company, period, issued_on=service.today_amsterdam())
+    snapshot = service.build_snapshot(company, period, issued_on=clock.today())
     existing = service.current_statement(company.id, period)
     return render_template("statements/preview.html", form=form, snapshot=snapshot, period=period,
                            period_label=document.period_label(period.as_dict(), _web_language()),
@@ -242,7 +243,7 @@ def certificate_pdf(enrolment_id: int):
 def register():
     years = service.register_years()
     try:
-        year = int(request.args.get("year") or (years[0] if years else service.today_amsterdam().year))
+        year = int(request.args.get("year") or (years[0] if years else clock.today().year))
     except ValueError:
         abort(404)
     found = service.register(year)

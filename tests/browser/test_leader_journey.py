@@ -6,6 +6,7 @@ import re
 import pyotp
 
 from portal.accounts import service as accounts
+from portal.core import clock
 from portal.giving import service as giving
 from portal.giving.models import Donation
 from portal.reconcile.models import BankLine, PeriodClose
@@ -22,7 +23,7 @@ def test_the_leader_reconciles_a_bank_statement_and_closes_the_month(live_server
     with live_server.app.test_request_context():
         first = payment_request(make_company("Drukkerij Lek", language="nl"), 500, "lek-0123456789abcdef")
         second = payment_request(make_company("Bakkerij Vaart", language="nl"), 750, "vaart-0123456789abcde")
-    day = first.created_at.date().isoformat()
+    day = clock.today().isoformat()
     statement = tmp_path / "rekening.csv"
     statement.write_text(
         "date,amount,description,reference,counterparty_name,counterparty_iban\n"

@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+from portal.core import clock
+
 TODAY = dt.date(2026, 11, 28)
 
 
@@ -43,9 +45,8 @@ def seeded(app, request_context):
 @pytest.fixture
 def today(monkeypatch):
     """Freeze the enrolment capability's 'today' (Europe/Amsterdam) at 28 November 2026."""
-    from portal.enrollment import service
 
-    monkeypatch.setattr(service, "amsterdam_today", lambda: TODAY)
+    monkeypatch.setattr(clock, "today", lambda: TODAY)
     return TODAY
 
 

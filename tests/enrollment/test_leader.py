@@ -8,6 +8,8 @@ import datetime as dt
 import pytest
 from click.testing import CliRunner
 
+from portal.core import clock
+
 
 def test_the_leader_adds_a_school_with_a_valid_brin(leader_client):
     data = {"name": "CBS Het Kompas", "brin": "17 kp", "street": "Pijlstaartlaan 6", "postcode": "3523 BL",
@@ -76,12 +78,11 @@ def test_vog_reminders_go_once_two_weeks_before_the_start(app, make_company, enr
 
 
 def test_the_remind_command_and_the_visible_list(app, make_company, enrol, leader, leader_client, monkeypatch, outbox):
-    from portal.enrollment import service
 
     company = make_company("Acme")
     enrol(company, start="2026-09", vog_status="not_requested", vog_date="", employee_email="late@acme.nl",
           employee_name="Late Larry")
-    monkeypatch.setattr(service, "amsterdam_today", lambda: dt.date(2026, 8, 20))
+    monkeypatch.setattr(clock, "today", lambda: dt.date(2026, 8, 20))
     page = leader_client.get("/leader/reminders").get_data(as_text=True)
     assert "Late Larry" in page and "due" in page
     result = CliRunner().invoke(app.cli, ["enrollment", "remind"])

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from stdnum import iso11649
 
+from portal.core import clock
 from portal.core.audit import AuditLog
 from portal.giving import service
 from portal.giving.models import Donation, PaymentIssue
@@ -31,7 +32,7 @@ def test_a_payment_request_has_amount_reference_iban_and_due_date(app, requested
     company, client, donation = requested("2.500,00", classification="sponsoring", earmark_purpose="Schoolreis")
     assert donation.status == "pending" and donation.method == "bank"
     assert iso11649.is_valid(donation.reference)
-    assert donation.due_on == donation.created_at.date() + dt.timedelta(days=30)
+    assert donation.due_on == clock.today() + dt.timedelta(days=30)
     page = client.get(f"/give/donations/{donation.id}")
     assert b"RF" in page.data and b"NL91 ABNA 0417 1643 00" in page.data
     mail = outbox.last(company.admin.email)

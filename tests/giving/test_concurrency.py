@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from portal.core import clock
 from portal.core.audit import AuditLog
 from portal.core.db import database
 from portal.giving import service
@@ -138,7 +139,7 @@ def test_two_bank_lines_paying_one_request_at_once(app, stripe_env, company_clie
 def test_receipts_are_sent_once_when_every_worker_sweeps(app, stripe_env, paid_session, caplog):
     company, donation, session, _intent = paid_session
     with database.atomic():
-        Donation.update(status="paid", paid_on=dt.date.today(), paid_at=dt.datetime(2026, 11, 2)).where(
+        Donation.update(status="paid", paid_on=clock.today(), paid_at=dt.datetime(2026, 11, 2)).where(
             Donation.id == donation.id).execute()
     barrier = threading.Barrier(THREADS)
     sent = []

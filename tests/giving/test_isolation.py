@@ -3,11 +3,11 @@ are 404, key-guarded donor pages need the donation's own key, leader pages are n
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 
 import pytest
 
+from portal.core import clock
 from portal.giving import service
 from portal.giving.models import (
     Document,
@@ -39,7 +39,7 @@ def victim(stripe_env, company_client, leader, request_context):
                                                   "declared_value": "500", "classification": "gift",
                                                   "form_token": "victim-pledge-token-0123"})
     need = service.publish_need(leader, item="Scharen", description="", quantity=5, school_id=None, needed_by=None)
-    service.mark_paid_by_bank(requested.reference, 1, dt.date.today(), leader, "SECRET-LINE")
+    service.mark_paid_by_bank(requested.reference, 1, clock.today(), leader, "SECRET-LINE")
     assert service.document(paid, "receipt") and service.document(requested, "payment_request")
     return {"company": company, "donation_id": paid.id, "bank_id": requested.id, "need_id": need.id,
             "pledge_id": MaterialPledge.get().id, "issue_id": PaymentIssue.get().id}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from portal.core import clock
 from portal.core.db import database
 from portal.giving.models import Donation
 
@@ -17,7 +18,7 @@ def test_the_desk_shows_what_needs_attention(app, stripe_env, company_client, le
     client.post("/giving/donate", data=donate_form(amount="40"))
     request, online = list(Donation.select().order_by(Donation.id))
     with database.atomic():
-        Donation.update(due_on=dt.date.today() - dt.timedelta(days=1)).where(Donation.id == request.id).execute()
+        Donation.update(due_on=clock.today() - dt.timedelta(days=1)).where(Donation.id == request.id).execute()
         Donation.update(created_at=dt.datetime.now() - dt.timedelta(days=30)).where(Donation.id == online.id).execute()
     page = leader_client.get("/giving/leader").get_data(as_text=True)
     assert request.number in page and "overdue" in page

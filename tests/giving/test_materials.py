@@ -6,11 +6,12 @@ import datetime as dt
 
 import pytest
 
+from portal.core import clock
 from portal.core.audit import AuditLog
 from portal.giving import service
 from portal.giving.models import MaterialNeed, MaterialPledge
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 @pytest.fixture

@@ -104,10 +104,11 @@ TODAY = dt.date(2026, 11, 28)
 
 @factory("enrollment")
 def enrollment_objects(world: World) -> dict[str, Any]:
+    from portal.core import clock
     from portal.enrollment import service
     from portal.enrollment.models import Closure, SchoolYear
 
-    world.monkeypatch.setattr(service, "amsterdam_today", lambda: TODAY)
+    world.monkeypatch.setattr(clock, "today", lambda: TODAY)
     service.seed_reference_data()
     school = service.save_school(world.leader, {  # schools are shared: no marker
         "name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2", "postcode": "3562 JT",

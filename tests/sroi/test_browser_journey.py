@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from portal.core import clock
 from portal.core.contributions import register_source
 from tests.browser.conftest import AXE, CHROMIUM, CHROMIUM_ARGS, Journey, live_server  # noqa: F401 - fixture
 from tests.conftest import PASSWORD
@@ -25,7 +26,7 @@ def test_record_a_commitment_and_allocate_hours(live_server, make_company):  # n
     company = make_company("Journey", language="en")
     ledger = Ledger()
     register_source(live_server.app, ledger)
-    ledger.hours(company, 7 * 60 + 30, person="Anna de Vries", on=dt.date.today() - dt.timedelta(days=3))
+    ledger.hours(company, 7 * 60 + 30, person="Anna de Vries", on=clock.today() - dt.timedelta(days=3))
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(in_browser, live_server, company).result(timeout=180)
 
@@ -47,7 +48,7 @@ def in_browser(server, company) -> None:
 
 def walk(journey, server, company) -> None:
     page = journey.page
-    today = dt.date.today()
+    today = clock.today()
 
     journey.visit(server.url + "/login", "login")
     page.fill("#email", company.admin.email)

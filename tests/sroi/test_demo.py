@@ -7,12 +7,13 @@ import sys
 import types
 
 from portal import demo
+from portal.core import clock
 from portal.sroi import service
 from portal.sroi.models import Allocation, Approval, Commitment
 
 
 def test_demo_fills_commitments_allocations_and_an_approval(app, ledger, monkeypatch, request_context):
-    today = dt.date.today()
+    today = clock.today()
     contributions_step = types.ModuleType("sroi_test_contributions_step")
 
     def fill(context):

@@ -8,6 +8,7 @@ import secrets
 
 import pytest
 
+from portal.core import clock
 from portal.core.contributions import contributions
 from portal.sroi import service
 
@@ -20,7 +21,7 @@ def placement(app, make_company, leader, monkeypatch, request_context):
     from portal.enrollment import service as enrollment
 
     enrollment.seed_reference_data()
-    monkeypatch.setattr(enrollment, "amsterdam_today", lambda: TODAY)
+    monkeypatch.setattr(clock, "today", lambda: TODAY)
     company = make_company("Keten")
     school = enrollment.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
                                              "postcode": "3562 JT", "city": "Utrecht", "coordinator_name": "Ic",

@@ -8,8 +8,9 @@ import json
 import re
 
 import pytest
+import time_machine
 
-from portal.core import audit
+from portal.core import audit, clock
 from portal.sroi import service
 from portal.sroi.models import Allocation, Approval, Commitment
 
@@ -179,7 +180,7 @@ def test_approval_and_correction(company_client, make_commitment):
 def test_approval_in_the_future_or_negative_is_refused(company_client, make_commitment):
     company, client = company_client()
     commitment = make_commitment(company.admin)
-    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    tomorrow = (clock.today() + dt.timedelta(days=1)).isoformat()
     for data, message in (
         ({"amount": "100", "approved_on": tomorrow, "reference": "R"}, "cannot be in the future"),
         ({"amount": "-100", "approved_on": "2026-10-01", "reference": "R"}, "cannot be negative"),
@@ -258,10 +259,10 @@ def test_delete_a_commitment_recorded_by_mistake(company_client, ledger, make_co
 
 def test_suggestion_over_http(company_client, ledger, make_commitment):
     company, client = company_client()
-    make_commitment(company.admin, base_cents=1_000_000, deadline_on=dt.date.today() + dt.timedelta(days=30),
-                    period_start_on=dt.date.today() - dt.timedelta(days=300),
-                    period_end_on=dt.date.today() + dt.timedelta(days=10))
-    ledger.money(company, 80_000, on=dt.date.today() - dt.timedelta(days=10))
+    make_commitment(company.admin, base_cents=1_000_000, deadline_on=clock.today() + dt.timedelta(days=30),
+                    period_start_on=clock.today() - dt.timedelta(days=300),
+                    period_end_on=clock.today() + dt.timedelta(days=10))
+    ledger.money(company, 80_000, on=clock.today() - dt.timedelta(days=10))
     page = client.get("/sroi/suggest")
     text = text_of(page)
     assert "€500.00" in text                                # what the obligation needs, not the whole donation
@@ -275,7 +276,7 @@ def test_suggestion_over_http(company_client, ledger, make_commitment):
 
 def test_dashboard_warns_when_a_deadline_is_near_and_a_gap_remains(company_client, make_commitment):
     company, client = company_client()
-    today = dt.date.today()
+    today = clock.today()
     near = make_commitment(company.admin, contract_reference="NEAR", period_start_on=today - dt.timedelta(days=300),
                            period_end_on=today, deadline_on=today + dt.timedelta(days=20))
     make_commitment(company.admin, contract_reference="FAR", period_start_on=today - dt.timedelta(days=10),
@@ -339,3 +340,17 @@ def test_every_page_renders_for_its_owner(app, company_client, ledger, make_comm
     edit_page = text_of(client.get(f"/sroi/{commitment.id}/edit"))
     assert 'value="1000000"' in edit_page and 'value="5"' in edit_page
     assert "Reason for the correction" in edit_page               # approved: changes become corrections
+
+
+def test_an_approval_dated_today_in_utrecht_is_accepted_after_midnight_utrecht_time(company_client, make_commitment):
+    # 23:57 UTC on 28 November is 00:57 on the 29th in Utrecht. The approval check once used the
+    # server's date (the 28th on a UTC server) and refused Utrecht's today as "in the future".
+    with time_machine.travel(dt.datetime(2026, 11, 28, 23, 57, tzinfo=dt.UTC), tick=True):
+        company, client = company_client()
+        commitment = make_commitment(company.admin)
+        form = client.get(f"/sroi/{commitment.id}/approvals/new")
+        assert 'value="2026-11-29"' in form.get_data(as_text=True)   # the form proposes Utrecht's today
+        response = client.post(f"/sroi/{commitment.id}/approvals/new",
+                               data={"amount": "100", "approved_on": "2026-11-29", "reference": "UTR-1"})
+        assert response.status_code == 302, text_of(response)
+    assert Approval.get().approved_on == dt.date(2026, 11, 29)

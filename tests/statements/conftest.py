@@ -14,6 +14,7 @@ import io
 import pypdf
 import pytest
 
+from portal.core import clock
 from portal.core.contributions import Contribution, register_source
 
 
@@ -127,7 +128,7 @@ def placement(app, request_context, make_company, leader, monkeypatch, no_sroi):
     from portal.enrollment import hours
     from portal.enrollment import service as enrollment
 
-    monkeypatch.setattr(enrollment, "amsterdam_today", lambda: TODAY)
+    monkeypatch.setattr(clock, "today", lambda: TODAY)
     enrollment.seed_reference_data()
     school = enrollment.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
                                              "postcode": "3562 JT", "city": "Utrecht", "coordinator_name": "Ic",

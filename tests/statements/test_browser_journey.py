@@ -15,6 +15,7 @@ import threading
 
 import pytest
 
+from portal.core import clock
 from portal.core.contributions import register_source
 from tests.browser.conftest import AXE, CHROMIUM, CHROMIUM_ARGS, Journey, live_server  # noqa: F401 - fixtures
 from tests.conftest import PASSWORD
@@ -59,7 +60,7 @@ def test_preview_issue_and_verify_a_statement(live_server, make_company):  # noq
     company = make_company("Journey", language="en")
     ledger = Ledger()
     register_source(live_server.app, ledger)
-    year = dt.date.today().year
+    year = clock.today().year
     ledger.hours(company, dt.date(year, 1, 13), 7 * 60 + 30, "Anna de Vries")
     ledger.money(company, dt.date(year, 1, 20), 125_000, reference="RF18539007547034")
     number = f"OA-{year}-0001"

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 import portal
 from portal.cli import main
-from portal.statements import service
+from portal.core import clock
 from portal.statements.models import Statement
 
 D = dt.date
@@ -18,7 +18,7 @@ D = dt.date
 @pytest.fixture
 def run(app, monkeypatch, no_sroi):
     monkeypatch.setattr(portal, "create_app", lambda: app)  # the command builds no app of its own here
-    monkeypatch.setattr(service, "today_amsterdam", lambda: D(2027, 1, 15))
+    monkeypatch.setattr(clock, "today", lambda: D(2027, 1, 15))
 
     def invoke(*args):
         return CliRunner().invoke(main, ["statements", *args], catch_exceptions=False)
