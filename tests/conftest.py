@@ -272,3 +272,40 @@ def localstripe_url():
     yield f"http://127.0.0.1:{state['port']}"
     state["loop"].call_soon_threadsafe(state["loop"].stop)
     thread.join(10)
+
+
+# --- a worker killed in the middle of its work ------------------------------------------------
+
+@pytest.fixture
+def kill_worker_midway(app_config, tmp_path):
+    """Start tests/killed_worker.py on this test's database, wait until it is inside the work's
+    transaction, SIGKILL it (as the kernel's OOM killer or a gunicorn timeout would) and return
+    once it is gone."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = Path(__file__).with_name("killed_worker.py")
+
+    def run(task: str, config: dict | None = None, **args) -> None:
+        ready = tmp_path / f"{task}.ready"
+        ready.unlink(missing_ok=True)
+        payload = json.dumps({"config": config or app_config, "ready": str(ready), **args})
+        worker = subprocess.Popen([sys.executable, str(script), task, payload], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, cwd=script.parent.parent)
+        deadline = time.monotonic() + 120
+        while not ready.exists():
+            if worker.poll() is not None:
+                raise AssertionError(f"the worker ended before it was killed: {worker.stderr.read().decode()[-3000:]}")
+            if time.monotonic() > deadline:
+                worker.kill()
+                raise AssertionError("the worker never reached the middle of its work")
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)
+        assert worker.wait(timeout=30) == -signal.SIGKILL
+        worker.stdout.close()
+        worker.stderr.close()
+
+    return run

@@ -261,6 +261,22 @@ def company_client(app, make_company, login):
     return make
 
 
+@pytest.fixture
+def started(stripe_env, company_client):
+    """A company that submitted the donate form: a pending donation with an open Checkout session."""
+
+    from portal.giving.models import Donation
+
+    def start(amount: str = "250", **form):
+        company, client = company_client(f"Donor{Donation.select().count()}")
+        response = client.post("/giving/donate", data=donate_form(amount=amount, **form))
+        assert response.status_code == 303, response.data[:400]
+        donation = Donation.select().order_by(Donation.id.desc()).get()
+        return company, donation, stripe_env.transport.session_for(donation.id)
+
+    return start
+
+
 def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
 

@@ -5,27 +5,11 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
-
 from portal.core.audit import AuditLog
 from portal.giving import service
 from portal.giving.models import Dispute, Donation, PaymentIssue, Refund, StripeEvent
 
-from .conftest import WEBHOOK_SECRET, donate_form
-
-
-@pytest.fixture
-def started(stripe_env, company_client):
-    """A company that submitted the donate form: a pending donation with an open Checkout session."""
-
-    def start(amount: str = "250", **form):
-        company, client = company_client(f"Donor{Donation.select().count()}")
-        response = client.post("/giving/donate", data=donate_form(amount=amount, **form))
-        assert response.status_code == 303, response.data[:400]
-        donation = Donation.select().order_by(Donation.id.desc()).get()
-        return company, donation, stripe_env.transport.session_for(donation.id)
-
-    return start
+from .conftest import WEBHOOK_SECRET
 
 
 def state(donation_id: int) -> tuple:
