@@ -77,7 +77,12 @@ def fill(context) -> None:
 
         rows: list[dict] = []
         for index, company in enumerate(context.companies):
-            count = max(12, 10 * context.scale) if index == 0 else (8 if index < 3 else rng.randrange(0, 5))
+            if index == 0:
+                count = max(12, 10 * context.scale)
+            elif index < 3:
+                count = 8
+            else:  # at benchmark scale every company has a team (30 x scale ambassadors in all)
+                count = rng.randrange(0, 5) if context.scale == 1 else rng.randrange(4, 11)
             domain = company.billing_email.split("@", 1)[1]
             for n in range(count):
                 first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -161,4 +166,67 @@ def fill(context) -> None:
             HoursEntry.insert_many(chunk).execute()
         audit.record("enrollment.demo_filled", actor=leader, enrolments=len(rows), hours_rows=len(entries),
                      schools=len(schools))
+        if context.scale > 1:
+            _history(context, year, schools, rows)
     allowance.build_ledger(leader, today.replace(day=1) - dt.timedelta(days=1))
+
+
+HISTORY_YEARS = 4
+
+
+def _history(context, current, schools, current_rows: list[dict]) -> None:
+    """Benchmark volume (--scale above 1): the current ambassadors also served the four school years
+    before this one, each a whole year, completed, every session confirmed. Past calendars are the
+    seeded year moved back by whole weeks, so weekdays and holidays fall as they do now. At --scale 100
+    that is 12,000 past placements and more than 500,000 hour entries, inserted in bulk."""
+    rng = context.rng
+    now = utcnow()
+    leader = context.leader
+    closures = list(Closure.select().where((Closure.school_year == current.id) & Closure.school.is_null()))
+    for back in range(HISTORY_YEARS, 0, -1):
+        shift = dt.timedelta(weeks=52 * back)
+        first = current.starts_on.year - back
+        year = SchoolYear.create(name=f"{first}-{first + 1}", region=current.region,
+                                 starts_on=current.starts_on - shift, ends_on=current.ends_on - shift,
+                                 half_starts_on=current.half_starts_on - shift,
+                                 allowance_monthly_cents=current.allowance_monthly_cents)
+        Closure.insert_many([{"school_year": year.id, "school": None, "kind": c.kind, "name": c.name,
+                              "starts_on": c.starts_on - shift, "ends_on": c.ends_on - shift} for c in closures]).execute()
+        calendar = service.Calendars([year]).get(year.id)
+        starts_on, ends_on = placement_period(calendar, "first", "full")
+        rows = [{**row, "school_year": year.id, "start_half": "first", "duration": "full", "starts_on": starts_on,
+                 "ends_on": ends_on, "status": "completed", "vog_status": "received",
+                 "vog_received_on": starts_on - dt.timedelta(days=20), "vog_requested_on": None,
+                 "withdrawn_reason": "", "school": rng.choice(schools).id,
+                 "group_name": f"groep {rng.randrange(1, 9)}{rng.choice('abc')}", "teacher_name": rng.choice(TEACHERS),
+                 "matched_at": now, "status_changed_at": now} for row in current_rows]
+        for chunk in _chunks(rows):
+            Enrolment.insert_many(chunk).execute()
+        enrolments = list(Enrolment.select(Enrolment.id, Enrolment.company, Enrolment.employee_email,
+                                           Enrolment.weekday, Enrolment.role_type, Enrolment.minutes_per_week,
+                                           Enrolment.sponsored_minutes_per_week, Enrolment.hourly_cost_cents)
+                          .where(Enrolment.school_year == year.id))
+        slots = [{"enrolment": e.id, "company": e.company_id, "employee_email": e.employee_email,
+                  "school_year": year.id, "half": half} for e in enrolments for half in ("first", "second")]
+        for chunk in _chunks(slots):
+            EnrolmentSlot.insert_many(chunk).execute()
+        entries = []
+        for e in enrolments:
+            for day in expected_sessions(calendar, e.weekday, starts_on, ends_on, e.role_type):
+                minutes = 0 if rng.random() < 0.04 else e.minutes_per_week
+                sponsored, volunteered = split_minutes(minutes, e.minutes_per_week, e.sponsored_minutes_per_week)
+                entries.append({
+                    "enrolment": e.id, "company": e.company_id, "worked_on": day, "kind": "planned",
+                    "status": "confirmed", "minutes": minutes, "sponsored_minutes": sponsored,
+                    "volunteered_minutes": volunteered, "hourly_cost_cents": e.hourly_cost_cents,
+                    "value_cents": value_cents(sponsored, e.hourly_cost_cents), "dedupe_key": f"p:{e.id}:{day}",
+                    "reported_via": "ambassador", "reported_at": now, "decided_by": leader.id, "decided_at": now,
+                    "created_at": now,
+                })
+            if len(entries) >= 20 * CHUNK:
+                for chunk in _chunks(entries):
+                    HoursEntry.insert_many(chunk).execute()
+                entries = []
+        for chunk in _chunks(entries):
+            HoursEntry.insert_many(chunk).execute()
+        audit.record("enrollment.demo_history", actor=leader, school_year=year.name, enrolments=len(rows))

@@ -84,6 +84,8 @@ def fill(context) -> None:
                           purpose="Schoolreis groep 8", token=f"demo-request-{index:04d}")
             if index < 3 or index % 4 == 0:
                 _pledges(context, company, admin, needs, index, today)
+        if context.scale > 1:
+            _history(context, today)
 
 
 def _pledges(context, company, admin, needs, index: int, today: dt.date) -> None:
@@ -107,3 +109,41 @@ def _pledges(context, company, admin, needs, index: int, today: dt.date) -> None
         if state != "pledged":
             MaterialPledge.update(**changes).where(MaterialPledge.id == pledge.id).execute()
         audit.record(f"material.{state}", actor=context.leader, company=company, obj=pledge, demo=True)
+
+
+HISTORY_DAYS = 4 * 365
+CHUNK = 500
+
+
+def _history(context, today: dt.date) -> None:
+    """Benchmark volume (--scale above 1): 500 x scale settled donations over the past four years,
+    spread over the companies, inserted in bulk (no mail, one audit entry)."""
+    rng = context.rng
+    total = 500 * context.scale
+    rows = []
+    for n in range(total):
+        company = context.companies[n % len(context.companies)]
+        admin = context.admins[company.id]
+        method = "bank" if n % 3 == 0 else "stripe"
+        cents = rng.choice((2_500, 5_000, 10_000, 25_000, 50_000, 125_000))
+        paid_on = today - dt.timedelta(days=rng.randrange(1, HISTORY_DAYS))
+        settled = dt.datetime.combine(paid_on, dt.time(rng.randrange(8, 18), rng.randrange(60)))
+        row = dict(company=company.id, created_by=admin.id, via="portal", donor_name=company.legal_name,
+                   donor_kvk=company.kvk, donor_contact_name=admin.name, donor_email=admin.email,
+                   donor_language=admin.language, method=method, amount_cents=cents,
+                   classification="sponsoring" if n % 5 == 4 else "gift", earmark_purpose=rng.choice(PURPOSES),
+                   form_token=f"demo-history-{n:07d}", status="paid", paid_on=paid_on, paid_at=settled,
+                   receipt_sent_at=settled, created_at=settled, updated_at=settled)
+        if method == "bank":
+            row.update(reference=service.rf_reference(900_000 + n, paid_on.year), due_on=paid_on,
+                       bank_line_ref=f"DEMO-HIST-{n:07d}", fee_cents=0, net_cents=cents)
+        else:
+            kind = "ideal" if n % 2 else "card"
+            fee = _stripe_fee(cents, kind)
+            row.update(stripe_payment_intent_id=f"pi_hist_{n:07d}", stripe_charge_id=f"ch_hist_{n:07d}",
+                       stripe_checkout_session_id=f"cs_hist_{n:07d}", payment_method_type=kind,
+                       fee_cents=fee, net_cents=cents - fee)
+        rows.append(row)
+    for start in range(0, len(rows), CHUNK):
+        Donation.insert_many(rows[start:start + CHUNK]).execute()
+    audit.record("donation.demo_history", actor=context.leader, donations=total, demo=True)

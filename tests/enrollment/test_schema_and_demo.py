@@ -65,7 +65,17 @@ def test_the_demo_step_fills_schools_enrolments_and_hours(app, leader):
     context = DemoContext(scale=2, rng=random.Random(1), leader=leader, companies=companies, admins=admins)
     demo.fill(context)
     assert School.select().count() == 8
-    assert Enrolment.select().where(Enrolment.company == companies[0].id).count() == 20
+    current = Enrolment.select().where(Enrolment.status != "completed")
+    assert current.where(Enrolment.company == companies[0].id).count() == 20
+    # Above scale 1 the demo has history for benchmarks: four past school years, each ambassador
+    # placed for the whole year, every session confirmed and valued.
+    past = Enrolment.select().where(Enrolment.status == "completed")
+    assert past.count() == 4 * current.count()
+    assert {e.school_year.name for e in past} == {"2022-2023", "2023-2024", "2024-2025", "2025-2026"}
+    first_past = past.where(Enrolment.role_type == "class").order_by(Enrolment.id).first()
+    sessions = HoursEntry.select().where(HoursEntry.enrolment == first_past.id)
+    assert 30 <= sessions.count() <= 40 and {h.status for h in sessions} == {"confirmed"}
+    assert all(first_past.starts_on <= h.worked_on <= first_past.ends_on for h in sessions)
     assert HoursEntry.select().where(HoursEntry.status == "confirmed").count() > 0
     assert {e.status for e in Enrolment.select()} >= {"active"}
     assert AllowanceLine.select().count() > 0
