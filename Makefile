@@ -27,7 +27,7 @@ messages: $(STAMP)
 	mkdir -p portal/translations
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o portal/translations/messages.pot .
 	@if [ -f portal/translations/nl/LC_MESSAGES/messages.po ]; then \
-		$(BIN)/pybabel update --no-fuzzy-matching -i portal/translations/messages.pot -d portal/translations -l nl; \
+		$(BIN)/pybabel update --no-fuzzy-matching -w 100 -i portal/translations/messages.pot -d portal/translations -l nl; \
 	else $(BIN)/pybabel init -i portal/translations/messages.pot -d portal/translations -l nl; fi
 
 run: $(STAMP) translations

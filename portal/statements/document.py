@@ -8,7 +8,9 @@ language in the browser. The QR code is an SVG data: URI, so rendering fetches n
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import os
 from typing import Any
 
@@ -22,6 +24,7 @@ from markupsafe import Markup
 
 from portal import ROOT
 from portal.core import money
+from portal.core.spreadsheet import safe_cell
 
 INVOICES_DIR = os.path.join(ROOT, "invoices")
 ENV_KEY = "portal.statements.jinja"
@@ -128,6 +131,7 @@ def statement_html(snapshot: dict, *, verification_code: str | None = None, draf
             "verify_url": verify_url(number) if number else "",
             "qr": qr_data_uri(verify_url(number, verification_code)) if number and verification_code else "",
             "created": snapshot["issued_on"],
+            "specification_limit": SPECIFICATION_LIMIT,
         }
         return _environment().get_template("statement.html").render(context)
 
@@ -137,6 +141,29 @@ def _display(code: str | None) -> str:
         return ""
     half = len(code) // 2
     return f"{code[:half]}-{code[half:]}"
+
+
+# Up to this many session lines are printed in the PDF's specification of hours. A company with a
+# hundred ambassadors has thousands of sessions a year: that would be hundreds of pages, so its
+# statement prints the totals per ambassador and the specification belongs to it as a CSV file.
+SPECIFICATION_LIMIT = 1000
+
+
+def specification_csv(snapshot: dict) -> bytes:
+    """The snapshot's lines as CSV (UTF-8 with BOM, for spreadsheets), text cells made safe."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(("statement", "date", "kind", "ambassador", "description", "minutes", "value_eur", "basis",
+                     "classification", "method", "gross_eur", "fee_eur", "net_eur", "reference"))
+    for line in sorted(snapshot["lines"], key=lambda line: (line["on"], line["kind"], line.get("person") or "")):
+        writer.writerow((snapshot.get("number") or "", line["on"], line["kind"], safe_cell(line.get("person")),
+                         safe_cell(line.get("description")), line.get("minutes") or 0,
+                         money.format_plain(int(line.get("value_cents") or 0)), line.get("basis") or "",
+                         line.get("classification") or "", line.get("method") or "",
+                         money.format_plain(int(line.get("gross_cents") or 0)),
+                         money.format_plain(int(line.get("fee_cents") or 0)),
+                         money.format_plain(int(line.get("net_cents") or 0)), safe_cell(line.get("reference"))))
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 def statement_pdf(snapshot: dict, *, verification_code: str | None = None, draft: bool = False) -> bytes:

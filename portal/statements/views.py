@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     flash,
     make_response,
@@ -196,6 +197,13 @@ def download(statement_id: int):
     return pdf_response(statement.pdf_bytes, f"{statement.number}.pdf")
 
 
+@bp.get("/statements/<int:statement_id>/specification.csv")
+@company_required
+def specification(statement_id: int):
+    statement = get_owned_or_404(Statement, statement_id, current_user.company_id)
+    return _specification_response(statement)
+
+
 @bp.post("/statements/<int:statement_id>/correct")
 @company_required
 @limiter.limit("30 per hour")
@@ -270,6 +278,21 @@ def leader_detail(statement_id: int):
 def leader_download(statement_id: int):
     statement = Statement.get_or_none(Statement.id == statement_id) or abort(404)
     return pdf_response(statement.pdf_bytes, f"{statement.number}.pdf")
+
+
+@bp.get("/leader/statements/<int:statement_id>/specification.csv")
+@leader_required
+def leader_specification(statement_id: int):
+    statement = Statement.get_or_none(Statement.id == statement_id) or abort(404)
+    return _specification_response(statement)
+
+
+def _specification_response(statement: Statement) -> Response:
+    """Every line of the statement as frozen at issue (one row per session, payment or delivery), as CSV."""
+    data = document.specification_csv(service.snapshot_of(statement))
+    response = Response(data, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{statement.number}-specification.csv"'
+    return response
 
 
 @bp.post("/leader/statements/<int:statement_id>/correct")

@@ -217,3 +217,34 @@ def test_guessing_verification_codes_is_rate_limited(app_config):
         statuses = [client.get(f"/verify/OA-2026-0001?code=GUESS{n:05d}").status_code for n in range(21)]
     assert statuses[:20] == [404] * 20
     assert statuses[20] == 429
+
+
+def test_a_statement_with_more_sessions_than_fit_on_paper_comes_with_its_specification_as_csv(
+        client, login, make_company, ledger, no_sroi, monkeypatch):
+    from portal.statements import document
+
+    monkeypatch.setattr(document, "SPECIFICATION_LIMIT", 3)
+    company = make_company("Groot", member=True)
+    for day in range(5):
+        ledger.hours(company, D(2026, 3, 2 + day), 420, "=HYPERLINK(\"http://x\")" if day == 0 else "Bram Bakker")
+    statement = service.issue(company, YEAR, company.admin, today=D(2026, 11, 28))
+    text = pdf_text(statement.pdf)
+    text = " ".join(text.split())
+    assert "covers 5 sessions" in text and "spreadsheet (CSV)" in text, text
+
+    login(client, company.member)
+    assert b"Specification (CSV)" in client.get(f"/statements/{statement.id}").data
+    response = client.get(f"/statements/{statement.id}/specification.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert f"{statement.number}-specification.csv" in response.headers["Content-Disposition"]
+    rows = response.data.decode("utf-8-sig").splitlines()
+    assert rows[0].startswith("statement,date,kind,ambassador")
+    assert len(rows) == 1 + 5 and all(row.startswith(statement.number + ",2026-03-0") for row in rows[1:])
+    assert "'=HYPERLINK" in rows[1]                       # a spreadsheet shows it, does not run it
+    assert ",420,350.00," in rows[2]                      # 7 hours at EUR 50
+    # The specification is the statement's, frozen: a later change to the hours does not alter it.
+    ledger.remove(ledger.items[-1])
+    assert client.get(f"/statements/{statement.id}/specification.csv").data == response.data
+    # Another company's user gets nothing.
+    other = login(client.application.test_client(), make_company("Ander").admin)
+    assert other.get(f"/statements/{statement.id}/specification.csv").status_code == 404
