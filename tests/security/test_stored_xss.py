@@ -5,6 +5,7 @@ HTML (escaped), in CSV exports (a cell that would be a formula gets an apostroph
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import secrets
 
@@ -56,3 +57,99 @@ def test_payloads_in_free_text_stay_text_in_html_csv_and_pdf(app, make_company, 
     text = "".join(page.extract_text() for page in reader.pages)
     assert 'alert("x")' in text.replace(" ", "")  # the typed text is printed, as text
     assert b"/JavaScript" not in pdf.data and b"/JS " not in pdf.data and b"/Launch" not in pdf.data
+
+
+def _shown_as_text(client, path: str) -> None:
+    page = client.get(path)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200, (path, page.status_code)
+    assert "<script>alert" not in text and "<img src=x" not in text, path
+    assert "&lt;script&gt;" in text or "&lt;img src=x" in text, f"{path} does not show the typed text at all"
+
+
+def _pdf_is_inert_and_prints(data: bytes, *, printed: bool = True) -> None:
+    assert data.startswith(b"%PDF-")
+    assert b"/JavaScript" not in data and b"/JS " not in data and b"/Launch" not in data
+    if printed:
+        text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+        assert 'alert("x")' in text.replace(" ", "").replace("\n", "")
+
+
+def _csv_is_inert(data: str) -> list[list[str]]:
+    rows = list(csv.reader(io.StringIO(data.lstrip("\ufeff"))))
+    assert not [cell for row in rows for cell in row if cell.startswith(FORMULA_START)], rows
+    return rows
+
+
+def test_payloads_in_sroi_materials_schools_reasons_and_statements_stay_text(
+        app, make_company, login, leader, leader_client):
+    from portal.giving import service as giving
+    from portal.statements import periods
+    from portal.statements import service as statements
+    from portal.statements.models import Statement
+
+    company = make_company("Acme")
+    client = login(app.test_client(), company.admin)
+
+    # SROI: every free-text field of a commitment and of an approval.
+    response = client.post("/sroi/new", data={
+        "template": "utrecht-bouwblokken", "authority": f"Gemeente {SCRIPT}", "contract_reference": FORMULA,
+        "description": f"Onderhoud {SCRIPT}", "base_type": "contract_value_excl_vat", "base_amount": "100.000,00",
+        "percentage": "5", "cap_amount": "", "period_start_on": "2026-08-01", "period_end_on": "2027-07-31",
+        "deadline_on": "2027-09-30", "buyer_contact_name": f"Sanne {SCRIPT}", "buyer_contact_email": "sroi@utrecht.nl",
+        "buyer_contact_phone": "030 286 00 00"})
+    assert response.status_code == 302, response.data[:500]
+    commitment_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+    response = client.post(f"/sroi/{commitment_id}/approvals/new", data={
+        "amount": "100", "approved_on": "2026-10-01", "reference": FORMULA, "note": f"Akkoord {SCRIPT}"})
+    assert response.status_code == 302, response.data[:500]
+    for path in ("/sroi/", f"/sroi/{commitment_id}"):
+        _shown_as_text(client, path)
+    _shown_as_text(leader_client, f"/sroi/leader/{commitment_id}")
+    _pdf_is_inert_and_prints(client.get(f"/sroi/{commitment_id}/report.pdf").data)
+
+    # Materials: the leader's need, the company's offer, the leader's reason for declining.
+    with app.test_request_context():
+        giving.publish_need(leader, item=f"Boeken {SCRIPT}", description=FORMULA, quantity=3, school_id=None,
+                            needed_by=None)
+    response = client.post("/giving/materials/pledge", data={
+        "need": "", "description": f"Laptops {SCRIPT}", "quantity": "2", "declared_value": "100,00",
+        "classification": "gift", "form_token": secrets.token_urlsafe(24)})
+    assert response.status_code == 302, response.data[:500]
+    from portal.giving.models import MaterialPledge
+
+    pledge = MaterialPledge.get()
+    assert leader_client.post(f"/giving/leader/pledges/{pledge.id}/decline",
+                              data={"reason": f"Vol {SCRIPT}"}).status_code == 302
+    _shown_as_text(client, "/giving/materials")
+    _shown_as_text(leader_client, f"/giving/leader/pledges/{pledge.id}")
+    _shown_as_text(leader_client, "/giving/leader")
+
+    # Schools (named by the leader) and a withdrawal's reason, as HR sees them.
+    with app.test_request_context():
+        enrollment.seed_reference_data()
+        school = enrollment.save_school(leader, {
+            "name": f"OBS {SCRIPT}", "brin": "12KL", "street": "Zamenhofdreef 2", "postcode": "3562 JT",
+            "city": "Utrecht", "coordinator_name": f"Ic {SCRIPT}", "coordinator_email": "ic@klimop.nl"})
+        data, errors = enrollment.validate_enrolment(valid_raw(), enrollment.ValidationContext.load(company))
+        assert not errors, errors
+        enrolment = enrollment.create_enrolment(company, company.admin, data)
+        enrollment.move(enrolment, "intake", leader)
+        enrollment.move(enrollment.Enrolment.get_by_id(enrolment.id), "matched", leader, school=school,
+                        group_name=f"groep 5 {SCRIPT}", teacher_name=FORMULA)
+        enrollment.move(enrollment.Enrolment.get_by_id(enrolment.id), "withdrawn", leader,
+                        reason=f"Verhuisd {SCRIPT}")
+    _shown_as_text(client, f"/ambassadors/{enrolment.id}")
+    _shown_as_text(leader_client, f"/leader/ambassadors/{enrolment.id}")
+
+    # A statement: a donation's purpose on paper and in the specification spreadsheet.
+    with app.test_request_context():
+        donation, _new = giving.create_donation(
+            giving.DonationInput(25_000, "gift", "bank", secrets.token_urlsafe(24), earmark_purpose=f"{FORMULA} {SCRIPT}"),
+            user=company.admin)
+        giving.mark_paid_by_bank(donation.reference, 25_000, dt.date(2026, 11, 2), leader, "line 1")
+        statements.issue(company, periods.calendar_year(2026), company.admin, today=dt.date(2026, 11, 28))
+    statement = Statement.get()
+    _pdf_is_inert_and_prints(client.get(f"/statements/{statement.id}/pdf").data)
+    rows = _csv_is_inert(client.get(f"/statements/{statement.id}/specification.csv").get_data(as_text=True))
+    assert any("HYPERLINK" in cell for row in rows for cell in row)
