@@ -4,6 +4,7 @@ PORTAL_TEST_DATABASE_URL is set), the app, clients, the outbox and small factori
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email
 import email.policy
 import itertools
@@ -309,3 +310,60 @@ def kill_worker_midway(app_config, tmp_path):
         worker.stderr.close()
 
     return run
+
+
+# --- contributions made through the capabilities themselves ---------------------------------------
+
+@pytest.fixture
+def contribute(app, leader):
+    """Real contributions for journeys and end-to-end tests: an employee enrolled, placed and her
+    reported session confirmed (enrolment), a payment request paid by bank transfer (giving)."""
+    import secrets
+
+    from portal.core import clock
+    from portal.enrollment import hours
+    from portal.enrollment import service as enrollment
+    from portal.giving import service as giving
+
+    class Contribute:
+        def confirmed_session(self, company, minutes: int, name: str = "Anna de Vries"):
+            """The most recent session before today of a new placement, reported with `minutes` and confirmed."""
+            with app.test_request_context():
+                enrollment.seed_reference_data()
+                year = enrollment.current_school_year()
+                school = enrollment.School.get_or_none(enrollment.School.brin == "12KL") or enrollment.save_school(
+                    leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
+                             "postcode": "3562 JT", "city": "Utrecht", "coordinator_name": "Ic Klimop",
+                             "coordinator_email": "ic@klimop.nl"})
+                slug = re.sub(r"\W+", ".", name.lower())
+                raw = {"employee_name": name, "employee_email": f"{slug}.{secrets.token_hex(3)}@example.nl",
+                       "job_title": "Engineer", "department": "", "language": "en", "role_type": "class",
+                       "start": f"{year.starts_on.year}-09", "duration": "full", "weekday": "tuesday",
+                       "hours_per_week": "8", "funding": "sponsored", "sponsored_hours_per_week": "",
+                       "hourly_cost": "50,00", "vog_status": "received",
+                       "vog_date": (year.starts_on - dt.timedelta(days=10)).isoformat(), "under_21": "no"}
+                data, errors = enrollment.validate_enrolment(raw, enrollment.ValidationContext.load(company))
+                assert not errors, errors
+                enrolment = enrollment.create_enrolment(company, company.admin, data)
+                for step in ("intake", "matched", "active"):
+                    enrolment = enrollment.move(enrolment, step, leader, school=school, group_name="groep 5b",
+                                                teacher_name="juf Aylin")
+                past = [e for e in hours.register(enrolment) if e.worked_on < clock.today()]
+                assert past, "the school year has no session before today"
+                session = past[-1]
+                hours.report_sessions(enrolment, [hours.SessionReport(session.id, True, minutes)],
+                                      actor=company.admin, via="hr")
+                hours.decide_entries([session.id], leader, approve=True)
+                return hours.HoursEntry.get_by_id(session.id)
+
+        def paid_by_bank(self, company, cents: int, paid_on: dt.date | None = None):
+            """A payment request of the company, paid by bank transfer."""
+            with app.test_request_context():
+                donation, _new = giving.create_donation(
+                    giving.DonationInput(cents, "gift", "bank", secrets.token_urlsafe(24)), user=company.admin)
+                result = giving.mark_paid_by_bank(donation.reference, cents, paid_on or clock.today(), leader,
+                                                  f"bank line {donation.id}")
+                assert result.status == "paid"
+                return giving.Donation.get_by_id(donation.id)
+
+    return Contribute()

@@ -14,19 +14,17 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from portal.core import clock
-from portal.core.contributions import register_source
 from tests.browser.conftest import AXE, CHROMIUM, CHROMIUM_ARGS, Journey, live_server  # noqa: F401 - fixture
 from tests.conftest import PASSWORD
-from tests.sroi.conftest import Ledger
 
 pytestmark = pytest.mark.skipif(not (CHROMIUM and AXE.exists()), reason="needs Debian's chromium and axe-core")
 
 
-def test_record_a_commitment_and_allocate_hours(live_server, make_company):  # noqa: F811 - fixture
+def test_record_a_commitment_and_allocate_hours(live_server, make_company, contribute, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(clock, "today", lambda: dt.date(2026, 11, 28))   # a school day of the seeded school year
     company = make_company("Journey", language="en")
-    ledger = Ledger()
-    register_source(live_server.app, ledger)
-    ledger.hours(company, 7 * 60 + 30, person="Anna de Vries", on=clock.today() - dt.timedelta(days=3))
+    session = contribute.confirmed_session(company, 7 * 60 + 30, "Anna de Vries")   # enrolled, placed, confirmed
+    assert session.worked_on == dt.date(2026, 11, 24)                              # inside the commitment below
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(in_browser, live_server, company).result(timeout=180)
 

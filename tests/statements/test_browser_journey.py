@@ -16,10 +16,8 @@ import threading
 import pytest
 
 from portal.core import clock
-from portal.core.contributions import register_source
 from tests.browser.conftest import AXE, CHROMIUM, CHROMIUM_ARGS, Journey, live_server  # noqa: F401 - fixtures
 from tests.conftest import PASSWORD
-from tests.statements.conftest import Ledger
 
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM and AXE.exists()) and not os.environ.get("PORTAL_REQUIRE_BROWSER"),
@@ -55,14 +53,12 @@ def in_browser(name: str, steps) -> None:
         raise failure[0]
 
 
-def test_preview_issue_and_verify_a_statement(live_server, make_company):  # noqa: F811 - fixtures
-    live_server.app.extensions["portal.statement_allocations"] = []
+def test_preview_issue_and_verify_a_statement(live_server, make_company, contribute, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(clock, "today", lambda: dt.date(2026, 11, 28))   # a school day of the seeded school year
     company = make_company("Journey", language="en")
-    ledger = Ledger()
-    register_source(live_server.app, ledger)
+    contribute.confirmed_session(company, 7 * 60 + 30, "Anna de Vries")   # enrolled, placed, confirmed
+    contribute.paid_by_bank(company, 125_000)                             # a payment request, paid
     year = clock.today().year
-    ledger.hours(company, dt.date(year, 1, 13), 7 * 60 + 30, "Anna de Vries")
-    ledger.money(company, dt.date(year, 1, 20), 125_000, reference="RF18539007547034")
     number = f"OA-{year}-0001"
 
     def steps(journey, chromium):
