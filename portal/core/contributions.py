@@ -11,7 +11,9 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, g, has_request_context, request
+
+from portal.core.db import READ_CACHE
 
 KINDS = ("hours_sponsored", "hours_volunteered", "money", "material")
 
@@ -52,8 +54,30 @@ def register_source(app, source: Source) -> None:
 
 
 def contributions(company_id: int | None, start: dt.date | None = None, end: dt.date | None = None) -> list[Contribution]:
-    """Every confirmed contribution of one company (or all), with start <= on <= end."""
+    """Every confirmed contribution of one company (or all), with start <= on <= end.
+
+    A dashboard asks several times in one request (SROI panels, statement flags); the answer is
+    kept for the rest of the request, and a period of a company whose whole history was already
+    read is cut from that. A write transaction forgets it (core.db.atomic_write); a request that
+    is not a GET or HEAD never keeps it."""
+    cache = _request_cache()
+    whole = cache.get((company_id, None, None)) if cache is not None else None
+    if whole is not None:
+        return [c for c in whole if (start is None or c.on >= start) and (end is None or c.on <= end)]
+    if cache is not None and (company_id, start, end) in cache:
+        return list(cache[(company_id, start, end)])
     found: list[Contribution] = []
     for source in current_app.extensions.get("portal.contribution_sources", []):
         found.extend(source(company_id, start, end))
-    return sorted(found, key=lambda c: (c.on, c.kind, c.key))
+    found.sort(key=lambda c: (c.on, c.kind, c.key))
+    if cache is not None:
+        cache[(company_id, start, end)] = tuple(found)
+    return found
+
+
+def _request_cache() -> dict | None:
+    # Only pages that read (GET, HEAD) keep what they read: a form post that writes reads afresh,
+    # and so do the CLI and background work.
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return None
+    return g.setdefault(READ_CACHE, {})

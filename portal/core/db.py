@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 from urllib.parse import unquote, urlparse
 
 import peewee
-from flask import Flask
+from flask import Flask, g, has_app_context
 
 database = peewee.DatabaseProxy()
 
@@ -85,11 +86,26 @@ def is_sqlite(db: peewee.Database | None = None) -> bool:
     return isinstance(db, peewee.SqliteDatabase)
 
 
+# What a request read and may read again (contributions, above all) is kept in `g` under this
+# name; every write transaction drops it on the way in and on the way out, so a read after a
+# write, or after a rolled-back write, is never served from before it.
+READ_CACHE = "portal_read_cache"
+
+
+def forget_reads() -> None:
+    if has_app_context():
+        g.pop(READ_CACHE, None)
+
+
+@contextlib.contextmanager
 def atomic_write():
     """A transaction for read-then-write: IMMEDIATE on SQLite, so no other writer slips in."""
-    if is_sqlite():
-        return database.atomic("IMMEDIATE")
-    return database.atomic()
+    forget_reads()
+    try:
+        with (database.atomic("IMMEDIATE") if is_sqlite() else database.atomic()) as transaction:
+            yield transaction
+    finally:
+        forget_reads()
 
 
 def init_app(app: Flask) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from portal.core import clock
 from portal.core.contributions import Contribution, register_source
+from portal.core.db import forget_reads
 
 
 class Ledger:
@@ -34,6 +35,7 @@ class Ledger:
 
     def add(self, contribution: Contribution) -> Contribution:
         self.items.append(contribution)
+        forget_reads()  # a real source changes in a write transaction, which forgets what a request read
         return contribution
 
     def hours(self, company, on, minutes, person, *, sponsored=True, rate_cents=5000, description="Lessons in group 6"):
@@ -58,10 +60,12 @@ class Ledger:
     def replace(self, contribution: Contribution, **changes) -> Contribution:
         index = self.items.index(contribution)
         self.items[index] = dataclasses.replace(contribution, **changes)
+        forget_reads()
         return self.items[index]
 
     def remove(self, contribution: Contribution) -> None:
         self.items.remove(contribution)
+        forget_reads()
 
 
 @pytest.fixture
