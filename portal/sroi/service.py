@@ -659,9 +659,14 @@ def make_pool(found: Iterable[Contribution]) -> Pool:
     return Pool(live, group_net)
 
 
-def pool_for(company_id: int | None) -> Pool:
-    """Every confirmed contribution of a company (or of all companies, for None)."""
-    return make_pool(contributions(company_id))
+def pool_for(company_id: int | Iterable[int] | None) -> Pool:
+    """Every confirmed contribution of a company, of several companies, or of all (None).
+
+    Several are read company by company: a request that already read one of them (a dashboard
+    panel) reuses it, and companies without commitments are never read."""
+    if company_id is None or isinstance(company_id, int):
+        return make_pool(contributions(company_id))
+    return make_pool(c for one in sorted(set(company_id)) for c in contributions(one))
 
 
 def lock_key(name: str) -> int:
@@ -1013,7 +1018,7 @@ def summaries(commitments: list[Commitment], pool: Pool | None = None,
     today = today or clock.today()
     company_ids = {c.company_id for c in commitments}
     if pool is None:
-        pool = pool_for(next(iter(company_ids)) if len(company_ids) == 1 else None)
+        pool = pool_for(company_ids)
     ids = [c.id for c in commitments]
     # Grants depend on every allocation of the companies involved (first allocated, first served).
     every = list(Allocation.select().where(Allocation.company.in_(list(company_ids))))
@@ -1207,7 +1212,8 @@ def leader_overview(today: dt.date | None = None) -> list[LeaderRow]:
     """Every commitment of every company, with what the programme's contributions count for."""
     commitments = list(Commitment.select(Commitment, Company).join(Company)
                        .order_by(Commitment.deadline_on, Company.legal_name, Commitment.id))
-    found = summaries(commitments, pool=pool_for(None) if commitments else None, today=today)
+    found = summaries(commitments, pool=pool_for({c.company_id for c in commitments}) if commitments else None,
+                      today=today)
     return [LeaderRow(s.commitment.company, s) for s in found]
 
 

@@ -449,11 +449,10 @@ def correction_flags(statements: list[Statement]) -> dict[int, list[LineChange]]
         return {}
     start = min(s.period_start for s in current)
     end = max(s.period_end for s in current)
-    company_ids = {s.company_id for s in current}
-    everything = contributions(company_ids.pop() if len(company_ids) == 1 else None, start, end)
-    per_company: dict[int, list[Contribution]] = defaultdict(list)
-    for contribution in everything:
-        per_company[contribution.company_id].append(contribution)
+    # Company by company: only companies with statements are read, and a page that already read
+    # one (its SROI panel) reuses that read.
+    per_company = {company_id: contributions(company_id, start, end)
+                   for company_id in sorted({s.company_id for s in current})}
     flags = {}
     for statement in current:
         found = changes(statement, per_company.get(statement.company_id, []))
