@@ -11,9 +11,9 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from flask import current_app, g, has_request_context, request
+from flask import current_app
 
-from portal.core.db import READ_CACHE
+from portal.core.db import request_cache
 
 KINDS = ("hours_sponsored", "hours_volunteered", "money", "material")
 
@@ -60,7 +60,7 @@ def contributions(company_id: int | None, start: dt.date | None = None, end: dt.
     kept for the rest of the request, and a period of a company whose whole history was already
     read is cut from that. A write transaction forgets it (core.db.atomic_write); a request that
     is not a GET or HEAD never keeps it."""
-    cache = _request_cache()
+    cache = request_cache()
     whole = cache.get((company_id, None, None)) if cache is not None else None
     if whole is not None:
         return [c for c in whole if (start is None or c.on >= start) and (end is None or c.on <= end)]
@@ -73,11 +73,3 @@ def contributions(company_id: int | None, start: dt.date | None = None, end: dt.
     if cache is not None:
         cache[(company_id, start, end)] = tuple(found)
     return found
-
-
-def _request_cache() -> dict | None:
-    # Only pages that read (GET, HEAD) keep what they read: a form post that writes reads afresh,
-    # and so do the CLI and background work.
-    if not has_request_context() or request.method not in ("GET", "HEAD"):
-        return None
-    return g.setdefault(READ_CACHE, {})

@@ -8,7 +8,7 @@ import functools
 from urllib.parse import unquote, urlparse
 
 import peewee
-from flask import Flask, g, has_app_context
+from flask import Flask, g, has_app_context, has_request_context, request
 
 database = peewee.DatabaseProxy()
 
@@ -95,6 +95,14 @@ READ_CACHE = "portal_read_cache"
 def forget_reads() -> None:
     if has_app_context():
         g.pop(READ_CACHE, None)
+
+
+def request_cache() -> dict | None:
+    """The current page's store of reads, or None where reads are not kept: outside a request (the
+    CLI, background work) and in a request that is not a GET or HEAD (a form post reads afresh)."""
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return None
+    return g.setdefault(READ_CACHE, {})
 
 
 @contextlib.contextmanager

@@ -28,7 +28,7 @@ from flask_babel import lazy_gettext as _l
 from portal.accounts.models import Company
 from portal.core import audit, clock
 from portal.core.contributions import Contribution, contributions
-from portal.core.db import atomic_write, database, is_sqlite, utcnow
+from portal.core.db import atomic_write, database, is_sqlite, request_cache, utcnow
 from portal.core.money import format_eur
 from portal.sroi.models import (
     BASE_TYPES,
@@ -664,9 +664,17 @@ def pool_for(company_id: int | Iterable[int] | None) -> Pool:
 
     Several are read company by company: a request that already read one of them (a dashboard
     panel) reuses it, and companies without commitments are never read."""
-    if company_id is None or isinstance(company_id, int):
-        return make_pool(contributions(company_id))
-    return make_pool(c for one in sorted(set(company_id)) for c in contributions(one))
+    ids = company_id if company_id is None or isinstance(company_id, int) else tuple(sorted(set(company_id)))
+    cache = request_cache()   # a dashboard evaluates several panels from one pool
+    if cache is not None and ("sroi.pool", ids) in cache:
+        return cache[("sroi.pool", ids)]
+    if ids is None or isinstance(ids, int):
+        pool = make_pool(contributions(ids))
+    else:
+        pool = make_pool(c for one in ids for c in contributions(one))
+    if cache is not None:
+        cache[("sroi.pool", ids)] = pool
+    return pool
 
 
 def lock_key(name: str) -> int:

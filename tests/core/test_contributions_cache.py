@@ -59,3 +59,15 @@ def test_outside_a_request_and_in_a_form_post_every_call_reads(app, source):
         contributions(1)
         contributions(1)
     assert len(source.calls) == 4
+
+
+def test_the_sroi_pool_is_built_once_per_page_and_forgotten_with_the_reads(app, source):
+    from portal.sroi.service import pool_for
+
+    with app.test_request_context():
+        first = pool_for(1)
+        assert pool_for(1) is first and pool_for({1}) is not first   # one company, or a set of companies
+        with atomic_write():
+            pass
+        assert pool_for(1) is not first
+        assert len(source.calls) == 2
