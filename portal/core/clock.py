@@ -2,9 +2,9 @@
 
 The programme runs in Utrecht, so every business date (a due date, a delivery date, "today" in a
 form's check) is the date in Europe/Amsterdam, whatever time zone the server runs in. Between
-midnight in Amsterdam and midnight UTC the two dates differ; code that asked ``date.today()`` on
-a UTC server disagreed with code that asked Amsterdam, and a payment request made at 00:30 got a
-due date a day early. Ask this module instead.
+midnight in Amsterdam and midnight UTC the two dates differ: code that asked ``date.today()`` on
+a UTC server disagreed with code that asked Amsterdam, and an SROI approval dated today was refused
+as "in the future" until 01:00 or 02:00. Ask this module instead.
 """
 
 from __future__ import annotations
