@@ -16,6 +16,7 @@ from typing import Any
 
 import segno
 from babel.dates import format_date
+from babel.numbers import format_decimal
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -105,6 +106,7 @@ def stylesheet() -> Markup:
 def helpers(language: str) -> dict[str, Any]:
     return {
         "eur": lambda cents: money.format_eur(int(cents), language),
+        "number": lambda value: format_decimal(int(value), locale=language),
         "hours": lambda minutes: _hours(minutes, language),
         "long_date": lambda value: _date(value, language, "long"),
         "short_date": lambda value: _date(value, language, "short"),

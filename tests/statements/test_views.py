@@ -231,6 +231,8 @@ def test_a_statement_with_more_sessions_than_fit_on_paper_comes_with_its_specifi
     text = pdf_text(statement.pdf)
     text = " ".join(text.split())
     assert "covers 5 sessions" in text and "spreadsheet (CSV)" in text, text
+    # Thousands are grouped as the reader writes them.
+    assert document.helpers("nl")["number"](43267) == "43.267" and document.helpers("en")["number"](43267) == "43,267"
 
     login(client, company.member)
     assert b"Specification (CSV)" in client.get(f"/statements/{statement.id}").data
