@@ -140,7 +140,7 @@ def _fork_server():
 def render_pdf(html: str, *, timeout: float | None = None, base_url: str | None = None) -> bytes:
     """Render HTML to PDF bytes, fetching only from invoices/ and data: URIs, within a time limit."""
     base_url = base_url or _base_url()
-    seconds = DEFAULT_SECONDS if timeout is None else float(timeout)
+    seconds = DEFAULT_SECONDS if timeout is None else float(timeout)  # not money
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return _render_here(html, base_url)
     context = _fork_server()

@@ -10,9 +10,7 @@ information, the monthly and yearly limits as warnings. Limits are data per year
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from portal.accounts.models import Company, User
 from portal.core import audit, money
 from portal.core.db import atomic_write, utcnow
-from portal.core.spreadsheet import safe_cell
+from portal.core.spreadsheet import csv_bytes, safe_cell
 from portal.enrollment.calendar import month_start, months_between
 from portal.enrollment.models import AllowanceCap, AllowanceLine, Enrolment, HoursEntry, SchoolYear
 from portal.enrollment.service import EnrollmentError
@@ -183,15 +181,10 @@ def ledger(month_from: dt.date, month_to: dt.date, company_id: int | None = None
 
 
 def _csv(rows: list[LedgerRow], batch: str) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for row in rows:
-        writer.writerow([safe_cell(v) for v in (
-            batch, row.line.month.strftime("%Y-%m"), row.enrolment.employee_name, row.enrolment.employee_email,
-            row.enrolment.payout_iban, row.company_name, row.enrolment.id,
-            money.format_plain(row.line.amount_cents), " | ".join(row.warnings))])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return csv_bytes([EXPORT_COLUMNS] + [[safe_cell(v) for v in (
+        batch, row.line.month.strftime("%Y-%m"), row.enrolment.employee_name, row.enrolment.employee_email,
+        row.enrolment.payout_iban, row.company_name, row.enrolment.id,
+        money.format_plain(row.line.amount_cents), " | ".join(row.warnings))] for row in rows])
 
 
 def export_open(actor: User, month_from: dt.date, month_to: dt.date, language: str = "nl") -> tuple[str, bytes]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company, User
+from portal.core.spreadsheet import csv_bytes
 from portal.enrollment import service
 from portal.enrollment.service import EnrolmentData, ValidationContext
 
@@ -60,11 +61,7 @@ class ImportResult:
 
 def template_csv() -> bytes:
     """The CSV template HR downloads: header and two example rows."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(TEMPLATE_ROWS)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return csv_bytes([COLUMNS, *TEMPLATE_ROWS])
 
 
 def _decode(data: bytes) -> str:

@@ -31,6 +31,7 @@ from portal.core import clock, money
 from portal.core.contributions import register_source
 from portal.core.db import database
 from portal.core.security import company_required, get_owned_or_404, leader_required, limiter
+from portal.core.spreadsheet import csv_bytes, safe_cell
 from portal.core.templating import MenuItem, current_language, register_menu_provider
 from portal.enrollment import allowance, csv_import, dashboard, documents, hours, service
 from portal.enrollment.forms import (
@@ -522,17 +523,11 @@ def extra_hours(enrolment_id: int):
 @company_required
 def hours_export():
     """The company's confirmed hours, one line per contribution (what statements will show)."""
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(("date", "kind", "ambassador", "hours", "value_eur", "basis", "description", "key"))
-    for item in hours.contributions(current_user.company_id, None, None):
-        writer.writerow((item.on.isoformat(), item.kind, allowance.safe_cell(item.person),
-                         f"{item.minutes / 60:.2f}", money.format_plain(item.value_cents), item.basis,
-                         allowance.safe_cell(item.description), item.key))
-    return Response(("\ufeff" + buffer.getvalue()).encode("utf-8"), mimetype="text/csv",
+    rows = [("date", "kind", "ambassador", "hours", "value_eur", "basis", "description", "key")]
+    rows += [(item.on.isoformat(), item.kind, safe_cell(item.person), f"{item.minutes / 60:.2f}",  # not money
+              money.format_plain(item.value_cents), item.basis, safe_cell(item.description), item.key)
+             for item in hours.contributions(current_user.company_id, None, None)]
+    return Response(csv_bytes(rows), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=confirmed-hours.csv"})
 
 

@@ -3,8 +3,6 @@ overview with CSV export, materials, the project leader's desk, and Stripe's web
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import time
 
@@ -28,6 +26,7 @@ from wtforms import SelectChoice
 from portal.core import clock
 from portal.core.contributions import register_source
 from portal.core.security import company_required, csrf, get_owned_or_404, leader_required, limiter
+from portal.core.spreadsheet import csv_bytes
 from portal.core.templating import MenuItem, register_menu_provider
 from portal.giving import documents, payments, service
 from portal.giving.forms import (
@@ -303,10 +302,7 @@ def index():
 def export_csv():
     filters = service.Filters.parse(request.args)
     rows = service.company_rows(current_user.company_id, filters)
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # so spreadsheet programs read the euro sign and accents as UTF-8
-    csv.writer(buffer, lineterminator="\r\n").writerows(service.csv_rows(rows))
-    response = Response(buffer.getvalue(), mimetype="text/csv")
+    response = Response(csv_bytes(service.csv_rows(rows)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="contributions-{clock.today():%Y%m%d}.csv"'
     return response
 

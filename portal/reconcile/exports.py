@@ -6,7 +6,6 @@ carriage return) are prefixed with an apostrophe; amounts are written as numbers
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from flask import current_app
 from portal.accounts.models import Company
 from portal.core.contributions import KINDS, Contribution, contributions
 from portal.core.money import cents_to_decimal, format_plain
+from portal.core.spreadsheet import csv_bytes
 from portal.core.spreadsheet import safe_cell as neutralise
 from portal.reconcile.models import BankLine, BankStatement
 
@@ -108,12 +108,7 @@ def rows(filters: ExportFilters) -> list[ExportRow]:
 
 
 def to_csv(export_rows: list[ExportRow]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for row in export_rows:
-        writer.writerow(row.as_text())
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return csv_bytes([COLUMNS] + [row.as_text() for row in export_rows], delimiter=";")
 
 
 def to_xlsx(export_rows: list[ExportRow]) -> bytes:

@@ -8,9 +8,7 @@ language in the browser. The QR code is an SVG data: URI, so rendering fetches n
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import os
 from typing import Any
 
@@ -25,7 +23,7 @@ from markupsafe import Markup
 
 from portal import ROOT
 from portal.core import money
-from portal.core.spreadsheet import safe_cell
+from portal.core.spreadsheet import csv_bytes, safe_cell
 
 INVOICES_DIR = os.path.join(ROOT, "invoices")
 ENV_KEY = "portal.statements.jinja"
@@ -153,19 +151,17 @@ SPECIFICATION_LIMIT = 1000
 
 def specification_csv(snapshot: dict) -> bytes:
     """The snapshot's lines as CSV (UTF-8 with BOM, for spreadsheets), text cells made safe."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(("statement", "date", "kind", "ambassador", "description", "minutes", "value_eur", "basis",
-                     "classification", "method", "gross_eur", "fee_eur", "net_eur", "reference"))
-    for line in sorted(snapshot["lines"], key=lambda line: (line["on"], line["kind"], line.get("person") or "")):
-        writer.writerow((snapshot.get("number") or "", line["on"], line["kind"], safe_cell(line.get("person")),
+    header = [("statement", "date", "kind", "ambassador", "description", "minutes", "value_eur", "basis",
+                "classification", "method", "gross_eur", "fee_eur", "net_eur", "reference")]
+    lines = sorted(snapshot["lines"], key=lambda line: (line["on"], line["kind"], line.get("person") or ""))
+    return csv_bytes(header + [(snapshot.get("number") or "", line["on"], line["kind"], safe_cell(line.get("person")),
                          safe_cell(line.get("description")), line.get("minutes") or 0,
                          money.format_plain(int(line.get("value_cents") or 0)), line.get("basis") or "",
                          line.get("classification") or "", line.get("method") or "",
                          money.format_plain(int(line.get("gross_cents") or 0)),
                          money.format_plain(int(line.get("fee_cents") or 0)),
-                         money.format_plain(int(line.get("net_cents") or 0)), safe_cell(line.get("reference"))))
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+                         money.format_plain(int(line.get("net_cents") or 0)), safe_cell(line.get("reference")))
+                                for line in lines])
 
 
 def statement_pdf(snapshot: dict, *, verification_code: str | None = None, draft: bool = False) -> bytes:

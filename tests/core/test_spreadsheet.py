@@ -2,7 +2,7 @@
 
 import pytest
 
-from portal.core.spreadsheet import safe_cell
+from portal.core.spreadsheet import csv_bytes, safe_cell
 
 
 @pytest.mark.parametrize("typed", ["=HYPERLINK(\"http://evil.example\",\"x\")", "+31 6 1234", "-2+3", "@SUM(A1)",
@@ -15,3 +15,9 @@ def test_a_cell_that_would_be_a_formula_is_shown_as_text(typed):
                                               ("a=b", "a=b"), ("", "")])
 def test_other_cells_are_left_alone(value, cell):
     assert safe_cell(value) == cell
+
+
+def test_csv_bytes_open_right_in_a_spreadsheet():
+    data = csv_bytes([("naam", "bedrag"), ("Zoë", "€ 1.250,00")], delimiter=";")
+    assert data.startswith("\ufeff".encode())                     # UTF-8 with BOM: accents and € survive
+    assert data.decode("utf-8-sig") == "naam;bedrag\r\nZoë;€ 1.250,00\r\n"
