@@ -328,6 +328,12 @@ def contribute(app, leader):
     class Contribute:
         def confirmed_session(self, company, minutes: int, name: str = "Anna de Vries"):
             """The most recent session before today of a new placement, reported with `minutes` and confirmed."""
+            return self.confirmed_sessions(company, minutes, 1, name)[0]
+
+        def confirmed_sessions(self, company, minutes: int, count: int, name: str = "Anna de Vries", *,
+                               earliest: bool = False):
+            """`count` sessions before today of a new placement (the most recent, or the first of the
+            school year), each reported with `minutes` and confirmed."""
             with app.test_request_context():
                 enrollment.seed_reference_data()
                 year = enrollment.current_school_year()
@@ -349,12 +355,12 @@ def contribute(app, leader):
                     enrolment = enrollment.move(enrolment, step, leader, school=school, group_name="groep 5b",
                                                 teacher_name="juf Aylin")
                 past = [e for e in hours.register(enrolment) if e.worked_on < clock.today()]
-                assert past, "the school year has no session before today"
-                session = past[-1]
-                hours.report_sessions(enrolment, [hours.SessionReport(session.id, True, minutes)],
+                chosen = past[:count] if earliest else past[-count:]
+                assert len(chosen) == count, "the school year has too few sessions before today"
+                hours.report_sessions(enrolment, [hours.SessionReport(e.id, True, minutes) for e in chosen],
                                       actor=company.admin, via="hr")
-                hours.decide_entries([session.id], leader, approve=True)
-                return hours.HoursEntry.get_by_id(session.id)
+                hours.decide_entries([e.id for e in chosen], leader, approve=True)
+                return [hours.HoursEntry.get_by_id(e.id) for e in chosen]
 
         def paid_by_bank(self, company, cents: int, paid_on: dt.date | None = None):
             """A payment request of the company, paid by bank transfer."""

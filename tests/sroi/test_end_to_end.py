@@ -16,31 +16,11 @@ TODAY = dt.date(2026, 11, 28)
 
 
 @pytest.fixture
-def placement(app, make_company, leader, monkeypatch, request_context):
-    from portal.enrollment import hours
-    from portal.enrollment import service as enrollment
-
-    enrollment.seed_reference_data()
+def placement(app, make_company, contribute, monkeypatch):
+    """Sanne, placed on Tuesdays from September, her first two sessions confirmed at 8 hours."""
     monkeypatch.setattr(clock, "today", lambda: TODAY)
     company = make_company("Keten")
-    school = enrollment.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
-                                             "postcode": "3562 JT", "city": "Utrecht", "coordinator_name": "Ic",
-                                             "coordinator_email": "ic@klimop.nl"})
-    raw = {"employee_name": "Sanne de Vries", "employee_email": "sanne@keten.nl", "job_title": "Engineer",
-           "department": "Infra", "language": "en", "role_type": "class", "start": "2026-09", "duration": "full",
-           "weekday": "tuesday", "hours_per_week": "8", "funding": "sponsored", "sponsored_hours_per_week": "",
-           "hourly_cost": "50,00", "vog_status": "received", "vog_date": "2026-08-01", "under_21": "no"}
-    data, errors = enrollment.validate_enrolment(raw, enrollment.ValidationContext.load(company))
-    assert not errors, errors
-    enrolment = enrollment.create_enrolment(company, company.admin, data)
-    for step in ("intake", "matched", "active"):
-        enrolment = enrollment.move(enrolment, step, leader, school=school, group_name="groep 5b",
-                                    teacher_name="juf Aylin")
-    sessions = [e for e in hours.register(enrolment) if e.worked_on <= TODAY][:2]
-    hours.report_sessions(enrolment, [hours.SessionReport(e.id, True, 480) for e in sessions],
-                          actor=company.admin, via="hr")
-    hours.decide_entries([e.id for e in sessions], leader, approve=True)
-    return company, sessions
+    return company, contribute.confirmed_sessions(company, 480, 2, "Sanne de Vries", earliest=True)
 
 
 @pytest.fixture
