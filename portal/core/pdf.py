@@ -15,8 +15,17 @@ Rendering is still treated as handling untrusted input:
   whatever locks its other threads held at that moment, and a child could hang on one (seen
   in the test suite). Where no fork server is available it renders in-process, without the limit.
 
-The same HTML gives the same bytes (WeasyPrint writes no random identifier; put
-`<meta name="dcterms.created">` in the document to fix its dates).
+Fonts are the project's own, never the machine's: Lato for text and IBM Plex Mono for codes, from
+the fontpkg packages that pyproject.toml installs. They are declared with @font-face and fetched
+through the same local-only fetcher, and the renderer's fontconfig sees no system font at all
+(fonts.conf beside this file lists no folder), so a glyph the two families lack is a visible
+box rather than a fallback that differs per machine. Line breaks and bytes are therefore the
+same on every machine.
+
+The same HTML gives the same bytes: WeasyPrint writes no random identifier, the document's
+`<meta name="dcterms.created">` fixes its dates, and SOURCE_DATE_EPOCH fixes the timestamp that
+fontTools would otherwise write into a font it rewrites (a variable or colour font), which made
+two renders a second apart differ by a few bytes.
 """
 
 from __future__ import annotations
@@ -27,18 +36,24 @@ import multiprocessing
 import os
 import threading
 import time
-from urllib.parse import unquote, urlsplit
+from functools import cache
+from urllib.parse import quote, unquote, urlsplit
 
+import fontpkg
 import weasyprint
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-from portal import ROOT
 
 log = logging.getLogger("portal.pdf")
 # WeasyPrint logs every rendering step at INFO; the portal's logs keep only its warnings.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
-INVOICES_DIR = os.path.realpath(os.path.join(ROOT, "invoices"))
+INVOICES_DIR = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", "..", "invoices"))
+FONTCONFIG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fonts.conf")
+# The typefaces of every PDF (family, weights), in the packages pyproject.toml installs.
+FONT_FAMILIES = (("Lato", (400, 700)), ("IBM Plex Mono", (400, 700)))
+# Any fixed moment: fontTools writes it as a rewritten font's "modified" time (see above).
+SOURCE_DATE_EPOCH = "1767225600"  # 2026-01-01T00:00:00Z
 DEFAULT_SECONDS = 30.0
 MAX_FETCH_BYTES = 8 * 1024 * 1024
 
@@ -55,12 +70,28 @@ class RefusedUrl(ValueError):
     """The document asked for a resource outside invoices/ and data: URIs."""
 
 
+def font_files() -> dict[tuple[str, int, str], str]:
+    """The real path of every font file the PDFs use, by (family, weight, style)."""
+    return {(family, weight, style): os.path.realpath(fontpkg.path(family, weight, style))
+            for family, weights in FONT_FAMILIES for weight in weights for style in ("normal", "italic")}
+
+
+def font_face_css() -> str:
+    """@font-face rules for the project's fonts (file URLs the local fetcher serves)."""
+    return "\n".join(
+        f'@font-face {{ font-family: "{family}"; font-weight: {weight}; font-style: {style}; '
+        f'src: url("file://{quote(path)}") format("truetype"); }}'
+        for (family, weight, style), path in font_files().items())
+
+
 def invoice_path(url: str) -> str | None:
-    """The real path of a file:// URL when it lies inside invoices/, else None."""
+    """The real path of a file:// URL inside invoices/ or of one of our fonts, else None."""
     parts = urlsplit(url)
     if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
         return None
     path = os.path.realpath(unquote(parts.path))
+    if path in font_files().values():
+        return path
     if os.path.commonpath([path, INVOICES_DIR]) != INVOICES_DIR or not os.path.isfile(path):
         return None
     return path
@@ -85,8 +116,28 @@ class LocalOnlyFetcher(URLFetcher):
         return URLFetcherResponse(url, body, {"Content-Type": mime})
 
 
+def isolate_fonts() -> None:
+    """Make this process's renderer see only the project's fonts and write fixed font timestamps.
+
+    Called in the fork server before WeasyPrint loads any font (and in-process where there is no
+    fork server); it changes this process's environment, so never call it in a web worker that
+    starts other programs."""
+    os.environ["FONTCONFIG_FILE"] = FONTCONFIG_FILE
+    os.environ["SOURCE_DATE_EPOCH"] = SOURCE_DATE_EPOCH
+
+
+@cache
+def _fonts() -> tuple[FontConfiguration, weasyprint.CSS]:
+    """One font configuration with the @font-face rules loaded, kept for every later render."""
+    config = FontConfiguration()
+    css = weasyprint.CSS(string=font_face_css(), font_config=config, url_fetcher=LocalOnlyFetcher())
+    return config, css
+
+
 def _render_here(html: str, base_url: str) -> bytes:
-    document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=LocalOnlyFetcher()).render()
+    config, fonts = _fonts()
+    document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=LocalOnlyFetcher()).render(
+        stylesheets=[fonts], font_config=config)
     document.metadata.attachments = []
     for page in document.pages:
         page.links = [link for link in page.links if link[0] != "attachment"]
@@ -142,6 +193,7 @@ def render_pdf(html: str, *, timeout: float | None = None, base_url: str | None 
     base_url = base_url or _base_url()
     seconds = DEFAULT_SECONDS if timeout is None else float(timeout)  # not money
     if "forkserver" not in multiprocessing.get_all_start_methods():
+        isolate_fonts()
         return _render_here(html, base_url)
     context = _fork_server()
     receiver, sender = context.Pipe(duplex=False)

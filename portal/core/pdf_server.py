@@ -3,4 +3,5 @@ fonts are loaded there, so every rendering child forked from the server starts w
 
 from portal.core import pdf
 
+pdf.isolate_fonts()
 pdf._warm_up()

@@ -1,0 +1,74 @@
+"""PDFs look the same on every machine: the project's own fonts, never the machine's, and the
+same bytes for the same document in any process, however busy the machine is."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pypdf
+
+from portal.core import pdf
+
+DOCUMENT = ('<!doctype html><html lang="nl"><head><meta name="dcterms.created" content="2026-01-01T00:00:00Z">'
+            '<link rel="stylesheet" href="statement.css"></head><body>'
+            '<h1>Bijdrageoverzicht</h1><p>Gewone tekst, <b>vet</b>, <i>cursief</i> en € 1.234,56.</p>'
+            '<p class="verification"><span class="code">ABCD-EFGH-JKLM</span></p>'
+            '<p>Tekens die geen van beide lettertypen kent: ☃ ∰ 漢字</p></body></html>')
+
+
+def embedded_fonts(data: bytes) -> set[str]:
+    """The base names of the fonts in a PDF, without the subset tag ("ABCDEF+Lato" -> "Lato")."""
+    names = set()
+    for page in pypdf.PdfReader(io.BytesIO(data)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            names.add(str(font.get_object()["/BaseFont"]).lstrip("/").split("+", 1)[-1])
+    return names
+
+
+def test_the_fonts_come_from_the_project_and_the_machines_are_never_used():
+    fonts = embedded_fonts(pdf.render_pdf(DOCUMENT))
+    # Regular, bold, italic and the monospace face for codes; no fallback for the CJK text, even on
+    # a machine that has a font for it (DejaVu, Noto...): the renderer does not see the machine's.
+    assert fonts == {"Lato", "Lato-Bold", "Lato-Italic", "IBM-Plex-Mono-Bold"}, fonts
+    for path in pdf.font_files().values():
+        assert Path(path).is_file() and "site-packages" in path  # installed by pyproject.toml
+
+
+def test_the_fetcher_serves_the_fonts_but_no_other_file_outside_invoices():
+    font = next(iter(pdf.font_files().values()))
+    assert pdf.invoice_path(f"file://{font}") == font
+    assert pdf.invoice_path(f"file://{os.path.dirname(font)}/../__init__.py") is None
+    assert pdf.invoice_path("file:///etc/passwd") is None
+
+
+CHILD = """
+import sys
+from portal.core import pdf
+
+if __name__ == "__main__":
+    sys.stdout.buffer.write(pdf.render_pdf(open(sys.argv[1], encoding="utf-8").read()))
+"""
+
+
+def test_two_processes_on_a_busy_machine_render_the_same_bytes(tmp_path):
+    """A statement-like document rendered by two separate processes (each with its own fork server)
+    while every core is busy: byte for byte the same, and the same as this process's render."""
+    document = tmp_path / "document.html"
+    document.write_text(DOCUMENT, encoding="utf-8")
+    child = tmp_path / "render_child.py"
+    child.write_text(CHILD, encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 2)]
+    try:
+        renders = [subprocess.run([sys.executable, str(child), str(document)], cwd=root, capture_output=True,
+                                  timeout=300, check=True).stdout for _ in range(2)]
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    assert renders[0].startswith(b"%PDF-")
+    assert renders[0] == renders[1] == pdf.render_pdf(DOCUMENT)
