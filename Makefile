@@ -4,8 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 5000
+# Links in mails and on statements point at the port the portal runs on, unless set explicitly.
+BASE_URL ?= $(or $(PORTAL_BASE_URL),http://127.0.0.1:$(PORT))
+# The suite runs in parallel (pytest-xdist), one worker per core; TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
 
-.PHONY: run test bench lint translations messages clean
+.PHONY: run test bench lint translations messages clean browser
 
 # axe-core for the browser journeys (injected into pages; never served to visitors).
 node_modules/axe-core/axe.min.js: package.json package-lock.json
@@ -32,13 +36,17 @@ messages: $(STAMP)
 
 run: $(STAMP) translations
 	$(BIN)/portal db upgrade
-	$(BIN)/portal demo --if-empty
-	PORTAL_SECURE_COOKIES=0 $(BIN)/flask --app portal run --port $(PORT)
+	PORTAL_BASE_URL=$(BASE_URL) $(BIN)/portal demo --if-empty
+	PORTAL_BASE_URL=$(BASE_URL) PORTAL_SECURE_COOKIES=0 $(BIN)/flask --app portal run --port $(PORT)
 
 test: $(STAMP) translations node_modules/axe-core/axe.min.js
 	$(BIN)/portal content check
 	$(BIN)/bandit --quiet --recursive portal --severity-level high
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+
+# Debian's Chromium for the browser journeys (as root: `sudo make browser`); .ci/run uses it too.
+browser:
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 bench: $(STAMP) translations
 	$(BIN)/python -m bench

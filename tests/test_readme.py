@@ -1,5 +1,7 @@
 """The README stays true: its settings table is the one the code prints."""
 
+import os
+import subprocess
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -20,3 +22,19 @@ def test_readme_opens_with_the_two_commands():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     first_block = readme.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
     assert [line.split()[0:2] for line in first_block] == [["make", "run"], ["make", "test"]]
+
+
+def run_recipe(**env) -> list[str]:
+    """The commands `make run` would run (make -n prints them without running anything)."""
+    environment = {k: v for k, v in os.environ.items() if k != "PORTAL_BASE_URL"} | env
+    output = subprocess.run(["make", "-n", "run"], cwd=ROOT, env=environment, capture_output=True, text=True,
+                            check=True).stdout
+    return [line for line in output.splitlines() if "portal demo" in line or "flask --app portal run" in line]
+
+
+def test_make_run_points_links_at_the_port_it_serves():
+    for line in run_recipe(PORT="8000"):
+        assert "PORTAL_BASE_URL=http://127.0.0.1:8000 " in line, line
+    assert "--port 8000" in run_recipe(PORT="8000")[-1]
+    for line in run_recipe(PORT="8000", PORTAL_BASE_URL="https://portal.example.nl"):
+        assert "PORTAL_BASE_URL=https://portal.example.nl " in line, line
