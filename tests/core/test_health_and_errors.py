@@ -55,8 +55,9 @@ def test_a_page_of_a_logged_in_user_says_503_when_the_database_is_down(app, app_
 
 
 @pytest.fixture
-def failing(app):
+def failing(fresh_app):
     """Routes on the test app that fail with each code."""
+    app = fresh_app
 
     @app.get("/__fail/<int:code>")
     def fail(code: int):

@@ -13,7 +13,8 @@ CSP_PARTS = ("default-src 'self'", "script-src 'self'", "object-src 'none'", "ba
 
 
 @pytest.fixture
-def failing(app):
+def failing(fresh_app):
+    app = fresh_app
     @app.get("/__boom")
     def boom():
         raise RuntimeError("secret-internal-detail")

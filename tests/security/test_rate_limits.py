@@ -13,6 +13,9 @@ from portal.accounts.models import User
 from portal.core.security import limiter
 from tests.conftest import PASSWORD, FreshContextClient
 
+# The counters live in one Redis database: these tests run in one worker under pytest-xdist.
+pytestmark = pytest.mark.xdist_group("redis")
+
 LIMIT = 10  # PORTAL_RATELIMIT_LOGIN's first part: "10 per minute;50 per hour"
 
 
