@@ -10,7 +10,6 @@ passes every other request to localstripe through the real `stripe` library's HT
 from __future__ import annotations
 
 import copy
-import io
 import json
 import secrets
 import threading
@@ -19,7 +18,6 @@ import warnings
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-import pypdf
 import pytest
 import requests
 import stripe
@@ -275,16 +273,6 @@ def started(stripe_env, company_client):
         return company, donation, stripe_env.transport.session_for(donation.id)
 
     return start
-
-
-def pdf_text(data: bytes) -> str:
-    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
-
-
-def squash(text: str) -> str:
-    import re
-
-    return re.sub(r"\s+", " ", text.replace("\u00a0", " "))
 
 
 def attachments_of(mail) -> dict[str, bytes]:

@@ -8,10 +8,7 @@ import pypdf
 import pytest
 
 from portal.core import pdf
-
-
-def text_of(data: bytes) -> str:
-    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+from tests.pdftext import assert_in_pdf, assert_not_in_pdf
 
 
 def test_html_becomes_a_pdf_with_the_text_and_fixed_dates():
@@ -20,7 +17,7 @@ def test_html_becomes_a_pdf_with_the_text_and_fixed_dates():
             '<body><h1>Receipt</h1><p>€ 1.234,56</p></body></html>')
     data = pdf.render_pdf(html)
     assert data.startswith(b"%PDF-")
-    assert "€ 1.234,56" in text_of(data)
+    assert_in_pdf("€ 1.234,56", data)
     reader = pypdf.PdfReader(io.BytesIO(data))
     assert reader.metadata.title == "Receipt 7"
     assert reader.metadata["/CreationDate"].startswith("D:20260302")
@@ -45,7 +42,8 @@ def test_files_outside_invoices_and_the_network_are_never_fetched(tmp_path):
     reader = pypdf.PdfReader(io.BytesIO(data))
     assert not reader.attachments
     assert b"/EmbeddedFile" not in data and b"/FileAttachment" not in data
-    assert "TOP-SECRET" not in text_of(data) and "root:" not in text_of(data)
+    assert_not_in_pdf("TOP-SECRET", data)
+    assert_not_in_pdf("root:", data)
 
 
 def test_the_fetcher_serves_invoices_and_data_uris_only(tmp_path):

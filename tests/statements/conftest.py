@@ -17,6 +17,7 @@ import pytest
 from portal.core import clock
 from portal.core.contributions import Contribution, register_source
 from portal.core.db import forget_reads
+from tests.pdftext import pdf_text  # noqa: F401 - re-exported: test_isolation.py imports it from here
 
 
 class Ledger:
@@ -92,11 +93,6 @@ def many_companies(app):
 def no_sroi(app):
     """Statements without SROI claims (the hook with no provider)."""
     app.extensions["portal.statement_allocations"] = []
-
-
-def pdf_text(data: bytes) -> str:
-    reader = pypdf.PdfReader(io.BytesIO(data))
-    return "\n".join(page.extract_text() for page in reader.pages)
 
 
 def pdf_reader(data: bytes) -> pypdf.PdfReader:

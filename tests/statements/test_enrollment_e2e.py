@@ -13,8 +13,9 @@ from portal.enrollment import hours  # noqa: E402
 from portal.enrollment import service as enrollment  # noqa: E402
 from portal.enrollment.models import HoursEntry  # noqa: E402
 from portal.statements import certificates, periods, service  # noqa: E402
+from tests.pdftext import assert_in_pdf, pdf_text  # noqa: E402
 
-from .conftest import TODAY, pdf_text  # noqa: E402
+from .conftest import TODAY  # noqa: E402
 
 
 def test_confirmed_hours_are_on_the_statement_and_marked(app, placement, leader):
@@ -25,8 +26,9 @@ def test_confirmed_hours_are_on_the_statement_and_marked(app, placement, leader)
     assert totals["hours_sponsored"]["minutes"] == 3 * 360
     assert totals["hours_sponsored"]["value_by_basis"] == {"employer_cost": 3 * 30_000}
     assert totals["hours_volunteered"]["minutes"] == 3 * 120
-    text = pdf_text(statement.pdf_bytes).replace("\u00a0", " ")
-    assert "Sanne de Vries" in text and "18:00" in text and "€ 900,00" in text
+    text = pdf_text(statement.pdf_bytes)
+    for value in ("Sanne de Vries", "18:00", "€ 900,00"):
+        assert_in_pdf(value, text)
     # Enrolment now knows these rows are on an issued statement.
     assert all(HoursEntry.get_by_id(e.id).locked_at is not None for e in planned)
     assert not service.needs_correction(statement)
@@ -51,7 +53,8 @@ def test_certificate_for_a_completed_placement(app, placement, leader, login):
     data = certificates.render(certificate)
     assert data == certificates.render(certificate)  # same placement, same bytes
     text = pdf_text(data)
-    assert "Sanne de Vries" in text and "OBS De Klimop" in text and "24:00" in text and "2026-2027" in text
+    for value in ("Sanne de Vries", "OBS De Klimop", "24:00", "2026-2027"):
+        assert_in_pdf(value, text)
 
     client = app.test_client()
     login(client, company.admin)

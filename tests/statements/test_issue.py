@@ -13,8 +13,7 @@ from portal.core.audit import AuditLog
 from portal.core.db import database
 from portal.statements import periods, service
 from portal.statements.models import Statement, StatementCounter
-
-from .conftest import pdf_text
+from tests.pdftext import assert_in_pdf, pdf_text
 
 D = dt.date
 TODAY = D(2026, 11, 28)
@@ -43,8 +42,8 @@ def test_issue_numbers_renders_and_stores_in_one_go(app, ledger, no_sroi, compan
     assert snapshot["number"] == "OA-2026-0001"
     assert snapshot["totals"]["money"]["gross_cents"] == 250_000
     text = pdf_text(data)
-    assert "OA-2026-0001" in text
-    assert service.display_code(stored.verification_code) in text
+    assert_in_pdf("OA-2026-0001", text)
+    assert_in_pdf(service.display_code(stored.verification_code), text)
     row = AuditLog.get(AuditLog.action == "statement.issued")
     assert json.loads(row.details)["sha256"] == stored.pdf_sha256
     assert StatementCounter.get(StatementCounter.year == 2026).last_number == 1
@@ -149,7 +148,8 @@ def test_correction_names_the_statement_it_replaces(app, ledger, no_sroi, compan
     assert snapshot["replaces"] == {"number": "OA-2026-0001", "issued_on": "2026-11-28"}
     assert snapshot["totals"]["hours_sponsored"]["minutes"] == 360
     text = pdf_text(correction.pdf_bytes)
-    assert "OA-2026-0001" in text and "OA-2026-0002" in text
+    assert_in_pdf("OA-2026-0001", text)
+    assert_in_pdf("OA-2026-0002", text)
     # A replaced statement is not corrected twice.
     with pytest.raises(service.StatementError):
         service.issue_correction(Statement.get_by_id(original.id), today=D(2026, 12, 3))

@@ -8,8 +8,7 @@ import pytest
 
 from portal.sroi import service as sroi
 from portal.statements import periods, service
-
-from .conftest import pdf_text
+from tests.pdftext import assert_in_pdf, pdf_text
 
 D = dt.date
 
@@ -42,8 +41,9 @@ def test_allocations_appear_with_their_claimed_value(app, ledger, commitment):
     assert claim["value_cents"] == 80_000 + 20_000
     assert {(line["key"], line["minutes"], line["cents"], line["value_cents"]) for line in claim["lines"]} == {
         (hours.key, 480, 0, 80_000), (gift.key, 0, 20_000, 20_000)}
-    text = pdf_text(statement.pdf_bytes).replace("\u00a0", " ")
-    assert "UTR-2026-001" in text and "€ 1.000,00" in text and "€ 800,00" in text
+    text = pdf_text(statement.pdf_bytes)
+    for value in ("UTR-2026-001", "€ 1.000,00", "€ 800,00"):
+        assert_in_pdf(value, text)
 
     # Allocations outside the statement's period are not on it.
     assert service.build_snapshot(company, periods.calendar_year(2025), issued_on=D(2026, 11, 28))["sroi"] == []
