@@ -1,7 +1,18 @@
 """Browser journeys: the portal served on 127.0.0.1 in a thread, driven by headless Chromium.
 
-Every visited page can be checked with axe-core (injected from node_modules, no CDN) and a
-screenshot of each step is kept in test-artifacts/browser/ for people to look at.
+This folder is the one browser runner of the suite: every journey lives here and takes the
+`live_server` and `journey` (or `new_journey`) fixtures below. Every visited page can be checked
+with axe-core (injected from node_modules, no CDN) and a screenshot of each step is kept in
+test-artifacts/browser/ for people to look at.
+
+Prerequisites are Debian's chromium (found on PATH as `.ci/run` finds it; Playwright never
+downloads a browser) and node_modules/axe-core. When one is missing, every journey is skipped
+with the command that installs it, or, with PORTAL_REQUIRE_BROWSER set (as `.ci/run` does), the
+run stops with a usage error naming what is missing.
+
+Safe under pytest-xdist: each worker process starts its own Chromium (`browser` is per session,
+that is per worker) and each test its own server on a free port; screenshot names come from the
+test's node id, so no two tests write the same file.
 """
 
 from __future__ import annotations
@@ -17,24 +28,52 @@ from werkzeug.serving import make_server
 
 from portal import create_app
 
-ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 AXE_SOURCE = AXE.read_text(encoding="utf-8") if AXE.exists() else ""
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LOCALE = "nl-NL"
+VIEWPORT = {"width": 1200, "height": 900}
+
+
+def missing_prerequisites() -> list[tuple[str, str, str]]:
+    """(what, how we know it is missing, the exact command that installs it) for each one missing."""
+    missing = []
+    if not CHROMIUM:
+        missing.append(("Debian's chromium", "no `chromium` on PATH", "sudo make browser"))
+    if not AXE.exists():
+        missing.append(("axe-core", f"no {AXE.relative_to(ROOT)}", "make node_modules/axe-core/axe.min.js"))
+    return missing
+
+
+def _is_journey(item) -> bool:
+    return HERE in Path(item.path).resolve().parents
 
 
 def pytest_collection_modifyitems(config, items):
-    missing = [what for what, ok in (("Debian's chromium", CHROMIUM), ("node_modules/axe-core", AXE.exists())) if not ok]
-    if not missing:
+    # A conftest's hook sees every collected item of the session, not only this folder's.
+    journeys = [item for item in items if _is_journey(item)]
+    missing = missing_prerequisites()
+    if not (journeys and missing):
         return
     if os.environ.get("PORTAL_REQUIRE_BROWSER"):
-        raise pytest.UsageError(f"browser tests need {', '.join(missing)} (make test installs them)")
-    for item in items:
-        if "tests/browser" in str(item.fspath):
-            item.add_marker(pytest.mark.skip(reason=f"needs {', '.join(missing)}"))
+        message = "PORTAL_REQUIRE_BROWSER is set, but the browser journeys cannot run: " + "; ".join(
+            f"{what} is missing ({why}; install it with `{command}`)" for what, why, command in missing)
+        if hasattr(config, "workerinput"):
+            # In a pytest-xdist worker a UsageError only reaches the controller as an unreadable
+            # internal error. Run nothing and ask to stop instead: the controller ends the run
+            # with "Interrupted: <message>" (exit status 2).
+            journeys[0].session.shouldfail = message
+            items[:] = []
+            return
+        raise pytest.UsageError(message)
+    reason = "; ".join(f"needs {what}, {why}: install it with `{command}`" for what, why, command in missing)
+    for item in journeys:
+        item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture
@@ -50,10 +89,13 @@ def live_server(app_config):
     with application.app_context():
         yield type("LiveServer", (), {"url": base, "app": application})
     server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
 
 
 @pytest.fixture(scope="session")
 def browser():
+    """One headless Chromium per test process (per xdist worker), driven from the main thread."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -76,7 +118,7 @@ class Journey:
     def snap(self, label: str) -> Path:
         self.step += 1
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / f"{self.name}-{self.step:02d}-{re.sub(r'[^a-z0-9]+', '-', label.lower())}.png"
+        path = ARTIFACTS / f"{self.name}-{self.step:02d}-{_slug(label)}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
@@ -104,11 +146,43 @@ class Journey:
         return response
 
 
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _artifact_name(node) -> str:
+    """Unique per test: the module's path below tests/browser plus the test's name and parameters."""
+    module = Path(node.path).resolve().relative_to(HERE).with_suffix("").as_posix().removeprefix("test_")
+    return _slug(f"{module}-{node.name}")
+
+
 @pytest.fixture
-def journey(browser, request):
-    context = browser.new_context(locale="nl-NL", viewport={"width": 1200, "height": 900})
-    page = context.new_page()
-    walk = Journey(page, request.node.name)
-    yield walk
-    context.close()
-    assert not [e for e in walk.console_errors if "Content Security Policy" in e], walk.console_errors
+def new_journey(browser, request):
+    """Opens a Journey in a fresh browser context (its own cookies), e.g. `new_journey(locale="en-GB")`
+    for an English browser, or a second visitor next to `journey`. `viewport=None` is Playwright's
+    default window. After the test every context is closed, and none may have reported a
+    Content Security Policy violation."""
+    opened: list[tuple[object, Journey]] = []
+    base = _artifact_name(request.node)
+
+    def open_journey(*, locale: str = LOCALE, viewport: dict | None = VIEWPORT) -> Journey:
+        options = {"locale": locale}
+        if viewport is not None:
+            options["viewport"] = viewport
+        context = browser.new_context(**options)
+        name = base if not opened else f"{base}-{len(opened) + 1}"
+        walk = Journey(context.new_page(), name)
+        opened.append((context, walk))
+        return walk
+
+    yield open_journey
+    for context, _ in opened:
+        context.close()
+    for _, walk in opened:
+        assert not [e for e in walk.console_errors if "Content Security Policy" in e], walk.console_errors
+
+
+@pytest.fixture
+def journey(new_journey):
+    """A Dutch browser (nl-NL, 1200x900) on a page of its own."""
+    return new_journey()

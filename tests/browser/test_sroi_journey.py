@@ -1,60 +1,31 @@
-"""In a real browser: record a commitment (a bad percentage first), allocate hours, see the figures.
-
-Uses the live server and the Journey helper of tests/browser (headless Chromium, axe-core on
-every page). The browser runs in a thread of its own: Playwright's sync API refuses a second
-instance in a thread where tests/browser's session-wide one is already running.
-"""
+"""In a real browser (English): record a commitment (a bad percentage first), allocate hours,
+see the figures, and find the deadline warning on the dashboard."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from concurrent.futures import ThreadPoolExecutor
-
-import pytest
 
 from portal.core import clock
-from tests.browser.conftest import AXE, CHROMIUM, CHROMIUM_ARGS, Journey, live_server  # noqa: F401 - fixture
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.skipif(not (CHROMIUM and AXE.exists()), reason="needs Debian's chromium and axe-core")
 
-
-def test_record_a_commitment_and_allocate_hours(live_server, make_company, contribute, monkeypatch):  # noqa: F811
+def test_record_a_commitment_and_allocate_hours(live_server, new_journey, make_company, contribute, monkeypatch):
     monkeypatch.setattr(clock, "today", lambda: dt.date(2026, 11, 28))   # a school day of the seeded school year
     company = make_company("Journey", language="en")
     session = contribute.confirmed_session(company, 7 * 60 + 30, "Anna de Vries")   # enrolled, placed, confirmed
     assert session.worked_on == dt.date(2026, 11, 24)                              # inside the commitment below
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(in_browser, live_server, company).result(timeout=180)
-
-
-def in_browser(server, company) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = chromium.new_context(locale="en-GB", viewport={"width": 1200, "height": 900})
-        journey = Journey(context.new_page(), "test_record_a_commitment_and_allocate_hours")
-        try:
-            walk(journey, server, company)
-        finally:
-            context.close()
-            chromium.close()
-        assert not [e for e in journey.console_errors if "Content Security Policy" in e], journey.console_errors
-
-
-def walk(journey, server, company) -> None:
+    journey = new_journey(locale="en-GB")
     page = journey.page
     today = clock.today()
 
-    journey.visit(server.url + "/login", "login")
+    journey.visit(live_server.url + "/login", "login")
     page.fill("#email", company.admin.email)
     page.fill("#password", PASSWORD)
     page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r".*/dashboard$"))
 
-    journey.visit(server.url + "/sroi/new", "new commitment")
+    journey.visit(live_server.url + "/sroi/new", "new commitment")
     page.fill("#authority", "Gemeente Utrecht")
     page.fill("#contract_reference", "UTR-JOURNEY-1")
     page.fill("#base_amount", "250.000")
@@ -83,5 +54,5 @@ def walk(journey, server, company) -> None:
     journey.check_accessibility()
     journey.snap("hours allocated")
 
-    journey.visit(server.url + "/dashboard", "dashboard warning")
+    journey.visit(live_server.url + "/dashboard", "dashboard warning")
     assert "SROI deadlines" in page.content() and "UTR-JOURNEY-1" in page.content()
