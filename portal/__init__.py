@@ -26,6 +26,7 @@ BLUEPRINTS = (
 # Every capability with tables lists them in MODELS in its models module, in this order.
 MODEL_MODULES = (
     "portal.core.audit",
+    "portal.core.ledger",
     "portal.accounts.models",
     "portal.enrollment.models",
     "portal.sroi.models",

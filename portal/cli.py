@@ -178,6 +178,27 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@main.group("ledger")
+def ledger_group() -> None:
+    """The books every capability posts to."""
+
+
+@ledger_group.command("check")
+@with_app
+def ledger_check() -> None:
+    """Recompute every total from the postings and the postings from the capabilities' rows."""
+    from portal.core import ledger
+
+    problems = ledger.check()
+    if not problems:
+        click.echo("ledger agrees with its postings and with every capability's rows")
+        return
+    for problem in problems:
+        click.echo(problem, err=True)
+    click.echo(f"ledger check: {len(problems)} difference(s)", err=True)
+    sys.exit(1)
+
+
 # --- content ----------------------------------------------------------------------------
 
 @main.group("content")

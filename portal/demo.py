@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from portal.accounts import service as accounts
 from portal.accounts.models import Company, User
-from portal.core import audit
+from portal.core import audit, ledger
 from portal.core.db import atomic_write, utcnow
 
 DEMO_PASSWORD = "klaslokaal-fiets-tulp-2026"  # noqa: S105 - the demo data's published password (README)
@@ -90,5 +90,6 @@ def fill(scale: int = 1, progress=lambda n: None) -> list[str]:
     progress(1)
     for step in DEMO_STEPS:
         importlib.import_module(step).fill(context)
+    ledger.rebuild()  # the steps bulk-insert history past the writers: post it all from the rows
     progress(max(0, scale - 1))
     return LOGIN_LINES

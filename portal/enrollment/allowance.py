@@ -15,10 +15,12 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import peewee
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company, User
 from portal.core import audit, money
+from portal.core import ledger as books
 from portal.core.db import atomic_write, utcnow
 from portal.core.spreadsheet import csv_bytes, safe_cell
 from portal.enrollment.calendar import month_start, months_between
@@ -69,12 +71,31 @@ def build_ledger(actor: User | None, upto: dt.date) -> int:
             rates.update({e: (c, r) for e, c, r in (
                 Enrolment.select(Enrolment.id, Enrolment.company, SchoolYear.allowance_monthly_cents)
                 .join(SchoolYear).where(Enrolment.id.in_(ids[start:start + 500])).tuples())})
+        now = utcnow()
         rows = [{"enrolment": e, "company": rates[e][0], "month": month, "amount_cents": rates[e][1],
-                 "created_at": utcnow()} for e, month in sorted(wanted) if rates[e][1] > 0]
+                 "created_at": now} for e, month in sorted(wanted) if rates[e][1] > 0]
         for start in range(0, len(rows), 500):
             AllowanceLine.insert_many(rows[start:start + 500]).on_conflict_ignore().execute()
+        for line in AllowanceLine.select().where(AllowanceLine.created_at == now).order_by(AllowanceLine.id):
+            books.post(company_id=line.company_id, dated_on=line.month, kind="allowance", key=f"allowance:{line.id}",
+                        source="allowance.line", basis="at_cost", value_cents=line.amount_cents,
+                        subject_id=line.enrolment_id)
         audit.record("enrollment.allowance_built", actor=actor, upto=last_day, lines=len(rows))
     return len(rows)
+
+
+@books.sources.connect
+def ledger_sources(_sender) -> list[peewee.Select]:
+    """Allowance lines as the ledger should hold them (`portal ledger check`)."""
+    text = peewee.SQL
+    return [AllowanceLine.select(
+        AllowanceLine.company.alias("company_id"), AllowanceLine.month.alias("dated_on"),
+        text("'allowance'").alias("kind"), text("'allowance:'").concat(AllowanceLine.id.cast("text")).alias("key"),
+        text("'allowance.line'").alias("source"), text("'at_cost'").alias("basis"), text("''").alias("classification"),
+        text("''").alias("method"), text("1").alias("lines"), text("0").alias("minutes"),
+        AllowanceLine.amount_cents.alias("value_cents"), text("0").alias("gross_cents"), text("0").alias("fee_cents"),
+        text("0").alias("net_cents"), text("''").alias("person"), AllowanceLine.enrolment.alias("subject_id"),
+        text("''").alias("reference"))]
 
 
 @dataclass

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import peewee
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from portal.accounts.models import Company, User
-from portal.core import audit, clock, mail
+from portal.core import audit, clock, ledger, mail
 from portal.core.contributions import Contribution
 from portal.core.db import atomic_write, database, utcnow
 from portal.enrollment.calendar import split_minutes, value_cents
@@ -108,11 +109,10 @@ def _check_reportable(enrolment: Enrolment) -> None:
 
 
 def _refuse_closed_days(days: Iterable[dt.date], field_name: str | None = None) -> None:
-    """A closed period (reconciliation) changes only through the project leader's corrections."""
-    from portal.reconcile.service import is_period_closed
-
+    """Sessions are not reported or added in a closed month: it changes only through the project
+    leader's corrections (which the ledger books in the first open month)."""
     for day in sorted(set(days)):
-        if is_period_closed(day):
+        if ledger.is_closed(day):
             raise EnrollmentError(_l("%(day)s lies in a period the project leader has closed: hours of that period "
                                      "change only through a correction by the project leader.", day=day.isoformat()),
                                   field_name)
@@ -226,7 +226,6 @@ def decide_entries(entry_ids: Iterable[int], actor: User, *, approve: bool, reas
                                       HoursEntry.worked_on)
                     .join(Enrolment, on=(HoursEntry.enrolment == Enrolment.id))
                     .where(HoursEntry.id.in_(ids) & HoursEntry.status.in_(AWAITING_DECISION)).tuples())
-        _refuse_closed_days(r[3] for r in rows)
         if approve:
             by_rate: dict[int | None, list[int]] = defaultdict(list)
             for entry_id, _enrolment_id, rate, _day in rows:
@@ -238,6 +237,8 @@ def decide_entries(entry_ids: Iterable[int], actor: User, *, approve: bool, reas
                                                   decided_by=actor, decided_at=now, decision_reason=reason)
                                 .where(HoursEntry.id.in_(group[start:start + 500])
                                        & HoursEntry.status.in_(AWAITING_DECISION)).execute())
+            for start in range(0, len(rows), 500):
+                _post_confirmed([r[0] for r in rows[start:start + 500]], decided_at=now)
         else:
             found = [r[0] for r in rows]
             for start in range(0, len(found), 500):
@@ -308,6 +309,7 @@ def correct_entry(entry_id: int, actor: User, reason: str, new_minutes: int | No
                         dedupe_key=_key("cor", original.id), **common)
         except peewee.IntegrityError as exc:
             raise EnrollmentError(_l("This session was already corrected. Correct the correction instead.")) from exc
+        _post_confirmed([reversal.id] + ([correction.id] if correction else []), decided_at=now)
         audit.record("enrollment.hours_corrected", actor=actor, company=original.company_id, obj=original,
                      reason=reason, reversal=reversal.id, correction=correction.id if correction else None,
                      before=original.minutes, after=new_minutes, on_statement=is_on_issued_statement(original))
@@ -316,6 +318,73 @@ def correct_entry(entry_id: int, actor: User, reason: str, new_minutes: int | No
             for listener in current_app.extensions.get("portal.enrollment.correction_listeners", []):
                 listener(keys, reason)
     return reversal, correction
+
+
+# --- the ledger --------------------------------------------------------------------------
+
+SOURCE_OF_KIND = {"reversal": "hours.reversal", "correction": "hours.correction"}
+
+
+def _post_confirmed(entry_ids: list[int], *, decided_at: dt.datetime) -> None:
+    """Post rows confirmed at `decided_at` to the ledger: the sponsored part (valued at the hourly
+    cost copied on confirmation) and the volunteered part (hours only), each its own line. A row
+    of a closed month is booked by the ledger in the first open month."""
+    rows = (HoursEntry.select(HoursEntry.id, HoursEntry.company, HoursEntry.worked_on, HoursEntry.kind,
+                              HoursEntry.sponsored_minutes, HoursEntry.volunteered_minutes, HoursEntry.value_cents,
+                              HoursEntry.hourly_cost_cents, HoursEntry.enrolment, Enrolment.employee_name)
+            .join(Enrolment, on=(HoursEntry.enrolment == Enrolment.id))
+            .where(HoursEntry.id.in_(entry_ids) & (HoursEntry.status == "confirmed")
+                   & (HoursEntry.decided_at == decided_at) & (HoursEntry.minutes != 0))
+            .order_by(HoursEntry.id))
+    for (entry_id, company_id, day, kind, sponsored, volunteered, value, rate, enrolment_id, person) in rows.tuples():
+        common = {"company_id": company_id, "dated_on": day, "key": contribution_key(entry_id),
+                  "source": SOURCE_OF_KIND.get(kind, "hours.confirmed"), "person": person, "subject_id": enrolment_id}
+        if sponsored:
+            ledger.post(kind="hours_sponsored", basis="employer_cost" if rate else "none", minutes=sponsored,
+                        value_cents=value if rate else 0, **common)
+        if volunteered:
+            ledger.post(kind="hours_volunteered", basis="none", minutes=volunteered, **common)
+
+
+@ledger.open_items.connect
+def ledger_open_items(_sender, *, start: dt.date, end: dt.date) -> list[ledger.OpenItem]:
+    """Reported sessions of the month that still wait for the project leader's decision."""
+    rows = (HoursEntry.select(HoursEntry.enrolment, Enrolment.employee_name, peewee.fn.COUNT(HoursEntry.id))
+            .join(Enrolment, on=(HoursEntry.enrolment == Enrolment.id))
+            .where(HoursEntry.status.in_(AWAITING_DECISION) & (HoursEntry.worked_on >= start)
+                   & (HoursEntry.worked_on <= end))
+            .group_by(HoursEntry.enrolment, Enrolment.employee_name).order_by(Enrolment.employee_name))
+    return [ledger.OpenItem(f"hours:{enrolment_id}:{start:%Y-%m}",
+                            ngettext("%(num)d session of %(name)s awaits confirmation",
+                                     "%(num)d sessions of %(name)s await confirmation", count, name=name))
+            for enrolment_id, name, count in rows.tuples()]
+
+
+@ledger.sources.connect
+def ledger_sources(_sender) -> list[peewee.Select]:
+    """What the ledger should hold for hours, straight from the register (for `portal ledger check`)."""
+    def part(kind: str, minutes, value, basis) -> peewee.Select:
+        return (HoursEntry.select(
+            HoursEntry.company.alias("company_id"), HoursEntry.worked_on.alias("dated_on"),
+            peewee.SQL(f"'{kind}'").alias("kind"),
+            peewee.SQL("'hours:'").concat(HoursEntry.id.cast("text")).alias("key"),
+            peewee.Case(HoursEntry.kind, [("reversal", "hours.reversal"), ("correction", "hours.correction")],
+                        "hours.confirmed").alias("source"),
+            basis.alias("basis"), peewee.SQL("''").alias("classification"), peewee.SQL("''").alias("method"),
+            peewee.SQL("1").alias("lines"), minutes.alias("minutes"), value.alias("value_cents"),
+            peewee.SQL("0").alias("gross_cents"), peewee.SQL("0").alias("fee_cents"), peewee.SQL("0").alias("net_cents"),
+            Enrolment.employee_name.alias("person"), HoursEntry.enrolment.alias("subject_id"),
+            peewee.SQL("''").alias("reference"))
+            .join(Enrolment, on=(HoursEntry.enrolment == Enrolment.id))
+            .where((HoursEntry.status == "confirmed") & (HoursEntry.minutes != 0) & (minutes != 0)))
+
+    no_rate = HoursEntry.hourly_cost_cents.is_null()
+    return [
+        part("hours_sponsored", HoursEntry.sponsored_minutes,
+             peewee.Case(None, [(no_rate, 0)], HoursEntry.value_cents),
+             peewee.Case(None, [(no_rate, "none")], "employer_cost")),
+        part("hours_volunteered", HoursEntry.volunteered_minutes, peewee.SQL("0"), peewee.SQL("'none'")),
+    ]
 
 
 # --- hooks for the statements capability -------------------------------------------------

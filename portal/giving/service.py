@@ -38,7 +38,7 @@ from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
 
 from portal.accounts.models import Company, User
-from portal.core import audit, clock, mail, money
+from portal.core import audit, clock, ledger, mail, money
 from portal.core.contributions import Contribution
 from portal.core.db import atomic_write, database, is_sqlite, utcnow
 from portal.core.spreadsheet import safe_cell as neutralise
@@ -614,6 +614,8 @@ def _settle(donation: Donation, payment: payments.PaymentFacts, effects: _Effect
             filled = (Donation.update(fee_cents=fee, net_cents=net, updated_at=utcnow())
                       .where((Donation.id == donation.id) & Donation.fee_cents.is_null()).execute())
             if filled:
+                _post_money(donation, key=f"donation:{donation.id}", source="donation.fee", dated_on=donation.paid_on,
+                            lines=0, gross=0, fee=fee, net=-fee)
                 audit.record("donation.fee_recorded", company=donation.company_id, obj=donation, fee_cents=fee,
                              net_cents=net, event=effects.event.id)
                 effects.changed = True
@@ -629,6 +631,10 @@ def _settle(donation: Donation, payment: payments.PaymentFacts, effects: _Effect
     if not moved:
         return
     donation.status, donation.company_id = "paid", company_id
+    donation.stripe_payment_intent_id = payment.payment_intent_id
+    _post_money(donation, key=f"donation:{donation.id}", source="donation.paid", dated_on=amsterdam_date(paid_at),
+                gross=donation.amount_cents, fee=fee or 0,
+                net=net if net is not None else donation.amount_cents - (fee or 0))
     audit.record("donation.paid", company=company_id, obj=donation, before=before, via="stripe",
                  amount_cents=donation.amount_cents, fee_cents=fee, net_cents=net,
                  payment_intent=payment.payment_intent_id, event=effects.event.id)
@@ -689,6 +695,19 @@ def _sync_refund(donation: Donation, facts: payments.RefundFacts, effects: _Effe
         values["succeeded_on"] = row.succeeded_on or amsterdam_date(when)
     allowed = [status for status, rank in REFUND_RANK.items() if rank < REFUND_RANK[facts.status]]
     moved = Refund.update(**values).where((Refund.id == row.id) & Refund.status.in_(allowed)).execute()
+    if moved and facts.status == "succeeded":
+        fee = values.get("fee_cents") or 0
+        _post_money(donation, key=f"donation:{donation.id}:refund:{row.id}", source="refund.succeeded",
+                    dated_on=values["succeeded_on"], gross=-row.amount_cents, fee=fee,
+                    net=values.get("net_cents", -row.amount_cents - fee))
+    elif moved and row.status == "succeeded":
+        # A refund that had gone through failed or was canceled afterwards: the money is back with
+        # us, so its line is undone, dated as the refund was (a closed month books it later).
+        undone = Refund.get_by_id(row.id)
+        fee = undone.fee_cents or 0
+        net = undone.net_cents if undone.net_cents is not None else -undone.amount_cents - fee
+        _post_money(donation, key=f"donation:{donation.id}:refund:{row.id}", source=f"refund.{facts.status}",
+                    dated_on=undone.succeeded_on, lines=-1, gross=undone.amount_cents, fee=-fee, net=-net)
     if moved:
         audit.record(f"donation.refund_{facts.status}", company=donation.company_id, obj=donation, refund=facts.id,
                      amount_cents=facts.amount_cents, before=row.status, event=effects.event.id)
@@ -730,6 +749,15 @@ def _sync_dispute(donation: Donation, facts: payments.DisputeFacts, effects: _Ef
     if "reinstated_cents" in changes:
         query = query.where(Dispute.reinstated_cents.is_null())
     if query.execute():
+        key = f"donation:{donation.id}:dispute:{row.id}"
+        if "withdrawn_cents" in changes and donation.status == "paid":
+            amount, fee = changes["withdrawn_cents"], changes["withdrawn_fee_cents"]
+            _post_money(donation, key=f"{key}:withdrawn", source="dispute.withdrawn",
+                        dated_on=changes["withdrawn_on"], gross=-amount, fee=fee, net=-amount - fee)
+        if "reinstated_cents" in changes and donation.status == "paid":
+            amount, fee = changes["reinstated_cents"], changes["reinstated_fee_cents"]
+            _post_money(donation, key=f"{key}:reinstated", source="dispute.reinstated",
+                        dated_on=changes["reinstated_on"], gross=amount, fee=fee, net=amount - fee)
         audit.record("donation.dispute_updated", company=donation.company_id, obj=donation, dispute=facts.id,
                      before=row.status, **{k: v for k, v in changes.items() if k != "updated_at"},
                      event=effects.event.id)
@@ -802,6 +830,9 @@ def mark_paid_by_bank(reference: str, amount_cents: int, paid_on: dt.date, actor
                  .where((Donation.id == donation.id) & (Donation.status == "pending")).execute())
         if not moved:
             return BankResult("not_pending", donation.id)
+        donation.company_id = company_id
+        _post_money(donation, key=f"donation:{donation.id}", source="donation.paid", dated_on=paid_on,
+                    gross=amount_cents, fee=0, net=amount_cents)
         audit.record("donation.paid", actor=actor, company=company_id, obj=donation, before="pending", via="bank",
                      amount_cents=amount_cents, bank_line=line, paid_on=paid_on.isoformat(), reference=compact)
     schedule_receipts()
@@ -1119,9 +1150,7 @@ def move_pledge(leader: User, pledge_id: int, action: str, *, reason: str = "", 
         if on > today:
             raise GivingError(_l("The date cannot be in the future."), "on")
     if on is not None and action in ("deliver", "confirm"):
-        from portal.reconcile.service import is_period_closed
-
-        if is_period_closed(on):
+        if ledger.is_closed(on):
             raise GivingError(_l("%(date)s lies in a closed period: choose a date after it, or record a "
                                  "correction in the reconciliation.", date=on.isoformat()), "on")
     if action == "deliver":
@@ -1144,6 +1173,10 @@ def move_pledge(leader: User, pledge_id: int, action: str, *, reason: str = "", 
         if not moved:
             raise GivingError(_l("This offer is %(status)s; that step is not possible now.",
                                  status=STATUS_LABELS.get(row.status, row.status)))
+        if action == "confirm":
+            ledger.post(company_id=row.company_id, dated_on=on, kind="material", key=f"material:{row.id}",
+                        source="material.confirmed", basis="market_value", classification=row.classification,
+                        method="in_kind", value_cents=value_cents, subject_id=row.id)
         audit.record(f"material.{to}", actor=leader, company=row.company_id, obj=row, before=row.status,
                      **{k: v for k, v in values.items() if k not in ("status", "decided_by", "updated_at")})
         row = MaterialPledge.get_by_id(row.id)
@@ -1427,6 +1460,78 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
                 description=f"{p.quantity} × {p.description}", value_cents=p.confirmed_value_cents,
                 basis="market_value", classification=p.classification, method="in_kind"))
     return found
+
+
+def _post_money(donation: Donation, *, key: str, source: str, dated_on: dt.date, gross: int, fee: int, net: int,
+                lines: int = 1) -> None:
+    """Post a change of a donation's money to the ledger (inside the change's transaction)."""
+    ledger.post(company_id=donation.company_id, dated_on=dated_on, kind="money", key=key, source=source,
+                basis="at_cost", classification=donation.classification, method=donation.method, lines=lines,
+                value_cents=gross, gross_cents=gross, fee_cents=fee, net_cents=net, subject_id=donation.id,
+                reference=reference_of(donation))
+
+
+@ledger.open_items.connect
+def ledger_open_items(_sender, *, start: dt.date, end: dt.date) -> list[ledger.OpenItem]:
+    """Payment issues raised in the month that the project leader has not resolved yet."""
+    first = dt.datetime.combine(start, dt.time.min)
+    after = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min)
+    issues = (PaymentIssue.select(PaymentIssue, Donation).join(Donation, peewee.JOIN.LEFT_OUTER)
+              .where(PaymentIssue.resolved_at.is_null() & (PaymentIssue.created_at >= first)
+                     & (PaymentIssue.created_at < after)).order_by(PaymentIssue.id))
+    return [ledger.OpenItem(f"payment_issue:{issue.id}",
+                            _l("payment issue: %(kind)s (%(donation)s)", kind=ISSUE_LABELS.get(issue.kind, issue.kind),
+                               donation=issue.donation.number if issue.donation_id else issue.source))
+            for issue in issues]
+
+
+@ledger.sources.connect
+def ledger_sources(_sender) -> list[peewee.Select]:
+    """What the ledger should hold for money and materials, from giving's own rows (`portal ledger check`)."""
+    text = peewee.SQL
+
+    def money_line(query, *, key, source, dated_on, gross, fee, net, reference=None) -> peewee.Select:
+        return query.select(
+            Donation.company.alias("company_id"), dated_on.alias("dated_on"), text("'money'").alias("kind"),
+            key.alias("key"), text(f"'{source}'").alias("source"), text("'at_cost'").alias("basis"),
+            Donation.classification.alias("classification"), Donation.method.alias("method"),
+            text("1").alias("lines"), text("0").alias("minutes"), gross.alias("value_cents"),
+            gross.alias("gross_cents"), fee.alias("fee_cents"), net.alias("net_cents"), text("''").alias("person"),
+            Donation.id.alias("subject_id"),
+            peewee.fn.COALESCE(Donation.stripe_payment_intent_id, Donation.reference, "").alias("reference"))
+
+    paid = (Donation.status == "paid") & Donation.company.is_null(False)
+    donation_key = text("'donation:'").concat(Donation.id.cast("text"))
+    fee = peewee.fn.COALESCE(Donation.fee_cents, 0)
+    donations = money_line(Donation.select().where(paid), key=donation_key, source="donation.paid",
+                           dated_on=Donation.paid_on, gross=Donation.amount_cents, fee=fee,
+                           net=peewee.fn.COALESCE(Donation.net_cents, Donation.amount_cents - fee))
+    refund_fee = peewee.fn.COALESCE(Refund.fee_cents, 0)
+    refunds = money_line(
+        Refund.select().join(Donation, on=(Refund.donation == Donation.id)).where(paid & (Refund.status == "succeeded")),
+        key=donation_key.concat(text("':refund:'")).concat(Refund.id.cast("text")), source="refund.succeeded",
+        dated_on=Refund.succeeded_on, gross=Refund.amount_cents * -1, fee=refund_fee,
+        net=peewee.fn.COALESCE(Refund.net_cents, Refund.amount_cents * -1 - refund_fee))
+    disputes = Dispute.select().join(Donation, on=(Dispute.donation == Donation.id))
+    dispute_key = donation_key.concat(text("':dispute:'")).concat(Dispute.id.cast("text"))
+    withdrawn = money_line(
+        disputes.where(paid & Dispute.withdrawn_cents.is_null(False)), key=dispute_key.concat(text("':withdrawn'")),
+        source="dispute.withdrawn", dated_on=Dispute.withdrawn_on, gross=Dispute.withdrawn_cents * -1,
+        fee=Dispute.withdrawn_fee_cents, net=Dispute.withdrawn_cents * -1 - Dispute.withdrawn_fee_cents)
+    reinstated = money_line(
+        disputes.where(paid & Dispute.reinstated_cents.is_null(False)), key=dispute_key.concat(text("':reinstated'")),
+        source="dispute.reinstated", dated_on=Dispute.reinstated_on, gross=Dispute.reinstated_cents,
+        fee=Dispute.reinstated_fee_cents, net=Dispute.reinstated_cents - Dispute.reinstated_fee_cents)
+    materials = MaterialPledge.select(
+        MaterialPledge.company.alias("company_id"), MaterialPledge.confirmed_on.alias("dated_on"),
+        text("'material'").alias("kind"), text("'material:'").concat(MaterialPledge.id.cast("text")).alias("key"),
+        text("'material.confirmed'").alias("source"), text("'market_value'").alias("basis"),
+        MaterialPledge.classification.alias("classification"), text("'in_kind'").alias("method"),
+        text("1").alias("lines"), text("0").alias("minutes"), MaterialPledge.confirmed_value_cents.alias("value_cents"),
+        text("0").alias("gross_cents"), text("0").alias("fee_cents"), text("0").alias("net_cents"),
+        text("''").alias("person"), MaterialPledge.id.alias("subject_id"), text("''").alias("reference"),
+    ).where(MaterialPledge.status == "confirmed")
+    return [donations, refunds, withdrawn, reinstated, materials]
 
 
 def reference_of(donation: Donation) -> str:

@@ -18,12 +18,13 @@ from typing import Any
 
 import peewee
 from flask import current_app
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company, LoginSession, User
-from portal.core import audit, clock
+from portal.core import audit, clock, ledger, money
 from portal.core.audit import AuditLog
-from portal.core.contributions import KINDS, Contribution, contributions
+from portal.core.contributions import KINDS, Contribution
 from portal.core.db import atomic_write, database, utcnow
 from portal.reconcile import banks
 from portal.reconcile.matching import LineFacts, Match, OpenItem, OpenItems, outcome_of
@@ -58,26 +59,16 @@ class PeriodClosed(ReconcileError):
 
 # --- periods ------------------------------------------------------------------------------
 
-def is_period_closed(on: dt.date) -> bool:
-    """Whether `on` falls in a closed month or school year (then only corrections may change it)."""
-    return PeriodClose.select().where((PeriodClose.starts_on <= on) & (PeriodClose.ends_on >= on)).exists()
+def _closed_months() -> set[dt.date]:
+    return {row.month for row in ledger.closed_months()}
 
 
-def closed_period_of(on: dt.date) -> PeriodClose | None:
-    return (PeriodClose.select().where((PeriodClose.starts_on <= on) & (PeriodClose.ends_on >= on))
-            .order_by(PeriodClose.starts_on).first())
-
-
-def _closed_ranges() -> list[tuple[dt.date, dt.date]]:
-    return [(p.starts_on, p.ends_on) for p in PeriodClose.select(PeriodClose.starts_on, PeriodClose.ends_on)]
-
-
-def _in_ranges(on: dt.date, ranges: list[tuple[dt.date, dt.date]]) -> bool:
-    return any(start <= on <= end for start, end in ranges)
+def _in_closed(on: dt.date, closed: set[dt.date]) -> bool:
+    return ledger.month_of(on) in closed
 
 
 def _refuse_if_closed(on: dt.date) -> None:
-    if is_period_closed(on):
+    if ledger.is_closed(on):
         raise PeriodClosed(_l("%(date)s lies in a closed period. Record a correction instead.", date=on.isoformat()))
 
 
@@ -243,9 +234,9 @@ def auto_match(actor: User | None = None, *, statement_id: int | None = None, in
     query = BankLine.select().where((BankLine.status == "unmatched") & (BankLine.amount_cents > 0))
     if statement_id is not None:
         query = query.where(BankLine.statement == statement_id)
-    closed = _closed_ranges()
+    closed = _closed_months()
     lines = {line.id: line for line in query.order_by(BankLine.booked_on, BankLine.id)
-             if not _in_ranges(line.booked_on, closed)}
+             if not _in_closed(line.booked_on, closed)}
     if not lines:
         return 0
     index = index or open_index()
@@ -404,7 +395,7 @@ def mark_references_paid(text: str, actor: User, paid_on: dt.date) -> list[Paste
             continue
         line = (BankLine.select().where((BankLine.reference == item.reference) & (BankLine.status == "unmatched")
                                         & (BankLine.amount_cents > 0)).first() if item.reference else None)
-        if line is not None and not is_period_closed(line.booked_on):
+        if line is not None and not ledger.is_closed(line.booked_on):
             line = match_line(line.id, item.key, actor, note="pasted")
             results.append(PastedResult(entry[:60], f"line:{line.settlement}", item.key))
             continue
@@ -438,9 +429,9 @@ def line_queue(status: str = "unmatched", *, credits_only: bool = False, limit: 
     total = query.count()
     rows = list(query.order_by(BankLine.booked_on.desc(), BankLine.id.desc()).limit(limit).offset(offset))
     index = open_index() if status == "unmatched" and rows else None
-    closed = _closed_ranges()
+    closed = _closed_months()
     return [QueueLine(line, index.suggestions(_line_facts(line)) if index and line.amount_cents > 0 else [],
-                      _in_ranges(line.booked_on, closed)) for line in rows], total
+                      _in_closed(line.booked_on, closed)) for line in rows], total
 
 
 def statements(limit: int = 50) -> list[BankStatement]:
@@ -466,6 +457,12 @@ class KindTotals:
         self.fee_cents += c.fee_cents
         self.net_cents += c.net_cents
 
+    def add_sums(self, row: dict) -> None:
+        """Add a row of the ledger's totals (lines and sums)."""
+        self.count += int(row["lines"])
+        for name in ("minutes", "value_cents", "gross_cents", "fee_cents", "net_cents"):
+            setattr(self, name, getattr(self, name) + int(row[name]))
+
 
 @dataclass
 class Totals:
@@ -475,19 +472,19 @@ class Totals:
     overall: dict[str, KindTotals] = field(default_factory=dict)
 
 
-def totals(items: list[Contribution]) -> Totals:
-    result = Totals()
-    for c in items:
-        year = result.by_year.setdefault(school_year_of(c.on), {k: KindTotals() for k in KINDS})
-        company = result.by_company.setdefault(c.company_id, {k: KindTotals() for k in KINDS})
-        overall = result.overall.setdefault(c.kind, KindTotals())
-        for bucket in (year.setdefault(c.kind, KindTotals()), company.setdefault(c.kind, KindTotals()), overall):
-            bucket.add(c)
-    for kind in KINDS:
-        result.overall.setdefault(kind, KindTotals())
+def totals() -> Totals:
+    """The desk's figures, from the ledger's maintained totals (a few rows per month and company,
+    however many contributions there are): per school year, per company and overall."""
+    result = Totals(overall={kind: KindTotals() for kind in KINDS})
+    for row in ledger.totals(by=("month", "kind")):
+        year = result.by_year.setdefault(school_year_of(row["month"]), {k: KindTotals() for k in KINDS})
+        year[row["kind"]].add_sums(row)
+        result.overall[row["kind"]].add_sums(row)
+    for row in ledger.totals(by=("company_id", "kind")):
+        result.by_company.setdefault(row["company_id"], {k: KindTotals() for k in KINDS})[row["kind"]].add_sums(row)
     if result.by_company:
-        result.companies = {c.id: c.legal_name for c in Company.select(Company.id, Company.legal_name)
-                            .where(Company.id.in_(list(result.by_company)))}
+        result.companies = dict(Company.select(Company.id, Company.legal_name)
+                                .where(Company.id.in_(list(result.by_company))).tuples())
     result.by_year = dict(sorted(result.by_year.items(), reverse=True))
     return result
 
@@ -542,8 +539,9 @@ def attention() -> list[Attention]:
     return found
 
 
-def monthly_series(items: list[Contribution], months: int = 12, today: dt.date | None = None) -> dict[str, Any]:
-    """Contributions per month by kind over the last `months` months (money in cents, hours in minutes)."""
+def monthly_series(months: int = 12, today: dt.date | None = None) -> dict[str, Any]:
+    """Contributions per month by kind over the last `months` months (money in cents, hours in
+    minutes), from the ledger's totals."""
     today = today or clock.today()
     keys: list[str] = []
     year, month = today.year, today.month
@@ -552,10 +550,10 @@ def monthly_series(items: list[Contribution], months: int = 12, today: dt.date |
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
     keys.reverse()
     series = {kind: dict.fromkeys(keys, 0) for kind in KINDS}
-    for c in items:
-        key = f"{c.on.year:04d}-{c.on.month:02d}"
-        if key in series[c.kind]:
-            series[c.kind][key] += c.minutes if c.kind.startswith("hours") else c.value_cents
+    for row in ledger.totals(by=("month", "kind"), start=dt.date.fromisoformat(keys[0] + "-01")):
+        key = f"{row['month']:%Y-%m}"
+        if key in series[row["kind"]]:
+            series[row["kind"]][key] += row["minutes"] if row["kind"].startswith("hours") else row["value_cents"]
     return {"months": keys, "series": series}
 
 
@@ -607,21 +605,23 @@ def period_range(kind: str, label: str) -> tuple[dt.date, dt.date]:
 
 
 def period_summary(kind: str, label: str) -> PeriodSummary:
-    """Expected (what the books say was received) against actual (what the bank shows)."""
+    """Expected (what the books say was received) against actual (what the bank and Stripe show).
+
+    Expected comes from the ledger's totals booked in the period. Actual counts every bank line
+    matched to a donation, also one that paid too little or too much: such a line is a
+    difference to explain, never left out of both sides."""
     start, end = period_range(kind, label)
-    items = contributions(None, start, end)
     kinds = {k: KindTotals() for k in KINDS}
     bank_expected = stripe_expected = 0
-    for c in items:
-        kinds.setdefault(c.kind, KindTotals()).add(c)
-        if c.kind == "money" and c.method == "bank":
-            bank_expected += c.gross_cents
-        elif c.kind == "money" and c.method == "stripe":
-            stripe_expected += c.net_cents
+    for row in ledger.totals(by=("kind", "method"), start=start, end=end):
+        kinds.setdefault(row["kind"], KindTotals()).add_sums(row)
+        if row["kind"] == "money" and row["method"] == "bank":
+            bank_expected += row["gross_cents"]
+        elif row["kind"] == "money" and row["method"] == "stripe":
+            stripe_expected += row["net_cents"]
     in_period = (BankLine.booked_on >= start) & (BankLine.booked_on <= end)
     bank_actual = (BankLine.select(peewee.fn.COALESCE(peewee.fn.SUM(BankLine.amount_cents), 0))
-                   .where(in_period & (BankLine.status == "matched") & BankLine.target.startswith("donation:")
-                          & (BankLine.settlement == "paid")).scalar())
+                   .where(in_period & (BankLine.status == "matched") & BankLine.target.startswith("donation:")).scalar())
     stripe_actual = (StripePayout.select(peewee.fn.COALESCE(peewee.fn.SUM(StripePayout.items_net_cents), 0))
                      .where(StripePayout.items_known & (StripePayout.arrival_on >= start)
                             & (StripePayout.arrival_on <= end)).scalar())
@@ -635,8 +635,49 @@ def period_summary(kind: str, label: str) -> PeriodSummary:
                          closed)
 
 
-def close_period(kind: str, label: str, actor: User, explanation: str = "") -> PeriodClose:
-    """Close a month or school year; a difference between expected and actual needs an explanation."""
+def items_keeping_open(kind: str, label: str) -> list[ledger.OpenItem]:
+    """What keeps the months of a period from closing, from every capability."""
+    start, end = period_range(kind, label)
+    return [item for month in ledger.months(start, end) if not ledger.is_closed(month)
+            for item in ledger.items_keeping_open(month)]
+
+
+@ledger.open_items.connect
+def _open_bank_lines(_sender, *, start: dt.date, end: dt.date) -> list[ledger.OpenItem]:
+    """Credit lines nobody matched, and lines matched to a request they did not pay exactly."""
+    rows = (BankLine.select().where((BankLine.booked_on >= start) & (BankLine.booked_on <= end)
+                                    & (((BankLine.status == "unmatched") & (BankLine.amount_cents > 0))
+                                       | ((BankLine.status == "matched") & BankLine.outcome.in_(("partial", "over")))))
+            .order_by(BankLine.booked_on, BankLine.id))
+    items = []
+    for line in rows:
+        what = (_l("unmatched bank line") if line.status == "unmatched"
+                else _l("bank line that did not pay its request exactly"))
+        items.append(ledger.OpenItem(
+            f"bank_line:{line.id}", f"{what} {format_date(line.booked_on, 'medium')} {money.format_eur(line.amount_cents)} "
+                                    f"{line.counterparty_name}".strip(), line.amount_cents))
+    return items
+
+
+@dataclass
+class LatePosting:
+    posting: ledger.Posting
+    company: str
+
+
+def late_postings(start: dt.date, end: dt.date, limit: int = 200) -> list[LatePosting]:
+    """Changes dated in an earlier, closed month that the ledger booked in this period (first 200)."""
+    postings = list(ledger.corrections(start, end).limit(limit))
+    names = dict(Company.select(Company.id, Company.legal_name)
+                 .where(Company.id.in_({p.company_id for p in postings})).tuples()) if postings else {}
+    return [LatePosting(p, names.get(p.company_id, "")) for p in postings]
+
+
+def close_period(kind: str, label: str, actor: User, explanation: str = "",
+                 explanations: dict[str, str] | None = None, today: dt.date | None = None) -> PeriodClose:
+    """Close a month or school year that has ended: a difference between expected and actual needs an
+    explanation, and so does each open item (unmatched or inexact bank lines, open payment issues,
+    unconfirmed hours). The ledger books anything dated in it later in the first open month."""
     summary = period_summary(kind, label)
     explanation = (explanation or "").strip()
     if summary.closed is not None:
@@ -644,6 +685,11 @@ def close_period(kind: str, label: str, actor: User, explanation: str = "") -> P
     if (summary.difference_cents or summary.unmatched_count) and not explanation:
         raise ReconcileError(_l("Expected and actual differ, or lines are unmatched: explain the difference before closing."))
     with atomic_write():
+        try:
+            ledger.close_months(summary.starts_on, summary.ends_on, actor_id=actor.id, explanations=explanations,
+                                today=today)
+        except ledger.LedgerError as exc:
+            raise ReconcileError(str(exc)) from exc
         try:
             with database.atomic():
                 period = PeriodClose.create(kind=kind, starts_on=summary.starts_on, ends_on=summary.ends_on,

@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.models import Company
-from portal.core import audit, clock
-from portal.core.contributions import KINDS, contributions
+from portal.core import audit, clock, ledger
+from portal.core.contributions import KINDS
 from portal.core.money import format_eur
 from portal.core.security import leader_required
 from portal.core.templating import MenuItem, current_language, register_menu_provider
@@ -70,9 +70,8 @@ def _page() -> int:
 @bp.get("/leader/reconcile")
 @leader_required
 def desk():
-    items = contributions(None)
-    totals = service.totals(items)
-    series = service.monthly_series(items)
+    totals = service.totals()
+    series = service.monthly_series()
     language = current_language()
     money_chart = charts.stacked(series["months"], series["series"], ["money", "material"],
                                  fmt=lambda cents: format_eur(cents // 100 * 100, language).rsplit(",", 1)[0]
@@ -213,21 +212,26 @@ def periods():
     kind, label = _period_choice()
     form = CloseForm()
     correction_form = CorrectionForm(prefix="correction")
-    summary = None
+    summary, items, late = None, [], []
     try:
         summary = service.period_summary(kind, label)
     except service.ReconcileError as error:
         flash(str(error), "error")
+    if summary is not None:
+        items = [] if summary.closed else service.items_keeping_open(kind, label)
+        late = service.late_postings(summary.starts_on, summary.ends_on)
+    explanations = {item.code: request.form.get(f"explain-{item.code}", "") for item in items}
     if summary is not None and request.method == "POST" and form.validate_on_submit():
         try:
-            service.close_period(kind, label, current_user, form.explanation.data or "")
+            service.close_period(kind, label, current_user, form.explanation.data or "", explanations)
         except service.ReconcileError as error:
             form.explanation.errors = list(form.explanation.errors) + [str(error)]
         else:
             flash(_("The period is closed. From now on it changes only through corrections."), "success")
             return redirect(url_for("reconcile.periods", kind=kind, label=label))
     return render_template("reconcile/periods.html", kind=kind, label=label, summary=summary, form=form,
-                           correction_form=correction_form, closed=service.closed_periods(), kinds=KINDS)
+                           correction_form=correction_form, closed=service.closed_periods(), kinds=KINDS,
+                           items=items, explanations=explanations, late=late, kind_labels=ledger.KIND_LABELS)
 
 
 @bp.post("/leader/reconcile/periods/<int:period_id>/corrections")

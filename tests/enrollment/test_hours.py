@@ -212,13 +212,9 @@ def test_reported_sessions_survive_a_new_closure(placement, leader, year, hr):
 
 
 def _close_month_of(day, leader):
-    import calendar
+    from portal.core.ledger import ClosedMonth
 
-    from portal.reconcile.models import PeriodClose
-
-    last = calendar.monthrange(day.year, day.month)[1]
-    return PeriodClose.create(kind="month", starts_on=day.replace(day=1), ends_on=day.replace(day=last),
-                              closed_by=leader.id)
+    return ClosedMonth.create(month=day.replace(day=1), closed_by_id=leader.id)
 
 
 def test_hours_of_a_closed_period_are_neither_reported_nor_added(placement, leader, hr):
@@ -238,12 +234,25 @@ def test_hours_of_a_closed_period_are_neither_reported_nor_added(placement, lead
     assert not HoursEntry.select().where(HoursEntry.kind == "extra").exists()
 
 
-def test_the_leader_cannot_confirm_hours_once_their_period_is_closed(placement, leader, leader_client, hr):
+def test_hours_confirmed_after_their_month_closed_are_booked_in_the_first_open_month(placement, leader, leader_client,
+                                                                                     hr):
+    from portal.core import ledger
     from portal.enrollment import hours
 
     entries = _past(placement)
     hours.report_sessions(placement, [hours.SessionReport(e.id, True, 480) for e in entries], actor=hr.admin, via="hr")
-    _close_month_of(entries[0].worked_on, leader)
+    closed = entries[0].worked_on.replace(day=1)
+    _close_month_of(closed, leader)
+    totals_before = ledger.totals(by=("month", "kind"), start=closed, end=ledger.month_end(closed))
     response = leader_client.post("/leader/hours", data={"entry": [str(e.id) for e in entries], "decision": "confirm"})
-    assert b"period the project leader has closed" in response.data
-    assert {_row(e.id).status for e in entries} == {"reported"}  # all or nothing
+    assert response.status_code in (200, 302)
+    assert {_row(e.id).status for e in entries} == {"confirmed"}
+    # The closed month's totals are what they were; the late sessions are corrections in a later month.
+    assert ledger.totals(by=("month", "kind"), start=closed, end=ledger.month_end(closed)) == totals_before
+    late = list(ledger.corrections(ledger.next_month(closed), dt.date(2100, 1, 1)))
+    in_closed = [e for e in entries if e.worked_on.replace(day=1) == closed]
+    assert {p.key for p in late} == {f"hours:{e.id}" for e in in_closed}
+    assert all(p.dated_on.replace(day=1) == closed and p.booked_on > ledger.month_end(closed) for p in late)
+    assert ledger.check() == []
+
+

@@ -131,7 +131,7 @@ def test_the_leader_publishes_a_need_with_checks(leader_client):
 
 
 def test_delivery_and_value_are_not_dated_in_a_closed_period(need, company_client, leader_client, leader):
-    from portal.reconcile.models import PeriodClose
+    from portal.core.ledger import ClosedMonth
 
     _company, client = company_client("Gever")
     client.post("/giving/materials/pledge", data=pledge_form(need=str(need.id), description="", quantity="30",
@@ -139,8 +139,7 @@ def test_delivery_and_value_are_not_dated_in_a_closed_period(need, company_clien
     pledge = MaterialPledge.get()
     leader_client.post(f"/giving/leader/pledges/{pledge.id}/accept")
     last_month_end = TODAY.replace(day=1) - dt.timedelta(days=1)
-    PeriodClose.create(kind="month", starts_on=last_month_end.replace(day=1), ends_on=last_month_end,
-                       closed_by=leader.id)
+    ClosedMonth.create(month=last_month_end.replace(day=1), closed_by_id=leader.id)
     response = leader_client.post(f"/giving/leader/pledges/{pledge.id}/deliver", data={"on": last_month_end.isoformat()})
     assert response.status_code == 422 and b"closed period" in response.data
     assert (MaterialPledge.get().status, MaterialPledge.get().delivered_on) == ("accepted", None)
