@@ -281,7 +281,13 @@ def run(report) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
     log_tail = (workdir / "gunicorn.log").read_text(errors="replace")[-2000:]
+    portal = shutil.which("portal", path=str(Path(sys.executable).parent))
+    checked = subprocess.run([portal, "ledger", "check"], env=env, cwd=ROOT, capture_output=True,  # noqa: S603
+                             text=True)
     shutil.rmtree(workdir, ignore_errors=True)
+    report.table("Load: the books afterwards", ["command", "result"],
+                 [["portal ledger check", "agrees" if checked.returncode == 0
+                   else "DIFFERENCES: " + (checked.stdout + checked.stderr).strip()[-1000:]]])
 
     report.table("Load: the data", ["rows", "count"], [[k, f"{v:,}"] for k, v in counts.items()],
                  note=f"`portal demo --scale {SCALE}` on {database_url.split(':', 1)[0]}, filled in "

@@ -1,0 +1,125 @@
+"""Pages that sum history, one request at a time, at two sizes of demo data (issue 12's measure).
+
+For each scale in BENCH_PAGE_SCALES (default "20,100"): `portal demo --scale N` in a fresh SQLite
+file, gunicorn with 2 sync workers and production settings, then each page requested
+BENCH_PAGE_REPEAT times (default 5) one after the other; its median time is compared with the
+median of a static file served by the same server (`/static/portal.css`). The ratio is the static
+file's time divided by the page's (1.0 = as cheap as a static file). Goals: the typical company's
+dashboard >= 0.10x, every other page >= 0.05x, and each page at the larger scale within 2x of its
+time at the smaller. Afterwards `portal ledger check` must find the books in agreement.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.bench_content import ROOT, _free_port
+from bench.bench_load import (
+    LARGEST_COMPANY,
+    REQUEST_TIMEOUT,
+    TYPICAL_COMPANY,
+    Browser,
+    _environment,
+    _wait,
+    leader_browser,
+)
+
+SCALES = [int(s) for s in os.environ.get("BENCH_PAGE_SCALES", "20,100").split(",") if s.strip()]
+REPEAT = int(os.environ.get("BENCH_PAGE_REPEAT", "5"))
+STATIC = "/static/portal.css"
+PAGES = [  # (label, who, path, goal as a ratio to the static file)
+    ("typical company: /dashboard", "typical", "/dashboard", 0.10),
+    ("largest company: /dashboard", "largest", "/dashboard", 0.05),
+    ("largest company: /statements", "largest", "/statements", 0.05),
+    ("largest company: /sroi/", "largest", "/sroi/", 0.05),
+    ("project leader: /leader", "leader", "/leader", 0.05),
+    ("project leader: /leader/reconcile", "leader", "/leader/reconcile", 0.05),
+    ("project leader: /sroi/leader", "leader", "/sroi/leader", 0.05),
+]
+
+
+def _median_seconds(browser: Browser, path: str, times: int) -> tuple[float, int]:
+    seconds, status = [], 0
+    for _ in range(times):
+        answer = Browser(browser.port, dict(browser.cookies)).get(path)
+        status = answer.status if answer.status != 200 else status
+        seconds.append(answer.seconds)
+    return statistics.median(seconds), status
+
+
+def _portal(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    portal = shutil.which("portal", path=str(Path(sys.executable).parent))
+    return subprocess.run([portal, *args], env=env, cwd=ROOT, capture_output=True, text=True)  # noqa: S603
+
+
+def _one_scale(scale: int, gunicorn: str) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-pages-{scale}-"))
+    database_url = f"sqlite:///{workdir / 'pages.db'}"
+    env = _environment(workdir, database_url)
+    print(f"# pages: demo data at --scale {scale}", flush=True)
+    filled = _portal("demo", "--scale", str(scale), env=dict(env, PORTAL_ENV="development"))
+    if filled.returncode:
+        raise RuntimeError(f"portal demo failed: {filled.stderr[-2000:]}")
+    port = _free_port()
+    process = subprocess.Popen(  # noqa: S603 (our own gunicorn, fixed arguments)
+        [gunicorn, "--workers", "2", "--timeout", str(REQUEST_TIMEOUT), "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", "bench.bench_content:make_bench_app()"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(port, process)
+        browsers = {"typical": Browser(port), "largest": Browser(port), "leader": leader_browser(port)}
+        browsers["typical"].log_in(TYPICAL_COMPANY)
+        browsers["largest"].log_in(LARGEST_COMPANY)
+        for _label, who, path, _goal in PAGES:   # each worker warm once
+            for _ in range(2):
+                browsers[who].get(path)
+        static, _ = _median_seconds(Browser(port), STATIC, max(20, REPEAT * 4))
+        pages = {}
+        for label, who, path, _goal in PAGES:
+            print(f"# pages: {label}", flush=True)
+            pages[label] = _median_seconds(browsers[who], path, REPEAT)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    checked = _portal("ledger", "check", env=env)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return {"static": static, "pages": pages, "ledger": checked.returncode == 0,
+            "ledger_output": (checked.stdout + checked.stderr).strip()[-500:]}
+
+
+def run(report) -> None:
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
+    if gunicorn is None:
+        report.table("Pages", ["note"], [["gunicorn is not installed (pip install -e '.[prod]')"]])
+        return
+    results = {scale: _one_scale(scale, gunicorn) for scale in SCALES}
+    first = SCALES[0]
+    for scale, result in results.items():
+        rows = []
+        for label, _who, _path, goal in PAGES:
+            seconds, status = result["pages"][label]
+            ratio = result["static"] / seconds
+            verdict = "met" if ratio >= goal else "BELOW"
+            growth = ""
+            if scale != first:
+                before = results[first]["pages"][label][0]
+                growth = f"{seconds / before:.2f}x"
+                if seconds > 2 * before:
+                    verdict += "; BELOW (grows with history)"
+            rows.append([label, f"{seconds * 1000:.0f}", f"{ratio:.3f}", f">= {goal:.2f}",
+                         growth, verdict + (f" (HTTP {status})" if status else "")])
+        report.table(
+            f"Pages at --scale {scale}: one request at a time, ratio to a static file",
+            ["page", "median ms", "ratio to static", "goal", f"time vs --scale {first}", "verdict"], rows,
+            note=(f"gunicorn, 2 sync workers, production settings, SQLite; static file {STATIC}: "
+                  f"{result['static'] * 1000:.1f} ms median. Each page {REPEAT} times. `portal ledger check` "
+                  f"afterwards: {'agrees' if result['ledger'] else 'DIFFERENCES: ' + result['ledger_output']}."))
