@@ -24,8 +24,11 @@ same on every machine.
 
 The same HTML gives the same bytes: WeasyPrint writes no random identifier, the document's
 `<meta name="dcterms.created">` fixes its dates, and SOURCE_DATE_EPOCH fixes the timestamp that
-fontTools would otherwise write into a font it rewrites (a variable or colour font), which made
-two renders a second apart differ by a few bytes.
+fontTools would otherwise write into a font it rewrites, which made two renders a second apart
+differ by a few bytes. (WeasyPrint 66-70 subsets fonts with HarfBuzz's hb-subset, from Debian's
+libharfbuzz-subset0, which writes no timestamp; it falls back to fontTools without it, and uses
+fontTools to instantiate a variable font or strip a colour font. Our fonts are static TTFs, so
+neither happens today; the fixed epoch keeps it so if that changes.)
 """
 
 from __future__ import annotations
