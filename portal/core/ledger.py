@@ -373,7 +373,10 @@ def check() -> list[str]:
 
 def rebuild() -> int:
     """Post every contribution again from the capabilities' own rows, each booked on its own date
-    (for data written past the writers: the demo's bulk inserts, a restored copy); returns the count."""
+    (for data written past the writers: the demo's bulk inserts); returns the count. Refused once a
+    month is closed: booking each change on its own date would change that month."""
+    if ClosedMonth.select().exists():
+        raise LedgerError(_("The books cannot be rebuilt once a month is closed."))
     columns = ", ".join(SOURCE_COLUMNS)
     amounts = ", ".join(f"SUM({name})" for name in AMOUNTS)
     with atomic_write():

@@ -378,7 +378,7 @@ def ledger_sources(_sender) -> list[peewee.Select]:
             .join(Enrolment, on=(HoursEntry.enrolment == Enrolment.id))
             .where((HoursEntry.status == "confirmed") & (HoursEntry.minutes != 0) & (minutes != 0)))
 
-    no_rate = HoursEntry.hourly_cost_cents.is_null()
+    no_rate = HoursEntry.hourly_cost_cents.is_null() | (HoursEntry.hourly_cost_cents == 0)
     return [
         part("hours_sponsored", HoursEntry.sponsored_minutes,
              peewee.Case(None, [(no_rate, 0)], HoursEntry.value_cents),

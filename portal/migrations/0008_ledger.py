@@ -33,8 +33,8 @@ FROM {tables} WHERE d.status = 'paid' AND d.company_id IS NOT NULL {where}"""
 
 SOURCES = (
     HOURS.format(kind='hours_sponsored', minutes='sponsored_minutes',
-                 basis="CASE WHEN h.hourly_cost_cents IS NULL THEN 'none' ELSE 'employer_cost' END",
-                 value='CASE WHEN h.hourly_cost_cents IS NULL THEN 0 ELSE h.value_cents END'),
+                 basis="CASE WHEN COALESCE(h.hourly_cost_cents, 0) = 0 THEN 'none' ELSE 'employer_cost' END",
+                 value='CASE WHEN COALESCE(h.hourly_cost_cents, 0) = 0 THEN 0 ELSE h.value_cents END'),
     HOURS.format(kind='hours_volunteered', minutes='volunteered_minutes', basis="'none'", value='0'),
     MONEY.format(on='d.paid_on', key="'donation:' || CAST(d.id AS text)", source='donation.paid',
                  gross='d.amount_cents', fee='COALESCE(d.fee_cents, 0)',

@@ -26,6 +26,7 @@ from portal.core import audit, clock, ledger, money
 from portal.core.audit import AuditLog
 from portal.core.contributions import KINDS, Contribution
 from portal.core.db import atomic_write, database, utcnow
+from portal.core.templating import current_language
 from portal.reconcile import banks
 from portal.reconcile.matching import LineFacts, Match, OpenItem, OpenItems, outcome_of
 from portal.reconcile.models import (
@@ -654,7 +655,8 @@ def _open_bank_lines(_sender, *, start: dt.date, end: dt.date) -> list[ledger.Op
         what = (_l("unmatched bank line") if line.status == "unmatched"
                 else _l("bank line that did not pay its request exactly"))
         items.append(ledger.OpenItem(
-            f"bank_line:{line.id}", f"{what} {format_date(line.booked_on, 'medium')} {money.format_eur(line.amount_cents)} "
+            f"bank_line:{line.id}", f"{what} {format_date(line.booked_on, 'medium')} "
+                                    f"{money.format_eur(line.amount_cents, current_language())} "
                                     f"{line.counterparty_name}".strip(), line.amount_cents))
     return items
 
