@@ -235,7 +235,8 @@ def totals(*, by: Iterable[str] = ("kind",), company_id: int | None = None, star
         query = query.where(Total.month <= end)
     if columns:
         query = query.group_by(*columns).order_by(*columns)
-    return list(query.dicts())
+    # PostgreSQL answers SUM() of integers as numeric (Decimal): figures leave here as int.
+    return [row | {name: int(row[name]) for name in (*AMOUNTS, "corrections")} for row in query.dicts()]
 
 
 def postings(*, company_id: int | None = None, start: dt.date | None = None, end: dt.date | None = None,

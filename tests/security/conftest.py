@@ -1,27 +1,94 @@
-"""Fixtures for the security tests: company A's world of objects, company B's clients."""
+"""Fixtures for the security tests: company A's world of objects, and the clients that try to reach it."""
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
 import pytest
 
-from tests.security.tenant_objects import World
+import tests.conftest as base
+from tests.security.tenant_objects import World, add_contribution
+
+MARKER = "TENANT-A-7731"
 
 
-@pytest.fixture
-def world(app, make_company, leader, monkeypatch) -> World:
+def build_world(app, make_company, leader, monkeypatch) -> World:
     """Company A with objects of every capability (tests/security/tenant_objects.py)."""
-    marker = "TENANT-A-7731"
-    a = make_company(f"Alpha {marker}", member=True)
-    built = World(app=app, a=a, leader=leader, monkeypatch=monkeypatch, marker=marker)
+    a = make_company(f"Alpha {MARKER}", member=True)
+    built = World(app=app, a=a, leader=leader, monkeypatch=monkeypatch, marker=MARKER)
     with app.test_request_context("/", base_url="http://portal.test"):  # services mail; mail wants a request
         built.build()
     return built
 
 
 @pytest.fixture
-def company_b(app, make_company, login):
-    """Company B's administrator and member, logged in."""
-    b = make_company("Bravo", member=True)
-    b.admin_client = login(app.test_client(), b.admin)
-    b.member_client = login(app.test_client(), b.member)
-    return b
+def world(app, make_company, leader, monkeypatch) -> World:
+    return build_world(app, make_company, leader, monkeypatch)
+
+
+@dataclass
+class Isolation:
+    """One world for the whole isolation suite (test_tenant_isolation.py), built once per module.
+
+    Its tests only read, or try writes that must be refused: each compares the rows it guards
+    before and after, so they hold in any order. What a test legitimately changes it makes for
+    itself (a company of its own) or rolls back.
+    """
+
+    app: Any
+    world: World
+    b: Any                 # company B: .admin_client and .member_client logged in, a contribution of its own
+    a_admin: Any           # company A's own users, logged in
+    a_member: Any
+    leader: Any            # the project leader, second factor passed
+    make_company: Any
+    login: Any
+
+    def anonymous(self):
+        return self.app.test_client()
+
+
+@pytest.fixture(scope="module")
+def isolation(migrated_template, tmp_path_factory):
+    """A database, an app and company A's world of their own, shared by one module's tests.
+
+    Built like tests/conftest.py's function-scoped `app` (its own fixture functions make the
+    config, companies and logins), but once: the world is costly (PDFs are rendered for it).
+    """
+    from portal import create_app
+    from portal.core.db import database
+
+    folder = tmp_path_factory.mktemp("isolation")
+    if base.PG_URL:
+        base._truncate_postgres()
+        url = base.PG_URL
+    else:
+        shutil.copyfile(migrated_template, folder / "portal.db")
+        url = f"sqlite:///{folder / 'portal.db'}"
+    previous = database.obj
+    app = create_app(base.app_config.__wrapped__(database_url=url, tmp_path=folder))
+    app.test_client_class = base.FreshContextClient
+    try:
+        with app.app_context(), pytest.MonkeyPatch.context() as monkeypatch:
+            make_company = base.make_company.__wrapped__(app)
+            login = base.login.__wrapped__(app)
+            leader = base.leader.__wrapped__(app)
+            world = build_world(app, make_company, leader, monkeypatch)
+            b = make_company("Bravo", member=True)
+            add_contribution(world, b, 5_000, "Donation of Bravo")
+            b.admin_client = login(app.test_client(), b.admin)
+            b.member_client = login(app.test_client(), b.member)
+            yield Isolation(
+                app=app, world=world, b=b, a_admin=login(app.test_client(), world.a.admin),
+                a_member=login(app.test_client(), world.a.member),
+                leader=base.leader_client.__wrapped__(app, leader, login), make_company=make_company, login=login)
+            from portal.giving import service
+
+            service.wait_for_followups(app)
+    finally:
+        if not database.is_closed():
+            database.close()
+        if previous is not None:
+            database.initialize(previous)

@@ -1,8 +1,15 @@
-"""Which routes are open to anonymous visitors, and why. Everything else needs a login.
+"""Every route of the portal, classified: who may open it, and so which generated checks apply.
 
 A route is public only when it is named here. A new route that is not named is treated as
-private: the generated tests then check that anonymous visitors are sent to the login page
-(test_route_access.py) and that another company gets 404 (test_tenant_isolation.py).
+private by the generated access test (test_route_access.py: anonymous visitors are sent to the
+login page), and fails the generated isolation suite (test_tenant_isolation.py) until it is
+classified below as one of:
+
+- public: open to anyone (PUBLIC_ENDPOINTS, PUBLIC_PREFIXES); some of them only with the key from
+  the link they were mailed in (KEY_GUARDED): anyone else gets 404;
+- company: pages of a company's users; an object of another company is 404, never 403, never its data;
+- leader: the project leader's pages; 404 for every company user;
+- employee: the ambassador's own pages behind her mailed link (EMPLOYEE_LOGIN), not a company account.
 """
 
 from __future__ import annotations
@@ -41,9 +48,63 @@ PUBLIC_ENDPOINTS = {
     "enrollment.ambassador_welcome": "the employee's login link (single-use token)",
 }
 
-# Pages behind the employee's own login (a mailed link), not a company account: anonymous
-# visitors are sent to the employee's login page instead of /login.
-OWN_LOGIN_PREFIXES = {"enrollment.ambassador_": "/ambassador/link"}
+# Public pages that show an object only to whoever has the key from the link (?key=...).
+KEY_GUARDED = {"giving.donation_status", "giving.cancel", "giving.document"}
+
+
+def _names(by_blueprint: dict[str, set[str]]) -> frozenset[str]:
+    return frozenset(f"{blueprint}.{name}" for blueprint, names in by_blueprint.items() for name in names)
+
+
+COMPANY_ENDPOINTS = _names({
+    "accounts": {"dashboard", "profile", "team", "activate", "change_role", "deactivate"},
+    "enrollment": {"overview", "new", "edit", "detail", "withdraw", "vog", "send_link", "report_hours",
+                   "extra_hours", "hours_export", "import_csv", "import_template"},
+    "giving": {"donate", "index", "export_csv", "company_document", "withdraw", "materials", "pledge"},
+    "sroi": {"index", "new", "edit", "rules", "delete", "detail", "allocate", "remove_allocation", "suggest",
+             "approve", "correct", "report_pdf"},
+    "statements": {"index", "preview", "preview_pdf", "issue", "detail", "download", "specification", "correct",
+                   "certificates", "certificate_pdf"},
+})
+
+LEADER_ENDPOINTS = _names({
+    "accounts": {"leader_home"},
+    "enrollment": {"leader_enrolments", "leader_detail", "leader_move", "leader_vog", "leader_send_link",
+                   "leader_report_hours", "leader_extra_hours", "leader_document", "leader_correct", "leader_hours",
+                   "leader_reminders", "leader_schools", "leader_school", "leader_school_years",
+                   "leader_school_year", "leader_add_closure", "leader_remove_closure", "leader_allowances",
+                   "leader_allowance_batch", "leader_caps"},
+    "giving": {"leader_desk", "leader_publish_need", "leader_close_need", "leader_pledge", "leader_move_pledge",
+               "leader_resolve_issue", "leader_bank", "leader_donation", "leader_document", "leader_withdraw"},
+    "reconcile": {"desk", "queue", "matched", "import_statement", "paste", "match_line", "unmatch_line",
+                  "ignore_line", "restore_line", "rematch", "periods", "add_correction", "export", "export_csv",
+                  "export_xlsx", "stripe", "stripe_sync_now", "audit_log", "company_users", "start_acting",
+                  "stop_acting"},
+    "sroi": {"leader_overview", "leader_detail", "leader_report_pdf"},
+    "statements": {"register", "leader_detail", "leader_download", "leader_specification", "leader_correct",
+                   "leader_void"},
+})
+
+# Pages behind the employee's own login (a mailed link), not a company account: visitors without
+# her session are sent to the employee's login page instead of /login.
+EMPLOYEE_LOGIN = "/ambassador/link"
+EMPLOYEE_ENDPOINTS = _names({
+    "enrollment": {"ambassador_home", "ambassador_upload", "ambassador_document", "ambassador_hours",
+                   "ambassador_extra", "ambassador_iban", "ambassador_logout"},
+})
+
+# Private routes that answer 404 instead of sending a visitor without the right session to a login page.
+NOT_FOUND_WITHOUT_SESSION = {
+    "enrollment.ambassador_document": "a download, not a page: nothing to come back to after logging in",
+    "reconcile.stop_acting": "only a leader acting on behalf of a user has something to stop",
+}
+
+# What the project leader (who has no company) gets on company pages that are not 404 for her.
+LEADER_ON_COMPANY_PAGES = {
+    "accounts.dashboard": (302, "/leader"),   # sent to her own home
+    "accounts.profile": (200, ""),            # her own account
+    "accounts.team": (403, ""),               # for a company's administrators
+}
 
 # Webhooks authenticate by signature instead of a CSRF token.
 CSRF_EXEMPT_PATHS = {"/webhooks/stripe"}
@@ -56,12 +117,25 @@ def is_public(endpoint: str) -> bool:
 
 def own_login(endpoint: str) -> str | None:
     """The login page of a route with its own login, or None."""
-    if endpoint in PUBLIC_ENDPOINTS:
-        return None
-    for prefix, login in OWN_LOGIN_PREFIXES.items():
-        if endpoint.startswith(prefix):
-            return login
-    return None
+    return EMPLOYEE_LOGIN if endpoint in EMPLOYEE_ENDPOINTS else None
+
+
+def classes(endpoint: str) -> list[str]:
+    """The classes of one endpoint ("public", "key-guarded", "company", "leader", "employee")."""
+    found = []
+    if is_public(endpoint):
+        found.append("key-guarded" if endpoint in KEY_GUARDED else "public")
+    for name, members in (("company", COMPANY_ENDPOINTS), ("leader", LEADER_ENDPOINTS),
+                          ("employee", EMPLOYEE_ENDPOINTS)):
+        if endpoint in members:
+            found.append(name)
+    return found
+
+
+def rules_of(app, kind: str) -> list:
+    """The app's rules of one class, in a stable order."""
+    return sorted((rule for rule in app.url_map.iter_rules() if classes(rule.endpoint) == [kind]),
+                  key=lambda rule: (rule.endpoint, rule.rule))
 
 
 def methods(rule) -> list[str]:

@@ -1,4 +1,4 @@
-"""Company A's objects for the generated tenant-isolation test: one factory per capability.
+"""Company A's objects for the generated tenant-isolation suite: one factory per capability.
 
 Every capability whose routes take URL parameters registers a factory here. The factory makes
 company A's objects through the capability's own service (as a user would) and returns the URL
@@ -6,17 +6,31 @@ parameter values of its routes:
 
     @factory("giving")
     def giving_objects(world: World) -> dict[str, object]:
-        donation, _new = service.create_donation(..., user=world.a.admin)
-        return {"donation_id": donation.id, "kind": "receipt"}
+        paid = ...; pending = ...
+        return {"donation_id": [paid.id, pending.id], "need_id": need.id}
 
 The values serve the rules whose endpoint starts with "<blueprint>." (a rule takes its values
-from its own capability only, so two capabilities can both have a `kind`). A factory may use
-another capability's values with `world.values_of("enrollment")`. Put `world.marker` into
-names and descriptions: if it shows up in company B's pages, A's data leaked.
+from its own capability only, so two capabilities can both have a `kind`). A value may be a list
+of objects in different states: company B must get 404 for each of them; the first is the
+complete one (its documents exist), which A itself and the project leader must reach. A
+parameter with a fixed set of values (`<any(receipt, 'payment-request'):kind>`) is tried with
+each of them without being named here. A factory may use another capability's values with
+`world.values_of("enrollment")`.
 
-test_tenant_isolation.py then logs in as company B and requests every covered rule, for GET
-and POST, expecting 404 and A's rows unchanged. A rule whose parameters no factory covers
-fails that test, naming the capability that must register one here.
+Put `world.marker` into names and descriptions, and add other telling strings (numbers,
+references, e-mail addresses) to `world.secrets`: if one shows up where company B looks, A's
+data leaked. A factory also records, where its capability has them:
+
+- `world.keys[parameter]`: the key of each object's link, for the key-guarded public pages;
+- `world.crossed[parameter]`: another parent object of A's own (a second commitment): A's
+  child objects (an approval) must be 404 under it;
+- `world.employee_client`: A's employee, logged in by the link she was mailed.
+
+QUERIES and FORMS below add what a page or a form needs to show or do anything.
+
+test_tenant_isolation.py then walks app.url_map with the classification of every endpoint in
+routes.py. A rule whose parameters no factory covers fails there, naming the capability that
+must register one here.
 
 A factory whose blueprint is not registered in the app is skipped, so this file can name
 capabilities before they land.
@@ -25,15 +39,34 @@ capabilities before they land.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 FACTORIES: dict[str, Callable[[World], dict[str, Any]]] = {}
 
+TODAY = dt.date(2026, 11, 28)
+
+# Query strings for pages that show something only when asked (default: the page as it is).
+# Company B's pages and the leader's pages are requested with each of them.
+QUERIES: dict[str, list[str]] = {
+    "giving.index": ["", "kind=money", "kind=material"],
+    "giving.export_csv": ["", "kind=money", "kind=material"],
+    "statements.preview": ["kind=school_year&school_year=2026"],
+    "statements.preview_pdf": ["kind=school_year&school_year=2026"],
+}
+
+# Form fields for POSTs that need them to do anything (beyond the hostile form of the test).
+FORMS: dict[str, dict[str, str]] = {
+    "sroi.delete": {"fingerprint": "delete"},
+    "sroi.remove_allocation": {"fingerprint": "remove"},
+    "statements.issue": {"kind": "school_year", "school_year": "2026"},
+}
+
 
 def factory(blueprint: str):
-    """Register `fn(world) -> {parameter: value}` for the routes of `blueprint`."""
+    """Register `fn(world) -> {parameter: value or [values]}` for the routes of `blueprint`."""
 
     def register(fn):
         assert blueprint not in FACTORIES, f"{blueprint} already has a factory"
@@ -43,6 +76,14 @@ def factory(blueprint: str):
     return register
 
 
+def _first(value):
+    return value[0] if isinstance(value, list) else value
+
+
+def _all(value) -> list:
+    return list(value) if isinstance(value, list) else [value]
+
+
 @dataclass
 class World:
     app: Any
@@ -50,23 +91,66 @@ class World:
     leader: Any            # the project leader
     monkeypatch: Any
     marker: str = "TENANT-A-7731"
-    contributions: list = field(default_factory=list)  # A's contributions, from a registered source
+    contributions: list = field(default_factory=list)  # contributions of a registered test source
+    secrets: set = field(default_factory=set)          # A's telling strings besides the marker
+    employee_client: Any = None                       # A's employee, logged in by her mailed link
+    school: Any = None                                # the (shared) school of A's placements
+    crossed: dict[str, Any] = field(default_factory=dict)  # {parameter: A's other parent object}
+    keys: dict[str, dict[Any, str]] = field(default_factory=dict)  # {parameter: {object: key of its link}}
     _values: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def values_of(self, blueprint: str) -> dict[str, Any]:
-        """The parameter values of one capability's factory (made once)."""
+        """The parameter values of one capability's factory (made once): the first object of each."""
+        return {name: _first(value) for name, value in self.objects_of(blueprint).items()}
+
+    def objects_of(self, blueprint: str) -> dict[str, Any]:
+        """Every object of one capability's factory (made once): a value or a list of them."""
         if blueprint not in self._values:
             self._values[blueprint] = dict(FACTORIES[blueprint](self))
         return self._values[blueprint]
 
     def build(self) -> None:
+        self.secrets.add(self.marker)
         for blueprint in FACTORIES:
             if blueprint in self.app.blueprints:
-                self.values_of(blueprint)
+                self.objects_of(blueprint)
+        if "giving" in self.app.blueprints:
+            from portal.giving import service
+
+            service.wait_for_followups(self.app)  # receipts sent now, not while a test compares rows
 
     def values_for(self, rule) -> dict[str, Any]:
+        """One complete set of A's values for the rule (the first object of each)."""
         blueprint = rule.endpoint.split(".", 1)[0]
-        return self._values.get(blueprint, {})
+        return {name: _first(value) for name, value in self._values.get(blueprint, {}).items()}
+
+    def variants(self, rule, *, first_objects: bool = False) -> Iterator[dict[str, Any]]:
+        """Every combination of A's objects (or only the first of each) and of the rule's fixed choices."""
+        from werkzeug.routing.converters import AnyConverter
+
+        blueprint = rule.endpoint.split(".", 1)[0]
+        known = self._values.get(blueprint, {})
+        names = sorted(rule.arguments)
+        options = []
+        for name in names:
+            converter = rule._converters.get(name)
+            if isinstance(converter, AnyConverter):
+                options.append(sorted(converter.items))
+            elif first_objects:
+                options.append([_first(known[name])])
+            else:
+                options.append(_all(known[name]))
+        for combination in itertools.product(*options):
+            yield dict(zip(names, combination, strict=True))
+
+    def uncovered(self, rule) -> set[str]:
+        """The rule's parameters that neither a factory nor the rule's own converter provides."""
+        from werkzeug.routing.converters import AnyConverter
+
+        blueprint = rule.endpoint.split(".", 1)[0]
+        return {name for name in rule.arguments
+                if name not in self._values.get(blueprint, {})
+                and not isinstance(rule._converters.get(name), AnyConverter)}
 
 
 def contribution_source(world: World):
@@ -87,6 +171,20 @@ def contribution_source(world: World):
     return world.contributions[0]
 
 
+def add_contribution(world: World, company, cents: int, description: str):
+    """Another contribution of the test's source (after a statement: the statement needs correcting)."""
+    from portal.core.contributions import Contribution
+    from portal.core.db import forget_reads
+
+    if not world.contributions:
+        contribution_source(world)
+    world.contributions.append(Contribution(
+        kind="money", key=f"donation:test-{len(world.contributions)}", company_id=company.id, on=dt.date(2026, 10, 2),
+        description=description, value_cents=cents, basis="at_cost", classification="gift", gross_cents=cents,
+        net_cents=cents, method="bank"))
+    forget_reads()
+
+
 # --- accounts (foundation) -------------------------------------------------------------------
 
 @factory("accounts")
@@ -99,33 +197,79 @@ def accounts_objects(world: World) -> dict[str, Any]:
 
 # --- enrollment -------------------------------------------------------------------------------
 
-TODAY = dt.date(2026, 11, 28)
-
-
-@factory("enrollment")
-def enrollment_objects(world: World) -> dict[str, Any]:
-    from portal.core import clock
+def _placement(world: World, email: str, *, to: str):
     from portal.enrollment import service
-    from portal.enrollment.models import Closure, SchoolYear
 
-    world.monkeypatch.setattr(clock, "today", lambda: TODAY)
-    service.seed_reference_data()
-    school = service.save_school(world.leader, {  # schools are shared: no marker
-        "name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2", "postcode": "3562 JT",
-        "city": "Utrecht", "coordinator_name": "Ic Klimop", "coordinator_email": "ic@klimop.nl"})
     raw = {
-        "employee_name": f"Employee {world.marker}", "employee_email": "employee@tenant-a.nl", "job_title": "Engineer",
+        "employee_name": f"Employee {world.marker}", "employee_email": email, "job_title": "Engineer",
         "department": "Infra", "language": "en", "role_type": "class", "start": "2026-09", "duration": "full",
-        "weekday": "tuesday", "hours_per_week": "8", "funding": "sponsored", "sponsored_hours_per_week": "",
+        "weekday": "tuesday", "hours_per_week": "8", "funding": "mixed", "sponsored_hours_per_week": "6",
         "hourly_cost": "50,00", "vog_status": "received", "vog_date": "2026-08-01", "under_21": "no",
     }
     data, errors = service.validate_enrolment(raw, service.ValidationContext.load(world.a))
     assert not errors, errors
     enrolment = service.create_enrolment(world.a, world.a.admin, data)
+    steps = ("intake", "matched", "active", "completed")
+    for step in steps[:steps.index(to) + 1]:
+        enrolment = service.move(enrolment, step, world.leader, school=world.school, group_name="groep 5b",
+                                 teacher_name="juf Aylin")
+    return enrolment
+
+
+def _open_mailed_link(world: World, email: str):
+    """The employee opens the last link mailed to her, in a browser of her own."""
+    import pathlib
+
+    from tests.conftest import Outbox
+
+    links = [m.link() for m in Outbox(pathlib.Path(world.app.config["OUTBOX_DIR"])).to(email)
+             if "/ambassador/start/" in m.text]
+    assert links, f"no link mailed to {email}"
+    client = world.app.test_client()
+    assert client.get(links[-1]).status_code == 200
+    response = client.post(links[-1])
+    assert response.status_code == 302 and response.headers["Location"].endswith("/ambassador"), response.status_code
+    return client
+
+
+@factory("enrollment")
+def enrollment_objects(world: World) -> dict[str, Any]:
+    import io
+
+    from portal.core import clock
+    from portal.enrollment import allowance, hours, service
+    from portal.enrollment.models import Closure, SchoolYear
+    from tests.enrollment.conftest import pdf_bytes
+
+    world.monkeypatch.setattr(clock, "today", lambda: TODAY)
+    service.seed_reference_data()
+    world.school = service.save_school(world.leader, {  # schools are shared: no marker
+        "name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2", "postcode": "3562 JT",
+        "city": "Utrecht", "coordinator_name": "Ic Klimop", "coordinator_email": "ic@klimop.nl"})
+    # An active placement: the employee uploaded her CV and reported a session, the leader confirmed it.
+    active = _placement(world, "employee@tenant-a.nl", to="active")
+    world.employee_client = _open_mailed_link(world, active.employee_email)
+    response = world.employee_client.post("/ambassador/documents", data={
+        "kind": "cv", "file": (io.BytesIO(pdf_bytes()), "cv.pdf")}, content_type="multipart/form-data")
+    assert response.status_code == 302, response.status_code
+    entry = [e for e in hours.register(active) if e.worked_on <= TODAY][0]
+    hours.report_sessions(active, [hours.SessionReport(entry.id, True, 480)], actor=world.a.admin, via="hr")
+    hours.decide_entries([entry.id], world.leader, approve=True)
+    # A completed placement (its certificate), with confirmed sessions too.
+    completed = _placement(world, "finished@tenant-a.nl", to="active")
+    entries = [e for e in hours.register(completed) if e.worked_on <= TODAY][:2]
+    hours.report_sessions(completed, [hours.SessionReport(e.id, True, 480) for e in entries], actor=world.a.admin,
+                          via="hr")
+    hours.decide_entries([e.id for e in entries], world.leader, approve=True)
+    completed = service.move(completed, "completed", world.leader)
+    # The volunteered part of those hours, paid out as allowance in an exported batch.
+    allowance.build_ledger(world.leader, TODAY)
+    batch, _csv = allowance.export_open(world.leader, dt.date(2026, 9, 1), dt.date(2026, 11, 1))
+    world.secrets.update({active.employee_email, completed.employee_email})
     year = SchoolYear.get(SchoolYear.name == "2026-2027")
-    return {"enrolment_id": enrolment.id, "kind": "cv", "school_id": school.id, "year_id": year.id,
-            "closure_id": Closure.select().where(Closure.school_year == year).first().id,
-            "batch": "A20261128000000abcd"}
+    return {"enrolment_id": [active.id, completed.id], "kind": "cv", "school_id": world.school.id,
+            "year_id": year.id, "closure_id": Closure.select().where(Closure.school_year == year).first().id,
+            "batch": batch}
 
 
 # --- sroi -------------------------------------------------------------------------------------
@@ -134,16 +278,22 @@ def enrollment_objects(world: World) -> dict[str, Any]:
 def sroi_objects(world: World) -> dict[str, Any]:
     from portal.sroi import service
 
-    donation = world.contributions[0] if world.contributions else contribution_source(world)
-    commitment = service.create_commitment(world.a.admin, service.CommitmentInput(
-        authority="Gemeente Utrecht", contract_reference=f"REF-{world.marker}", description="Renovation",
-        base_type="contract_value_excl_vat", base_cents=100_000_000, percentage_bp=500, cap_cents=None,
-        period_start_on=dt.date(2026, 8, 1), period_end_on=dt.date(2027, 7, 31), deadline_on=dt.date(2027, 9, 30),
-        buyer_contact_name="S. Adviseur", buyer_contact_email="sroi@utrecht.nl", buyer_contact_phone=""),
-        "utrecht-bouwblokken")
-    allocation = service.set_allocation(world.a.admin, commitment.id, donation.key, 10_000)
-    approval = service.record_approval(world.a.admin, commitment.id, 5_000, dt.date(2026, 10, 1), f"SR-{world.marker}")
-    return {"commitment_id": commitment.id, "allocation_id": allocation.id, "approval_id": approval.id}
+    paid = world.values_of("giving")["donation_id"]  # a real contribution: A's donation, paid by bank
+
+    def commitment(reference: str):
+        return service.create_commitment(world.a.admin, service.CommitmentInput(
+            authority="Gemeente Utrecht", contract_reference=reference, description="Renovation",
+            base_type="contract_value_excl_vat", base_cents=100_000_000, percentage_bp=500, cap_cents=None,
+            period_start_on=dt.date(2026, 8, 1), period_end_on=dt.date(2027, 7, 31),
+            deadline_on=dt.date(2027, 9, 30), buyer_contact_name="S. Adviseur",
+            buyer_contact_email="sroi@utrecht.nl", buyer_contact_phone=""), "utrecht-bouwblokken")
+
+    first = commitment(f"REF-{world.marker}")
+    allocation = service.set_allocation(world.a.admin, first.id, f"donation:{paid}", 10_000)
+    approval = service.record_approval(world.a.admin, first.id, 5_000, dt.date(2026, 10, 1), f"SR-{world.marker}")
+    # A's own second commitment: the first one's allocation and approval are 404 under its URLs.
+    world.crossed["commitment_id"] = commitment(f"OTHER-{world.marker}").id
+    return {"commitment_id": first.id, "allocation_id": allocation.id, "approval_id": approval.id}
 
 
 # --- statements -------------------------------------------------------------------------------
@@ -155,7 +305,10 @@ def statements_objects(world: World) -> dict[str, Any]:
     if not world.contributions:
         contribution_source(world)
     statement = service.issue(world.a, periods.school_year(2026), world.a.admin, today=TODAY)
-    return {"statement_id": statement.id, "enrolment_id": world.values_of("enrollment")["enrolment_id"],
+    add_contribution(world, world.a, 100, f"Change {world.marker}")  # the statement now needs correcting
+    world.secrets.add(statement.number)
+    active, completed = world.objects_of("enrollment")["enrolment_id"]
+    return {"statement_id": statement.id, "enrolment_id": [completed, active],  # the one with a certificate first
             "number": statement.number}
 
 
@@ -163,24 +316,35 @@ def statements_objects(world: World) -> dict[str, Any]:
 
 @factory("giving")
 def giving_objects(world: World) -> dict[str, Any]:
-    from portal.core.db import atomic_write
     from portal.giving import service
     from portal.giving.forms import new_token
+    from portal.giving.models import PaymentIssue
 
-    donation, _new = service.create_donation(service.DonationInput(
-        amount_cents=25_000, classification="gift", method="bank", form_token=new_token(),
-        earmark_purpose=f"Books {world.marker}"), user=world.a.admin, today=TODAY)
+    def request(cents: int, purpose: str):
+        donation, _new = service.create_donation(service.DonationInput(
+            amount_cents=cents, classification="gift", method="bank", form_token=new_token(),
+            earmark_purpose=f"{purpose} {world.marker}"), user=world.a.admin, today=TODAY)
+        return donation
+
+    paid = request(25_000, "Books")        # paid by bank transfer: its payment request and receipt exist
+    assert service.mark_paid_by_bank(paid.reference, 25_000, TODAY, world.leader, f"line-paid-{world.marker}"
+                                     ).status == "paid"
+    pending = request(7_700, "Chairs")     # a transfer of the wrong amount: an issue for the leader
+    assert service.mark_paid_by_bank(pending.reference, 1, TODAY, world.leader, f"line-{world.marker}"
+                                     ).status == "amount_mismatch"
     need = service.publish_need(world.leader, item="Laptops", description="For group 8", quantity=3, school_id=None,
                                 needed_by=None, today=TODAY)
     pledge, _new = service.pledge(world.a.admin, service.PledgeInput(
         description=f"Laptops {world.marker}", quantity=2, declared_value_cents=40_000, classification="gift",
         form_token=new_token(), need_id=need.id))
-    with atomic_write():
-        service.raise_issue("bank_amount_mismatch", f"line-{world.marker}", donation, amount_cents=1)
-    from portal.giving.models import PaymentIssue
-
-    return {"donation_id": donation.id, "kind": "payment-request", "need_id": need.id, "pledge_id": pledge.id,
-            "action": "accept", "issue_id": PaymentIssue.get(PaymentIssue.donation == donation.id).id}
+    service.wait_for_followups(world.app)
+    for donation in (paid, pending):
+        assert service.document(donation, "payment_request")
+    assert service.document(paid, "receipt")
+    world.secrets.update({paid.reference, pending.reference})
+    world.keys["donation_id"] = {donation.id: service.access_key(donation) for donation in (paid, pending)}
+    return {"donation_id": [paid.id, pending.id], "need_id": need.id, "pledge_id": pledge.id,
+            "issue_id": PaymentIssue.get(PaymentIssue.donation == pending.id).id}
 
 
 # --- reconcile (the project leader's desk: company users get 404 on all of it) ----------------
