@@ -77,9 +77,10 @@ def check() -> None:
     from portal.statements import service
     from portal.statements.models import Statement
 
-    issued = list(Statement.select().where(Statement.status == "issued").order_by(Statement.number))
-    flags = service.correction_flags(issued)
+    issued = list(Statement.select(Statement.id, Statement.number).where(Statement.status == "issued")
+                  .order_by(Statement.number))
+    flags = service.flags_where(Statement.status == "issued")
     for statement in issued:
         if statement.id in flags:
-            click.echo(f"{statement.number}: {len(flags[statement.id])} changed line(s)")
+            click.echo(f"{statement.number}: {', '.join(flags[statement.id].reasons())}")
     click.echo(f"{len(flags)} of {len(issued)} issued statements need a correction")

@@ -1,10 +1,15 @@
 """Tables of the statements capability: the number counter and the issued statements.
 
 A statement row is written once, in the transaction that takes its number, and its
-document columns (number, snapshot, PDF, hash, code) never change afterwards: the
-migration adds database triggers that refuse such updates and every DELETE. Only the
-status may move on (issued -> superseded by a correction, or issued -> void with a reason).
-Contributions are named in the snapshot by their stable `key`, never by foreign keys.
+document columns (number, snapshot, PDF, hash, code) and its change marks never change
+afterwards: the migrations add database triggers that refuse such updates and every DELETE.
+Only the status may move on (issued -> superseded by a correction, or issued -> void with a
+reason). Contributions are named in the snapshot by their stable `key`, never by foreign keys.
+
+The change marks say, without reading a single contribution, whether an issued statement
+still matches the books (see service.correction_flags): `ledger_mark` is the company's last
+posting in the ledger when the statement was issued, `sroi_mark` what the SROI allocations of
+its period were then. A statement issued before marks existed has neither (NULL).
 """
 
 from __future__ import annotations
@@ -56,6 +61,9 @@ class Statement(BaseModel):
     status_changed_at = peewee.DateTimeField(null=True)
     void_reason = peewee.TextField(default="")
     voided_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    # The change marks (migration 0009); NULL on statements issued before them.
+    ledger_mark = peewee.BigIntegerField(null=True)
+    sroi_mark = peewee.CharField(max_length=255, null=True)
 
     class Meta:
         table_name = "statement"

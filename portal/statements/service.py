@@ -7,6 +7,13 @@ snapshot, the bytes and their SHA-256 in the same transaction; a render that fai
 everything back, so no number is lost. The stored bytes are served for ever. When the
 contributions behind an issued statement change, `needs_correction()` says so and
 `issue_correction()` issues a new statement naming the one it replaces.
+
+Whether an issued statement still matches is read from change marks it keeps (see
+`correction_flags()`), not from its contributions: every change of value posts to the books
+(portal.core.ledger) in its own transaction, so a posting of the company, newer than the
+statement's mark and dated in its period, is a change it does not show. Pages that only show
+totals (the concept's summary) read them from the books as well; only a document's lines, and
+the list of what changed on a statement's own page, are read from the contributions.
 """
 
 from __future__ import annotations
@@ -29,9 +36,9 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company
-from portal.core import audit, clock
+from portal.core import audit, clock, ledger
 from portal.core.contributions import Contribution, contributions
-from portal.core.db import atomic_write, utcnow
+from portal.core.db import atomic_write, database, is_sqlite, utcnow
 from portal.core.i18n import LANGUAGES
 from portal.statements import sroi
 from portal.statements.models import NUMBER_PREFIX, Statement, StatementCounter
@@ -219,6 +226,72 @@ def render(snapshot: dict, *, verification_code: str | None = None, draft: bool 
     return document.statement_pdf(snapshot, verification_code=verification_code, draft=draft)
 
 
+def summary_of(company: Company, period: Period) -> dict:
+    """What a concept's summary shows (its totals and SROI claims), from the books' postings
+    dated in the period, grouped in SQL: no contribution is read. The same figures as
+    build_snapshot()'s totals, except the per-line `refunds_cents`, which postings do not keep
+    apart; `lines` is the number of lines, not the lines."""
+    language = statement_language(company)
+    totals = totals_from_books(company.id, period.start, period.end)
+    with force_locale(language):
+        claims = [claim_of(claim) for claim in sroi.claims(company.id, period.start, period.end)]
+    totals["sroi"] = {"claims": len(claims), "lines": sum(len(c["lines"]) for c in claims)}
+    lines = sum(totals[kind]["lines"] for kind in ledger.CONTRIBUTION_KINDS)
+    return {"language": language, "period": period.as_dict(), "company": company_details(company),
+            "lines": lines, "sroi": claims, "totals": totals}
+
+
+def totals_from_books(company_id: int, start: dt.date, end: dt.date) -> dict:
+    """totals_of()'s figures (but `refunds_cents`) from the postings dated from `start` to `end`."""
+    posting = ledger.Posting
+    names = ("lines", "minutes", "value_cents", "gross_cents", "fee_cents", "net_cents")
+    groups = (posting.kind, posting.basis, posting.classification, posting.person)
+    rows = [row for row in (posting.select(*groups, *[peewee.fn.SUM(getattr(posting, n)).alias(n) for n in names])
+                            .where((posting.company_id == company_id) & posting.dated_on.between(start, end)
+                                   & posting.kind.in_(ledger.CONTRIBUTION_KINDS))
+                            .group_by(*groups).dicts())
+            if any(row[n] for n in names)]  # a group whose every line was withdrawn shows nothing
+    for row in rows:
+        for name in names:
+            row[name] = int(row[name] or 0)
+
+    def of(kind: str) -> list[dict]:
+        return [row for row in rows if row["kind"] == kind]
+
+    def add(rows_: list[dict], keys: tuple[str, ...]) -> dict:
+        return {name: sum(row[name] for row in rows_) for name in keys}
+
+    def per_person(rows_: list[dict], valued: bool) -> list[dict]:
+        people: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for row in rows_:
+            people[(row["person"], row["basis"] if valued else "none")].append(row)
+        return [{"person": person, "basis": basis, **add(group, ("lines", "minutes")),
+                 "value_cents": add(group, ("value_cents",))["value_cents"] if valued else 0}
+                for (person, basis), group in sorted(people.items(), key=lambda item: (item[0][0].lower(), item[0][1]))]
+
+    def by_class(rows_: list[dict], keys: tuple[str, ...]) -> dict:
+        out = {}
+        for classification in ("gift", "sponsoring", "unclassified"):
+            group = [row for row in rows_ if _classification(row) == classification]
+            if group:
+                out[classification] = add(group, keys) | {"lines": add(group, ("lines",))["lines"]}
+        return out
+
+    sponsored, volunteered, materials, money = of("hours_sponsored"), of("hours_volunteered"), of("material"), of("money")
+    by_basis: dict[str, int] = defaultdict(int)
+    for row in sponsored:
+        by_basis[row["basis"]] += row["value_cents"]
+    return {
+        "hours_sponsored": {**add(sponsored, ("lines", "minutes")), "value_by_basis": dict(sorted(by_basis.items())),
+                            "people": per_person(sponsored, valued=True)},
+        "hours_volunteered": {**add(volunteered, ("lines", "minutes")), "people": per_person(volunteered, valued=False)},
+        "material": {**add(materials, ("lines", "value_cents")),
+                     "by_classification": by_class(materials, ("value_cents",))},
+        "money": {**add(money, ("lines", "gross_cents", "fee_cents", "net_cents")),
+                  "by_classification": by_class(money, ("gross_cents", "fee_cents", "net_cents"))},
+    }
+
+
 def preview(company: Company, period: Period, *, today: dt.date | None = None) -> tuple[dict, bytes]:
     """The data and a watermarked 'concept' PDF of a statement that is not issued (nothing stored)."""
     snapshot = build_snapshot(company, period, issued_on=today or clock.today())
@@ -251,6 +324,10 @@ def issue(company: Company, period: Period, actor=None, *, today: dt.date | None
     issued_on = today or clock.today()
     language = statement_language(company)
     renderer = renderer or render
+    # Read before the statement's data: a change made in between makes the statement look
+    # changed (its page then shows no difference), never the other way round.
+    marks = {"ledger_mark": ledger_mark(company.id),
+             "sroi_mark": sroi.allocations_mark(company.id, period.start, period.end)}
     try:
         with atomic_write():
             if replaces is not None:
@@ -281,7 +358,7 @@ def issue(company: Company, period: Period, actor=None, *, today: dt.date | None
                 period_start=period.start, period_end=period.end, language=language, issued_on=issued_on,
                 issued_by=getattr(actor, "id", None), replaces=replaces.id if replaces else None,
                 snapshot=json.dumps(snapshot, sort_keys=True, ensure_ascii=False), pdf=pdf,
-                pdf_sha256=hashlib.sha256(pdf).hexdigest(), pdf_size=len(pdf), verification_code=code)
+                pdf_sha256=hashlib.sha256(pdf).hexdigest(), pdf_size=len(pdf), verification_code=code, **marks)
             _mark_sources(snapshot["lines"])
             audit.record("statement.issued", actor=actor, company=company, obj=statement, number=number,
                          period=period.as_dict(), sha256=statement.pdf_sha256, via=via,
@@ -346,10 +423,12 @@ class BulkResult:
 
 
 def companies_with_contributions(period: Period) -> list[Company]:
-    """Companies with at least one contribution in the period (SROI claims rest on contributions)."""
-    ids = sorted({c.company_id for c in contributions(None, period.start, period.end)})
-    if not ids:
-        return []
+    """Companies with at least one contribution in the period (SROI claims rest on contributions),
+    from the books: the postings dated in the period, their lines netted per company."""
+    posting = ledger.Posting
+    ids = (posting.select(posting.company_id)
+           .where(posting.dated_on.between(period.start, period.end) & posting.kind.in_(ledger.CONTRIBUTION_KINDS))
+           .group_by(posting.company_id).having(peewee.fn.SUM(posting.lines) > 0))
     return list(Company.select().where(Company.id.in_(ids)).order_by(Company.legal_name, Company.id))
 
 
@@ -420,7 +499,8 @@ def _claim_lines(claims: list[dict]) -> list[dict]:
 
 def changes(statement: Statement, current: list[Contribution] | None = None,
             claims: list[sroi.SroiClaim] | None = None) -> list[LineChange]:
-    """What differs between the statement's frozen lines and today's contributions and SROI claims."""
+    """What differs between the statement's frozen lines and today's contributions and SROI claims
+    of its period, line by line (a statement's own page; the flags use the change marks)."""
     snapshot = snapshot_of(statement)
     if current is None:
         current = contributions(statement.company_id, statement.period_start, statement.period_end)
@@ -437,34 +517,124 @@ def changes(statement: Statement, current: list[Contribution] | None = None,
     return found
 
 
+# --- change marks ----------------------------------------------------------------------------
+
+def ledger_mark(company_id: int) -> int:
+    """The company's last posting in the books, once every posting begun before now has committed.
+
+    Postings take their ids when they start, not when they commit: on PostgreSQL a posting with
+    a lower id can still be uncommitted while a higher one is visible, and a mark read then
+    would hide it for ever. Each posting holds the books' lock shared until it commits; taking
+    it exclusively for one read waits for those, and is let go at once (before this statement
+    holds any row, so nothing waits on it in turn). SQLite's writers already run one at a time.
+    """
+    if is_sqlite():
+        return ledger.last_posting_id(company_id)
+    database.execute_sql("SELECT pg_advisory_lock(%s)", (ledger.LOCK_KEY,))
+    try:
+        return ledger.last_posting_id(company_id)
+    finally:
+        database.execute_sql("SELECT pg_advisory_unlock(%s)", (ledger.LOCK_KEY,))
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Why an issued statement needs a correction."""
+
+    contributions: bool = False             # a change of value dated in its period was posted after issue
+    sroi: bool = False                      # its period's SROI allocations (or their rules) changed after issue
+    lines: tuple[LineChange, ...] = ()      # issued before change marks: its lines that differ now
+
+    def reasons(self) -> list[str]:
+        found = ["contributions changed"] if self.contributions else []
+        found += ["SROI allocations changed"] if self.sroi else []
+        found += [f"{len(self.lines)} changed line(s)"] if self.lines else []
+        return found
+
+
+# Up to this many statements are named in the query; more are read by their id range.
+MAX_NAMED = 1000
+
+
+def correction_flags(statements: Iterable[Statement]) -> dict[int, Flag]:
+    """The issued statements among these that need a correction, in a fixed number of queries
+    whatever their number (see flags_where)."""
+    ids = sorted({s.id for s in statements if s.status == "issued"})
+    if not ids:
+        return {}
+    if len(ids) <= MAX_NAMED:
+        return flags_where(Statement.id.in_(ids))
+    wanted = set(ids)
+    found = flags_where(Statement.id.between(ids[0], ids[-1]), wanted)
+    return {statement_id: flag for statement_id, flag in found.items() if statement_id in wanted}
+
+
+def flags_where(condition: peewee.Expression, wanted: set[int] | None = None) -> dict[int, Flag]:
+    """The issued statements matching `condition` that no longer match the books, by id.
+
+    A statement needs a correction when a posting of its company newer than its `ledger_mark` is
+    dated inside its period (one EXISTS query for all of them), or when the SROI allocations of
+    its period are no longer what its `sroi_mark` says (one GROUP BY query). A statement issued
+    before marks existed is compared line by line, its period only, as it always was.
+
+    Not seen: a change dated outside the period that alters what an allocation inside it may
+    claim through its netting group (a person's hours, one payment and its refunds, first
+    allocated first served); a statement's own page compares its claims in full. `wanted`, when
+    given, limits the line-by-line comparison to those statements.
+    """
+    issued = (Statement.status == "issued") & condition
+    posting = ledger.Posting
+    later = (posting.select(peewee.SQL("1"))
+             .where((posting.company_id == Statement.company) & (posting.id > Statement.ledger_mark)
+                    & posting.dated_on.between(Statement.period_start, Statement.period_end)
+                    & posting.kind.in_(ledger.CONTRIBUTION_KINDS)))
+    changed = {row[0] for row in Statement.select(Statement.id)
+               .where(issued & Statement.ledger_mark.is_null(False) & peewee.fn.EXISTS(later)).tuples()}
+    allocations = set()
+    if sroi.uses_adapter():
+        allocation, commitment = sroi.allocation_models()
+        now = sroi.mark_expression(allocation, commitment)
+        allocations = {row[0] for row in (
+            Statement.select(Statement.id)
+            .join(allocation, peewee.JOIN.LEFT_OUTER,
+                  on=((allocation.company == Statement.company)
+                      & allocation.contribution_on.between(Statement.period_start, Statement.period_end)))
+            .join(commitment, peewee.JOIN.LEFT_OUTER, on=(commitment.id == allocation.commitment))
+            .where(issued & Statement.sroi_mark.is_null(False))
+            .group_by(Statement.id, Statement.sroi_mark)
+            .having(now != Statement.sroi_mark)).tuples()}
+    flags = {statement_id: Flag(contributions=statement_id in changed, sroi=statement_id in allocations)
+             for statement_id in changed | allocations}
+    for statement in Statement.select(Statement.id, Statement.company, Statement.period_start,
+                                      Statement.period_end, Statement.snapshot).where(
+            issued & Statement.ledger_mark.is_null()):
+        if wanted is not None and statement.id not in wanted:
+            continue
+        found = changes(statement)
+        if found:
+            flags[statement.id] = Flag(lines=tuple(found))
+    return flags
+
+
 def needs_correction(statement: Statement) -> bool:
     """True when an issued statement no longer matches the contributions it lists."""
-    return statement.status == "issued" and bool(changes(statement))
+    return statement.status == "issued" and statement.id in correction_flags([statement])
 
 
-def correction_flags(statements: list[Statement]) -> dict[int, list[LineChange]]:
-    """changes() for many issued statements with one read of contributions (leader's register)."""
-    current = [s for s in statements if s.status == "issued"]
-    if not current:
-        return {}
-    start = min(s.period_start for s in current)
-    end = max(s.period_end for s in current)
-    # Company by company: only companies with statements are read, and a page that already read
-    # one (its SROI panel) reuses that read.
-    per_company = {company_id: contributions(company_id, start, end)
-                   for company_id in sorted({s.company_id for s in current})}
-    flags = {}
-    for statement in current:
-        found = changes(statement, per_company.get(statement.company_id, []))
-        if found:
-            flags[statement.id] = found
-    return flags
+def count_needing_correction() -> int:
+    """How many issued statements need a correction (the leader's dashboard)."""
+    return len(flags_where(Statement.id.is_null(False)))
 
 
 # --- reading -----------------------------------------------------------------------------------
 
+# What lists of statements show: everything but the document (its snapshot and PDF bytes).
+LISTED = tuple(field for field in Statement._meta.sorted_fields if field.name not in ("snapshot", "pdf"))
+
+
 def company_statements(company_id: int) -> list[Statement]:
-    return list(Statement.select().where(Statement.company == company_id)
+    """The company's statements, newest first, without their documents (LISTED)."""
+    return list(Statement.select(*LISTED).where(Statement.company == company_id)
                 .order_by(Statement.issued_at.desc(), Statement.id.desc()))
 
 
@@ -496,7 +666,7 @@ def register(year: int | None = None) -> list[RegisterYear]:
         counters = counters.where(StatementCounter.year == year)
     years = []
     for counter in counters:
-        rows = list(Statement.select(Statement, Company).join(Company)
+        rows = list(Statement.select(*LISTED, Company).join(Company)
                     .where(Statement.year == counter.year).order_by(Statement.sequence))
         years.append(RegisterYear(counter.year, counter.last_number, rows))
     return years

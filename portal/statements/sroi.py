@@ -5,6 +5,11 @@ Statements work without the SROI capability. A provider is a function
 `register_allocation_provider(app, fn)`. When none is registered and `portal.sroi` is one of
 the portal's capabilities, an adapter over its service is used: it reads each commitment's
 valued allocation lines and keeps those of contributions dated inside the period that count.
+
+With the adapter, a statement also keeps a change mark of its period's allocations
+(`mark_expression`): what they were at issue, compared in SQL with what they are now. A
+registered provider has no such mark: its claims are compared line by line on a statement's
+page (service.changes), not in the correction flags.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import peewee
 from flask import current_app
 
 EXTENSION = "portal.statement_allocations"
@@ -65,6 +71,46 @@ def _sroi_installed() -> bool:
     from portal import MODEL_MODULES
 
     return "portal.sroi.models" in MODEL_MODULES
+
+
+def uses_adapter() -> bool:
+    """Whether claims come from the SROI capability's own tables (no provider registered)."""
+    return current_app.extensions.get(EXTENSION) is None and _sroi_installed()
+
+
+def allocation_models():
+    """The SROI capability's Allocation and Commitment models (only when uses_adapter())."""
+    models = importlib.import_module("portal.sroi.models")
+    return models.Allocation, models.Commitment
+
+
+def mark_expression(allocation, commitment) -> peewee.Node:
+    """An aggregate over allocation rows (joined to their commitments) that changes whenever one
+    of them is added, removed or changed: their count, the sums of their ids and amounts, and
+    the newest change of an allocation and of a commitment's rules (every change sets
+    `updated_at` to now). '' when there are none. Compared only with itself, on one database."""
+    def text(node):
+        return peewee.Cast(node, "TEXT")
+
+    parts = [text(peewee.fn.COUNT(allocation.id)), text(peewee.fn.SUM(allocation.id)),
+             text(peewee.fn.SUM(allocation.minutes)), text(peewee.fn.SUM(allocation.cents)),
+             text(peewee.fn.MAX(allocation.updated_at)), text(peewee.fn.MAX(commitment.updated_at))]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.concat(":").concat(part)
+    return peewee.Case(None, [(peewee.fn.COUNT(allocation.id) == 0, "")], joined)
+
+
+def allocations_mark(company_id: int, start: dt.date, end: dt.date) -> str | None:
+    """The change mark of the company's allocations of contributions dated in the period, or None
+    when claims do not come from the SROI capability's tables."""
+    if not uses_adapter():
+        return None
+    allocation, commitment = allocation_models()
+    return (allocation.select(mark_expression(allocation, commitment))
+            .join(commitment, on=(allocation.commitment == commitment.id))
+            .where((allocation.company == company_id) & allocation.contribution_on.between(start, end))
+            .scalar())
 
 
 COUNTING = ("ok", "capped", "reduced")

@@ -85,8 +85,7 @@ def _leader_panel():
     return {"year": clock.today().year, "total": len(statements), "issued": len(issued),
             "void": sum(1 for s in statements if s.status == "void"),
             # Corrections are due whatever the year the statement was issued in.
-            "needs_correction": len(service.correction_flags(
-                list(Statement.select().where(Statement.status == "issued")))),
+            "needs_correction": service.count_needing_correction(),
             "missing": year.missing if year else []}
 
 
@@ -132,7 +131,7 @@ def preview():
                                flags=service.correction_flags(statements),
                                replaced={s.replaces_id: s for s in statements if s.replaces_id}, form=form), 422
     company = current_user.company
-    snapshot = service.build_snapshot(company, period, issued_on=clock.today())
+    snapshot = service.summary_of(company, period)  # totals from the books: no line is read
     existing = service.current_statement(company.id, period)
     return render_template("statements/preview.html", form=form, snapshot=snapshot, period=period,
                            period_label=document.period_label(period.as_dict(), _web_language()),
@@ -173,10 +172,18 @@ def issue():
 
 
 def _detail_context(statement: Statement) -> dict:
+    flag = service.correction_flags([statement]).get(statement.id)
+    if statement.status != "issued":
+        changes = []
+    elif statement.ledger_mark is None:  # issued before change marks: the flag compared its lines
+        changes = list(flag.lines) if flag is not None else []
+    else:  # what changed, line by line, in this statement's period
+        changes = service.changes(statement)
     return {
         "statement": statement,
         "snapshot": service.snapshot_of(statement),
-        "changes": service.changes(statement) if statement.status == "issued" else [],
+        "flag": flag,
+        "changes": changes,
         "replaces": Statement.get_by_id(statement.replaces_id) if statement.replaces_id else None,
         "replaced_by": service.replaced_by(statement),
         "confirm_form": ConfirmForm(),
@@ -261,6 +268,9 @@ def register():
     corrections = Statement.select(Statement.id, Statement.number, Statement.replaces).where(Statement.replaces.in_(ids)) if ids else []
     replaced = {s.replaces_id: s for s in corrections}
     numbers = {s.id: s.number for s in entry.statements}
+    earlier = sorted({s.replaces_id for s in entry.statements if s.replaces_id and s.replaces_id not in numbers})
+    if earlier:  # corrections of statements issued in another year: their numbers in one query
+        numbers.update(Statement.select(Statement.id, Statement.number).where(Statement.id.in_(earlier)).tuples())
     return render_template("statements/register.html", entry=entry, years=years, flags=flags,
                            replaced=replaced, numbers=numbers)
 

@@ -2,7 +2,10 @@
 
 `ledger` is a mutable list the registered source reads from on every call, so a test can
 add, change or withdraw a contribution after a statement was issued, as enrolment and
-giving will when an hour is corrected or a payment refunded.
+giving do when an hour is corrected or a payment refunded. Like them, it posts every change
+of value to the books (portal.core.ledger) in its own transaction: a new contribution as it
+is, a change as the reversal of the old one and the new one, a withdrawal as a reversal. The
+statement's lines come from the source, its correction flags from the postings; both agree.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import pypdf
 import pytest
 
 from portal.core import clock
+from portal.core import ledger as books
 from portal.core.contributions import Contribution, register_source
-from portal.core.db import forget_reads
+from portal.core.db import atomic_write, forget_reads
 from tests.pdftext import pdf_text  # noqa: F401 - re-exported: test_isolation.py imports it from here
 
 
@@ -34,9 +38,21 @@ class Ledger:
         self._n += 1
         return f"{prefix}:{self._n}"
 
+    @staticmethod
+    def post(contribution: Contribution, sign: int = 1) -> None:
+        """Post a contribution (or, with sign -1, its reversal) as the capabilities do."""
+        with atomic_write():  # forgets what a request read, as a real source's write transaction does
+            c = contribution
+            books.post(company_id=c.company_id, dated_on=c.on, kind=c.kind, key=c.key, source="test",
+                       basis=c.basis, classification=c.classification, method=c.method, lines=sign,
+                       minutes=sign * c.minutes, value_cents=sign * c.value_cents, gross_cents=sign * c.gross_cents,
+                       fee_cents=sign * c.fee_cents, net_cents=sign * c.net_cents, person=c.person,
+                       reference=c.reference)
+
     def add(self, contribution: Contribution) -> Contribution:
         self.items.append(contribution)
-        forget_reads()  # a real source changes in a write transaction, which forgets what a request read
+        self.post(contribution)
+        forget_reads()
         return contribution
 
     def hours(self, company, on, minutes, person, *, sponsored=True, rate_cents=5000, description="Lessons in group 6"):
@@ -61,11 +77,14 @@ class Ledger:
     def replace(self, contribution: Contribution, **changes) -> Contribution:
         index = self.items.index(contribution)
         self.items[index] = dataclasses.replace(contribution, **changes)
+        self.post(contribution, -1)
+        self.post(self.items[index])
         forget_reads()
         return self.items[index]
 
     def remove(self, contribution: Contribution) -> None:
         self.items.remove(contribution)
+        self.post(contribution, -1)
         forget_reads()
 
 
