@@ -91,7 +91,8 @@ class Posting(BaseModel):
     class Meta:
         table_name = "ledger_posting"
         constraints = [_kind_check("kind", KINDS), peewee.SQL("CHECK (booked_on >= dated_on)")]
-        indexes = ((("company_id", "booked_on"), False), (("booked_on",), False), (("key", "kind"), False))
+        indexes = ((("company_id", "booked_on"), False), (("company_id", "dated_on"), False), (("booked_on",), False),
+                   (("key", "kind"), False))
 
 
 class Total(BaseModel):

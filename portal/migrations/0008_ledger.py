@@ -107,7 +107,8 @@ def up(migrator, db):
             database = db
             table_name = 'ledger_posting'
             constraints = [kinds('kind'), SQL('CHECK (booked_on >= dated_on)')]
-            indexes = ((('company_id', 'booked_on'), False), (('booked_on',), False), (('key', 'kind'), False))
+            indexes = ((('company_id', 'booked_on'), False), (('company_id', 'dated_on'), False), (('booked_on',), False),
+                       (('key', 'kind'), False))
     db.create_tables([Posting])
 
     class Total(Model):
