@@ -26,7 +26,7 @@ import re
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from hashlib import sha256
 from typing import Any
 
@@ -1262,22 +1262,102 @@ def donation_description(donation: Donation, *, translated: bool = True) -> str:
     return f"{label}: {_earmark(donation)}" if _earmark(donation) else label
 
 
+def _year_of(column: peewee.Node, *, moment: bool = False) -> peewee.Node:
+    """SQL for the calendar year of a date column, or of a naive UTC `*_at` column in Amsterdam: on
+    1 January Amsterdam is always one hour ahead of UTC (CET), so UTC plus an hour has its year."""
+    if is_sqlite():
+        return peewee.fn.strftime("%Y", column, "+1 hour").cast("INTEGER") if moment else (
+            peewee.fn.strftime("%Y", column).cast("INTEGER"))
+    shifted = column + peewee.SQL("INTERVAL '1 hour'") if moment else column
+    return peewee.fn.date_part("year", shifted).cast("INTEGER")
+
+
+def _utc_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    """The naive UTC moments at which the year begins and ends in Amsterdam."""
+    def midnight(on_year: int) -> dt.datetime:
+        local = dt.datetime(on_year, 1, 1, tzinfo=clock.AMSTERDAM)
+        return local.astimezone(dt.UTC).replace(tzinfo=None)
+    return midnight(year), midnight(year + 1)
+
+
+def _in_year(year: int, *dates: peewee.Field, created: peewee.Field) -> peewee.Expression:
+    """A row whose shown date (the first of `dates` that is set, else the Amsterdam date it was
+    created on) falls in `year`: a condition the database checks, for one year's rows only."""
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    since, until = _utc_bounds(year)
+    condition, unset = None, None
+    for column in dates:
+        here = column.between(first, last) if unset is None else (unset & column.between(first, last))
+        condition = here if condition is None else (condition | here)
+        unset = column.is_null() if unset is None else (unset & column.is_null())
+    return condition | (unset & (created >= since) & (created < until))
+
+
+def _state_condition(status: peewee.Field, state: str) -> peewee.Expression | None:
+    """The statuses of a Row.state ("open", "completed", "stopped"), as SQL."""
+    if state == "completed":
+        return status.in_(COMPLETED_STATUSES)
+    if state == "stopped":
+        return status.in_(STOPPED_STATUSES)
+    if state == "open":
+        return status.not_in(COMPLETED_STATUSES + STOPPED_STATUSES)
+    return None
+
+
+def company_years(company_id: int) -> list[int]:
+    """The years with a contribution of the company (by the date each row shows), newest first: one
+    grouped query, not the rows."""
+    donations = Donation.select(_year_of(Donation.paid_on).alias("year")).where(
+        (Donation.company == company_id) & Donation.paid_on.is_null(False))
+    requests = Donation.select(_year_of(Donation.created_at, moment=True).alias("year")).where(
+        (Donation.company == company_id) & Donation.paid_on.is_null())
+    pledges = MaterialPledge.select(_year_of(peewee.fn.COALESCE(MaterialPledge.confirmed_on,
+                                                                MaterialPledge.delivered_on)).alias("year")).where(
+        (MaterialPledge.company == company_id)
+        & (MaterialPledge.confirmed_on.is_null(False) | MaterialPledge.delivered_on.is_null(False)))
+    offers = MaterialPledge.select(_year_of(MaterialPledge.created_at, moment=True).alias("year")).where(
+        (MaterialPledge.company == company_id) & MaterialPledge.confirmed_on.is_null()
+        & MaterialPledge.delivered_on.is_null())
+    query = donations | requests | pledges | offers  # UNION: each year once
+    return sorted({int(year) for (year,) in query.tuples() if year is not None}, reverse=True)
+
+
+def shown_year(filters: Filters, years: list[int]) -> Filters:
+    """The filters with the year the page shows: the one asked for, else the newest with rows (else
+    this year). The page reads one year at a time, so its cost does not grow with the history."""
+    if filters.year is not None:
+        return filters
+    return replace(filters, year=years[0] if years else clock.today().year)
+
+
 def company_rows(company_id: int, filters: Filters | None = None) -> list[Row]:
-    """Every money and material contribution of one company, newest first, as filtered."""
+    """The money and material contributions of one company in one year (the filter's, else the
+    newest with rows), newest first, as filtered: filtered in SQL, refunds and disputes joined."""
     filters = filters or Filters()
+    if filters.year is None:
+        filters = shown_year(filters, company_years(company_id))
+    year = filters.year
     rows: list[Row] = []
     if filters.kind in ("", "money"):
-        donations = list(Donation.select().where(Donation.company == company_id))
-        refunds: dict[int, int] = {}
+        condition = (Donation.company == company_id) & _in_year(year, Donation.paid_on, created=Donation.created_at)
+        if filters.classification:
+            condition &= Donation.classification == filters.classification
+        state = _state_condition(Donation.status, filters.state)
+        if state is not None:
+            condition &= state
+        refund = Refund.alias()
+        refunded = (refund.select(peewee.fn.COALESCE(peewee.fn.SUM(refund.amount_cents), 0))
+                    .where((refund.donation == Donation.id) & (refund.status == "succeeded")))
+        donations = list(Donation.select(Donation, refunded.alias("refunded")).where(condition)
+                         .order_by(Donation.id))
         notes: dict[int, list[str]] = {}
         if donations:
-            ids = [d.id for d in donations]
-            for refund in Refund.select().where(Refund.donation.in_(ids) & (Refund.status == "succeeded")):
-                refunds[refund.donation_id] = refunds.get(refund.donation_id, 0) + refund.amount_cents
-            for dispute in Dispute.select().where(Dispute.donation.in_(ids)):
-                notes.setdefault(dispute.donation_id, []).append(str(_l("disputed (%(status)s)", status=dispute.status)))
+            disputes = (Dispute.select(Dispute.donation, Dispute.status)
+                        .join(Donation, on=(Dispute.donation == Donation.id)).where(condition).order_by(Dispute.id))
+            for donation_id, status in disputes.tuples():
+                notes.setdefault(donation_id, []).append(str(_l("disputed (%(status)s)", status=status)))
         for d in donations:
-            refunded = refunds.get(d.id, 0)
+            refunded = int(d.refunded or 0)
             if refunded:
                 notes.setdefault(d.id, []).insert(0, str(_l("fully refunded") if refunded == d.amount_cents
                                                          else _l("partly refunded")))
@@ -1286,36 +1366,38 @@ def company_rows(company_id: int, filters: Filters | None = None) -> list[Row]:
                             (documents.format_reference(d.reference) if d.reference else d.stripe_payment_intent_id or ""),
                             _earmark(d), tuple(document_kinds(d)), "; ".join(notes.get(d.id, []))))
     if filters.kind in ("", "material"):
-        for p in MaterialPledge.select().where(MaterialPledge.company == company_id):
+        condition = (MaterialPledge.company == company_id) & _in_year(
+            year, MaterialPledge.confirmed_on, MaterialPledge.delivered_on, created=MaterialPledge.created_at)
+        if filters.classification:
+            condition &= MaterialPledge.classification == filters.classification
+        state = _state_condition(MaterialPledge.status, filters.state)
+        if state is not None:
+            condition &= state
+        for p in MaterialPledge.select().where(condition).order_by(MaterialPledge.id):
             on = p.confirmed_on or p.delivered_on or amsterdam_date(p.created_at)
             rows.append(Row("material", p.id, f"M-{p.id:06d}", on, f"{p.quantity} × {p.description}", "in_kind",
                             p.classification, p.status, p.confirmed_value_cents or p.declared_value_cents,
                             note=p.decline_reason if p.status == "declined" else (
                                 "" if p.status == "confirmed" else str(_l("declared value")))))
-    rows = [r for r in rows
-            if (not filters.state or r.state == filters.state)
-            and (not filters.classification or r.classification == filters.classification)
-            and (filters.year is None or r.on.year == filters.year)]
     return sorted(rows, key=lambda r: (r.on, r.kind, r.id), reverse=True)
-
-
-def company_years(company_id: int) -> list[int]:
-    years = {r.on.year for r in company_rows(company_id)}
-    return sorted(years, reverse=True)
 
 
 @dataclass(frozen=True)
 class Totals:
-    money_cents: int       # paid, minus refunds
+    money_cents: int       # paid, minus refunds and chargebacks
     materials_cents: int   # confirmed value
     open_requests: int
     open_pledges: int
 
 
 def company_totals(company_id: int, year: int | None = None) -> Totals:
-    found = contributions(company_id, dt.date(year, 1, 1) if year else None, dt.date(year, 12, 31) if year else None)
-    money_cents = sum(c.gross_cents for c in found if c.kind == "money")
-    materials = sum(c.value_cents for c in found if c.kind == "material")
+    """The company's money and materials of a year (all years: None) from the ledger's maintained
+    totals (by the month each change is booked in), and what is still open: three queries."""
+    start, end = (dt.date(year, 1, 1), dt.date(year, 12, 31)) if year else (None, None)
+    sums = {row["kind"]: row for row in ledger.totals(by=("kind",), company_id=company_id, start=start, end=end,
+                                                       kinds=("money", "material"))}
+    money_cents = int(sums["money"]["gross_cents"]) if "money" in sums else 0
+    materials = int(sums["material"]["value_cents"]) if "material" in sums else 0
     requests = Donation.select().where((Donation.company == company_id) & (Donation.method == "bank")
                                        & (Donation.status == "pending")).count()
     pledges = MaterialPledge.select().where((MaterialPledge.company == company_id)
@@ -1404,61 +1486,71 @@ def issue_details(issue: PaymentIssue) -> dict[str, Any]:
 # --- contributions ------------------------------------------------------------------------------
 
 def contributions(company_id: int | None, start: dt.date | None, end: dt.date | None) -> list[Contribution]:
-    """Paid money (refunds and dispute withdrawals as negative lines) and confirmed materials."""
+    """Paid money (refunds and dispute withdrawals as negative lines) and confirmed materials.
 
-    def within(day: dt.date | None) -> bool:
-        return day is not None and (start is None or day >= start) and (end is None or day <= end)
+    The dates are compared in SQL, and refunds and disputes are joined to their paid donation (never
+    an IN list of donation ids: one bound parameter per paid donation overflows the database's limit)."""
 
-    found: list[Contribution] = []
-    donations = Donation.select().where(Donation.status == "paid")
+    def dated(column: peewee.Field) -> peewee.Expression:
+        condition = column.is_null(False)
+        if start is not None:
+            condition &= column >= start
+        if end is not None:
+            condition &= column <= end
+        return condition
+
+    paid = Donation.status == "paid"
     if company_id is not None:
-        donations = donations.where(Donation.company == company_id)
-    paid = {d.id: d for d in donations}
-    for d in paid.values():
+        paid &= Donation.company == company_id
+    columns = (Donation.id, Donation.company, Donation.paid_on, Donation.amount_cents, Donation.fee_cents,
+               Donation.net_cents, Donation.classification, Donation.method, Donation.earmark_school,
+               Donation.earmark_purpose, Donation.stripe_payment_intent_id, Donation.reference)  # what a line names
+    found: list[Contribution] = []
+    for d in Donation.select(*columns).where(paid & dated(Donation.paid_on)).order_by(Donation.id):
         fee = d.fee_cents or 0
-        if within(d.paid_on):
-            found.append(Contribution(
-                kind="money", key=f"donation:{d.id}", company_id=d.company_id, on=d.paid_on,
-                description=donation_description(d, translated=False), value_cents=d.amount_cents, basis="at_cost",
-                classification=d.classification, gross_cents=d.amount_cents, fee_cents=fee,
-                net_cents=d.net_cents if d.net_cents is not None else d.amount_cents - fee,
-                method=d.method, reference=reference_of(d)))
-    if paid:
-        for r in Refund.select().where(Refund.donation.in_(list(paid)) & (Refund.status == "succeeded")):
-            d = paid[r.donation_id]
-            if within(r.succeeded_on):
-                fee = r.fee_cents or 0
-                found.append(Contribution(
-                    kind="money", key=f"donation:{d.id}:refund:{r.id}", company_id=d.company_id, on=r.succeeded_on,
-                    description=f"Refund of {d.number}", value_cents=-r.amount_cents, basis="at_cost",
-                    classification=d.classification, gross_cents=-r.amount_cents, fee_cents=fee,
-                    net_cents=r.net_cents if r.net_cents is not None else -r.amount_cents - fee,
-                    method=d.method, reference=reference_of(d)))
-        for x in Dispute.select().where(Dispute.donation.in_(list(paid))):
-            d = paid[x.donation_id]
-            if x.withdrawn_cents is not None and within(x.withdrawn_on):
-                found.append(Contribution(
-                    kind="money", key=f"donation:{d.id}:dispute:{x.id}:withdrawn", company_id=d.company_id,
-                    on=x.withdrawn_on, description=f"Chargeback of {d.number}", value_cents=-x.withdrawn_cents,
-                    basis="at_cost", classification=d.classification, gross_cents=-x.withdrawn_cents,
-                    fee_cents=x.withdrawn_fee_cents, net_cents=-x.withdrawn_cents - x.withdrawn_fee_cents,
-                    method=d.method, reference=reference_of(d)))
-            if x.reinstated_cents is not None and within(x.reinstated_on):
-                found.append(Contribution(
-                    kind="money", key=f"donation:{d.id}:dispute:{x.id}:reinstated", company_id=d.company_id,
-                    on=x.reinstated_on, description=f"Chargeback of {d.number} reversed",
-                    value_cents=x.reinstated_cents, basis="at_cost", classification=d.classification,
-                    gross_cents=x.reinstated_cents, fee_cents=x.reinstated_fee_cents,
-                    net_cents=x.reinstated_cents - x.reinstated_fee_cents, method=d.method, reference=reference_of(d)))
-    pledges = MaterialPledge.select().where(MaterialPledge.status == "confirmed")
+        found.append(Contribution(
+            kind="money", key=f"donation:{d.id}", company_id=d.company_id, on=d.paid_on,
+            description=donation_description(d, translated=False), value_cents=d.amount_cents, basis="at_cost",
+            classification=d.classification, gross_cents=d.amount_cents, fee_cents=fee,
+            net_cents=d.net_cents if d.net_cents is not None else d.amount_cents - fee,
+            method=d.method, reference=reference_of(d)))
+    refunds = (Refund.select(Refund, *columns).join(Donation, on=(Refund.donation == Donation.id))
+               .where(paid & (Refund.status == "succeeded") & dated(Refund.succeeded_on)).order_by(Refund.id))
+    for r in refunds:
+        d, fee = r.donation, r.fee_cents or 0
+        found.append(Contribution(
+            kind="money", key=f"donation:{d.id}:refund:{r.id}", company_id=d.company_id, on=r.succeeded_on,
+            description=f"Refund of {d.number}", value_cents=-r.amount_cents, basis="at_cost",
+            classification=d.classification, gross_cents=-r.amount_cents, fee_cents=fee,
+            net_cents=r.net_cents if r.net_cents is not None else -r.amount_cents - fee,
+            method=d.method, reference=reference_of(d)))
+    disputes = Dispute.select(Dispute, *columns).join(Donation, on=(Dispute.donation == Donation.id))
+    for x in disputes.where(paid & Dispute.withdrawn_cents.is_null(False) & dated(Dispute.withdrawn_on)).order_by(
+            Dispute.id):
+        d = x.donation
+        found.append(Contribution(
+            kind="money", key=f"donation:{d.id}:dispute:{x.id}:withdrawn", company_id=d.company_id,
+            on=x.withdrawn_on, description=f"Chargeback of {d.number}", value_cents=-x.withdrawn_cents,
+            basis="at_cost", classification=d.classification, gross_cents=-x.withdrawn_cents,
+            fee_cents=x.withdrawn_fee_cents, net_cents=-x.withdrawn_cents - x.withdrawn_fee_cents,
+            method=d.method, reference=reference_of(d)))
+    for x in disputes.where(paid & Dispute.reinstated_cents.is_null(False) & dated(Dispute.reinstated_on)).order_by(
+            Dispute.id):
+        d = x.donation
+        found.append(Contribution(
+            kind="money", key=f"donation:{d.id}:dispute:{x.id}:reinstated", company_id=d.company_id,
+            on=x.reinstated_on, description=f"Chargeback of {d.number} reversed",
+            value_cents=x.reinstated_cents, basis="at_cost", classification=d.classification,
+            gross_cents=x.reinstated_cents, fee_cents=x.reinstated_fee_cents,
+            net_cents=x.reinstated_cents - x.reinstated_fee_cents, method=d.method, reference=reference_of(d)))
+    pledges = MaterialPledge.select().where((MaterialPledge.status == "confirmed") & dated(MaterialPledge.confirmed_on))
     if company_id is not None:
         pledges = pledges.where(MaterialPledge.company == company_id)
-    for p in pledges:
-        if within(p.confirmed_on):
-            found.append(Contribution(
-                kind="material", key=f"material:{p.id}", company_id=p.company_id, on=p.confirmed_on,
-                description=f"{p.quantity} × {p.description}", value_cents=p.confirmed_value_cents,
-                basis="market_value", classification=p.classification, method="in_kind"))
+    for p in pledges.order_by(MaterialPledge.id):
+        found.append(Contribution(
+            kind="material", key=f"material:{p.id}", company_id=p.company_id, on=p.confirmed_on,
+            description=f"{p.quantity} × {p.description}", value_cents=p.confirmed_value_cents,
+            basis="market_value", classification=p.classification, method="in_kind"))
     return found
 
 

@@ -289,10 +289,13 @@ def _pdf(donation: Donation, kind: str) -> Response:
 @bp.get("/giving")
 @company_required
 def index():
-    filters = service.Filters.parse(request.args)
+    """One year at a time (the newest with rows unless another is chosen): the page's cost does not
+    grow with the company's history."""
+    years = service.company_years(current_user.company_id)
+    filters = service.shown_year(service.Filters.parse(request.args), years)
     rows = service.company_rows(current_user.company_id, filters)
     return render_template("giving/index.html", rows=rows, filters=filters,
-                           years=service.company_years(current_user.company_id),
+                           years=sorted({*years, filters.year}, reverse=True),
                            totals=service.company_totals(current_user.company_id, filters.year),
                            confirm=ConfirmForm())
 
@@ -300,6 +303,7 @@ def index():
 @bp.get("/giving/export.csv")
 @company_required
 def export_csv():
+    """The rows of the page with the same filters: one year (the newest with rows unless chosen)."""
     filters = service.Filters.parse(request.args)
     rows = service.company_rows(current_user.company_id, filters)
     response = Response(csv_bytes(service.csv_rows(rows)), mimetype="text/csv")
