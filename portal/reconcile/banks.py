@@ -53,32 +53,102 @@ class ParsedLine:
     end_to_end_id: str = ""
     bank_ref: str = ""                # the bank's own id for the entry, if any
     fingerprint: str = ""
+    account_iban: str = ""            # the account it was booked on (its Stmt / :25: / CSV row)
+
+
+@dataclass
+class ParsedPart:
+    """One account's statement inside a file: a CAMT `Stmt`, the pages of one MT940
+    statement, or one account's rows of a CSV. Its lines are also in ParsedStatement.lines."""
+
+    account_iban: str
+    number: str = ""
+    opening_cents: int | None = None
+    closing_cents: int | None = None
+    opening_on: dt.date | None = None
+    closing_on: dt.date | None = None
+    lines: list[ParsedLine] = field(default_factory=list)
 
 
 @dataclass
 class ParsedStatement:
     format: str
-    account_iban: str
+    account_iban: str                 # the file's account; '' when it holds several (see parts)
     number: str
     lines: list[ParsedLine] = field(default_factory=list)
     opening_cents: int | None = None
     closing_cents: int | None = None
+    parts: list[ParsedPart] = field(default_factory=list)
+
+    @property
+    def accounts(self) -> list[str]:
+        return list(dict.fromkeys(part.account_iban for part in self.parts if part.account_iban))
+
+
+def _statement(fmt: str, parts: list[ParsedPart]) -> ParsedStatement:
+    """A file's statement from its parts; balances are the file's only for a single account."""
+    for part in parts:
+        for line in part.lines:
+            line.account_iban = line.account_iban or part.account_iban
+    accounts = list(dict.fromkeys(part.account_iban for part in parts))
+    single = len(accounts) <= 1
+    numbers = [part.number for part in parts if part.number]
+    return ParsedStatement(
+        fmt, accounts[0] if len(accounts) == 1 else "", ", ".join(numbers),
+        [line for part in parts for line in part.lines],
+        parts[0].opening_cents if single and parts else None,
+        parts[-1].closing_cents if single and parts else None, parts)
+
+
+def _parts_by_account(lines: list[ParsedLine], number: str = "") -> list[ParsedPart]:
+    parts: dict[str, ParsedPart] = {}
+    for line in lines:
+        parts.setdefault(line.account_iban, ParsedPart(line.account_iban, number)).lines.append(line)
+    return list(parts.values())
 
 
 # --- shared helpers -----------------------------------------------------------------------
 
-_RF_IN_TEXT = re.compile(r"\bRF\s?\d{2}(?:\s?[A-Z0-9]){1,21}", re.IGNORECASE)
+# An RF reference written compact ("RF18539007547034") or in groups of four as printed
+# ("RF18 5390 0754 7034"); it ends where the word ends.
+_RF_COMPACT = re.compile(r"(?<![A-Z0-9])RF\d{2}[A-Z0-9]+", re.IGNORECASE)
+_RF_PRINTED = re.compile(r"(?<![A-Z0-9])RF\d{2}(?: [A-Z0-9]{4})*(?: [A-Z0-9]{1,4})(?![A-Z0-9])", re.IGNORECASE)
+# Spaced some other way ("RF42 2026000001", "RF 42 2026 000001"): only words with a digit,
+# so the words that follow a reference are never glued onto it.
+_RF_LOOSE = re.compile(r"(?<![A-Z0-9])RF ?\d{2}(?: [A-Z0-9]*\d[A-Z0-9]*)+(?![A-Z0-9])", re.IGNORECASE)
+_CLASS_CHANGE = re.compile(r"(?<=\d)(?=[A-Z])|(?<=[A-Z])(?=\d)", re.IGNORECASE)
+
+
+def _rf_candidates(text: str):
+    for match in _RF_PRINTED.finditer(text):
+        groups = match.group(0).upper().split(" ")
+        # Whole groups only: drop trailing groups that are the next word, never single characters.
+        for end in range(len(groups), 1, -1):
+            yield "".join(groups[:end])
+    for match in _RF_COMPACT.finditer(text):
+        token = match.group(0).upper()
+        yield token
+        # A reference glued to the next word ("RF772026000050MET VRIENDELIJKE GROET", as a
+        # wrapped MT940 line gives it) ends where digits turn into letters or back.
+        cuts = [m.start() for m in _CLASS_CHANGE.finditer(token) if m.start() > 4]
+        for cut in reversed(cuts):
+            yield token[:cut]
+    for match in _RF_LOOSE.finditer(text):
+        # The fewest whole words that make a valid reference.
+        words = match.group(0).upper().split()
+        for end in range(2, len(words) + 1):
+            yield "".join(words[:end])
 
 
 def find_rf(text: str) -> str:
-    """The first valid ISO 11649 reference written anywhere in `text`, compacted, or ''."""
-    for match in _RF_IN_TEXT.finditer(text or ""):
-        candidate = match.group(0).upper().replace(" ", "")
-        # The greedy match may have swallowed the next word; shorten until it validates.
-        while len(candidate) >= 5:
-            if iso11649.is_valid(candidate):
-                return candidate
-            candidate = candidate[:-1]
+    """The first ISO 11649 reference written anywhere in `text`, compacted, or ''.
+
+    Only a whole reference counts (at most 25 characters, check digits right, ending where
+    the word or its group of four ends), never a longer string that happens to pass.
+    """
+    for candidate in _rf_candidates(text or ""):
+        if 5 <= len(candidate) <= 25 and iso11649.is_valid(candidate):
+            return candidate
     return ""
 
 
@@ -92,10 +162,27 @@ def clean_reference(text: str) -> str:
 
 
 def clean_iban(text: str) -> str:
+    """An account compacted ("NL92 ABNA 0417 1643 00" -> "NL92ABNA0417164300")."""
     compact = re.sub(r"\s+", "", text or "").upper()
     if compact.endswith("EUR") and iban_number.is_valid(compact[:-3]):
         compact = compact[:-3]  # ING writes the currency straight after the account in :25:
     return compact if iban_number.is_valid(compact) else compact[:34]
+
+
+def leading_account(text: str) -> tuple[str, str]:
+    """An IBAN (written whole or in groups with spaces) or a Dutch account number at the
+    start of `text`, and what follows it: ("NL92ABNA0417164300", "Acme B.V.")."""
+    words = (text or "").split()
+    found, used = "", 0
+    for count in range(1, min(len(words), 9) + 1):
+        compact = "".join(words[:count]).upper()
+        if len(compact) > 34:
+            break
+        if iban_number.is_valid(compact):
+            found, used = compact, count
+    if not found and words and re.fullmatch(r"\d{7,10}", words[0]):
+        found, used = words[0], 1   # an old BBAN account number (before IBAN)
+    return found, " ".join(words[used:]) if found else (text or "").strip()
 
 
 def _cents(text: str, what: str) -> int:
@@ -132,12 +219,13 @@ def fingerprint_lines(account: str, lines: list[ParsedLine]) -> None:
 
     The same transaction exported twice (again, or in an overlapping file) gets the same
     fingerprint, so the UNIQUE constraint refuses it; two genuinely identical transfers on
-    one day differ by their occurrence number.
+    one day differ by their occurrence number. A line carries the account it was booked on,
+    so a file with several accounts fingerprints each as its own single-account export would.
     """
     seen: Counter[str] = Counter()
     for line in lines:
         base = "|".join((
-            account, line.booked_on.isoformat(), str(line.amount_cents), line.currency,
+            line.account_iban or account, line.booked_on.isoformat(), str(line.amount_cents), line.currency,
             line.counterparty_iban, line.bank_ref, line.end_to_end_id, line.reference,
             re.sub(r"\s+", " ", line.description).strip().lower(),
         ))
@@ -148,6 +236,8 @@ def fingerprint_lines(account: str, lines: list[ParsedLine]) -> None:
 def decode(data: bytes, encoding: str) -> str:
     if encoding not in ENCODINGS:
         raise StatementError(_l("Unknown character encoding."))
+    if data.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8"  # a UTF-8 byte-order mark settles the encoding, whatever was chosen
     try:
         text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError as exc:
@@ -169,12 +259,19 @@ def detect_format(data: bytes) -> str:
     return "csv"
 
 
+_CONTROL_OR_SPACE = bytes(range(0x21)) + b"\x7f"
+
+
 def parse_statement(data: bytes, *, fmt: str = "auto", encoding: str = "utf-8",
                     max_bytes: int | None = DEFAULT_MAX_BYTES) -> ParsedStatement:
     """Parse a bank statement file, or raise StatementError; nothing is stored."""
     if max_bytes is not None and len(data) > max_bytes:
         raise StatementError(_l("The file is %(size)d MB; statements up to %(limit)d MB are accepted. Export a shorter period.",
                                 size=len(data) // (1024 * 1024), limit=max_bytes // (1024 * 1024)))
+    # A trailing Ctrl-Z (end of file on old systems) or another control byte is no content.
+    kept = data.rstrip(_CONTROL_OR_SPACE)
+    if data[len(kept):].strip(b" \t\r\n"):
+        data = kept + b"\n"
     if not data.strip():
         raise StatementError(_l("The file is empty."))
     fmt = detect_format(data) if fmt == "auto" else fmt
@@ -220,6 +317,24 @@ def _text(element, *path: str) -> str:
     return (found.text or "").strip() if found is not None and found.text else ""
 
 
+def _camt_account(element, *path: str) -> str:
+    """An account given as <IBAN> or as <Othr><Id> (a non-IBAN or proprietary account)."""
+    account = _child(element, *path, "Id")
+    return clean_iban(_text(account, "IBAN") or _text(account, "Othr", "Id"))
+
+
+def _balance_date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None  # the date of a balance is shown, never checked: no reason to refuse a file
+
+
+def _money(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"EUR {sign}{abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+
+
 def parse_camt053(data: bytes) -> ParsedStatement:
     try:
         root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
@@ -236,13 +351,12 @@ def parse_camt053(data: bytes) -> ParsedStatement:
     statements = _children(_child(root, "BkToCstmrStmt"), "Stmt")
     if not statements:
         raise StatementError(_l("The CAMT.053 file contains no statement."))
-    account = ""
-    numbers: list[str] = []
-    lines: list[ParsedLine] = []
-    opening = closing = None
+    parts: list[ParsedPart] = []
+    entry_number = 0
     for stmt in statements:
-        account = clean_iban(_text(stmt, "Acct", "Id", "IBAN")) or account
-        numbers.append(_text(stmt, "LglSeqNb") or _text(stmt, "ElctrncSeqNb") or _text(stmt, "Id"))
+        part = ParsedPart(_camt_account(stmt, "Acct"),
+                          _text(stmt, "LglSeqNb") or _text(stmt, "ElctrncSeqNb") or _text(stmt, "Id"))
+        previous_closing = None
         for balance in _children(stmt, "Bal"):
             code = _text(balance, "Tp", "CdOrPrtry", "Cd")
             amount_el = _child(balance, "Amt")
@@ -251,13 +365,40 @@ def parse_camt053(data: bytes) -> ParsedStatement:
             cents = _cents(amount_el.text or "", _l("A balance"))
             if _text(balance, "CdtDbtInd") == "DBIT":
                 cents = -cents
-            if code == "OPBD" and opening is None:
-                opening = cents
+            on = _balance_date(_text(balance, "Dt", "Dt") or _text(balance, "Dt", "DtTm"))
+            if code == "OPBD" and part.opening_cents is None:
+                part.opening_cents, part.opening_on = cents, on
+            elif code == "PRCD" and previous_closing is None:
+                previous_closing = (cents, on)
             elif code == "CLBD":
-                closing = cents
-        for number, entry in enumerate(_children(stmt, "Ntry"), start=1):
-            lines.extend(_camt_entry(entry, number))
-    return ParsedStatement("camt053", account, ", ".join(n for n in numbers if n), lines, opening, closing)
+                part.closing_cents, part.closing_on = cents, on
+        if part.opening_cents is None and previous_closing is not None:
+            part.opening_cents, part.opening_on = previous_closing  # the previous closing is this opening
+        for entry in _children(stmt, "Ntry"):
+            entry_number += 1
+            status = _text(entry, "Sts") or _text(entry, "Sts", "Cd")
+            if status in {"PDNG", "INFO"}:
+                continue  # not booked: not in the balances, not yet money on the account
+            part.lines.extend(_camt_entry(entry, entry_number))
+        if part.opening_cents is not None and part.closing_cents is not None:
+            total = part.opening_cents + sum(line.amount_cents for line in part.lines)
+            if total != part.closing_cents:
+                raise StatementError(_l(
+                    "The CAMT.053 file does not add up: statement %(number)s of %(account)s opens at %(opening)s; "
+                    "with its entries that makes %(computed)s, but its closing balance is %(closing)s. "
+                    "The file is incomplete or damaged; nothing was imported.",
+                    number=part.number or "?", account=part.account_iban or "?", opening=_money(part.opening_cents),
+                    computed=_money(total), closing=_money(part.closing_cents)))
+        parts.append(part)
+    return _statement("camt053", parts)
+
+
+def _tx_amount(tx):
+    for path in (("AmtDtls", "TxAmt", "Amt"), ("Amt",), ("AmtDtls", "InstdAmt", "Amt")):
+        found = _child(tx, *path)
+        if found is not None:
+            return found
+    return None
 
 
 def _camt_entry(entry, number: int) -> list[ParsedLine]:
@@ -269,77 +410,107 @@ def _camt_entry(entry, number: int) -> list[ParsedLine]:
     credit = _text(entry, "CdtDbtInd")
     if credit not in {"CRDT", "DBIT"}:
         raise StatementError(_l("Entry %(number)d is neither a credit nor a debit.", number=number))
+    # CdtDbtInd is the direction of this booking, a reversal's included: a returned incoming
+    # payment is a DBIT with RvslInd true. RvslInd only says which party was the payer.
     sign = 1 if credit == "CRDT" else -1
-    if _text(entry, "RvslInd").lower() == "true":
-        sign = -sign
+    reversal = _text(entry, "RvslInd").lower() in {"true", "1"}
     booked = _date(_text(entry, "BookgDt", "Dt") or _text(entry, "BookgDt", "DtTm"), _l("The booking date of entry %(number)d", number=number))
-    value_text = _text(entry, "ValDt", "Dt")
+    value_text = _text(entry, "ValDt", "Dt") or _text(entry, "ValDt", "DtTm")
     value_on = _date(value_text, _l("The value date")) if value_text else None
     bank_ref = _text(entry, "AcctSvcrRef")
     entry_info = _text(entry, "AddtlNtryInf")
+    currency = amount_el.get("Ccy", "EUR")
     details = [tx for d in _children(entry, "NtryDtls") for tx in _children(d, "TxDtls")]
     if len(details) <= 1:
         tx = details[0] if details else None
-        return [_camt_line(tx, booked, value_on, sign * cents, amount_el.get("Ccy", "EUR"), bank_ref, entry_info, credit)]
-    # A batch entry: one line per transaction when each carries its own amount.
+        return [_camt_line(tx, booked, value_on, sign * cents, currency, bank_ref, entry_info, credit, reversal)]
+    amounts = [_tx_amount(tx) for tx in details]
+    if any(amount is None for amount in amounts):
+        # A batch that gives only its total: one line, without any one payer's details.
+        return [_camt_line(None, booked, value_on, sign * cents, currency, bank_ref, entry_info, credit, reversal)]
+    # A batch entry: one line per transaction, each with its own amount, party and reference.
     lines = []
-    for index, tx in enumerate(details, start=1):
-        tx_amount = _child(tx, "AmtDtls", "TxAmt", "Amt") or _child(tx, "Amt")
-        if tx_amount is None:
-            return [_camt_line(details[0], booked, value_on, sign * cents, amount_el.get("Ccy", "EUR"), bank_ref, entry_info, credit)]
-        lines.append(_camt_line(tx, booked, value_on, sign * _cents(tx_amount.text or "", what),
-                                tx_amount.get("Ccy", "EUR"), f"{bank_ref}/{index}" if bank_ref else "", entry_info, credit))
+    for index, (tx, tx_amount) in enumerate(zip(details, amounts, strict=True), start=1):
+        tx_credit = _text(tx, "CdtDbtInd") or credit
+        tx_sign = 1 if tx_credit == "CRDT" else -1
+        tx_cents = _cents(tx_amount.text or "", what)
+        tx_ref = _text(tx, "Refs", "AcctSvcrRef") or (f"{bank_ref}/{index}" if bank_ref else "")
+        lines.append(_camt_line(tx, booked, value_on, tx_sign * tx_cents, tx_amount.get("Ccy", currency),
+                                tx_ref, entry_info, tx_credit, reversal))
     if sum(line.amount_cents for line in lines) != sign * cents:
-        raise StatementError(_l("The transactions of entry %(number)d do not add up to its amount.", number=number))
+        raise StatementError(_l(
+            "The transactions of entry %(number)d do not add up to its amount (%(total)s). Nothing was imported.",
+            number=number, total=_money(sign * cents)))
     return lines
 
 
-def _camt_line(tx, booked, value_on, cents, currency, bank_ref, entry_info, credit) -> ParsedLine:
-    party = "Dbtr" if credit == "CRDT" else "Cdtr"
-    name = _text(tx, "RltdPties", party, "Nm") or _text(tx, "RltdPties", party, "Pty", "Nm") if tx is not None else ""
-    account = _text(tx, "RltdPties", party + "Acct", "Id", "IBAN") if tx is not None else ""
-    unstructured = " ".join(
-        (u.text or "").strip() for r in _children(tx, "RmtInf") for u in _children(r, "Ustrd")) if tx is not None else ""
-    structured = ""
+def _camt_line(tx, booked, value_on, cents, currency, bank_ref, entry_info, credit, reversal=False) -> ParsedLine:
+    # The other party: the payer of money received, the payee of money paid; for a reversal
+    # the parties of the original payment are given, so the other one.
+    party, other = ("Dbtr", "Cdtr") if (credit == "CRDT") != reversal else ("Cdtr", "Dbtr")
+    name = account = unstructured = structured = end_to_end = ""
     if tx is not None:
+        for who in (party, other):
+            name = _text(tx, "RltdPties", who, "Nm") or _text(tx, "RltdPties", who, "Pty", "Nm")
+            account = _camt_account(tx, "RltdPties", who + "Acct")
+            if name or account:
+                break
+        unstructured = " ".join((u.text or "").strip() for r in _children(tx, "RmtInf") for u in _children(r, "Ustrd"))
         for rmt in _children(tx, "RmtInf"):
             for strd in _children(rmt, "Strd"):
                 structured = structured or _text(strd, "CdtrRefInf", "Ref")
-    end_to_end = _text(tx, "Refs", "EndToEndId") if tx is not None else ""
+        end_to_end = _text(tx, "Refs", "EndToEndId")
     if end_to_end.upper() == "NOTPROVIDED":
         end_to_end = ""
     description = " ".join(part for part in (unstructured, entry_info if not unstructured else "") if part)
     reference = clean_reference(structured) if structured else find_rf(description) or find_rf(end_to_end)
-    return ParsedLine(booked, cents, currency or "EUR", value_on, clean_iban(account), name[:200],
+    return ParsedLine(booked, cents, currency or "EUR", value_on, account, name[:200],
                       description[:1000], reference, end_to_end[:140], bank_ref[:140])
 
 
 # --- MT940 --------------------------------------------------------------------------------
 
 _TAG_LINE = re.compile(r"^:(\d{2}[A-Z]?|NS):")
-_HEADER_LINE = re.compile(r"^(\{[1-5]:.*|ABNANL2A|940|0000 \d+|:940:|-\}?|\}|\$)$")
+# What banks write around the statements: SWIFT blocks ({1:...}{2:...}{4:, -}, -}{5:...}),
+# a BIC line (ABNANL2A, BUNQNL2A, FVLBNL22XXX), "940" or "940 00", old ING's
+# "0000 01INGBNL2AXXXX00001", ":940:" and "$" separators.
+_HEADER_LINE = re.compile(
+    r"^(?:(?:\{[1-5]:[^\n]*)|\{4:|-\}?(?:\{5:.*)?|\}|\$|:940:|940(?: \d{2})?|0000 [0-9A-Z]+"
+    r"|[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?(?: ?\d{1,6})?)$")
+_BLOCK_END = re.compile(r"^(?:-\}?(?:\{5:.*)?|\}|\$)$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SUB_FIELD = re.compile(r"/(EREF|CNTP|REMI|ORDP|BENM|NAME|IBAN|BIC|TRTP|CSID|MARF|RTRN|ID|ADDR|ULTC|ULTD|PURP|SVCL|ISDT|FX|CHGS|EXCH|STRD|USTD|CUST|RF)/")
 
 
-def _mt940_shape(text: str) -> None:
-    """Refuse lines that belong to no tag, so a damaged file is not half-read."""
+def _mt940_clean(text: str) -> str:
+    """The statements' tag lines only: headers and trailers around them are dropped, and a
+    line that belongs to no tag is refused, so a damaged file is not half-read."""
     current = None
     continuation = 0
+    kept: list[str] = []
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.rstrip()
-        if not line:
+        line = _CONTROL.sub("", raw).rstrip()
+        if not line.strip():
             continue
         tag = _TAG_LINE.match(line)
         if tag:
             current, continuation = tag.group(1), 0
+            kept.append(line)
             continue
-        if _HEADER_LINE.match(line.strip()):
+        stripped = line.strip()
+        if _BLOCK_END.match(stripped) or stripped.startswith("{1:"):
+            current = None
             continue
-        continuation += 1
-        if current == "86" or (current == "61" and continuation == 1):
+        if current in {"86", "NS"} or (current == "61" and continuation == 0):
+            continuation += 1
+            kept.append(line)
+            continue
+        if _HEADER_LINE.match(stripped):
+            current = None
             continue
         raise StatementError(_l("Line %(number)d of the MT940 file is not valid MT940: %(line)s",
                                 number=number, line=line[:60]))
+    return "\n".join(kept) + "\n"
 
 
 def _mt940_details(details: str) -> dict[str, str]:
@@ -354,15 +525,62 @@ def _mt940_details(details: str) -> dict[str, str]:
     return found
 
 
+_TRIODOS_FIELD = re.compile(r">(\d{2})")
+_LABELLED = re.compile(r"(?:^|/|\s)(REK|IBAN|NAAM|NAME|BIC|OMSCHRIJVING|BETALINGSKENM\.?|KENMERK):\s*", re.IGNORECASE)
+
+
+def _unstructured_details(details: str, extra: str) -> tuple[str, str, str]:
+    """Counterparty account, name and description from an :86: without /TAG/ fields.
+
+    Triodos: ">20" .. ">29" description, ">31" account, ">32"/">33" name. Knab: "REK: ...
+    /NAAM: .../OMSCHRIJVING: ...". ASN, SNS and RegioBank (and old SNS): the first line
+    starts with the account and the name. Old Rabobank: the account on the :61: second line
+    (sometimes with the name), the name as the first :86: line.
+    """
+    text = details.replace("\r", "")
+    if _TRIODOS_FIELD.search(text):
+        fields: dict[str, list[str]] = {}
+        pieces = _TRIODOS_FIELD.split(text.replace("\n", ""))
+        for code, value in zip(pieces[1::2], pieces[2::2], strict=False):
+            fields.setdefault(code, []).append(value)
+        description = "".join("".join(fields.get(str(code), [])) for code in range(20, 30)).strip()
+        name = " ".join("".join(fields.get(code, [])).strip() for code in ("32", "33")).strip()
+        return "".join(fields.get("31", [])).strip(), name, description
+    first, _, rest = text.partition("\n")
+    account, name = leading_account(first)
+    if account:
+        return account, name, " ".join(rest.split())
+    labelled = _LABELLED.split(text.replace("\n", ""))  # wrapped at 65 characters, mid-word
+    if len(labelled) >= 3:
+        found: dict[str, str] = {}
+        for key, value in zip(labelled[1::2], labelled[2::2], strict=False):
+            found.setdefault(key.upper().rstrip("."), " ".join(value.split()).strip(" /"))
+        rest = " ".join(labelled[0].split())
+        description = " ".join(p for p in (rest, found.get("OMSCHRIJVING", ""),
+                                           found.get("BETALINGSKENM", "") or found.get("KENMERK", "")) if p)
+        return (found.get("REK", "") or found.get("IBAN", ""), found.get("NAAM", "") or found.get("NAME", ""),
+                description)
+    account, name = leading_account(extra)
+    if account:
+        if not name and rest:
+            name, first, rest = first.strip(), rest.partition("\n")[0], rest.partition("\n")[2]
+            return account, name, " ".join(f"{first}\n{rest}".split())
+        return account, name, " ".join(text.split())
+    return "", "", " ".join(text.split())
+
+
 def _line_from_details(booked, value_on, cents, currency, details, extra, bank_ref) -> ParsedLine:
     parts = _mt940_details(details)
-    counter = parts.get("CNTP", "") or parts.get("ORDP", "") or parts.get("BENM", "")
-    counter_bits = [b for b in counter.split("/") if b]
-    iban = parts.get("IBAN", "") or (counter_bits[0] if counter_bits else "")
-    if not iban and extra and iban_number.is_valid(extra.split()[0]):
-        iban = extra.split()[0]  # Rabobank puts the counterparty account on the :61: second line
-    name = parts.get("NAME", "") or (counter_bits[2] if len(counter_bits) > 2 else "")
-    remittance = parts.get("REMI", parts.get("", details.replace("\n", " ")))
+    if "" in parts:  # no /TAG/ structure
+        iban, name, remittance = _unstructured_details(details, extra)
+    else:
+        counter = parts.get("CNTP", "") or parts.get("ORDP", "") or parts.get("BENM", "")
+        counter_bits = [b for b in counter.split("/") if b]
+        iban = parts.get("IBAN", "") or (counter_bits[0] if counter_bits else "")
+        if not iban and extra:
+            iban = leading_account(extra)[0]  # Rabobank puts the counterparty account on the :61: second line
+        name = parts.get("NAME", "") or (counter_bits[2] if len(counter_bits) > 2 else "")
+        remittance = parts.get("REMI", "")
     structured = ""
     remi_bits = [b for b in remittance.split("/") if b]
     if remi_bits and remi_bits[0] == "STRD" and len(remi_bits) >= 3:
@@ -380,73 +598,143 @@ def _line_from_details(booked, value_on, cents, currency, details, extra, bank_r
     if bank_ref.upper() == "NONREF":
         bank_ref = ""
     return ParsedLine(booked_on=booked, value_on=value_on, amount_cents=cents, currency=currency,
-                      counterparty_iban=clean_iban(iban), counterparty_name=name[:200],
+                      counterparty_iban=clean_iban(iban), counterparty_name=name.strip()[:200],
                       description=remittance.strip()[:1000], reference=reference,
                       end_to_end_id=end_to_end[:140], bank_ref=bank_ref[:140])
+
+
+def _mt940_account(text: str) -> str:
+    """:25: as banks write it: "NL39RABO0300065264 EUR", "NL86INGB0002445588EUR",
+    "NL92 ABNA 0417 1643 00", "INGBNL2A/NL86INGB0002445588", "417164300"."""
+    text = text.strip()
+    for candidate in (text, text.rsplit("/", 1)[-1]):
+        compact = clean_iban(candidate)
+        if iban_number.is_valid(compact):
+            return compact
+        account, _rest = leading_account(candidate)
+        if account:
+            return clean_iban(account)
+    return clean_iban(text.split()[0] if text.split() else "")
+
+
+_ASN_GROUP = re.compile(r"ASNBNL21|SNSBNL2A|RBRBNL21|^:25:\s*NL\d{2}\s?(?:ASNB|SNSB|RBRB)", re.MULTILINE)
+
+
+def _cents_of(balance) -> int:
+    return int(Decimal(str(balance.amount.amount)) * 100)
 
 
 def parse_mt940(text: str) -> ParsedStatement:
     import mt940
 
-    _mt940_shape(text)
+    asn_group = bool(_ASN_GROUP.search(text))
+    text = _mt940_clean(text)
     if not re.search(r"^:20:", text, re.MULTILINE) or not re.search(r"^:25:", text, re.MULTILINE):
         raise StatementError(_l("This is not an MT940 statement (no :20: or :25: field)."))
-    try:
-        blocks = mt940.parse_statements(text, options=mt940.Options.all())
-    except Exception as exc:  # the library raises RuntimeError/ValueError/KeyError on damaged tags
-        raise StatementError(_l("The MT940 file cannot be read: %(detail)s", detail=str(exc)[:160])) from exc
-    account = ""
-    numbers: list[str] = []
-    lines: list[ParsedLine] = []
-    opening = closing = None
-    for block in blocks:
+    # ASN, SNS and RegioBank put the counterparty IBAN (up to 34 characters) in the :61:
+    # customer reference and the name on its second line.
+    tags = {61: mt940.tags.StatementASNB()} if asn_group else None
+    parts: list[ParsedPart] = []
+    continues = False   # the previous page ended on an intermediate balance (:62M:)
+    blocks = [b for b in re.split(r"(?m)^(?=:20:)", text) if b.startswith(":20:")]
+    for page, block_text in enumerate(blocks, start=1):
+        block = mt940.models.Transactions(tags=tags, options=mt940.Options.all())
+        try:
+            block.parse(block_text)
+        except Exception as exc:  # the library raises RuntimeError/ValueError/KeyError on damaged tags
+            raise StatementError(_mt940_failure(exc, page)) from exc
         data = block.data
-        account_text = str(data.get("account_identification", "")).split(" ")[0]
-        account = clean_iban(account_text) or account
-        numbers.append(str(data.get("statement_number") or data.get("transaction_reference") or ""))
+        account = _mt940_account(str(data.get("account_identification") or ""))
+        number = str(data.get("statement_number") or data.get("transaction_reference") or "").strip()
         start = data.get("final_opening_balance") or data.get("opening_balance")
+        intermediate_start = data.get("intermediate_opening_balance")
         end = data.get("final_closing_balance") or data.get("closing_balance")
-        total = 0
+        intermediate_end = data.get("intermediate_closing_balance")
+        start, end = start or intermediate_start, end or intermediate_end
+        lines: list[ParsedLine] = []
         for transaction in block:
             tx = transaction.data
             if "amount" not in tx or "date" not in tx:
                 raise StatementError(_l("A transaction in the MT940 file has no amount or date."))
             cents = int(Decimal(str(tx["amount"].amount)) * 100)
-            total += cents
             extra = str(tx.get("extra_details") or "").strip()
-            lines.append(_line_from_details(
+            customer = str(tx.get("customer_reference") or "").strip()
+            if asn_group:  # the customer reference is the counterparty's IBAN, the name follows
+                extra, bank_ref = f"{customer} {extra}".strip(), str(tx.get("bank_reference") or "").strip()
+            else:
+                bank_ref = str(tx.get("bank_reference") or customer).strip()
+            line = _line_from_details(
                 tx.get("entry_date") or tx["date"], tx["date"], cents, str(tx["amount"].currency or "EUR"),
-                str(tx.get("transaction_details") or ""), extra,
-                str(tx.get("bank_reference") or tx.get("customer_reference") or "").strip()))
-        if start is not None and end is not None:
-            start_cents = int(Decimal(str(start.amount.amount)) * 100)
-            end_cents = int(Decimal(str(end.amount.amount)) * 100)
-            opening = start_cents if opening is None else opening
-            closing = end_cents
-            if start_cents + total != end_cents:
+                str(tx.get("transaction_details") or ""), extra, bank_ref)
+            line.account_iban = account
+            lines.append(line)
+        if start is None or end is None:
+            if lines:
+                raise StatementError(_l("The MT940 statement has no opening or closing balance (:60F: / :62F:)."))
+            continue
+        start_cents, end_cents = _cents_of(start), _cents_of(end)
+        if start_cents + sum(line.amount_cents for line in lines) != end_cents:
+            raise StatementError(_l(
+                "The MT940 file does not add up: the opening balance plus the transactions is not the closing "
+                "balance of statement %(number)s. The file is incomplete or damaged; nothing was imported.",
+                number=number or "?"))
+        previous = parts[-1] if parts else None
+        if continues and intermediate_start is not None and previous and previous.account_iban == account:
+            # The next page of a statement split over several (:62M: then :60M:).
+            if previous.closing_cents != start_cents:
                 raise StatementError(_l(
-                    "The MT940 file does not add up: the opening balance plus the transactions is not the closing "
-                    "balance of statement %(number)s. The file is incomplete or damaged; nothing was imported.",
-                    number=numbers[-1] or "?"))
-        elif block.transactions:
-            raise StatementError(_l("The MT940 statement has no opening or closing balance (:60F: / :62F:)."))
-    return ParsedStatement("mt940", account, ", ".join(n for n in numbers if n), lines, opening, closing)
+                    "Page %(page)d of MT940 statement %(number)s does not open at the balance the page before "
+                    "closed at (%(closing)s, not %(opening)s). Nothing was imported.",
+                    page=page, number=number or "?", closing=_money(previous.closing_cents or 0),
+                    opening=_money(start_cents)))
+            previous.lines.extend(lines)
+            previous.closing_cents, previous.closing_on = end_cents, _plain_date(end.date)
+        else:
+            parts.append(ParsedPart(account, number, start_cents, end_cents, _plain_date(start.date),
+                                    _plain_date(end.date), lines))
+        continues = end is intermediate_end and "final_closing_balance" not in data and "closing_balance" not in data
+    return _statement("mt940", parts)
+
+
+def _plain_date(value) -> dt.date | None:
+    return dt.date(value.year, value.month, value.day) if value else None
+
+
+def _mt940_failure(exc: Exception, page: int):
+    """A readable message for what the mt940 library could not read (never its repr)."""
+    tag = exc.args[1] if len(exc.args) >= 3 else None
+    value = str(exc.args[2]) if len(exc.args) >= 3 else ""
+    if tag is not None and getattr(tag, "id", None) is not None:
+        first = value.strip().splitlines()[0] if value.strip() else ""
+        return _l("Statement %(page)d of the MT940 file cannot be read: field :%(tag)s: (\"%(value)s\") is not "
+                  "written as MT940 prescribes. Nothing was imported.",
+                  page=page, tag=str(tag.id), value=first[:60])
+    return _l("Statement %(page)d of the MT940 file cannot be read: it is not written as MT940 prescribes. "
+              "Nothing was imported.", page=page)
 
 
 # --- CSV ----------------------------------------------------------------------------------
 
 # Column names as the banks write them, mapped onto ours. The first layout whose required
 # columns are all present wins.
-CSV_LAYOUTS = {
+CSV_LAYOUTS: dict[str, dict[str, str | tuple[str, ...]]] = {
     "ing": {
         "date": "Datum", "name": "Naam / Omschrijving", "account": "Rekening", "iban": "Tegenrekening",
         "direction": "Af Bij", "amount": "Bedrag (EUR)", "description": "Mededelingen",
     },
     "rabobank": {
-        "account": "IBAN/BBAN", "currency": "Munt", "number": "Volgnr", "date": "Datum", "amount": "Bedrag",
-        "iban": "Tegenrekening IBAN/BBAN", "name": "Naam tegenpartij", "description": "Omschrijving-1",
-        "description2": "Omschrijving-2", "description3": "Omschrijving-3", "reference": "Betalingskenmerk",
-        "end_to_end": "Transactiereferentie",
+        "account": "IBAN/BBAN", "currency": "Munt", "number": "Volgnr", "date": "Datum", "value_date": "Rentedatum",
+        "amount": "Bedrag", "iban": "Tegenrekening IBAN/BBAN", "name": "Naam tegenpartij",
+        "description": "Omschrijving-1", "description2": "Omschrijving-2", "description3": "Omschrijving-3",
+        "reference": "Betalingskenmerk", "end_to_end": "Transactiereferentie",
+    },
+    # The same export when the Rabobank site is set to English.
+    "rabobank_en": {
+        "account": "IBAN/BBAN", "currency": "Currency", "number": ("Sequence number", "Serial number"),
+        "date": "Date", "value_date": ("Value date", "Interest date"), "amount": "Amount",
+        "iban": ("Counterparty IBAN/BBAN", "Counterparty IBAN"), "name": ("Counterparty name", "Name counterparty"),
+        "description": "Description-1", "description2": "Description-2", "description3": "Description-3",
+        "reference": "Payment reference", "end_to_end": "Transaction reference",
     },
     "plain": {
         "date": "date", "amount": "amount", "iban": "counterparty_iban", "name": "counterparty_name",
@@ -456,8 +744,13 @@ CSV_LAYOUTS = {
 CSV_REQUIRED = {
     "ing": ("date", "name", "iban", "direction", "amount", "description"),
     "rabobank": ("account", "date", "amount", "iban", "name", "description"),
+    "rabobank_en": ("account", "date", "amount", "iban", "name", "description"),
     "plain": ("date", "amount", "description"),
 }
+
+
+def _names(spec: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (spec,) if isinstance(spec, str) else spec
 
 
 _ABN_TAB = re.compile(r"^\d{6,10}\tEUR\t\d{8}\t")
@@ -479,7 +772,8 @@ def parse_csv(text: str) -> ParsedStatement:
     lowered = {h.lower(): i for i, h in enumerate(header)}
     layout_name, best_missing = None, None
     for name, layout in CSV_LAYOUTS.items():
-        missing = [layout[key] for key in CSV_REQUIRED[name] if layout[key].lower() not in lowered]
+        missing = [_names(layout[key])[0] for key in CSV_REQUIRED[name]
+                   if not any(n.lower() in lowered for n in _names(layout[key]))]
         if not missing:
             layout_name = name
             break
@@ -489,9 +783,9 @@ def parse_csv(text: str) -> ParsedStatement:
         raise StatementError(_l("The CSV file lacks the columns %(columns)s. Nothing was imported.",
                                 columns=", ".join(f'"{c}"' for c in best_missing or [])))
     layout = CSV_LAYOUTS[layout_name]
-    column = {key: lowered.get(name.lower()) for key, name in layout.items()}
+    column = {key: next((lowered[n.lower()] for n in _names(names) if n.lower() in lowered), None)
+              for key, names in layout.items()}
     lines: list[ParsedLine] = []
-    account = ""
     for number, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -505,6 +799,9 @@ def parse_csv(text: str) -> ParsedStatement:
 
         what = _l("The amount on line %(number)d", number=number)
         cents = _cents(get("amount"), what)
+        formats = ("%Y-%m-%d", "%d-%m-%Y", "%Y%m%d")
+        value_on = (_date(get("value_date"), _l("The value date on line %(number)d", number=number), formats)
+                    if get("value_date") else None)
         if layout_name == "ing":
             direction = get("direction").lower()
             if direction not in {"af", "bij"}:
@@ -512,25 +809,22 @@ def parse_csv(text: str) -> ParsedStatement:
             cents = -abs(cents) if direction == "af" else abs(cents)
             booked = _date(get("date"), _l("The date on line %(number)d", number=number), ("%Y%m%d", "%Y-%m-%d", "%d-%m-%Y"))
         else:
-            booked = _date(get("date"), _l("The date on line %(number)d", number=number), ("%Y-%m-%d", "%d-%m-%Y", "%Y%m%d"))
+            booked = _date(get("date"), _l("The date on line %(number)d", number=number), formats)
         if cents == 0:
             continue
         description = " ".join(p for p in (get("description"), get("description2"), get("description3")) if p)
         reference = clean_reference(get("reference")) if get("reference") else find_rf(description)
-        account = clean_iban(get("account")) or account
         currency = get("currency") or "EUR"
-        lines.append(ParsedLine(booked, cents, currency, None, clean_iban(get("iban")), get("name")[:200],
-                                description[:1000], reference, get("end_to_end")[:140], get("number")[:140]))
-    if len(lines) and layout_name == "ing":
-        account = clean_iban(_first_account(text, column["account"], dialect)) or account
-    return ParsedStatement("csv", account, "", lines)
+        lines.append(ParsedLine(booked, cents, currency, value_on, clean_iban(get("iban")), get("name")[:200],
+                                description[:1000], reference, get("end_to_end")[:140], get("number")[:140],
+                                account_iban=clean_iban(get("account"))))
+    return _statement("csv", _parts_by_account(lines))
 
 
 def _parse_abnamro_tab(text: str) -> ParsedStatement:
     """ABN AMRO's tab-separated export: account, currency, date, start and end balance,
     value date, amount, description (the same structured text as its MT940 :86:)."""
     lines: list[ParsedLine] = []
-    account = ""
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
@@ -544,14 +838,7 @@ def _parse_abnamro_tab(text: str) -> ParsedStatement:
         cents = _cents(row[6], _l("The amount on line %(number)d", number=number))
         if _cents(row[3], _l("A balance")) + cents != _cents(row[4], _l("A balance")):
             raise StatementError(_l("Line %(number)d does not add up: start balance plus amount is not the end balance.", number=number))
-        lines.append(_line_from_details(booked, value_on, cents, row[1].strip() or "EUR", "\t".join(row[7:]), "", ""))
-    return ParsedStatement("csv", account, "", lines)
-
-
-def _first_account(text: str, index, dialect) -> str:
-    if index is None:
-        return ""
-    rows = csv.reader(io.StringIO(text), dialect)
-    next(rows, None)
-    row = next(rows, None)
-    return row[index] if row and len(row) > index else ""
+        line = _line_from_details(booked, value_on, cents, row[1].strip() or "EUR", "\t".join(row[7:]), "", "")
+        line.account_iban = clean_iban(account)
+        lines.append(line)
+    return _statement("csv", _parts_by_account(lines))
