@@ -15,14 +15,23 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
+from itsdangerous import BadData, URLSafeTimedSerializer
 from zxcvbn import zxcvbn
 
 from portal.accounts.models import Company, LoginSession, Token, User
 from portal.core import audit, mail
 from portal.core.db import atomic_write, database, utcnow
+from portal.core.security import account_key
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
+# zxcvbn's score 4 starts at 10^10 guesses; a password must take at least 10^12 (offline, against
+# a stolen hash), so patterns such as "Welkom2026!!" (about 10^10) are refused.
+MIN_PASSWORD_GUESSES_LOG10 = 12
+# Words everyone here would try first: the portal's own, and Dutch password habits.
+PORTAL_WORDS = ("onderwijsambassadeurs", "ambassadeur", "ambassadeurs", "onderwijs", "portal", "sroi",
+                "utrecht", "welkom", "wachtwoord", "zomer", "winter", "lente", "herfst", "voorjaar", "najaar")
+UNLOCK_HOURS = 24
 SESSION_TOUCH_SECONDS = 60
 
 
@@ -56,17 +65,36 @@ def _verify_hash(stored: str, password: str) -> bool:
         return False
 
 
+def password_inputs(*context: str) -> list[str]:
+    """What zxcvbn should treat as known to an attacker: the user's name, e-mail address and
+    company name, whole, without separators, and in their parts (local part, domain, words)."""
+    inputs: list[str] = []
+    for text in context:
+        text = (text or "").strip().lower()
+        if not text:
+            continue
+        inputs += [text, re.sub(r"[\W_]+", "", text)]
+        if "@" in text:
+            local, _at, domain = text.partition("@")
+            inputs += [local, domain, domain.split(".", 1)[0]]
+        inputs += [w for w in re.split(r"[@.,\s_-]+", text) if len(w) > 2]
+    inputs += PORTAL_WORDS
+    return list(dict.fromkeys(w for w in inputs if w))
+
+
 def password_problem(password: str, *context: str):
     """Why `password` is not acceptable, or None. No composition rules: length and guessability."""
     if len(password) < MIN_PASSWORD:
         return _l("Use at least %(count)d characters.", count=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
         return _l("Use at most %(count)d characters.", count=MAX_PASSWORD)
-    words = [w for text in context if text for w in re.split(r"[@.\s_-]+", text.lower()) if len(w) > 2]
-    words += ["onderwijsambassadeurs", "ambassadeur", "onderwijs", "portal", "sroi"]
+    inputs = password_inputs(*context)
+    # Judged as typed and without separators ("kees-van-dam" is "keesvandam" to an attacker).
     # zxcvbn refuses more than 72 characters (its matching slows down steeply beyond that).
-    if zxcvbn(password[:72], user_inputs=words)["score"] < 3:
-        return _l("This password is too easy to guess. A few unrelated words together make a strong one.")
+    for candidate in dict.fromkeys((password, re.sub(r"[\W_]+", "", password) or password)):
+        result = zxcvbn(candidate[:72], user_inputs=inputs)
+        if result["score"] < 4 or float(result["guesses_log10"]) < MIN_PASSWORD_GUESSES_LOG10:
+            return _l("This password is too easy to guess. A few unrelated words together make a strong one.")
     return None
 
 
@@ -86,17 +114,28 @@ class Registration:
     password: str
 
 
-def register_company(data: Registration) -> User:
-    """Create a company with its first administrator and mail the confirmation link."""
+def register_company(data: Registration) -> User | None:
+    """Create a company with its first administrator and mail the confirmation link.
+
+    The answer never tells whether an address or KvK number is known: an address that already has
+    an account gets a notice instead (its owner learns of it, nobody else); for a KvK number already
+    registered nothing is made or sent (the page says what an applicant whose mail does not come
+    should do). None then."""
     problem = password_problem(data.password, data.admin_email, data.legal_name, data.admin_name)
     if problem:
         raise AccountError(problem, "password")
     email = data.admin_email.strip().lower()
+    password_hash = hash_password(data.password)  # made in every case: the same work for known and unknown
     with atomic_write():
+        existing = User.get_or_none(User.email == email)
+        if existing is not None:
+            mail.send_template(existing.email, "accounts/already_registered", existing.language,
+                               _l("Someone tried to register with your e-mail address"), user=existing)
+            audit.record("company.registration_refused", actor=None, reason="email", email_hash=_hash_token(email)[:16])
+            return None
         if Company.select().where(Company.kvk == data.kvk).exists():
-            raise AccountError(_l("A company with this KvK number is already registered. Ask its administrator to invite you."), "kvk")
-        if User.select().where(User.email == email).exists():
-            raise AccountError(_l("This e-mail address already has an account. Log in, or reset your password."), "admin_email")
+            audit.record("company.registration_refused", actor=None, reason="kvk", email_hash=_hash_token(email)[:16])
+            return None
         try:
             company = Company.create(
                 legal_name=data.legal_name.strip(), kvk=data.kvk, street=data.street.strip(),
@@ -104,7 +143,7 @@ def register_company(data: Registration) -> User:
                 language=data.language,
             )
             user = User.create(company=company, email=email, name=data.admin_name.strip(),
-                               password_hash=hash_password(data.password), role="admin",
+                               password_hash=password_hash, role="admin",
                                language=data.language, password_changed_at=utcnow())
         except peewee.IntegrityError as exc:
             raise AccountError(_l("This company or e-mail address was registered a moment ago."), "kvk") from exc
@@ -234,6 +273,34 @@ def _end_all_sessions(user: User) -> None:
     LoginSession.delete().where(LoginSession.user == user).execute()
 
 
+# --- login under attack: the owner's unlock link ------------------------------------------
+
+def _unlock_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="login-unlock")
+
+
+def send_unlock_link(email: str) -> None:
+    """Mail the owner of `email` (if any) a link that lets their browser log in while the account
+    has reached its ceiling of failed attempts; silent for unknown addresses."""
+    user = User.get_or_none(User.email == (email or "").strip().lower())
+    if user is None or not user.is_active or not user.password_hash:
+        return
+    raw = _unlock_serializer().dumps({"a": account_key(user.email)})
+    link = current_app.config["BASE_URL"].rstrip("/") + url_for("accounts.login", unlock=raw)
+    mail.send_template(user.email, "accounts/unlock", user.language, _l("Someone is trying to log in to your account"),
+                       user=user, link=link, hours=UNLOCK_HOURS)
+
+
+def unlocked_account(raw_token: str) -> str | None:
+    """The account key an unlock link names, or None when it is made up, tampered with or expired."""
+    try:
+        data = _unlock_serializer().loads(raw_token or "", max_age=UNLOCK_HOURS * 3600)
+    except BadData:
+        return None
+    account = data.get("a") if isinstance(data, dict) else None
+    return account if isinstance(account, str) else None
+
+
 # --- passwords: reset and change --------------------------------------------------------
 
 def request_reset(email: str) -> None:
@@ -272,6 +339,8 @@ def change_password(user: User, current: str, new: str) -> None:
     problem = password_problem(new, user.email, user.name, user.company.legal_name if user.company_id else "")
     if problem:
         raise AccountError(problem, "new_password")
+    if _verify_hash(user.password_hash, new):
+        raise AccountError(_l("Choose a new password that differs from your current one."), "new_password")
     with atomic_write():
         _set_password(user, new)
         _end_all_sessions(user)

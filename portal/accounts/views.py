@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import segno
 from flask import (
     Blueprint,
     abort,
+    after_this_request,
+    copy_current_request_context,
     current_app,
     flash,
     g,
@@ -16,7 +20,9 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
+from limits import parse, parse_many
 from markupsafe import Markup
 
 from portal.accounts import auth, service
@@ -32,25 +38,82 @@ from portal.accounts.forms import (
     TotpForm,
 )
 from portal.core.i18n import LANGUAGES
-from portal.core.security import company_admin_required, company_required, limiter
+from portal.core.security import account_key, company_admin_required, company_required, limiter
 from portal.core.templating import MenuItem, register_menu_provider
 from portal.core.urls import safe_next
 
 bp = Blueprint("accounts", __name__)
+log = logging.getLogger("portal.accounts")
+
+# Failed logins one account takes from all addresses together before it stops accepting logins
+# from browsers its owner has not unlocked with the link mailed to them.
+ACCOUNT_CEILING = "100 per day"
+UNLOCK_MAIL_LIMIT = "1 per hour"
+UNLOCKED_SESSION_KEY = "unlocked"
 
 
 def _attempt_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
 
 
-def _account_key() -> str:
-    return "account:" + (request.form.get("email") or "").strip().lower()
+def _account_address_key() -> str:
+    """The account named in the form together with the client's address."""
+    return f"account-address:{account_key(request.form.get('email'))}:{get_remote_address()}"
 
 
-def _throttled(view):
-    """Rate-limit POSTs per client address and per account named in the form."""
-    view = limiter.limit(_attempt_limit, key_func=_account_key, methods=["POST"])(view)
+def _throttled_login(view):
+    """Rate-limit login attempts per client address and per account-and-address pair: someone
+    hammering an account from elsewhere does not keep its owner out (the account's own ceiling,
+    with the owner's unlock link, is in the view)."""
+    view = limiter.limit(_attempt_limit, key_func=_account_address_key, methods=["POST"])(view)
     return limiter.limit(_attempt_limit, methods=["POST"])(view)
+
+
+def _pending_login_key() -> str:
+    login_session = auth.current_login_session()
+    if login_session is None:
+        return "totp-address:" + get_remote_address()
+    return f"totp-login:{login_session.id}"
+
+
+def _ceiling_reached(account: str) -> bool:
+    if not limiter.enabled:
+        return False
+    return not limiter.limiter.test(parse(ACCOUNT_CEILING), "login-ceiling", account)
+
+
+def _count_failure(account: str) -> None:
+    if limiter.enabled:
+        limiter.limiter.hit(parse(ACCOUNT_CEILING), "login-ceiling", account)
+
+
+def _may_mail_unlock_link(account: str) -> bool:
+    return limiter.limiter.hit(parse(UNLOCK_MAIL_LIMIT), "login-unlock-mail", account)
+
+
+def _may_mail_reset_link(email: str) -> bool:
+    """Reset mails to one address, from all clients together, stay within the attempt limit; past
+    it the answer is the same, only no mail goes out (no lockout, no flood of mails)."""
+    if not limiter.enabled:
+        return True
+    account = account_key(email)
+    return all(limiter.limiter.hit(item, "reset-mail", account) for item in parse_many(_attempt_limit()))
+
+
+def after_response(work, *args) -> None:
+    """Run `work(*args)` once the response has gone out (in a copy of this request's context), so
+    what it costs, such as sending a mail, does not show in the answer's timing."""
+    @copy_current_request_context
+    def run():
+        try:
+            work(*args)
+        except Exception:
+            log.exception("work after the response failed")
+
+    @after_this_request
+    def schedule(response):
+        response.call_on_close(run)
+        return response
 
 
 @bp.record_once
@@ -107,14 +170,25 @@ def confirm(token: str):
 # --- login, TOTP, logout ------------------------------------------------------------------
 
 @bp.route("/login", methods=["GET", "POST"])
-@_throttled
+@_throttled_login
 def login():
     if current_user.is_authenticated:
         return redirect(_home_for(current_user))
+    if request.method == "GET" and "unlock" in request.args:
+        return _unlock(request.args["unlock"])
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
+        account = account_key(form.email.data)
+        if _ceiling_reached(account) and account not in session.get(UNLOCKED_SESSION_KEY, []):
+            if _may_mail_unlock_link(account):
+                after_response(service.send_unlock_link, form.email.data)
+            current_app.logger.info("login refused: account ceiling reached")
+            flash(_("This account has had too many failed logins. If it is yours, we have sent you an "
+                    "e-mail with a link that lets you log in."), "error")
+            return render_template("accounts/login.html", form=form), 429
         user = service.authenticate(form.email.data, form.password.data)
         if user is None:
+            _count_failure(account)
             flash(_("The e-mail address or password is not correct."), "error")
             current_app.logger.info("login failed")
             return render_template("accounts/login.html", form=form), 401
@@ -131,6 +205,19 @@ def login():
     return render_template("accounts/login.html", form=form)
 
 
+def _unlock(token: str):
+    """The owner's link from the unlock mail (/login?unlock=...): this browser may log in to that
+    account despite its ceiling of failed attempts (the per-address limits still apply)."""
+    account = service.unlocked_account(token)
+    if account is None:
+        flash(_("This link is no longer valid. Try to log in again to receive a new one."), "error")
+    else:
+        unlocked = [a for a in session.get(UNLOCKED_SESSION_KEY, []) if a != account][-4:]
+        session[UNLOCKED_SESSION_KEY] = [*unlocked, account]
+        flash(_("You can log in from this browser now."), "success")
+    return redirect(url_for("accounts.login"))
+
+
 def _home_for(user) -> str:
     return url_for("accounts.leader_home") if user.is_leader else url_for("accounts.dashboard")
 
@@ -143,6 +230,7 @@ def _pending_leader():
 
 
 @bp.route("/login/totp", methods=["GET", "POST"])
+@limiter.limit(_attempt_limit, key_func=_pending_login_key, methods=["POST"])
 @limiter.limit(_attempt_limit, methods=["POST"])
 def totp():
     login_session = _pending_leader()
@@ -175,11 +263,14 @@ def logout():
 # --- password reset -----------------------------------------------------------------------
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@_throttled
+@limiter.limit(_attempt_limit, methods=["POST"])
 def forgot_password():
     form = ForgotForm()
     if form.validate_on_submit():
-        service.request_reset(form.email.data)
+        # Looked up and mailed after the answer has gone out: the same answer, in the same time,
+        # for known and unknown addresses.
+        if _may_mail_reset_link(form.email.data):
+            after_response(service.request_reset, form.email.data)
         flash(_("If an account exists for that address, we have sent it a link to choose a new password."), "success")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/forgot.html", form=form)

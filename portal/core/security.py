@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
 import peewee
-from flask import Flask, abort, current_app, request
+from flask import Flask, abort, current_app, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
@@ -37,7 +41,60 @@ PUBLIC_CACHEABLE_PREFIXES = ("static", "content.")
 M = TypeVar("M", bound=peewee.Model)
 
 
+def keyed_hash(text: str) -> str:
+    """An HMAC of `text` under the secret key: what the rate limiter's keys hold instead of
+    personal data such as e-mail addresses."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def account_key(email: str | None) -> str:
+    """The keyed hash of an e-mail address as typed (case and surrounding spaces ignored)."""
+    return keyed_hash((email or "").strip().lower())
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def request_has_nul() -> bool:
+    """Whether the path, query, form fields or JSON body of this request hold a NUL byte
+    (PostgreSQL refuses NUL in text, so it would end as a 500 deep inside a handler)."""
+    if "\x00" in request.path:
+        return True
+    for values in (request.args, request.form):
+        if any(_has_nul(key) or _has_nul(value) for key, value in values.items(multi=True)):
+            return True
+    return request.is_json and _has_nul(request.get_json(silent=True))
+
+
+NUL_TITLE = _l("Bad request")
+NUL_MESSAGE = _l("What you sent contains a character that is not allowed (a NUL byte). Please remove it and try again.")
+
+
+def _refuse_nul():
+    if not request_has_nul():
+        return None
+    from portal.core.errors import wants_json
+
+    if wants_json():
+        return jsonify({"error": {"status": 400, "title": str(NUL_TITLE), "message": str(NUL_MESSAGE)}}), 400
+    return render_template("errors/error.html", code=400, title=NUL_TITLE, message=NUL_MESSAGE, reference=None), 400
+
+
 def init_app(app: Flask) -> None:
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        # Behind that many proxies, the client's address (and scheme) come from X-Forwarded-*.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    # First of all: a NUL byte never reaches CSRF, the limiter or a handler.
+    app.before_request(_refuse_nul)
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["RATELIMIT_STORAGE"])
     limiter.init_app(app)

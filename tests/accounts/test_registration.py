@@ -118,23 +118,46 @@ def test_the_form_comes_back_filled_in_after_an_error(client):
     assert "password1234" not in text  # passwords are never sent back
 
 
-def test_a_kvk_number_registers_once(client, make_company):
+def test_a_kvk_number_registers_once(client, make_company, outbox):
     existing = make_company("Kanaal")
     response = client.post("/register", data=form(kvk=existing.kvk), headers=EN)
 
-    assert response.status_code == 422
-    assert "A company with this KvK number is already registered." in page_text(response)
+    # The same answer as for a new company: the page never says the KvK number is known.
+    assert response.status_code == 200
+    assert "We have sent a confirmation link to Kees@Kanaalbouw.example" in page_text(response)
+    assert "already registered" not in page_text(response)
     assert Company.select().count() == 1
     assert User.select().where(User.email == "kees@kanaalbouw.example").count() == 0
+    assert outbox.messages == []  # nothing is sent (the page says what to do when no mail comes)
+    assert "ask its administrator to invite you" in page_text(response)
 
 
-def test_an_email_address_registers_once_whatever_its_case(client, make_company):
+def test_an_email_address_registers_once_whatever_its_case(client, make_company, outbox):
     existing = make_company("Kanaal")
     response = client.post("/register", data=form(admin_email=existing.admin.email.upper()), headers=EN)
 
-    assert response.status_code == 422
-    assert "This e-mail address already has an account." in page_text(response)
+    assert response.status_code == 200
+    assert "already has an account" not in page_text(response)
     assert Company.select().count() == 1
+    # The owner of the address is told, nobody else.
+    notice = outbox.last(existing.admin.email)
+    assert notice.subject == "Someone tried to register with your e-mail address"
+    assert "/confirm/" not in notice.text
+    assert len(outbox.messages) == 1
+
+
+def test_registration_answers_the_same_for_known_and_unknown_addresses_and_kvk_numbers(app, make_company):
+    existing = make_company("Kanaal")
+
+    def answer(**overrides) -> tuple[int, str]:
+        response = app.test_client().post("/register", data=form(**overrides), headers=EN)
+        email = overrides.get("admin_email", form()["admin_email"])
+        return response.status_code, re.sub(r'value="[^"]*"', "", page_text(response)).replace(email, "ADDRESS")
+
+    new = answer(kvk="11112222", admin_email="nieuw@kanaalbouw.example")
+    assert answer(kvk=existing.kvk) == new
+    assert answer(kvk="33334444", admin_email=existing.admin.email) == new
+    assert answer(kvk="55556666", admin_email=existing.admin.email.upper()) == new
 
 
 # --- confirming the address ---------------------------------------------------------------

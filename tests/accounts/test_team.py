@@ -142,7 +142,7 @@ def test_a_deactivated_invitee_cannot_accept(app, acme, admin, outbox):
 def test_an_invitation_link_is_not_a_reset_link_and_the_other_way_round(app, admin, acme, outbox):
     invite(admin)
     invitation = outbox.last("nieuw@acme.nl").link()
-    app.test_client().post("/password/forgot", data={"email": acme.member.email})
+    app.test_client().post("/password/forgot", data={"email": acme.member.email}).close()
     reset = outbox.last(acme.member.email).link()
 
     assert app.test_client().get(invitation.replace("/invite/", "/password/reset/")).headers["Location"].endswith("/password/forgot")
