@@ -42,7 +42,7 @@ run: $(STAMP) translations
 test: $(STAMP) translations node_modules/axe-core/axe.min.js
 	$(BIN)/portal content check
 	$(BIN)/bandit --quiet --recursive portal --severity-level high
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Debian's Chromium for the browser journeys (as root: `sudo make browser`); .ci/run uses it too.
 browser:

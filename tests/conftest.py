@@ -37,6 +37,19 @@ def _worker_url(url: str) -> str:
 
 
 PG_URL = _worker_url(BASE_PG_URL)
+
+
+def _worker_redis_url(url: str) -> str:
+    """This worker's Redis database: the one named, less the worker's number (gw1 uses 14 when 15
+    is named), so workers never reset each other's counters."""
+    if not url or not WORKER:
+        return url
+    parts = urlsplit(url)
+    named = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{max(0, named - int(WORKER.removeprefix('gw')))}"))
+
+
+REDIS_URL = _worker_redis_url(os.environ.get("PORTAL_TEST_REDIS_URL", ""))
 PASSWORD = "zeilboot-kaasmarkt-regen-42"
 
 

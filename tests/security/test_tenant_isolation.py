@@ -25,8 +25,6 @@ import json
 import re
 from urllib.parse import urlsplit
 
-import pytest
-
 from portal import all_models
 from tests.security import routes
 from tests.security.routes import (
@@ -40,8 +38,8 @@ from tests.security.routes import (
 )
 from tests.security.tenant_objects import FACTORIES, FORMS, QUERIES, add_contribution
 
-# One module-scoped world (conftest.py's `isolation`): keep these tests on one xdist worker.
-pytestmark = pytest.mark.xdist_group("tenant_isolation")
+# One module-scoped world (conftest.py's `isolation`), built once: `make test` hands out whole
+# files to its workers (pytest-xdist's --dist loadfile), so these tests share one worker.
 
 # What an intruder submits with every POST: fields that would change or move A's objects if they got through.
 HOSTILE_FORM = {
