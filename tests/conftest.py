@@ -304,19 +304,28 @@ def leader(app):
 
 
 @pytest.fixture
-def leader_client(app, leader, login):
-    """A client logged in as the project leader, second factor passed."""
+def sign_in_leader(app, leader, login):
+    """Log a new client in as the project leader, second factor passed, at the current time."""
     import pyotp
 
     from portal.accounts.models import User
 
-    client = app.test_client()
-    login(client, leader)
-    client.get("/login/totp")
-    secret = User.get_by_id(leader.id).totp_secret
-    response = client.post("/login/totp", data={"code": pyotp.TOTP(secret).now()})
-    assert response.status_code == 302, response.data[:500]
-    return client
+    def sign_in():
+        client = app.test_client()
+        login(client, leader)
+        client.get("/login/totp")
+        secret = User.get_by_id(leader.id).totp_secret
+        response = client.post("/login/totp", data={"code": pyotp.TOTP(secret).now()})
+        assert response.status_code == 302, response.data[:500]
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def leader_client(sign_in_leader):
+    """A client logged in as the project leader, second factor passed."""
+    return sign_in_leader()
 
 
 # --- localstripe on loopback, inside the test process (giving's tests and the browser journeys) ---

@@ -22,12 +22,10 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import pyotp
 import pytest
 import time_machine
 from babel.dates import format_date
 
-from portal.accounts.models import User
 from portal.core import ledger
 from portal.core.db import database
 from portal.core.ledger import ClosedMonth, Posting, Total
@@ -39,6 +37,7 @@ from portal.reconcile import service as reconcile
 from portal.reconcile.models import BankLine, PeriodClose
 from tests.core.cli_runner import run_portal
 from tests.giving import conftest as giving_fixtures
+from tests.reconcile.conftest import camt
 
 # Giving's Stripe environment (localstripe in this process, signed webhooks) for this module.
 app_config = giving_fixtures.app_config
@@ -58,19 +57,6 @@ BANK_PAID_ON = dt.date(2026, 10, 30)                            # the date on th
 
 ALREADY_ENDED = "A month can be closed only after it has ended."
 
-CAMT = """<?xml version="1.0" encoding="UTF-8"?>
-<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><Stmt><Id>10</Id>
-<Acct><Id><IBAN>NL91ABNA0417164300</IBAN></Id></Acct>{entries}</Stmt></BkToCstmrStmt></Document>"""
-ENTRY = """<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>{on}</Dt></BookgDt>
-<AcctSvcrRef>{ref}</AcctSvcrRef><NtryDtls><TxDtls><RltdPties><Dbtr><Nm>Payer</Nm></Dbtr><DbtrAcct><Id><IBAN>{iban}</IBAN>
-</Id></DbtrAcct></RltdPties><RmtInf>{remittance}</RmtInf></TxDtls></NtryDtls></Ntry>"""
-
-
-def camt(*entries) -> bytes:
-    """A camt.053 bank statement of credit lines."""
-    return CAMT.format(entries="".join(ENTRY.format(**e) for e in entries)).encode()
-
-
 @pytest.fixture(autouse=True)
 def calendar():
     """Every test starts on 28 October 2026 (Utrecht) and moves on from there."""
@@ -79,19 +65,9 @@ def calendar():
 
 
 @pytest.fixture
-def sign_in(app, leader, login):
+def sign_in(sign_in_leader):
     """A fresh client of the project leader, logged in (with her second factor) at the current time."""
-
-    def sign_in_now():
-        client = app.test_client()
-        login(client, leader)
-        client.get("/login/totp")
-        secret = User.get_by_id(leader.id).totp_secret
-        response = client.post("/login/totp", data={"code": pyotp.TOTP(secret).now()})
-        assert response.status_code == 302, response.data[:500]
-        return client
-
-    return sign_in_now
+    return sign_in_leader
 
 
 # --- reading the books as a reader would -----------------------------------------------------------

@@ -71,3 +71,16 @@ def request_context(app):
     """Messages are lazy translations: reading them needs a request (for the locale)."""
     with app.test_request_context():
         yield
+
+
+CAMT = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><Stmt><Id>7</Id>
+<Acct><Id><IBAN>NL91ABNA0417164300</IBAN></Id></Acct>{entries}</Stmt></BkToCstmrStmt></Document>"""
+ENTRY = """<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>{on}</Dt></BookgDt>
+<AcctSvcrRef>{ref}</AcctSvcrRef><NtryDtls><TxDtls><RltdPties><Dbtr><Nm>Payer</Nm></Dbtr><DbtrAcct><Id><IBAN>{iban}</IBAN>
+</Id></DbtrAcct></RltdPties><RmtInf>{remittance}</RmtInf></TxDtls></NtryDtls></Ntry>"""
+
+
+def camt(*entries) -> bytes:
+    """A camt.053 bank statement of credit lines (each a dict: amount, on, ref, iban, remittance)."""
+    return CAMT.format(entries="".join(ENTRY.format(**e) for e in entries)).encode()
