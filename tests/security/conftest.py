@@ -83,7 +83,7 @@ def isolation(migrated_template, tmp_path_factory):
             yield Isolation(
                 app=app, world=world, b=b, a_admin=login(app.test_client(), world.a.admin),
                 a_member=login(app.test_client(), world.a.member),
-                leader=base.leader_client.__wrapped__(app, leader, login), make_company=make_company, login=login)
+                leader=base.sign_in_leader.__wrapped__(app, leader, login)(), make_company=make_company, login=login)
             from portal.giving import service
 
             service.wait_for_followups(app)
