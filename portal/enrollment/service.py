@@ -19,6 +19,7 @@ import peewee
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from peewee import fn
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.nl import brin as stdnum_brin
@@ -38,6 +39,7 @@ from portal.enrollment.models import (
     AllowanceCap,
     AmbassadorSession,
     Closure,
+    Document,
     Enrolment,
     EnrolmentSlot,
     HoursEntry,
@@ -47,7 +49,10 @@ from portal.enrollment.models import (
 )
 
 LINK_LIFETIME = dt.timedelta(days=14)
-AMBASSADOR_SESSION_LIFETIME = dt.timedelta(hours=8)
+AMBASSADOR_SESSION_LIFETIME = dt.timedelta(hours=8)  # absolute: from opening the link
+AMBASSADOR_SESSION_TOUCH_SECONDS = 60
+# Links the public "send me a new link" form mails per enrolment and hour; the rest are skipped.
+PUBLIC_LINKS_PER_HOUR = 3
 VOG_REMINDER_DAYS = 14
 MAX_HOURLY_COST_CENTS = 100_000  # EUR 1,000 an hour: anything above is a typing mistake
 
@@ -75,6 +80,9 @@ VOG_LABELS = {"not_requested": _l("Not requested"), "requested": _l("Requested")
 DURATION_LABELS = {"full": _l("Whole school year"), "half": _l("Half a school year")}
 WEEKDAY_LABELS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"))
 CLOSURE_LABELS = {"holiday": _l("Holiday"), "day_off": _l("Day off")}
+
+
+SESSION_ENDED = _l("Your session has ended. Ask for a new link below.")
 
 
 class EnrollmentError(ValueError):
@@ -721,11 +729,25 @@ def create_enrolment(company: Company, actor: User | None, data: EnrolmentData) 
 
 
 def update_enrolment(enrolment: Enrolment, actor: User, data: EnrolmentData) -> Enrolment:
-    """HR changes the details of an enrolment that is not yet matched."""
+    """HR changes the details of an enrolment that is not yet matched.
+
+    The e-mail address is the key to the employee's own pages. A new address ends every
+    session and unused link of the old one and gets a link of its own. Once the employee
+    has put a document or their IBAN on those pages, the address no longer changes here:
+    otherwise whoever edits the enrolment could send the pages, with the CV and the bank
+    account, to themselves.
+    """
+    personal = fn.EXISTS(Document.select(Document.id).where(Document.enrolment == enrolment.id))
     with atomic_write():
+        before = Enrolment.get_by_id(enrolment.id)
         changed = (Enrolment.update(updated_at=utcnow(), **data.model_fields())
-                   .where((Enrolment.id == enrolment.id) & Enrolment.status.in_(HR_EDITABLE)).execute())
+                   .where((Enrolment.id == enrolment.id) & Enrolment.status.in_(HR_EDITABLE)
+                          & ((Enrolment.employee_email == data.employee_email)
+                             | ((Enrolment.payout_iban == "") & ~personal)))
+                   .execute())
         if not changed:
+            if before.status in HR_EDITABLE:
+                raise EnrollmentError(_l("%(name)s has already added documents or an IBAN on their own pages, so their e-mail address cannot change. Withdraw this enrolment and enrol them again with the new address.", name=before.employee_name), "employee_email")
             raise EnrollmentError(_l("This enrolment is already matched to a school, so its details can no longer change. Ask the project leader."))
         EnrolmentSlot.delete().where(EnrolmentSlot.enrolment == enrolment.id).execute()
         try:
@@ -733,9 +755,15 @@ def update_enrolment(enrolment: Enrolment, actor: User, data: EnrolmentData) -> 
                 EnrolmentSlot.insert_many(_slots(enrolment.id, enrolment.company_id, data)).execute()
         except peewee.IntegrityError as exc:
             raise _overlap_error(data) from exc
+        new_address = before.employee_email != data.employee_email
         audit.record("enrollment.updated", actor=actor, company=enrolment.company_id, obj=enrolment,
-                     fields=sorted(data.model_fields()))
-    return Enrolment.get_by_id(enrolment.id)
+                     fields=sorted(data.model_fields()), email_changed=new_address)
+        updated = Enrolment.get_by_id(enrolment.id)
+        if new_address:
+            end_employee_access(updated)
+            _send_access_link(updated, actor)
+            audit.record("enrollment.link_sent", actor=actor, company=enrolment.company_id, obj=enrolment)
+    return updated
 
 
 # --- the status workflow -----------------------------------------------------------------
@@ -837,7 +865,12 @@ def set_payout_iban(enrolment: Enrolment, text: str) -> Enrolment:
         except StdnumError as exc:
             raise EnrollmentError(_l("Enter a valid IBAN, such as NL91 ABNA 0417 1643 00."), "iban") from exc
     with atomic_write():
-        Enrolment.update(payout_iban=cleaned, updated_at=utcnow()).where(Enrolment.id == enrolment.id).execute()
+        # Only for the address the employee's session was opened with (HR may have changed it).
+        saved = (Enrolment.update(payout_iban=cleaned, updated_at=utcnow())
+                 .where((Enrolment.id == enrolment.id) & (Enrolment.employee_email == enrolment.employee_email))
+                 .execute())
+        if not saved:
+            raise EnrollmentError(SESSION_ENDED)
         audit.record("enrollment.payout_iban", actor=None, company=enrolment.company_id, obj=enrolment,
                      by="ambassador", set=bool(cleaned))
     return Enrolment.get_by_id(enrolment.id)
@@ -846,7 +879,9 @@ def set_payout_iban(enrolment: Enrolment, text: str) -> Enrolment:
 # --- the employee's single-use link and session ------------------------------------------
 
 def _send_access_link(enrolment: Enrolment, actor: User | None) -> None:
-    AccessLink.update(used_at=utcnow()).where((AccessLink.enrolment == enrolment.id) & AccessLink.used_at.is_null()).execute()
+    """Mail a new link. Earlier unused links stay valid until they expire or one of them is
+    used: whoever asks for a link (anyone can, with the employee's address) must not be able
+    to cancel the one in the employee's mailbox."""
     raw = secrets.token_urlsafe(32)
     AccessLink.create(enrolment=enrolment.id, token_hash=_hash_token(raw), expires_at=utcnow() + LINK_LIFETIME)
     mail.send_template(enrolment.employee_email, "enrollment/invite", enrolment.language,
@@ -855,8 +890,14 @@ def _send_access_link(enrolment: Enrolment, actor: User | None) -> None:
                        link=_external("enrollment.ambassador_welcome", token=raw), days=LINK_LIFETIME.days)
 
 
+def end_employee_access(enrolment: Enrolment) -> None:
+    """End every session and unused link of the employee (their address changed)."""
+    AmbassadorSession.delete().where(AmbassadorSession.enrolment == enrolment.id).execute()
+    AccessLink.delete().where((AccessLink.enrolment == enrolment.id) & AccessLink.used_at.is_null()).execute()
+
+
 def resend_access_link(enrolment: Enrolment, actor: User | None) -> None:
-    """Mail the employee a new link (older unused links stop working)."""
+    """Mail the employee a new link (earlier unused links keep working until one is used)."""
     if enrolment.status == "withdrawn":
         raise EnrollmentError(_l("This enrolment was withdrawn."))
     with atomic_write():
@@ -865,17 +906,24 @@ def resend_access_link(enrolment: Enrolment, actor: User | None) -> None:
 
 
 def request_access_link(email: str) -> int:
-    """An employee asks for a new link; silent about whether the address is known."""
+    """An employee asks for a new link; silent about whether the address is known. At most
+    PUBLIC_LINKS_PER_HOUR links an hour per enrolment leave this way (no mail bombing)."""
     cleaned = (email or "").strip().lower()
     if not cleaned or len(cleaned) > 254:
         return 0
     found = list(Enrolment.select(Enrolment, Company).join(Company)
                  .where((Enrolment.employee_email == cleaned) & Enrolment.status.in_(OPEN_STATUSES + ("completed",))))
+    sent = 0
     with atomic_write():
         for enrolment in found:
+            recent = (AccessLink.select().where((AccessLink.enrolment == enrolment.id)
+                                                & (AccessLink.created_at > utcnow() - dt.timedelta(hours=1))).count())
+            if recent >= PUBLIC_LINKS_PER_HOUR:
+                continue
             _send_access_link(enrolment, None)
             audit.record("enrollment.link_requested", company=enrolment.company_id, obj=enrolment)
-    return len(found)
+            sent += 1
+    return sent
 
 
 def link_is_valid(raw: str) -> bool:
@@ -883,37 +931,58 @@ def link_is_valid(raw: str) -> bool:
     return link is not None and link.used_at is None and link.expires_at > utcnow()
 
 
+def _session_idle() -> dt.timedelta:
+    """The same inactivity limit as a user's login session (PORTAL_SESSION_IDLE_MINUTES)."""
+    return dt.timedelta(minutes=int(current_app.config.get("SESSION_IDLE_MINUTES", 120)))
+
+
+def _session_expiry(created_at: dt.datetime, now: dt.datetime) -> dt.datetime:
+    return min(created_at + AMBASSADOR_SESSION_LIFETIME, now + _session_idle())
+
+
 def open_access_link(raw: str) -> str | None:
-    """Use a link once: returns the raw token of a new ambassador session, or None."""
+    """Use a link once: returns the raw token of a new ambassador session, or None. The
+    employee's other unused links end with it."""
     token_hash = _hash_token(raw or "")
     with atomic_write():
         link = AccessLink.get_or_none(AccessLink.token_hash == token_hash)
         if link is None:
             return None
-        used = (AccessLink.update(used_at=utcnow())
-                .where((AccessLink.id == link.id) & AccessLink.used_at.is_null() & (AccessLink.expires_at > utcnow()))
+        now = utcnow()
+        used = (AccessLink.update(used_at=now)
+                .where((AccessLink.id == link.id) & AccessLink.used_at.is_null() & (AccessLink.expires_at > now))
                 .execute())
         if not used:
             return None
         enrolment = Enrolment.get_by_id(link.enrolment_id)
         if enrolment.status == "withdrawn":
             return None
+        AccessLink.update(used_at=now).where((AccessLink.enrolment == enrolment.id)
+                                             & AccessLink.used_at.is_null()).execute()
         session_raw = secrets.token_urlsafe(32)
-        AmbassadorSession.delete().where(AmbassadorSession.expires_at <= utcnow()).execute()
-        AmbassadorSession.create(enrolment=enrolment.id, token_hash=_hash_token(session_raw),
-                                 expires_at=utcnow() + AMBASSADOR_SESSION_LIFETIME)
+        AmbassadorSession.delete().where(AmbassadorSession.expires_at <= now).execute()
+        AmbassadorSession.create(enrolment=enrolment.id, token_hash=_hash_token(session_raw), created_at=now,
+                                 expires_at=_session_expiry(now, now))
         audit.record("enrollment.link_used", company=enrolment.company_id, obj=enrolment)
     return session_raw
 
 
 def ambassador_enrolment(raw_session: str | None) -> Enrolment | None:
-    """The enrolment a live ambassador session belongs to."""
+    """The enrolment a live ambassador session belongs to. A session ends after
+    SESSION_IDLE_MINUTES without a request and AMBASSADOR_SESSION_LIFETIME after the link."""
     if not raw_session:
         return None
     found = (AmbassadorSession.select(AmbassadorSession, Enrolment)
              .join(Enrolment).where(AmbassadorSession.token_hash == _hash_token(raw_session)).first())
-    if found is None or found.expires_at <= utcnow() or found.enrolment.status == "withdrawn":
+    if found is None:
         return None
+    now = utcnow()
+    if found.expires_at <= now or found.enrolment.status == "withdrawn":
+        AmbassadorSession.delete().where(AmbassadorSession.id == found.id).execute()
+        return None
+    expiry = _session_expiry(found.created_at, now)
+    if abs((expiry - found.expires_at).total_seconds()) > AMBASSADOR_SESSION_TOUCH_SECONDS:
+        AmbassadorSession.update(expires_at=expiry).where(AmbassadorSession.id == found.id).execute()
     return found.enrolment
 
 

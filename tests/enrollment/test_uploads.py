@@ -52,13 +52,16 @@ def test_asking_for_a_new_link_is_silent_about_unknown_addresses(app, enrolment,
     assert len(outbox.to("sanne@acme.nl")) == 2
 
 
-def test_a_new_link_stops_the_old_one(app, hr, enrolment, outbox):
+def test_a_new_link_leaves_the_old_one_working_until_one_is_used(app, hr, enrolment, outbox):
+    # Issue 15 item 12: a new link used to cancel the old one, so anyone who knew the address
+    # could keep cancelling the employee's link. Now the first link used ends the others.
     old = outbox.last("sanne@acme.nl").link()
     assert hr.client.post(f"/ambassadors/{enrolment.id}/link").status_code == 302
     new = outbox.last("sanne@acme.nl").link()
     assert old != new
-    assert "/ambassador/link" in app.test_client().post(old).headers["Location"]
+    assert app.test_client().get(old).status_code == 200
     assert app.test_client().post(new).headers["Location"].endswith("/ambassador")
+    assert "/ambassador/link" in app.test_client().post(old).headers["Location"]
 
 
 def test_a_pdf_is_stored_under_a_random_name_outside_static(app, enrolment, ambassador_client):
