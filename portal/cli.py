@@ -167,12 +167,12 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @with_app
 def audit_verify() -> None:
-    """Check the hash chain of the audit log."""
+    """Check the hash chain of the audit log, and that every anchored head is still there."""
     from portal.core import audit
 
     report = audit.verify()
     if report.ok:
-        click.echo(f"audit log intact: {report.rows} rows")
+        click.echo(f"audit log intact: {report.rows} rows, {report.anchors} anchors")
         return
     click.echo(f"audit log BROKEN at row {report.broken_at}: {report.reason}", err=True)
     sys.exit(1)

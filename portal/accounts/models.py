@@ -85,4 +85,21 @@ class Token(BaseModel):
     used_at = peewee.DateTimeField(null=True)
 
 
-MODELS = (Company, User, LoginSession, Token)
+class Invitation(BaseModel):
+    """An invitation as the inviting company sees it on its team page, the same for a new address
+    (which gets an account without a password and a link, `user`) and for one that already has an
+    account (which gets only a notice, `user` NULL): the page never tells which one it was."""
+
+    company = peewee.ForeignKeyField(Company, backref="invitations", on_delete="CASCADE")
+    email = peewee.CharField(max_length=254)
+    name = peewee.CharField(max_length=200, default="")
+    role = peewee.CharField(max_length=10, constraints=[peewee.Check("role IN ('admin', 'member')")])
+    user = peewee.ForeignKeyField(User, null=True, on_delete="CASCADE", backref="+")
+    created_at = peewee.DateTimeField(default=utcnow)
+    withdrawn_at = peewee.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("company", "email"), True),)
+
+
+MODELS = (Company, User, LoginSession, Token, Invitation)

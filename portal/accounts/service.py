@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeTimedSerializer
 from zxcvbn import zxcvbn
 
-from portal.accounts.models import Company, LoginSession, Token, User
+from portal.accounts.models import Company, Invitation, LoginSession, Token, User
 from portal.core import audit, mail
 from portal.core.db import atomic_write, database, utcnow
 from portal.core.security import account_key
@@ -360,7 +360,8 @@ def set_language(user: User, language: str) -> None:
 # --- team: invitations, roles, deactivation ---------------------------------------------
 
 def invite(admin: User, email: str, role: str, name: str = "") -> None:
-    """Invite a colleague; an address that already has an account gets a notice instead."""
+    """Invite a colleague; an address that already has an account gets a notice instead. Either
+    way the team page shows the same pending invitation (see Invitation)."""
     if role not in ("admin", "member"):
         raise AccountError(_l("Choose a role."), "role")
     email = email.strip().lower()
@@ -370,16 +371,57 @@ def invite(admin: User, email: str, role: str, name: str = "") -> None:
         if existing is not None:
             if existing.company_id == company.id and not existing.password_hash:
                 Token.delete().where((Token.user == existing) & (Token.purpose == "invite")).execute()
+                User.update(is_active=True, role=role).where(User.id == existing.id).execute()
                 _send_invite(existing, admin)
+                _pending(company, email, name, role, existing)
             elif existing.company_id != company.id or existing.password_hash:
                 mail.send_template(existing.email, "accounts/already_member", existing.language,
                                    _l("Someone tried to invite you"), company=company)
+                if existing.company_id != company.id:
+                    _pending(company, email, name, role, None)
             audit.record("user.invite_repeated", actor=admin, company=company, email_hash=_hash_token(email)[:16])
             return
         user = User.create(company=company, email=email, name=name.strip(), role=role,
                            language=company.language, is_active=True)
         _send_invite(user, admin)
+        _pending(company, email, name, role, user)
         audit.record("user.invited", actor=admin, company=company, obj=user, role=role)
+
+
+def _pending(company: Company, email: str, name: str, role: str, user: User | None) -> None:
+    """The invitation the team page shows (one per address and company; inviting again renews it)."""
+    fields = {"name": name.strip(), "role": role, "user": user, "created_at": utcnow(), "withdrawn_at": None}
+    updated = (Invitation.update(**fields)
+               .where((Invitation.company == company.id) & (Invitation.email == email)).execute())
+    if not updated:
+        Invitation.create(company=company, email=email, **fields)
+
+
+def invitations(company: Company) -> list[Invitation]:
+    """Pending invitations of `company`: not withdrawn, and not yet accepted."""
+    return list(Invitation.select(Invitation)
+                .join(User, peewee.JOIN.LEFT_OUTER, on=(Invitation.user == User.id))
+                .where((Invitation.company == company.id) & Invitation.withdrawn_at.is_null()
+                       & (Invitation.user.is_null() | (User.password_hash == "")))
+                .order_by(Invitation.created_at.desc(), Invitation.id.desc()))
+
+
+def withdraw_invitation(admin: User, invitation_id: int) -> Invitation:
+    """Withdraw a pending invitation: its link (if it had one) stops working at once."""
+    with atomic_write():
+        invitation = Invitation.get_or_none((Invitation.id == invitation_id)
+                                            & (Invitation.company == admin.company_id))
+        if invitation is None:
+            from flask import abort
+
+            abort(404)
+        Invitation.update(withdrawn_at=utcnow()).where(Invitation.id == invitation.id).execute()
+        if invitation.user_id is not None:
+            Token.delete().where((Token.user == invitation.user_id) & (Token.purpose == "invite")).execute()
+            (User.update(is_active=False)
+             .where((User.id == invitation.user_id) & (User.password_hash == "")).execute())
+        audit.record("user.invitation_withdrawn", actor=admin, company=admin.company_id, obj=invitation)
+    return invitation
 
 
 def _send_invite(user: User, admin: User) -> None:
@@ -422,12 +464,18 @@ def accept_invite(raw_token: str, name: str, password: str) -> User:
         now = utcnow()
         User.update(name=name.strip(), password_hash=hash_password(password), password_changed_at=now,
                     email_confirmed_at=now).where(User.id == user.id).execute()
+        Invitation.delete().where(Invitation.user == user.id).execute()
         audit.record("user.invite_accepted", actor=user, company=user.company_id, obj=user)
     return User.get_by_id(user.id)
 
 
 def team(company: Company) -> list[User]:
-    return list(User.select().where(User.company == company).order_by(User.is_active.desc(), User.name, User.email))
+    """The company's users; someone invited who has not accepted yet is listed by invitations()."""
+    invited = Invitation.select(Invitation.user).where((Invitation.company == company.id)
+                                                       & Invitation.user.is_null(False))
+    return list(User.select().where((User.company == company)
+                                    & ~((User.password_hash == "") & User.id.in_(invited)))
+                .order_by(User.is_active.desc(), User.name, User.email))
 
 
 def _colleague(admin: User, user_id: int) -> User:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import segno
 from flask import (
@@ -320,6 +321,8 @@ def accept_invite(token: str):
 @company_admin_required
 @limiter.limit("30 per hour", methods=["POST"])
 def team():
+    if request.method == "POST" and "withdraw" in request.form:
+        return _withdraw_invitation(request.form["withdraw"])
     form = InviteForm()
     if form.validate_on_submit():
         try:
@@ -330,7 +333,17 @@ def team():
             flash(_("The invitation to %(email)s is on its way.", email=form.email.data.strip().lower()), "success")
             return redirect(url_for("accounts.team"))
     members = service.team(current_user.company)
-    return render_template("accounts/team.html", form=form, members=members, role_form=RoleForm())
+    return render_template("accounts/team.html", form=form, members=members, role_form=RoleForm(),
+                           invitations=service.invitations(current_user.company))
+
+
+def _withdraw_invitation(value: str):
+    """The team page's "Withdraw invitation" button (a pending invitation of the admin's company)."""
+    if not re.fullmatch(r"[0-9]{1,12}", value or ""):
+        abort(404)
+    invitation = service.withdraw_invitation(current_user, int(value))
+    flash(_("The invitation to %(email)s was withdrawn.", email=invitation.email), "success")
+    return redirect(url_for("accounts.team"))
 
 
 def _colleague_for_admin(user_id: int):

@@ -4,6 +4,11 @@ Each row stores the hash of the row before it and its own hash over its content,
 changed or removed behind the application's back breaks the chain (`portal audit verify`).
 Database triggers (see the migrations) refuse UPDATE and DELETE on the table.
 Call `record()` inside the same transaction as the change it describes.
+
+A chain alone cannot show that its newest rows were removed: what is left is still a valid
+chain. So moments that matter (each period close, each issued statement) `anchor()` the head:
+they write the id and hash of the newest row into `audit_anchor`, which is append-only too, and
+`verify()` checks every anchored row is still there with that hash.
 """
 
 from __future__ import annotations
@@ -32,7 +37,16 @@ class AuditLog(BaseModel):
     row_hash = peewee.CharField(max_length=64, unique=True)
 
 
-MODELS = (AuditLog,)
+class AuditAnchor(BaseModel):
+    """The chain's head at a moment that matters; head_id NULL when the log was still empty."""
+
+    reason = peewee.CharField(max_length=120)
+    head_id = peewee.IntegerField(null=True)
+    head_hash = peewee.CharField(max_length=64)
+    at = peewee.DateTimeField(default=utcnow)
+
+
+MODELS = (AuditLog, AuditAnchor)
 
 
 def _digest(row: AuditLog | dict) -> str:
@@ -81,11 +95,25 @@ def record(action: str, *, actor: Any = None, company: Any = None, obj: Any = No
     return AuditLog.create(**row)
 
 
+def anchor(reason: str) -> AuditAnchor:
+    """Record the chain's head (after the audit rows of this transaction); must run inside the
+    transaction of the change, after its `record()`."""
+    if database.transaction_depth() == 0:
+        raise RuntimeError("audit.anchor() must run inside the transaction of the change")
+    if not is_sqlite():
+        database.execute_sql("SELECT pg_advisory_xact_lock(7300101)")
+    head = AuditLog.select(AuditLog.id, AuditLog.row_hash).order_by(AuditLog.id.desc()).first()
+    return AuditAnchor.create(reason=reason[:120], head_id=head.id if head else None,
+                              head_hash=head.row_hash if head else GENESIS,
+                              at=utcnow().replace(microsecond=0))
+
+
 @dataclass(frozen=True)
 class ChainReport:
     rows: int
     broken_at: int | None = None
     reason: str = ""
+    anchors: int = 0
 
     @property
     def ok(self) -> bool:
@@ -93,7 +121,14 @@ class ChainReport:
 
 
 def verify() -> ChainReport:
-    """Walk the chain in order and report the first row whose link or content is wrong."""
+    """Walk the chain in order and report the first row whose link or content is wrong, then
+    the first anchor whose row is gone or holds another hash (newest rows removed)."""
+    anchors: dict[int, list[AuditAnchor]] = {}
+    anchor_count = 0
+    for mark in AuditAnchor.select().order_by(AuditAnchor.id).iterator():
+        anchor_count += 1
+        if mark.head_id is not None:
+            anchors.setdefault(mark.head_id, []).append(mark)
     expected_prev = GENESIS
     previous_id = 0
     count = 0
@@ -106,9 +141,23 @@ def verify() -> ChainReport:
             return ChainReport(count, row.id, reason)
         if _digest(row) != row.row_hash:
             return ChainReport(count, row.id, "the row's content does not match its hash (it was changed)")
+        for mark in anchors.pop(row.id, ()):
+            if mark.head_hash != row.row_hash:
+                return ChainReport(count, row.id, f"the row's hash differs from the one anchored by {_named(mark)}")
         expected_prev = row.row_hash
         previous_id = row.id
-    return ChainReport(count)
+    if anchors:
+        head_id = min(anchors)
+        mark = anchors[head_id][0]
+        missing = _missing(previous_id, head_id + 1) or f"row {head_id} was"
+        return ChainReport(count, head_id, f"{missing} removed: row {head_id} was the newest when "
+                                           f"{_named(mark)} anchored the chain")
+    return ChainReport(count, anchors=anchor_count)
+
+
+def _named(mark: AuditAnchor) -> str:
+    at = mark.at.strftime("%Y-%m-%d %H:%M") if hasattr(mark.at, "strftime") else str(mark.at)
+    return f"{mark.reason} ({at} UTC)"
 
 
 def _missing(previous_id: int, row_id: int) -> str:

@@ -301,6 +301,7 @@ def close_months(first: dt.date, last: dt.date, *, actor_id: int | None,
         audit.record("ledger.months_closed", actor=actor_id, object_type="ledger_month",
                      object_id=f"{to_close[0].isoformat()}..{to_close[-1].isoformat()}",
                      months=[m.isoformat() for m in to_close], explained=sorted(item.code for item in items))
+        audit.anchor(f"close {to_close[0]:%Y-%m}..{to_close[-1]:%Y-%m}")
     return closed
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -56,11 +58,20 @@ def send_template(to: str, template: str, language: str, subject, *,
     send(message)
 
 
+def header_text(value: object) -> str:
+    """A header value on one line: line breaks, tabs and other control characters (a name typed
+    with CR/LF, or stored before forms refused them) become single spaces, so a subject that
+    names someone can neither fail to send nor add a header of its own."""
+    text = "".join(" " if unicodedata.category(c) == "Cc" or c in "\u2028\u2029" else c
+                   for c in str(value or ""))
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def _build(message: Mail, sender: str) -> EmailMessage:
     email = EmailMessage()
-    email["From"] = sender
-    email["To"] = message.to
-    email["Subject"] = message.subject
+    email["From"] = header_text(sender)
+    email["To"] = header_text(message.to)
+    email["Subject"] = header_text(message.subject)
     email["Date"] = formatdate(usegmt=True)
     email["Message-ID"] = make_msgid(domain="onderwijsambassadeurs.nl")
     email.set_content(message.text)
@@ -68,7 +79,7 @@ def _build(message: Mail, sender: str) -> EmailMessage:
     for attachment in message.attachments:
         maintype, subtype = attachment.mimetype.split("/", 1)
         email.add_attachment(attachment.content, maintype=maintype, subtype=subtype,
-                             filename=attachment.filename)
+                             filename=header_text(attachment.filename))
     return email
 
 

@@ -1,4 +1,5 @@
-"""The only place where text or Decimal becomes integer cents, and cents become text.
+"""The only place where text or Decimal becomes integer cents, and cents become text (and
+where a typed quantity becomes a whole number: `parse_quantity`).
 
 Amounts live as integer cents everywhere else. Users may type Dutch ("1.234,56"),
 English ("1,234.56" or "1234.56") or plain ("12") amounts, with or without a euro sign.
@@ -117,3 +118,19 @@ def format_eur(cents: int | None, language: str = "nl") -> str:
 def format_plain(cents: int) -> str:
     """Cents as a plain machine-readable amount '1234.56' (CSV exports)."""
     return str(cents_to_decimal(cents))
+
+
+# Whole numbers people type as a quantity: the digits 0-9 only. int() and Decimal() also take
+# digits of other scripts ("١٢", "１２"), underscores ("1_000") and signs; a quantity takes none.
+_WHOLE = re.compile(r"[0-9]{1,9}", re.ASCII)
+
+
+def parse_quantity(text: object, *, maximum: int) -> int:
+    """A quantity from 1 to `maximum`, typed with the digits 0-9; AmountError with a message otherwise."""
+    cleaned = "" if text is None else str(text).strip()
+    if not _WHOLE.fullmatch(cleaned):
+        raise AmountError(_l("Enter a whole number."))
+    number = int(cleaned)
+    if not 1 <= number <= maximum:
+        raise AmountError(_l("Enter a number from 1 to %(maximum)d.", maximum=maximum))
+    return number

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -17,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from portal.core import clock
+from portal.core.forms import FlaskForm
 from portal.core.money import AmountError, parse_cents
 from portal.sroi import service
 from portal.sroi.models import BASE_TYPES, MAX_BASE_CENTS, MAX_RATE_CENTS

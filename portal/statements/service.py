@@ -363,6 +363,7 @@ def issue(company: Company, period: Period, actor=None, *, today: dt.date | None
             audit.record("statement.issued", actor=actor, company=company, obj=statement, number=number,
                          period=period.as_dict(), sha256=statement.pdf_sha256, via=via,
                          replaces=replaces.number if replaces else None)
+            audit.anchor(f"statement {number}")
     except peewee.IntegrityError as error:
         # Another issuer stored a statement for the same company and period first.
         existing = current_statement(company.id, period)
