@@ -4,7 +4,6 @@ form and the CSV import); these forms carry CSRF, labels, hints and the submitte
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
@@ -17,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from portal.core.forms import FlaskForm
 from portal.enrollment.service import (
     CLOSURE_LABELS,
     DURATION_LABELS,

@@ -267,7 +267,7 @@ def save_school(actor: User, values: dict[str, Any], school: School | None = Non
 def save_school_year(actor: User, values: dict[str, Any], year: SchoolYear | None = None) -> SchoolYear:
     """Create or update a school year; dates must be in order and not move under placements."""
     name = (values.get("name") or "").strip()
-    if not re.fullmatch(r"\d{4}-\d{4}", name):
+    if not re.fullmatch(r"\d{4}-\d{4}", name, re.ASCII):
         raise EnrollmentError(_l("Name the school year like 2026-2027."), "name")
     starts_on, ends_on, half = values["starts_on"], values["ends_on"], values["half_starts_on"]
     if not (starts_on < half <= ends_on):
@@ -383,7 +383,7 @@ def _word(text: str, table: dict) -> Any:
 def parse_weekday(text: str) -> int:
     """Monday..Friday (English or Dutch, or 1-5) as 0..4; weekends are refused with a reason."""
     cleaned = (text or "").strip()
-    if cleaned.isdigit() and 1 <= int(cleaned) <= 7:
+    if cleaned.isascii() and cleaned.isdigit() and 1 <= int(cleaned) <= 7:
         day = int(cleaned) - 1
     else:
         day = _word(cleaned, WEEKDAY_WORDS)
@@ -397,10 +397,10 @@ def parse_weekday(text: str) -> int:
 def parse_minutes(text: str, field_name: str = "hours_per_week") -> int:
     """Hours as '7', '7,5', '7.5' or '7:30' -> whole minutes; anything else is an error."""
     cleaned = (text or "").strip().lower().replace("uur", "").replace("hours", "").replace("h", "").strip()
-    match = re.fullmatch(r"(\d{1,2}):([0-5]\d)", cleaned)
+    match = re.fullmatch(r"(\d{1,2}):([0-5]\d)", cleaned, re.ASCII)
     if match:
         return int(match.group(1)) * 60 + int(match.group(2))
-    match = re.fullmatch(r"(\d{1,2})(?:[.,](\d{1,2}))?", cleaned)
+    match = re.fullmatch(r"(\d{1,2})(?:[.,](\d{1,2}))?", cleaned, re.ASCII)
     if not match:
         raise EnrollmentError(_l("Enter hours such as 7, 7,5 or 7:30."), field_name)
     whole, fraction = int(match.group(1)), match.group(2) or ""
@@ -413,13 +413,13 @@ def parse_minutes(text: str, field_name: str = "hours_per_week") -> int:
 def parse_start(text: str) -> tuple[int, int]:
     """'2026-09', '09-2026', 'september 2026', 'feb 2027' or an ISO date -> (year, month)."""
     cleaned = (text or "").strip().lower()
-    match = re.fullmatch(r"(\d{4})[-/.](\d{1,2})(?:[-/.]\d{1,2})?", cleaned)
+    match = re.fullmatch(r"(\d{4})[-/.](\d{1,2})(?:[-/.]\d{1,2})?", cleaned, re.ASCII)
     if match:
         return int(match.group(1)), int(match.group(2))
-    match = re.fullmatch(r"(\d{1,2})[-/.](\d{4})", cleaned)
+    match = re.fullmatch(r"(\d{1,2})[-/.](\d{4})", cleaned, re.ASCII)
     if match:
         return int(match.group(2)), int(match.group(1))
-    match = re.fullmatch(r"([a-z]+)\.?\s+(\d{4})", cleaned)
+    match = re.fullmatch(r"([a-z]+)\.?\s+(\d{4})", cleaned, re.ASCII)
     if match:
         for number, words in MONTH_WORDS.items():
             if match.group(1) in words:

@@ -299,7 +299,7 @@ def _download(body: bytes, mimetype: str, extension: str, filters: exports.Expor
 def export_csv():
     filters = _export_filters()
     rows = exports.rows(filters)
-    return _download(exports.to_csv(rows), "text/csv; charset=utf-8", "csv", filters, len(rows))
+    return _download(exports.to_csv(rows), "text/csv", "csv", filters, len(rows))  # Flask adds the charset
 
 
 @bp.get("/leader/reconcile/export.xlsx")

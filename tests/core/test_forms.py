@@ -22,7 +22,8 @@ SINGLE_LINE = "Remove the invisible control characters (such as a line break or 
 MULTI_LINE = "Remove the invisible control characters from this text (line breaks are fine)."
 FOREIGN_DIGITS = "Type the number with the digits 0 to 9."
 # Capabilities whose forms come from portal.core.forms; giving and enrollment switch in their own change.
-SWITCHED = ("portal.accounts.forms", "portal.sroi.forms", "portal.statements.forms", "portal.reconcile.forms")
+SWITCHED = ("portal.accounts.forms", "portal.sroi.forms", "portal.statements.forms", "portal.reconcile.forms",
+            "portal.enrollment.forms")
 
 
 class Sample(core_forms.FlaskForm):

@@ -157,3 +157,11 @@ def test_parsing_what_people_type():
     assert service.parse_start("september 2026") == (2026, 9)
     assert service.parse_start("02-2027") == (2027, 2)
     assert service.parse_start("2026-09-01") == (2026, 9)
+    # Digits of other scripts are not read as numbers (a CSV with "٨" hours is refused, not guessed).
+    for typed in ("٨", "７:３０", "٥"):
+        with pytest.raises(service.EnrollmentError):
+            service.parse_minutes(typed)
+    with pytest.raises(service.EnrollmentError):
+        service.parse_weekday("٣")
+    with pytest.raises(service.EnrollmentError):
+        service.parse_start("٠٩-٢٠٢٦")

@@ -146,6 +146,7 @@ def books(app, make_company):
 def test_the_csv_export_reads_back_with_the_screens_filters(leader_client, books):
     response = leader_client.get("/leader/reconcile/export.csv?start=2026-05-01&end=2026-05-31&kind=money")
     assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"  # once, not twice
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
     assert [r["contribution_id"] for r in rows] == ["donation:1", "donation:2"]
