@@ -1,5 +1,8 @@
 """Forms of the giving capability: they carry what people type; the service decides what is allowed.
 
+Core's FlaskForm refuses control characters in every text field (a text area keeps its line
+breaks) and digits of other scripts where a number is typed.
+
 Amounts stay text here and are parsed once, by the service through core/money, so a refused
 amount comes back exactly as typed with a message beside it.
 """
@@ -9,7 +12,6 @@ from __future__ import annotations
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     EmailField,
@@ -23,6 +25,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal.accounts.forms import KvkField
+from portal.core.forms import FlaskForm
 
 CLASSIFICATION_CHOICES = [
     SelectChoice("gift", _l("Gift: nothing in return")),

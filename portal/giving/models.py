@@ -22,6 +22,9 @@ REFUND_STATUSES = ("pending", "requires_action", "succeeded", "failed", "cancele
 DOCUMENT_KINDS = ("receipt", "payment_request")
 NEED_STATUSES = ("published", "closed")
 PLEDGE_STATUSES = ("pledged", "accepted", "delivered", "confirmed", "declined")
+# A paid public gift naming a company that already existed waits for that company (or the project
+# leader) to accept it; NULL: the donation counts for its company as it is (migration 0010).
+COMPANY_DECISIONS = ("waiting", "accepted", "declined")
 
 MIN_DONATION_CENTS = 50                   # Stripe's minimum charge in EUR, and ours for every method
 MAX_STRIPE_CENTS = 99_999_999             # Stripe accepts at most eight digits
@@ -78,6 +81,8 @@ class Donation(BaseModel):
     receipt_sent_at = peewee.DateTimeField(null=True)
     created_at = peewee.DateTimeField(default=utcnow)
     updated_at = peewee.DateTimeField(default=utcnow)
+    company_decision = peewee.CharField(max_length=10, null=True,
+                                        constraints=[_in("company_decision", COMPANY_DECISIONS)])
 
     class Meta:
         table_name = "giving_donation"
@@ -98,6 +103,11 @@ class Donation(BaseModel):
     @property
     def number(self) -> str:
         return f"G-{self.id:06d}"
+
+    @property
+    def counts_for_company(self) -> bool:
+        """Whether the donation is its company's: not a public gift still waiting or declined."""
+        return self.company_id is not None and self.company_decision in (None, "accepted")
 
 
 class Refund(BaseModel):

@@ -179,7 +179,24 @@ def check_amount(cents: Any, method: str) -> None:
                           "amount")
 
 
-def _text(value: str | None, limit: int, field_name: str, *, required: bool = False) -> str:
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+CONTROL_BUT_NEWLINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def check_no_control(value: str | None, field_name: str, *, multiline: bool = False) -> None:
+    """Refuse control characters (exports and mail cannot carry them); a multi-line field keeps its
+    line breaks."""
+    if (CONTROL_BUT_NEWLINES if multiline else CONTROL).search(value or ""):
+        if multiline:  # the same words as core's forms (portal/core/forms.py)
+            raise GivingError(_l("Remove the invisible control characters from this text (line breaks are fine)."),
+                              field_name)
+        raise GivingError(_l("Remove the invisible control characters (such as a line break or tab) from this field."),
+                          field_name)
+
+
+def _text(value: str | None, limit: int, field_name: str, *, required: bool = False,
+          multiline: bool = False) -> str:
+    check_no_control(value, field_name, multiline=multiline)
     text = " ".join((value or "").split())
     if required and not text:
         raise GivingError(_l("This field is required."), field_name)
@@ -238,6 +255,12 @@ def access_key(donation: Donation) -> str:
 
 def key_matches(donation: Donation, key: str | None) -> bool:
     return bool(key) and hmac.compare_digest(access_key(donation), str(key))
+
+
+def counts() -> peewee.Expression:
+    """SQL: a donation that counts for its company, i.e. not a public gift that names an existing
+    company and still waits for its acceptance (or was declined): see Donation.counts_for_company."""
+    return Donation.company_decision.is_null() | (Donation.company_decision == "accepted")
 
 
 # --- donations: creating and paying -------------------------------------------------------------
@@ -621,23 +644,25 @@ def _settle(donation: Donation, payment: payments.PaymentFacts, effects: _Effect
                 effects.changed = True
         return
     paid_at = payment.charge_created_at or effects.event.created_at or utcnow()
-    company_id = donation.company_id or company_for_public_donation(donation)
+    company_id, decision = _company_of_payment(donation)
     before = donation.status
     moved = (Donation.update(status="paid", paid_at=paid_at, paid_on=amsterdam_date(paid_at), company=company_id,
+                             company_decision=decision,
                              stripe_payment_intent_id=payment.payment_intent_id,
                              stripe_charge_id=payment.charge_id, payment_method_type=payment.payment_method_type[:40],
                              fee_cents=fee, net_cents=net, updated_at=utcnow())
              .where((Donation.id == donation.id) & (Donation.status != "paid")).execute())
     if not moved:
         return
-    donation.status, donation.company_id = "paid", company_id
+    donation.status, donation.company_id, donation.company_decision = "paid", company_id, decision
+    donation.paid_on = amsterdam_date(paid_at)
     donation.stripe_payment_intent_id = payment.payment_intent_id
     _post_money(donation, key=f"donation:{donation.id}", source="donation.paid", dated_on=amsterdam_date(paid_at),
                 gross=donation.amount_cents, fee=fee or 0,
                 net=net if net is not None else donation.amount_cents - (fee or 0))
     audit.record("donation.paid", company=company_id, obj=donation, before=before, via="stripe",
                  amount_cents=donation.amount_cents, fee_cents=fee, net_cents=net,
-                 payment_intent=payment.payment_intent_id, event=effects.event.id)
+                 payment_intent=payment.payment_intent_id, event=effects.event.id, company_decision=decision)
     effects.changed = True
     effects.receipts_due = True
     if before in ("failed", "expired", "canceled"):
@@ -646,9 +671,15 @@ def _settle(donation: Donation, payment: payments.PaymentFacts, effects: _Effect
 
 def company_for_public_donation(donation: Donation) -> int:
     """The company a public donation names by KvK number: found, or made when the money arrives."""
+    return public_company(donation)[0]
+
+
+def public_company(donation: Donation) -> tuple[int, bool]:
+    """The company a public donation names by KvK number, and whether it was made for this gift
+    (False: it existed already, so the gift waits for that company to accept it)."""
     found = Company.get_or_none(Company.kvk == donation.donor_kvk)
     if found is not None:
-        return found.id
+        return found.id, False
     try:
         with database.atomic():
             company = Company.create(legal_name=donation.donor_name, kvk=donation.donor_kvk, street="", postcode="",
@@ -656,8 +687,18 @@ def company_for_public_donation(donation: Donation) -> int:
             audit.record("company.created_from_donation", company=company, obj=company, kvk=company.kvk,
                          donation=donation.id)
     except peewee.IntegrityError:
-        company = Company.get(Company.kvk == donation.donor_kvk)
-    return company.id
+        return Company.get(Company.kvk == donation.donor_kvk).id, False
+    return company.id, True
+
+
+def _company_of_payment(donation: Donation) -> tuple[int, str | None]:
+    """The company a donation is paid for, and its decision: a public gift naming a company that
+    already existed waits for that company (or the project leader) to accept it; it never counts
+    for someone else's company, and its donor gains nothing there by giving."""
+    if donation.company_id is not None:
+        return donation.company_id, donation.company_decision
+    company_id, made = public_company(donation)
+    return company_id, None if made else "waiting"
 
 
 def _sync_refund(donation: Donation, facts: payments.RefundFacts, effects: _Effects) -> None:
@@ -823,20 +864,86 @@ def mark_paid_by_bank(reference: str, amount_cents: int, paid_on: dt.date, actor
         if amount_cents != donation.amount_cents:
             raise_issue("bank_amount_mismatch", line, donation, **details)
             return BankResult("amount_mismatch", donation.id)
-        company_id = donation.company_id or company_for_public_donation(donation)
+        company_id, decision = _company_of_payment(donation)
         moved = (Donation.update(status="paid", paid_on=paid_on, paid_at=utcnow(), bank_line_ref=line,
                                  paid_recorded_by=getattr(actor, "id", actor), fee_cents=0, net_cents=amount_cents,
-                                 company=company_id, updated_at=utcnow())
+                                 company=company_id, company_decision=decision, updated_at=utcnow())
                  .where((Donation.id == donation.id) & (Donation.status == "pending")).execute())
         if not moved:
             return BankResult("not_pending", donation.id)
-        donation.company_id = company_id
+        donation.company_id, donation.company_decision = company_id, decision
         _post_money(donation, key=f"donation:{donation.id}", source="donation.paid", dated_on=paid_on,
                     gross=amount_cents, fee=0, net=amount_cents)
         audit.record("donation.paid", actor=actor, company=company_id, obj=donation, before="pending", via="bank",
-                     amount_cents=amount_cents, bank_line=line, paid_on=paid_on.isoformat(), reference=compact)
+                     amount_cents=amount_cents, bank_line=line, paid_on=paid_on.isoformat(), reference=compact,
+                     company_decision=decision)
     schedule_receipts()
     return BankResult("paid", donation.id)
+
+
+# --- public gifts that name an existing company ---------------------------------------------------
+
+def waiting_gifts(company_id: int | None) -> list[Donation]:
+    """Paid public gifts naming a company (None: any company) that wait for its acceptance."""
+    query = (Donation.select(Donation, Company).join(Company, on=(Donation.company == Company.id))
+             .where((Donation.status == "paid") & (Donation.company_decision == "waiting")))
+    if company_id is not None:
+        query = query.where(Donation.company == company_id)
+    return list(query.order_by(Donation.paid_on, Donation.id))
+
+
+def may_decide(actor: User, donation: Donation) -> bool:
+    """The project leader, or an administrator of the company the gift names."""
+    if actor.is_leader:
+        return True
+    return actor.role == "admin" and actor.company_id is not None and actor.company_id == donation.company_id
+
+
+def decide_gift(actor: User, donation_id: int, accept: bool) -> Donation:
+    """The named company's administrator (or the project leader) accepts a waiting public gift, which
+    then counts for the company: its lines are posted now, each dated as it happened (the ledger books
+    a change of a closed month in the first open one); or declines it, and it never counts for it."""
+    to = "accepted" if accept else "declined"
+    with atomic_write():
+        donation = _lock(Donation, donation_id)
+        if donation is None or not may_decide(actor, donation):
+            raise GivingError(_l("This contribution does not exist."))
+        moved = (Donation.update(company_decision=to, updated_at=utcnow())
+                 .where((Donation.id == donation.id) & (Donation.status == "paid")
+                        & (Donation.company_decision == "waiting")).execute())
+        if not moved:
+            raise GivingError(_l("This contribution no longer waits for a decision."))
+        donation.company_decision = to
+        if accept:
+            _post_accepted(donation)
+        audit.record(f"donation.company_{to}", actor=actor, company=donation.company_id, obj=donation,
+                     amount_cents=donation.amount_cents, donor_name=donation.donor_name,
+                     donor_email=donation.donor_email)
+    return donation
+
+
+def _post_accepted(donation: Donation) -> None:
+    """Post what an accepted gift holds now: its payment, succeeded refunds and chargebacks, each
+    keyed and dated as ledger_sources expects it."""
+    key = f"donation:{donation.id}"
+    fee = donation.fee_cents or 0
+    _post_money(donation, key=key, source="donation.paid", dated_on=donation.paid_on, gross=donation.amount_cents,
+                fee=fee, net=donation.net_cents if donation.net_cents is not None else donation.amount_cents - fee)
+    for refund in Refund.select().where((Refund.donation == donation.id) & (Refund.status == "succeeded")).order_by(
+            Refund.id):
+        refund_fee = refund.fee_cents or 0
+        _post_money(donation, key=f"{key}:refund:{refund.id}", source="refund.succeeded",
+                    dated_on=refund.succeeded_on, gross=-refund.amount_cents, fee=refund_fee,
+                    net=refund.net_cents if refund.net_cents is not None else -refund.amount_cents - refund_fee)
+    for dispute in Dispute.select().where(Dispute.donation == donation.id).order_by(Dispute.id):
+        if dispute.withdrawn_cents is not None:
+            amount, dispute_fee = dispute.withdrawn_cents, dispute.withdrawn_fee_cents
+            _post_money(donation, key=f"{key}:dispute:{dispute.id}:withdrawn", source="dispute.withdrawn",
+                        dated_on=dispute.withdrawn_on, gross=-amount, fee=dispute_fee, net=-amount - dispute_fee)
+        if dispute.reinstated_cents is not None:
+            amount, dispute_fee = dispute.reinstated_cents, dispute.reinstated_fee_cents
+            _post_money(donation, key=f"{key}:dispute:{dispute.id}:reinstated", source="dispute.reinstated",
+                        dated_on=dispute.reinstated_on, gross=amount, fee=dispute_fee, net=amount - dispute_fee)
 
 
 # --- documents, receipts and follow-ups ---------------------------------------------------------
@@ -925,21 +1032,17 @@ def send_receipt(donation_id: int) -> bool:
 
 
 def _welcome_public_donor(donation: Donation, company: Company) -> None:
-    """After a public donation: invite the contact to a company that has no users yet, or tell
-    the company's administrators that someone gave in its name (they decide whom to invite)."""
-    from portal.accounts import service as accounts
-
-    users = list(User.select().where(User.company == company.id))
-    if not users:
-        accounts.invite_contact(company, donation.donor_email, donation.donor_contact_name)
+    """After a public gift that names an existing company: tell its administrators, who accept or
+    decline it on /giving (the project leader can too, from her desk). A public donor never gains a
+    role by giving: nobody is invited; a company's users come in through its administrators'
+    invitations, or a claim the project leader verifies."""
+    if donation.company_decision != "waiting":
         return
-    if any(user.email == donation.donor_email for user in users):
-        return
-    for admin in users:
-        if admin.role == "admin" and admin.is_active:
-            mail.send_template(admin.email, "giving/donation_in_company_name", admin.language,
-                               _l("A contribution was made in your company's name"), admin=admin, company=company,
-                               donation=donation, link=_link("/giving"))
+    admins = User.select().where((User.company == company.id) & (User.role == "admin") & User.is_active)
+    for admin in admins:
+        mail.send_template(admin.email, "giving/donation_in_company_name", admin.language,
+                           _l("A contribution was made in your company's name"), admin=admin, company=company,
+                           donation=donation, link=_link("/giving"))
 
 
 def send_due_receipts(limit: int = 200) -> int:
@@ -1030,6 +1133,7 @@ def publish_need(leader: User, *, item: str, description: str, quantity: Any, sc
                  needed_by: dt.date | None, today: dt.date | None = None) -> MaterialNeed:
     """Publish what a school needs, for companies to pledge against."""
     item = _text(item, 200, "item", required=True)
+    check_no_control(description, "description", multiline=True)
     description = (description or "").strip()[:2000]
     quantity = _quantity(quantity)
     school_id, school_name = _school(school_id, "school")
@@ -1143,7 +1247,7 @@ def move_pledge(leader: User, pledge_id: int, action: str, *, reason: str = "", 
     today = today or clock.today()
     values: dict[str, Any] = {"status": to, "decided_by": leader.id, "updated_at": utcnow()}
     if action == "decline":
-        values["decline_reason"] = _text(reason, 1000, "reason", required=True)
+        values["decline_reason"] = _text(reason, 1000, "reason", required=True, multiline=True)
     if action in ("deliver", "confirm"):
         if on is None:
             raise GivingError(_l("Enter a valid date."), "on")
@@ -1308,9 +1412,9 @@ def company_years(company_id: int) -> list[int]:
     """The years with a contribution of the company (by the date each row shows), newest first: one
     grouped query, not the rows."""
     donations = Donation.select(_year_of(Donation.paid_on).alias("year")).where(
-        (Donation.company == company_id) & Donation.paid_on.is_null(False))
+        (Donation.company == company_id) & Donation.paid_on.is_null(False) & counts())
     requests = Donation.select(_year_of(Donation.created_at, moment=True).alias("year")).where(
-        (Donation.company == company_id) & Donation.paid_on.is_null())
+        (Donation.company == company_id) & Donation.paid_on.is_null() & counts())
     pledges = MaterialPledge.select(_year_of(peewee.fn.COALESCE(MaterialPledge.confirmed_on,
                                                                 MaterialPledge.delivered_on)).alias("year")).where(
         (MaterialPledge.company == company_id)
@@ -1339,7 +1443,8 @@ def company_rows(company_id: int, filters: Filters | None = None) -> list[Row]:
     year = filters.year
     rows: list[Row] = []
     if filters.kind in ("", "money"):
-        condition = (Donation.company == company_id) & _in_year(year, Donation.paid_on, created=Donation.created_at)
+        condition = ((Donation.company == company_id) & counts()
+                     & _in_year(year, Donation.paid_on, created=Donation.created_at))
         if filters.classification:
             condition &= Donation.classification == filters.classification
         state = _state_condition(Donation.status, filters.state)
@@ -1399,7 +1504,7 @@ def company_totals(company_id: int, year: int | None = None) -> Totals:
     money_cents = int(sums["money"]["gross_cents"]) if "money" in sums else 0
     materials = int(sums["material"]["value_cents"]) if "material" in sums else 0
     requests = Donation.select().where((Donation.company == company_id) & (Donation.method == "bank")
-                                       & (Donation.status == "pending")).count()
+                                       & (Donation.status == "pending") & counts()).count()
     pledges = MaterialPledge.select().where((MaterialPledge.company == company_id)
                                             & MaterialPledge.status.in_(("pledged", "accepted", "delivered"))).count()
     return Totals(money_cents, materials, requests, pledges)
@@ -1434,6 +1539,7 @@ class Desk:
     pledges: list[MaterialPledge]
     needs: list[NeedView]
     today: dt.date
+    waiting: list[Donation] = field(default_factory=list)
 
 
 def desk(today: dt.date | None = None) -> Desk:
@@ -1451,6 +1557,7 @@ def desk(today: dt.date | None = None) -> Desk:
                      .order_by(MaterialPledge.id)),
         needs=needs(published_only=False),
         today=today,
+        waiting=waiting_gifts(None),
     )
 
 
@@ -1463,7 +1570,7 @@ def leader_counts() -> dict[str, int]:
 
 
 def resolve_issue(leader: User, issue_id: int, resolution: str) -> bool:
-    text = _text(resolution, 1000, "resolution", required=True)
+    text = _text(resolution, 1000, "resolution", required=True, multiline=True)
     with atomic_write():
         issue = PaymentIssue.get_or_none(PaymentIssue.id == issue_id)
         if issue is None:
@@ -1499,7 +1606,7 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
             condition &= column <= end
         return condition
 
-    paid = Donation.status == "paid"
+    paid = (Donation.status == "paid") & counts()
     if company_id is not None:
         paid &= Donation.company == company_id
     columns = (Donation.id, Donation.company, Donation.paid_on, Donation.amount_cents, Donation.fee_cents,
@@ -1556,7 +1663,11 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
 
 def _post_money(donation: Donation, *, key: str, source: str, dated_on: dt.date, gross: int, fee: int, net: int,
                 lines: int = 1) -> None:
-    """Post a change of a donation's money to the ledger (inside the change's transaction)."""
+    """Post a change of a donation's money to the ledger (inside the change's transaction). A public
+    gift that waits for its company's acceptance (or was declined) posts nothing: accepting it posts
+    its lines then (accept_gift)."""
+    if not donation.counts_for_company:
+        return
     ledger.post(company_id=donation.company_id, dated_on=dated_on, kind="money", key=key, source=source,
                 basis="at_cost", classification=donation.classification, method=donation.method, lines=lines,
                 value_cents=gross, gross_cents=gross, fee_cents=fee, net_cents=net, subject_id=donation.id,
@@ -1592,7 +1703,7 @@ def ledger_sources(_sender) -> list[peewee.Select]:
             Donation.id.alias("subject_id"),
             peewee.fn.COALESCE(Donation.stripe_payment_intent_id, Donation.reference, "").alias("reference"))
 
-    paid = (Donation.status == "paid") & Donation.company.is_null(False)
+    paid = (Donation.status == "paid") & Donation.company.is_null(False) & counts()
     donation_key = text("'donation:'").concat(Donation.id.cast("text"))
     fee = peewee.fn.COALESCE(Donation.fee_cents, 0)
     donations = money_line(Donation.select().where(paid), key=donation_key, source="donation.paid",

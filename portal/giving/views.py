@@ -49,6 +49,9 @@ log = logging.getLogger("portal.giving")
 bp = Blueprint("giving", __name__)
 
 PDF_KINDS = {"receipt": "receipt", "payment-request": "payment_request"}
+# The query keys /give passes on to the logged-in donate page (url_for must never see another:
+# `_external`, `_scheme` or `_anchor` would change the address it builds).
+DONATE_ARGS = ("from", "key")
 CHECKOUT_WAIT_SECONDS = 8.0
 
 
@@ -186,7 +189,8 @@ def _donate(form: DonationForm, public: bool):
             donation = Donation.get_or_none(Donation.id == source)
             allowed = donation is not None and (
                 service.key_matches(donation, request.args.get("key"))
-                or (not public and donation.company_id == current_user.company_id))
+                or (not public and donation.company_id == current_user.company_id
+                    and donation.counts_for_company))
             if allowed:
                 _prefill(form, donation)
                 flash(_("You went back from the payment page: nothing was charged. Your details are still here."),
@@ -225,7 +229,8 @@ def _donate(form: DonationForm, public: bool):
 @limiter.limit("30 per hour", methods=["POST"])
 def public_donate():
     if current_user.is_authenticated and current_user.company_id is not None:
-        return redirect(url_for("giving.donate", **request.args))
+        args = {name: request.args[name] for name in DONATE_ARGS if name in request.args}
+        return redirect(url_for("giving.donate", **args))
     return _donate(PublicDonationForm(), public=True)
 
 
@@ -243,7 +248,7 @@ def _visible_donation(donation_id: int, *, key_only: bool = False) -> Donation:
     if service.key_matches(donation, request.args.get("key")):
         return donation
     if not key_only and current_user.is_authenticated and current_user.company_id is not None \
-            and donation.company_id == current_user.company_id:
+            and donation.company_id == current_user.company_id and donation.counts_for_company:
         return donation
     abort(404)
 
@@ -294,10 +299,11 @@ def index():
     years = service.company_years(current_user.company_id)
     filters = service.shown_year(service.Filters.parse(request.args), years)
     rows = service.company_rows(current_user.company_id, filters)
+    gifts = service.waiting_gifts(current_user.company_id) if current_user.role == "admin" else []
     return render_template("giving/index.html", rows=rows, filters=filters,
                            years=sorted({*years, filters.year}, reverse=True),
                            totals=service.company_totals(current_user.company_id, filters.year),
-                           confirm=ConfirmForm())
+                           confirm=ConfirmForm(), gifts=gifts)
 
 
 @bp.get("/giving/export.csv")
@@ -311,16 +317,47 @@ def export_csv():
     return response
 
 
+def _own_donation(donation_id: int) -> Donation:
+    """A donation of the user's company: not a public gift that still waits for its acceptance."""
+    donation = get_owned_or_404(Donation, donation_id, current_user.company_id)
+    if not donation.counts_for_company:
+        abort(404)
+    return donation
+
+
 @bp.get("/giving/donations/<int:donation_id>/<any(receipt, 'payment-request'):kind>.pdf")
 @company_required
 def company_document(donation_id: int, kind: str):
-    return _pdf(get_owned_or_404(Donation, donation_id, current_user.company_id), PDF_KINDS[kind])
+    return _pdf(_own_donation(donation_id), PDF_KINDS[kind])
+
+
+@bp.post("/giving/gifts/<int:donation_id>/<any(accept, decline):action>")
+@company_required
+def decide_gift(donation_id: int, action: str):
+    """The company's administrator accepts or declines a public gift that names the company."""
+    donation = get_owned_or_404(Donation, donation_id, current_user.company_id)
+    if current_user.role != "admin" or donation.company_decision != "waiting":
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    _decide(donation, action)
+    return redirect(url_for("giving.index"))
+
+
+def _decide(donation: Donation, action: str) -> None:
+    try:
+        service.decide_gift(current_user._get_current_object(), donation.id, accept=action == "accept")
+    except service.GivingError as error:
+        flash(str(error), "error")
+    else:
+        flash(_("The contribution is accepted: it now counts for the company it names.") if action == "accept"
+              else _("The contribution is declined: it does not count for the company it names."), "success")
 
 
 @bp.post("/giving/donations/<int:donation_id>/withdraw")
 @company_required
 def withdraw(donation_id: int):
-    donation = get_owned_or_404(Donation, donation_id, current_user.company_id)
+    donation = _own_donation(donation_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
@@ -514,6 +551,17 @@ def leader_donation(donation_id: int):
 def leader_document(donation_id: int, kind: str):
     donation = Donation.get_or_none(Donation.id == donation_id) or abort(404)
     return _pdf(donation, PDF_KINDS[kind])
+
+
+@bp.post("/giving/leader/donations/<int:donation_id>/<any(accept, decline):action>")
+@leader_required
+def leader_decide_gift(donation_id: int, action: str):
+    """The project leader accepts or declines a public gift for the company it names."""
+    donation = Donation.get_or_none(Donation.id == donation_id) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    _decide(donation, action)
+    return redirect(url_for("giving.leader_donation", donation_id=donation.id))
 
 
 @bp.post("/giving/leader/donations/<int:donation_id>/withdraw")

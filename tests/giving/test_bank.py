@@ -124,7 +124,8 @@ def test_a_public_payment_request_makes_the_company_when_paid(stripe_env, app, l
     service.wait_for_followups(app)
     donation = Donation.get_by_id(donation.id)
     assert donation.company.kvk == "87654321"
-    assert [m.subject.split(" ")[0] for m in outbox.to("noor@nieuwbedrijf.nl")] == ["Payment", "Receipt", "You"]
+    # Issue 15 item 1: no invitation ("You are invited...") follows any more; the donor gains no role.
+    assert [m.subject.split(" ")[0] for m in outbox.to("noor@nieuwbedrijf.nl")] == ["Payment", "Receipt"]
 
 
 def test_the_leader_records_a_transfer_by_hand(requested, leader_client, app):

@@ -337,13 +337,21 @@ def giving_objects(world: World) -> dict[str, Any]:
     pledge, _new = service.pledge(world.a.admin, service.PledgeInput(
         description=f"Laptops {world.marker}", quantity=2, declared_value_cents=40_000, classification="gift",
         form_token=new_token(), need_id=need.id))
+    # A public gift naming A, paid, waiting for A to accept it (issue 15 item 4): B's accept and
+    # decline of it are 404 like everything else of A's.
+    gift, _new = service.create_donation(service.DonationInput(
+        amount_cents=3_300, classification="gift", method="bank", form_token=new_token(),
+        earmark_purpose=f"Gift {world.marker}"), donor=service.PublicDonor(
+            f"Gever {world.marker}", world.a.kvk, "Gever", "gever@example.org"), today=TODAY)
+    assert service.mark_paid_by_bank(gift.reference, 3_300, TODAY, world.leader, f"line-gift-{world.marker}"
+                                     ).status == "paid"
     service.wait_for_followups(world.app)
     for donation in (paid, pending):
         assert service.document(donation, "payment_request")
     assert service.document(paid, "receipt")
-    world.secrets.update({paid.reference, pending.reference})
-    world.keys["donation_id"] = {donation.id: service.access_key(donation) for donation in (paid, pending)}
-    return {"donation_id": [paid.id, pending.id], "need_id": need.id, "pledge_id": pledge.id,
+    world.secrets.update({paid.reference, pending.reference, gift.reference})
+    world.keys["donation_id"] = {donation.id: service.access_key(donation) for donation in (paid, pending, gift)}
+    return {"donation_id": [paid.id, pending.id, gift.id], "need_id": need.id, "pledge_id": pledge.id,
             "issue_id": PaymentIssue.get(PaymentIssue.donation == pending.id).id}
 
 
