@@ -23,14 +23,19 @@ from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 
 import peewee
+from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company
 from portal.core import audit, clock
-from portal.core.contributions import Contribution, contributions
 from portal.core.db import atomic_write, database, is_sqlite, request_cache, utcnow
+from portal.core.ledger import Posting
 from portal.core.money import format_eur
+from portal.enrollment.models import Enrolment, School
+from portal.giving import service as giving_service
+from portal.giving.models import Donation, MaterialPledge
 from portal.sroi.models import (
+    ALLOCATABLE_KINDS,
     BASE_TYPES,
     HOUR_KINDS,
     HOURS_BASES,
@@ -596,15 +601,24 @@ def history(commitment: Commitment) -> list[HistoryEntry]:
 # --- allocation -----------------------------------------------------------------------------
 #
 # A contribution is known by its key and kind together: one hours row can be partly sponsored
-# and partly volunteered, and the enrolment capability reports both halves under the same key.
+# and partly volunteered, and the enrolment capability posts both halves under the same key.
 # Corrections arrive as separate negative contributions (reversed hours, a refund), so
 # contributions are also netted per group (the hours of one person of one kind; the money
 # under one payment reference): nothing counts beyond what a group nets to.
+#
+# Contributions are read from the books (core.ledger's postings): the postings of one key and
+# kind, summed in SQL; a contribution whose postings net to no line (a refund that failed, a
+# withdrawal) is gone. A company's pool holds only what its commitments can use: what is dated
+# inside one of their periods (and money after it under a payment reference of the period: a
+# later refund or chargeback nets with its donation) and what is already allocated. Netting groups are summed over the pool:
+# a reversal or correction of hours is dated on its session's day, so it lies in the pool with
+# the session; hours of the same person dated outside every period (which no commitment can
+# use) do not widen the group.
 
 Ident = tuple[str, str]
 
 
-def whole_of(contribution: Contribution) -> int:
+def whole_of(contribution) -> int:
     """What can be allocated of a contribution: minutes for hours, cents of its own value otherwise."""
     return contribution.minutes if contribution.kind in HOUR_KINDS else contribution.value_cents
 
@@ -618,7 +632,7 @@ def format_amount(kind: str, amount: int, language: str = "nl") -> str:
     return format_minutes(amount) + " h" if kind in HOUR_KINDS else format_eur(amount, language)
 
 
-def group_of(contribution: Contribution) -> str:
+def group_of(contribution) -> str:
     """The netting group: corrections of a contribution fall in the same group as the original."""
     if contribution.kind in HOUR_KINDS:
         return f"{contribution.kind}|{contribution.company_id}|person|{contribution.person or contribution.key}"
@@ -627,25 +641,131 @@ def group_of(contribution: Contribution) -> str:
     return f"{contribution.kind}|{contribution.company_id}|key|{contribution.key}"
 
 
+# The words of a contribution are made when it is shown, in the reader's language, from the
+# facts of its postings; the source code says what happened.
+HOURS_SOURCE_LABELS = {
+    "hours.reversal": _l("Reversal"),
+    "hours.correction": _l("Correction"),
+}
+MONEY_SOURCE_LABELS = {
+    "donation.paid": _l("Donation"),
+    "refund.succeeded": _l("Refund"),
+    "dispute.withdrawn": _l("Chargeback"),
+    "dispute.reinstated": _l("Chargeback reversed"),
+}
+
+
+class Facts:
+    """What the words of a pool's contributions need from the capabilities that recorded them:
+    the school of an enrolment, a donation's number, classification and earmark, a pledge's
+    quantity and description. Read in three queries the first time a contribution is shown."""
+
+    def __init__(self) -> None:
+        self.subjects: dict[str, set[int]] = {"hours": set(), "money": set(), "material": set()}
+        self._read = False
+        self.schools: dict[int, str] = {}
+        self.donations: dict[int, Donation] = {}
+        self.pledges: dict[int, tuple[int, str]] = {}
+        self._said: dict[tuple[str, str, str], str] = {}
+
+    def add(self, contribution: Booked) -> None:
+        if contribution.subject_id is not None:
+            kind = "hours" if contribution.kind in HOUR_KINDS else contribution.kind
+            self.subjects.setdefault(kind, set()).add(contribution.subject_id)
+
+    def read(self) -> Facts:
+        if not self._read:
+            self._read = True
+            schools = (Enrolment.select(Enrolment.id, School.name)
+                       .join(School, peewee.JOIN.LEFT_OUTER, on=(Enrolment.school == School.id))
+                       .where(Enrolment.id.in_(sorted(self.subjects["hours"]))))
+            self.schools = {enrolment: name for enrolment, name in schools.tuples() if name}
+            donations = (Donation.select(Donation.id, Donation.classification, Donation.earmark_school,
+                                         Donation.earmark_purpose)
+                         .where(Donation.id.in_(sorted(self.subjects["money"]))))
+            self.donations = {donation.id: donation for donation in donations}
+            pledges = (MaterialPledge.select(MaterialPledge.id, MaterialPledge.quantity, MaterialPledge.description)
+                       .where(MaterialPledge.id.in_(sorted(self.subjects["material"]))))
+            self.pledges = {pledge: (quantity, text) for pledge, quantity, text in pledges.tuples()}
+        return self
+
+    def describe(self, contribution: Booked) -> str:
+        """A contribution in words, in the language of the moment (a request's, or a forced one)."""
+        said = (contribution.key, contribution.kind, str(get_locale()))
+        if said not in self._said:   # a page names a contribution more than once
+            self._said[said] = self._words(contribution)
+        return self._said[said]
+
+    def _words(self, contribution: Booked) -> str:
+        facts = self.read()
+        subject = contribution.subject_id
+        if contribution.kind in HOUR_KINDS:
+            parts = [KIND_LABELS[contribution.kind], HOURS_SOURCE_LABELS.get(contribution.source),
+                     facts.schools.get(subject)]
+        elif contribution.kind == "money":
+            donation = facts.donations.get(subject)
+            label = str(MONEY_SOURCE_LABELS.get(contribution.source, KIND_LABELS["money"]))
+            parts = [f"{label} {donation.number}" if donation is not None else label]
+            if donation is not None and contribution.source == "donation.paid":
+                parts.append(giving_service.donation_description(donation))
+        else:
+            pledge = facts.pledges.get(subject)
+            parts = [f"{pledge[0]} × {pledge[1]}" if pledge else KIND_LABELS.get(contribution.kind, contribution.kind)]
+        return " · ".join(str(part) for part in parts if part)
+
+
+@dataclass(frozen=True)
+class Booked:
+    """One contribution as the ledger holds it: the postings of one key and kind, summed."""
+
+    kind: str
+    key: str
+    company_id: int
+    on: dt.date             # the business date (the earliest of its postings)
+    minutes: int            # hours: what the postings add up to
+    value_cents: int        # what it is worth (for hours, at the employer's cost)
+    lines: int = 1          # more than 0 while the contribution stands (a failed refund brings it to 0)
+    person: str = ""        # the ambassador, for hours
+    reference: str = ""     # the payment reference that ties a donation's corrections to it
+    source: str = ""        # what was posted: hours.confirmed, donation.paid, refund.succeeded...
+    subject_id: int | None = None   # the enrolment (hours), donation (money) or pledge (materials)
+    facts: Facts | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def description(self) -> str:
+        if self.facts is None:
+            return str(KIND_LABELS.get(self.kind, self.kind))
+        return self.facts.describe(self)
+
+
 @dataclass
 class Pool:
-    """Confirmed contributions by (key, kind), and what each netting group adds up to."""
+    """Contributions a set of commitments can use, by (key, kind), and what each netting group adds up to."""
 
-    live: dict[Ident, Contribution]
+    live: dict[Ident, Booked]
     group_net: dict[str, int]
+    gone: dict[Ident, Booked] = field(default_factory=dict)   # allocated, but their postings net to nothing
 
-    def get(self, key: str, kind: str) -> Contribution | None:
+    def get(self, key: str, kind: str) -> Booked | None:
         return self.live.get((key, kind))
 
-    def of(self, allocation: Allocation) -> Contribution | None:
+    def of(self, allocation: Allocation) -> Booked | None:
         contribution = self.live.get((allocation.contribution_key, allocation.kind))
         if contribution is None or contribution.company_id != allocation.company_id:
             return None
         return contribution
 
+    def record(self, allocation: Allocation) -> Booked | None:
+        """What the books say of an allocated contribution, even one withdrawn since (for its words)."""
+        ident = (allocation.contribution_key, allocation.kind)
+        found = self.live.get(ident) or self.gone.get(ident)
+        return found if found is not None and found.company_id == allocation.company_id else None
 
-def make_pool(found: Iterable[Contribution]) -> Pool:
-    live: dict[Ident, Contribution] = {}
+
+def make_pool(found: Iterable) -> Pool:
+    """A pool of contributions given one by one (anything with the fields group_of and whole_of
+    read): for callers that hold contributions of their own; SROI's pages read pool_for()."""
+    live: dict[Ident, object] = {}
     group_net: dict[str, int] = {}
     for contribution in found:
         ident = (contribution.key, contribution.kind)
@@ -659,19 +779,89 @@ def make_pool(found: Iterable[Contribution]) -> Pool:
     return Pool(live, group_net)
 
 
-def pool_for(company_id: int | Iterable[int] | None) -> Pool:
-    """Every confirmed contribution of a company, of several companies, or of all (None).
+def _scope(companies: tuple[int, ...] | None) -> peewee.CompoundSelectQuery:
+    """(company_id, key, kind) of every contribution the companies' commitments can use: posted
+    with a date inside one of their periods, or already allocated; and money posted after a
+    period under the payment reference of money of the period (a later refund or chargeback of
+    one of its donations, which nets with it). None: every company with a commitment."""
 
-    Several are read company by company: a request that already read one of them (a dashboard
-    panel) reuses it, and companies without commitments are never read."""
+    def dated(*columns, later: bool = False) -> peewee.ModelSelect:
+        period = Commitment.alias("sroi_period")
+        window = (Posting.dated_on > period.period_end_on) if later else (Posting.dated_on <= period.period_end_on)
+        found = (Posting.select(*columns)
+                 .from_(peewee.Join(period, Posting, peewee.JOIN.CROSS))   # each period, then its postings
+                 .where((Posting.company_id == period.company)
+                        # booked_on >= dated_on always: the (company, booked_on) index starts here
+                        & (Posting.booked_on >= period.period_start_on)
+                        & (Posting.dated_on >= period.period_start_on) & window
+                        & Posting.kind.in_(("money",) if later else ALLOCATABLE_KINDS)))
+        return found if companies is None else found.where(period.company.in_(companies))
+
+    references = dated(Posting.company_id, Posting.reference).where(
+        (Posting.kind == "money") & (Posting.reference != ""))
+    later = dated(Posting.company_id, Posting.key, Posting.kind, later=True).where(
+        (Posting.reference != "") & peewee.Tuple(Posting.company_id, Posting.reference).in_(references))
+    allocated = Allocation.select(Allocation.company.alias("company_id"), Allocation.contribution_key.alias("key"),
+                                  Allocation.kind.alias("kind"))
+    if companies is not None:
+        allocated = allocated.where(Allocation.company.in_(companies))
+    return dated(Posting.company_id, Posting.key, Posting.kind) | later | allocated
+
+
+def _by_key(keys) -> peewee.Expression:
+    """Postings of the (company_id, key, kind) rows of `keys`, found through the (key, kind) index.
+    Read without statistics, SQLite's planner would rather walk the postings (a company's whole
+    history): a CROSS JOIN keeps the keys the outer loop there (PostgreSQL plans it as any join),
+    and the unary plus keeps the (company, booked_on) index out of the lookup."""
+    return ((peewee.NodeList((peewee.SQL("+"), Posting.company_id), glue="") == keys.c.company_id)
+            & (Posting.key == keys.c.key) & (Posting.kind == keys.c.kind))
+
+
+def _as_date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def _read_pool(companies: tuple[int, ...] | None) -> Pool:
+    """One query: the contributions in scope, each summed over all its postings (in SQL). The
+    netting groups are summed from them: a person's hours of one kind, the money under one
+    payment reference, each within what the commitments can use."""
+    facts = Facts()
+    keys = _scope(companies).alias("sroi_keys")
+    first_source = peewee.fn.MIN(peewee.Case(None, [(Posting.lines > 0, Posting.source)], None))
+    rows = (Posting.select(Posting.company_id, Posting.kind, Posting.key, peewee.fn.MIN(Posting.dated_on),
+                           peewee.fn.SUM(Posting.lines), peewee.fn.SUM(Posting.minutes),
+                           peewee.fn.SUM(Posting.value_cents), peewee.fn.MAX(Posting.person),
+                           peewee.fn.MAX(Posting.reference), first_source, peewee.fn.MAX(Posting.subject_id))
+            .from_(peewee.Join(keys, Posting, peewee.JOIN.CROSS))   # the keys first, then their postings
+            .where(_by_key(keys))
+            .group_by(Posting.company_id, Posting.kind, Posting.key))
+    live: dict[Ident, Booked] = {}
+    gone: dict[Ident, Booked] = {}
+    group_net: dict[str, int] = {}
+    for company, kind, key, on, lines, minutes, value, person, reference, source, subject in rows.tuples():
+        found = Booked(kind=kind, key=key, company_id=company, on=_as_date(on), minutes=int(minutes or 0),
+                       value_cents=int(value or 0), lines=int(lines or 0), person=person or "",
+                       reference=reference or "", source=source or "", subject_id=subject, facts=facts)
+        facts.add(found)
+        if found.lines > 0:
+            live[(key, kind)] = found
+            group = group_of(found)
+            group_net[group] = group_net.get(group, 0) + whole_of(found)
+        else:
+            gone[(key, kind)] = found
+    return Pool(live, group_net, gone)
+
+
+def pool_for(company_id: int | Iterable[int] | None) -> Pool:
+    """What the commitments of a company, of several companies, or of every company (None) can use.
+
+    A page that evaluates several panels (a dashboard) reads it once: the pool is kept for the
+    rest of a GET request, and forgotten by every write transaction."""
     ids = company_id if company_id is None or isinstance(company_id, int) else tuple(sorted(set(company_id)))
-    cache = request_cache()   # a dashboard evaluates several panels from one pool
+    cache = request_cache()
     if cache is not None and ("sroi.pool", ids) in cache:
         return cache[("sroi.pool", ids)]
-    if ids is None or isinstance(ids, int):
-        pool = make_pool(contributions(ids))
-    else:
-        pool = make_pool(c for one in ids for c in contributions(one))
+    pool = _read_pool((ids,) if isinstance(ids, int) else ids)
     if cache is not None:
         cache[("sroi.pool", ids)] = pool
     return pool
@@ -697,7 +887,7 @@ def lock_groups(groups: Iterable[str]) -> None:
         database.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, lock_key(name)))
 
 
-def _pick(pool: Pool, company_id: int, key: str, kind: str | None) -> Contribution | None:
+def _pick(pool: Pool, company_id: int, key: str, kind: str | None) -> Booked | None:
     if kind:
         found = pool.get(key, kind)
         return found if found is not None and found.company_id == company_id else None
@@ -720,7 +910,7 @@ class Room:
         return max(0, self.most - self.here)
 
 
-def _room(pool: Pool, contribution: Contribution, commitment_id: int, rows: Iterable[Allocation]) -> Room:
+def _room(pool: Pool, contribution: Booked, commitment_id: int, rows: Iterable[Allocation]) -> Room:
     """What is allocated of a contribution, here and elsewhere, and what is still free."""
     key, kind, group = contribution.key, contribution.kind, group_of(contribution)
     here = elsewhere = group_used = 0
@@ -736,12 +926,40 @@ def _room(pool: Pool, contribution: Contribution, commitment_id: int, rows: Iter
         other = pool.of(row)
         if other is not None and group_of(other) == group:
             group_used += amount
-    whole = whole_of(contribution)
+    return _room_from(whole_of(contribution), here, elsewhere, pool.group_net.get(group, 0), group_used)
+
+
+def _room_from(whole: int, here: int, elsewhere: int, group_net: int, group_used: int) -> Room:
+    """`group_used`: what other allocations (not this commitment's of this contribution) take of the group."""
     own_free = whole - here - elsewhere
-    group_free = pool.group_net.get(group, 0) - group_used - here
+    group_free = group_net - group_used - here
     # The most this commitment may hold; below `here` when a correction shrank the group.
     most = max(0, here + min(own_free, group_free))
     return Room(whole, here, elsewhere, most, group_free < own_free)
+
+
+def _rooms(pool: Pool, commitment_id: int, rows: Iterable[Allocation]):
+    """_room for many contributions of the rows' company at once: the allocations are summed once."""
+    here_of: dict[Ident, int] = {}
+    all_of: dict[Ident, int] = {}
+    used_of: dict[str, int] = {}
+    for row in rows:
+        ident, amount = (row.contribution_key, row.kind), allocated_amount(row)
+        all_of[ident] = all_of.get(ident, 0) + amount
+        if row.commitment_id == commitment_id:
+            here_of[ident] = here_of.get(ident, 0) + amount
+        other = pool.of(row)
+        if other is not None:
+            used_of[group_of(other)] = used_of.get(group_of(other), 0) + amount
+
+    def room(contribution: Booked) -> Room:
+        ident, group = (contribution.key, contribution.kind), group_of(contribution)
+        here = here_of.get(ident, 0)
+        # This commitment's own rows of the contribution are in the group's use: they are `here`.
+        return _room_from(whole_of(contribution), here, all_of.get(ident, 0) - here, pool.group_net.get(group, 0),
+                          used_of.get(group, 0) - here)
+
+    return room
 
 
 def _rows_for(company_id: int, key: str, kind: str) -> list[Allocation]:
@@ -750,7 +968,7 @@ def _rows_for(company_id: int, key: str, kind: str) -> list[Allocation]:
         (Allocation.kind == kind) & ((Allocation.company == company_id) | (Allocation.contribution_key == key))))
 
 
-def _set_allocation_locked(user, company_id: int, commitment: Commitment, contribution: Contribution,
+def _set_allocation_locked(user, company_id: int, commitment: Commitment, contribution: Booked,
                            amount: int, pool: Pool) -> Allocation | None:
     """The check and the write; the caller holds the transaction and the lock on the group."""
     if not commitment.period_start_on <= contribution.on <= commitment.period_end_on:
@@ -777,17 +995,26 @@ def _set_allocation_locked(user, company_id: int, commitment: Commitment, contri
         if existing is None:
             return None
         Allocation.delete().where(Allocation.id == existing.id).execute()
-        result = None
-    elif existing is not None:
+        return _audited(user, commitment, room, key, kind, amount, None)
+    # The contribution's words are saved too, in the allocating user's language: shown only should
+    # the books no longer know the contribution (pages make its words afresh in the reader's).
+    with force_locale(getattr(user, "language", None) or "nl"):
+        words = contribution.description[:300]
+    if existing is not None:
         Allocation.update(minutes=amount if hours else 0, cents=0 if hours else amount, updated_at=utcnow(),
-                          contribution_on=contribution.on, description=contribution.description[:300],
+                          contribution_on=contribution.on, description=words,
                           person=contribution.person[:200]).where(Allocation.id == existing.id).execute()
         result = Allocation.get_by_id(existing.id)
     else:
         result = Allocation.create(
             commitment=commitment.id, company=company_id, contribution_key=key, kind=kind,
             minutes=amount if hours else 0, cents=0 if hours else amount, contribution_on=contribution.on,
-            description=contribution.description[:300], person=contribution.person[:200], created_by=user.id)
+            description=words, person=contribution.person[:200], created_by=user.id)
+    return _audited(user, commitment, room, key, kind, amount, result)
+
+
+def _audited(user, commitment: Commitment, room: Room, key: str, kind: str, amount: int,
+             result: Allocation | None) -> Allocation | None:
     if room.here != amount:
         _audit("sroi.allocation.set", user, commitment, contribution_key=key, kind=kind,
                before=room.here, after=amount, whole=room.whole)
@@ -838,12 +1065,13 @@ class Line:
     """One allocated contribution as it counts toward one commitment."""
 
     allocation: Allocation
-    contribution: Contribution | None
+    contribution: Booked | None
     kind: str
     allocated: int          # minutes or cents, as allocated
     counted: int            # minutes or cents that count after every limit
     value_cents: int        # SROI value by the commitment's rules
     status: str = "ok"
+    record: Booked | None = None   # what the books say of it, also once withdrawn (for its words)
 
     @property
     def status_label(self) -> str:
@@ -855,7 +1083,10 @@ class Line:
 
     @property
     def description(self) -> str:
-        return self.contribution.description if self.contribution else self.allocation.description
+        """In the reader's language, from the books; the words saved with the allocation only for a
+        contribution the books no longer know."""
+        found = self.contribution or self.record
+        return found.description if found is not None else self.allocation.description
 
     @property
     def person(self) -> str:
@@ -974,7 +1205,7 @@ def _grants(allocations: list[Allocation], pool: Pool) -> dict[int, tuple[int, s
     return grants
 
 
-def _value_of(commitment: Commitment, contribution: Contribution, amount: int) -> int:
+def _value_of(commitment: Commitment, contribution: Booked, amount: int) -> int:
     """The value of `amount` (minutes or cents) of a contribution by the commitment's rules."""
     if contribution.kind in HOUR_KINDS:
         if commitment.hours_basis == "rate":
@@ -1007,7 +1238,8 @@ def _evaluate(commitment: Commitment, allocations: list[Allocation], grants: dic
                 status = "capped"
         if counted:
             value = _value_of(commitment, contribution, counted)
-        lines.append(Line(allocation, contribution, allocation.kind, amount, counted, value, status))
+        lines.append(Line(allocation, contribution, allocation.kind, amount, counted, value, status,
+                          pool.record(allocation)))
         total = totals[allocation.kind]
         total.allocated += amount
         total.counted += counted
@@ -1019,17 +1251,23 @@ def _evaluate(commitment: Commitment, allocations: list[Allocation], grants: dic
 
 
 def summaries(commitments: list[Commitment], pool: Pool | None = None,
-              today: dt.date | None = None) -> list[Summary]:
-    """Evaluate several commitments at once (one read of contributions and allocations)."""
+              today: dt.date | None = None, *, every_company: bool = False) -> list[Summary]:
+    """Evaluate several commitments at once (one read of contributions and allocations).
+
+    `every_company`: the commitments are those of every company (the leader's overview), so
+    the pool and the allocations are read for all, without a list of companies."""
     if not commitments:
         return []
     today = today or clock.today()
     company_ids = {c.company_id for c in commitments}
     if pool is None:
-        pool = pool_for(company_ids)
+        pool = pool_for(None if every_company else company_ids)
     ids = [c.id for c in commitments]
     # Grants depend on every allocation of the companies involved (first allocated, first served).
-    every = list(Allocation.select().where(Allocation.company.in_(list(company_ids))))
+    every = Allocation.select()
+    if not every_company:
+        every = every.where(Allocation.company.in_(list(company_ids)))
+    every = list(every)
     grants = _grants(every, pool)
     approvals = current_approvals(ids)
     by_commitment: dict[int, list[Allocation]] = {i: [] for i in ids}
@@ -1053,7 +1291,7 @@ def company_commitments(company_id: int) -> list[Commitment]:
 
 @dataclass
 class Available:
-    contribution: Contribution
+    contribution: Booked
     whole: int              # minutes or cents
     here: int               # allocated to this commitment
     elsewhere: int          # allocated to other commitments
@@ -1070,13 +1308,13 @@ class Available:
 def available(commitment: Commitment, pool: Pool | None = None) -> list[Available]:
     """The company's confirmed contributions within the commitment's period, with what is still free."""
     pool = pool or pool_for(commitment.company_id)
-    rows = list(Allocation.select().where(Allocation.company == commitment.company_id))
+    room_of = _rooms(pool, commitment.id, Allocation.select().where(Allocation.company == commitment.company_id))
     result = []
     for contribution in sorted(pool.live.values(), key=lambda c: (c.on, c.kind, c.key)):
         if (contribution.company_id != commitment.company_id or whole_of(contribution) <= 0
                 or not commitment.period_start_on <= contribution.on <= commitment.period_end_on):
             continue
-        room = _room(pool, contribution, commitment.id, rows)
+        room = room_of(contribution)
         result.append(Available(contribution, room.whole, room.here, room.elsewhere, room.most,
                                 counts_kind(commitment, contribution.kind), room.group_limited))
     return result
@@ -1087,13 +1325,13 @@ def available(commitment: Commitment, pool: Pool | None = None) -> list[Availabl
 @dataclass(frozen=True)
 class Suggested:
     commitment: Commitment
-    contribution: Contribution
+    contribution: Booked
     add: int                # minutes or cents to add to what the commitment already has
     new_total: int          # the commitment's allocation of this contribution afterwards
     value_cents: int        # the extra SROI value by the commitment's rules (estimate per line)
 
 
-def _amount_for_value(commitment: Commitment, contribution: Contribution, before: int, need_cents: int,
+def _amount_for_value(commitment: Commitment, contribution: Booked, before: int, need_cents: int,
                       limit: int) -> int:
     """The least amount to add (at most `limit`) whose extra value covers `need_cents`."""
     def extra(amount: int) -> int:
@@ -1220,8 +1458,7 @@ def leader_overview(today: dt.date | None = None) -> list[LeaderRow]:
     """Every commitment of every company, with what the programme's contributions count for."""
     commitments = list(Commitment.select(Commitment, Company).join(Company)
                        .order_by(Commitment.deadline_on, Company.legal_name, Commitment.id))
-    found = summaries(commitments, pool=pool_for({c.company_id for c in commitments}) if commitments else None,
-                      today=today)
+    found = summaries(commitments, today=today, every_company=True)
     return [LeaderRow(s.commitment.company, s) for s in found]
 
 

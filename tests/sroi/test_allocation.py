@@ -8,9 +8,9 @@ import json
 import pytest
 
 from portal.core import audit
-from portal.core.contributions import Contribution
 from portal.sroi import service
 from portal.sroi.models import Allocation
+from tests.sroi.conftest import Contribution
 
 pytestmark = pytest.mark.usefixtures("request_context")
 TODAY = dt.date(2026, 11, 1)

@@ -1,5 +1,5 @@
 """End to end with the real capabilities: an ambassador's confirmed hours (enrolment) and a
-paid bank donation (giving) reach SROI only through core.contributions, and count there."""
+paid bank donation (giving) reach SROI only through the books (core.ledger), and count there."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import secrets
 import pytest
 
 from portal.core import clock
-from portal.core.contributions import contributions
 from portal.sroi import service
 
 TODAY = dt.date(2026, 11, 28)
@@ -40,16 +39,16 @@ def bank_donation(app, leader, request_context):
 def test_confirmed_hours_and_a_paid_donation_count_toward_a_commitment(placement, bank_donation, make_commitment):
     company, sessions = placement
     donation = bank_donation(company, 1_500)
-    found = {c.key: c for c in contributions(company.id)}
+    utrecht = make_commitment(company.admin, contract_reference="UTR", base_cents=2_000_000,       # 1,000.00
+                              deadline_on=dt.date(2027, 3, 1))
+    at_cost = make_commitment(company.admin, template="at-cost", contract_reference="COST",
+                              base_cents=100_000_000, deadline_on=dt.date(2027, 9, 30))             # 50,000.00
+    found = {c.key: c for c in service.pool_for(company.id).live.values()}     # what SROI reads of the books
     hour_keys = [f"hours:{e.id}" for e in sessions]
     assert [found[k].minutes for k in hour_keys] == [480, 480]
     assert found[hour_keys[0]].kind == "hours_sponsored" and found[hour_keys[0]].value_cents == 40_000
     assert found[f"donation:{donation.id}"].value_cents == 150_000
 
-    utrecht = make_commitment(company.admin, contract_reference="UTR", base_cents=2_000_000,       # 1,000.00
-                              deadline_on=dt.date(2027, 3, 1))
-    at_cost = make_commitment(company.admin, template="at-cost", contract_reference="COST",
-                              base_cents=100_000_000, deadline_on=dt.date(2027, 9, 30))             # 50,000.00
     plan = service.suggest(company.id, TODAY)
     service.apply_suggestion(company.admin, service.plan_fingerprint(plan), TODAY)
     first, second = service.summaries([utrecht, at_cost], today=TODAY)
