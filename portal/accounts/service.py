@@ -93,7 +93,7 @@ def password_problem(password: str, *context: str):
     # zxcvbn refuses more than 72 characters (its matching slows down steeply beyond that).
     for candidate in dict.fromkeys((password, re.sub(r"[\W_]+", "", password) or password)):
         result = zxcvbn(candidate[:72], user_inputs=inputs)
-        if result["score"] < 4 or float(result["guesses_log10"]) < MIN_PASSWORD_GUESSES_LOG10:
+        if result["score"] < 4 or float(result["guesses_log10"]) < MIN_PASSWORD_GUESSES_LOG10:  # not money
             return _l("This password is too easy to guess. A few unrelated words together make a strong one.")
     return None
 

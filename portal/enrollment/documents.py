@@ -195,7 +195,7 @@ def _link_annotation(annotation) -> DictionaryObject | None:
     text = uri.decode("latin-1") if isinstance(uri, bytes) else str(uri)
     return DictionaryObject({
         NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Link"),
-        NameObject("/Rect"): ArrayObject(NumberObject(int(float(v))) for v in rect),
+        NameObject("/Rect"): ArrayObject(NumberObject(int(float(v))) for v in rect),  # not money
         NameObject("/Border"): ArrayObject([NumberObject(0), NumberObject(0), NumberObject(0)]),
         NameObject("/A"): DictionaryObject({NameObject("/S"): NameObject("/URI"),
                                             NameObject("/URI"): TextStringObject(text.strip())}),
