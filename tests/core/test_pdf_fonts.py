@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pypdf
 
 from portal.core import pdf
+from tests.pdfprocesses import render_in_other_processes
 
 DOCUMENT = ('<!doctype html><html lang="nl"><head><meta name="dcterms.created" content="2026-01-01T00:00:00Z">'
             '<link rel="stylesheet" href="statement.css"></head><body>'
@@ -45,30 +44,9 @@ def test_the_fetcher_serves_the_fonts_but_no_other_file_outside_invoices():
     assert pdf.invoice_path("file:///etc/passwd") is None
 
 
-CHILD = """
-import sys
-from portal.core import pdf
-
-if __name__ == "__main__":
-    sys.stdout.buffer.write(pdf.render_pdf(open(sys.argv[1], encoding="utf-8").read()))
-"""
-
-
 def test_two_processes_on_a_busy_machine_render_the_same_bytes(tmp_path):
     """A statement-like document rendered by two separate processes (each with its own fork server)
     while every core is busy: byte for byte the same, and the same as this process's render."""
-    document = tmp_path / "document.html"
-    document.write_text(DOCUMENT, encoding="utf-8")
-    child = tmp_path / "render_child.py"
-    child.write_text(CHILD, encoding="utf-8")
-    root = Path(__file__).resolve().parents[2]
-    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 2)]
-    try:
-        renders = [subprocess.run([sys.executable, str(child), str(document)], cwd=root, capture_output=True,
-                                  timeout=300, check=True).stdout for _ in range(2)]
-    finally:
-        for burner in burners:
-            burner.kill()
-            burner.wait()
+    renders = render_in_other_processes(DOCUMENT, tmp_path)
     assert renders[0].startswith(b"%PDF-")
     assert renders[0] == renders[1] == pdf.render_pdf(DOCUMENT)

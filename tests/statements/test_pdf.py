@@ -8,6 +8,7 @@ import re
 import pytest
 
 from portal.statements import periods, service
+from tests.pdfprocesses import render_in_other_processes
 from tests.pdftext import (
     assert_in_pdf,
     assert_not_in_pdf,
@@ -116,6 +117,18 @@ def test_same_data_gives_the_same_bytes(app, ledger, no_sroi, make_company):
     snapshot = service.snapshot_of(statement)
     again = service.render(snapshot, verification_code=statement.verification_code)
     assert again == statement.pdf_bytes
+
+
+def test_an_issued_statement_renders_to_the_same_bytes_in_two_processes_on_a_busy_machine(
+        app, ledger, no_sroi, make_company, tmp_path):
+    from portal.statements import document
+
+    company = make_company("Domstad", language="nl")
+    fill(ledger, company)
+    statement = service.issue(company, YEAR, today=TODAY)
+    html = document.statement_html(service.snapshot_of(statement), verification_code=statement.verification_code)
+    first, second = render_in_other_processes(html, tmp_path)
+    assert first == second == statement.pdf_bytes
 
 
 def test_concept_is_watermarked_and_has_no_number(app, ledger, no_sroi, make_company):
