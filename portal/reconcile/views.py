@@ -221,17 +221,22 @@ def periods():
         items = [] if summary.closed else service.items_keeping_open(kind, label)
         late = service.late_postings(summary.starts_on, summary.ends_on)
     explanations = {item.code: request.form.get(f"explain-{item.code}", "") for item in items}
+    running = summary is not None and summary.ends_on >= clock.today()
     if summary is not None and request.method == "POST" and form.validate_on_submit():
         try:
             service.close_period(kind, label, current_user, form.explanation.data or "", explanations)
         except service.ReconcileError as error:
-            form.explanation.errors = list(form.explanation.errors) + [str(error)]
+            if running:  # the page shows no form for a running period: say it above
+                flash(str(error), "error")
+            else:
+                form.explanation.errors = list(form.explanation.errors) + [str(error)]
         else:
             flash(_("The period is closed. From now on it changes only through corrections."), "success")
             return redirect(url_for("reconcile.periods", kind=kind, label=label))
     return render_template("reconcile/periods.html", kind=kind, label=label, summary=summary, form=form,
                            correction_form=correction_form, closed=service.closed_periods(), kinds=KINDS,
-                           items=items, explanations=explanations, late=late, kind_labels=ledger.KIND_LABELS)
+                           items=items, explanations=explanations, late=late, kind_labels=ledger.KIND_LABELS,
+                           running=running)
 
 
 @bp.post("/leader/reconcile/periods/<int:period_id>/corrections")

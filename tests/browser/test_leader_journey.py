@@ -1,6 +1,7 @@
 """The project leader logs in with a password and a TOTP second factor, imports a bank statement,
 matches what was not matched automatically, and closes the month, in a real browser (Dutch)."""
 
+import datetime as dt
 import re
 
 import pyotp
@@ -23,7 +24,8 @@ def test_the_leader_reconciles_a_bank_statement_and_closes_the_month(live_server
     with live_server.app.test_request_context():
         first = payment_request(make_company("Drukkerij Lek", language="nl"), 500, "lek-0123456789abcdef")
         second = payment_request(make_company("Bakkerij Vaart", language="nl"), 750, "vaart-0123456789abcde")
-    day = clock.today().isoformat()
+    # The statement is of the month that just ended: a month closes only once it is over.
+    day = (clock.today().replace(day=1) - dt.timedelta(days=1)).isoformat()
     statement = tmp_path / "rekening.csv"
     statement.write_text(
         "date,amount,description,reference,counterparty_name,counterparty_iban\n"
@@ -67,6 +69,11 @@ def test_the_leader_reconciles_a_bank_statement_and_closes_the_month(live_server
     journey.snap("matched by hand")
     assert Donation.get_by_id(second.id).status == "paid"
 
+    running = clock.today().isoformat()[:7]
+    journey.visit(live_server.url + f"/leader/reconcile/periods?kind=month&label={running}", "the running month")
+    assert "Deze periode loopt tot" in page.content()  # no close button while it runs
+    assert page.locator("main form.stacked").count() == 0
+    journey.snap("the running month cannot close yet")
     month = day[:7]
     journey.visit(live_server.url + f"/leader/reconcile/periods?kind=month&label={month}", "the month")
     page.fill("#explanation", "Twee betaalverzoeken, beide betaald.")
