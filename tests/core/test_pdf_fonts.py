@@ -1,5 +1,6 @@
-"""PDFs look the same on every machine: the project's own fonts, never the machine's, and the
-same bytes for the same document in any process, however busy the machine is."""
+"""PDFs look the same on every machine: the project's own fonts, never the machine's. (The same
+bytes in other processes on a busy machine: tests/statements/test_pdf.py renders an issued
+statement that way.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from pathlib import Path
 import pypdf
 
 from portal.core import pdf
-from tests.pdfprocesses import render_in_other_processes
 
 DOCUMENT = ('<!doctype html><html lang="nl"><head><meta name="dcterms.created" content="2026-01-01T00:00:00Z">'
             '<link rel="stylesheet" href="statement.css"></head><body>'
@@ -42,11 +42,3 @@ def test_the_fetcher_serves_the_fonts_but_no_other_file_outside_invoices():
     assert pdf.invoice_path(f"file://{font}") == font
     assert pdf.invoice_path(f"file://{os.path.dirname(font)}/../__init__.py") is None
     assert pdf.invoice_path("file:///etc/passwd") is None
-
-
-def test_two_processes_on_a_busy_machine_render_the_same_bytes(tmp_path):
-    """A statement-like document rendered by two separate processes (each with its own fork server)
-    while every core is busy: byte for byte the same, and the same as this process's render."""
-    renders = render_in_other_processes(DOCUMENT, tmp_path)
-    assert renders[0].startswith(b"%PDF-")
-    assert renders[0] == renders[1] == pdf.render_pdf(DOCUMENT)
