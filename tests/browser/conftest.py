@@ -57,6 +57,8 @@ def _is_journey(item) -> bool:
 def pytest_collection_modifyitems(config, items):
     # A conftest's hook sees every collected item of the session, not only this folder's.
     journeys = [item for item in items if _is_journey(item)]
+    for item in journeys:
+        item.add_marker(pytest.mark.slow)  # a real browser: seconds each (-m "not slow" leaves them out)
     missing = missing_prerequisites()
     if not (journeys and missing):
         return

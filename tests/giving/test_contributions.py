@@ -186,6 +186,7 @@ def test_the_same_lines_as_reading_every_donation(app, make_company, leader, req
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_more_paid_donations_than_sqlite_binds_parameters(app, make_company, request_context):
     """33,000 paid donations (scale 100 has 50,299): one bound parameter per donation, as an IN list
     of them had, is past SQLite's default limit of 32,766 (PostgreSQL's is 65,535)."""

@@ -7,10 +7,13 @@ saw no 2xx, so it delivers the same event again; that delivery must apply it, ex
 
 from __future__ import annotations
 
+import pytest
+
 from portal.giving import service
 from portal.giving.models import Donation, Refund, StripeEvent
 
 
+@pytest.mark.slow
 def test_a_webhook_killed_midway_is_applied_once_when_stripe_retries(stripe_env, started, kill_worker_midway):
     _company, donation, session = started(amount="100")
     intent = stripe_env.pay(session)

@@ -70,6 +70,7 @@ def test_two_users_allocating_one_donation_at_once(app, make_company, ledger, ma
     assert sum(a.cents for a in Allocation.select()) == 60_000
 
 
+@pytest.mark.slow
 def test_many_allocators_fill_a_contribution_exactly(app, make_company, ledger, make_commitment, slow_check):
     company = make_company("Bouw")
     hours = ledger.hours(company, 600)                       # 10 hours

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pytest
+
 from portal.core.db import database
 from portal.statements import periods, service
 from portal.statements.models import Statement, StatementCounter
@@ -43,6 +45,7 @@ def run_together(app, jobs):
     return results
 
 
+@pytest.mark.slow
 def test_concurrent_issuers_get_consecutive_numbers(app, ledger, no_sroi, many_companies):
     companies = many_companies(8)
     for company in companies:

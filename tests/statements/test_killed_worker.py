@@ -33,6 +33,7 @@ def paid_by_bank(request_context, leader):
     return pay
 
 
+@pytest.mark.slow
 def test_a_statement_issue_killed_midway_leaves_no_gap_and_no_duplicate(
         app, make_company, paid_by_bank, kill_worker_midway):
     year = clock.today().year

@@ -119,6 +119,7 @@ def test_same_data_gives_the_same_bytes(app, ledger, no_sroi, make_company):
     assert again == statement.pdf_bytes
 
 
+@pytest.mark.slow
 def test_an_issued_statement_renders_to_the_same_bytes_in_two_processes_on_a_busy_machine(
         app, ledger, no_sroi, make_company, tmp_path):
     from portal.statements import document
