@@ -14,25 +14,16 @@ from portal.accounts.models import User
 from portal.accounts.service import hash_password
 from portal.core.db import utcnow
 from portal.giving.models import Donation
+from tests.querycount import QueryCounter
 
 # each page, and what shows that the large company's rows are really on it (None: a summary page)
 PAGES = {"/dashboard": None, "/giving": "RF", "/giving/export.csv": "RF", "/team": "Colleague 999",
          "/statements": None, "/sroi/": None}
 
 
-class Counter(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.queries: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if re.match(r"\(['\"]?\s*(SELECT|INSERT|UPDATE|DELETE|WITH)", record.getMessage(), re.I):
-            self.queries.append(record.getMessage())
-
-
 def count(client, path: str):
     client.get(path)  # warm up (the session's last-seen touch, caches)
-    logger, handler = logging.getLogger("peewee"), Counter()
+    logger, handler = logging.getLogger("peewee"), QueryCounter()
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-import re
 
 import pytest
 
 from portal.core import clock
+from tests.querycount import QueryCounter
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -134,17 +134,6 @@ def pdf_bytes(pages: int = 1, *, javascript: str = "", password: str | None = No
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
-
-
-class QueryCounter(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.queries: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if re.match(r"\(['\"]?\s*(SELECT|INSERT|UPDATE|DELETE|WITH)", message, re.I):
-            self.queries.append(message)
 
 
 @pytest.fixture

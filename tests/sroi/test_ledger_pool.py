@@ -16,6 +16,7 @@ from portal.core import clock
 from portal.core import ledger as books
 from portal.core.db import atomic_write
 from portal.sroi import service
+from tests.querycount import QueryCounter
 from tests.sroi.conftest import Contribution
 
 TODAY = dt.date(2026, 11, 1)
@@ -100,19 +101,10 @@ def test_a_withdrawn_allocation_keeps_its_words_from_the_books(make_company, led
 
 # --- (b) queries that do not grow with the history outside the periods -------------------------
 
-class Counter(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.queries: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if re.match(r"\(['\"]?\s*(SELECT|INSERT|UPDATE|DELETE|WITH)", record.getMessage(), re.I):
-            self.queries.append(record.getMessage())
-
 
 def count(client, path: str) -> tuple[int, str]:
     client.get(path)  # warm up (the session's last-seen touch)
-    logger, handler = logging.getLogger("peewee"), Counter()
+    logger, handler = logging.getLogger("peewee"), QueryCounter()
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
