@@ -1121,12 +1121,9 @@ def wait_for_followups(app, timeout: float = 60) -> None:
 
 def _quantity(value: Any, field_name: str = "quantity") -> int:
     try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise GivingError(_l("Enter a whole number."), field_name) from None
-    if not 1 <= number <= MAX_QUANTITY:
-        raise GivingError(_l("Enter a number from 1 to %(maximum)d.", maximum=MAX_QUANTITY), field_name)
-    return number
+        return money.parse_quantity(value, maximum=MAX_QUANTITY)
+    except money.AmountError as error:
+        raise GivingError(error.message, field_name) from None
 
 
 def publish_need(leader: User, *, item: str, description: str, quantity: Any, school_id: int | None,

@@ -90,3 +90,14 @@ def test_the_leaders_xlsx_export_survives_control_characters_already_stored(app,
     sheet = load_workbook(io.BytesIO(response.data)).active
     descriptions = [row[-1] for row in sheet.iter_rows(values_only=True)]
     assert any("Lees\ufffdboeken\ufffd[31m" in (text or "") for text in descriptions), descriptions
+
+
+def test_quantities_typed_with_other_scripts_digits_are_refused_by_the_service(app, leader, request_context):
+    """'١٢' is twelve in Arabic-Indic digits; int() would read it, the portal must not."""
+    for typed in ("١٢", "１２", "٣"):
+        with pytest.raises(service.GivingError) as refused:
+            service.publish_need(leader, item="Scharen", description="", quantity=typed, school_id=None,
+                                 needed_by=None)
+        assert refused.value.field == "quantity"
+    assert service.publish_need(leader, item="Scharen", description="", quantity="12", school_id=None,
+                                needed_by=None).quantity == 12
