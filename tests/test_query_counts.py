@@ -14,7 +14,7 @@ from portal.accounts.models import User
 from portal.accounts.service import hash_password
 from portal.core.db import utcnow
 from portal.giving.models import Donation
-from tests.querycount import QueryCounter
+from tests.querycount import measured_get
 
 # each page, and what shows that the large company's rows are really on it (None: a summary page)
 PAGES = {"/dashboard": None, "/giving": "RF", "/giving/export.csv": "RF", "/team": "Colleague 999",
@@ -22,18 +22,8 @@ PAGES = {"/dashboard": None, "/giving": "RF", "/giving/export.csv": "RF", "/team
 
 
 def count(client, path: str):
-    client.get(path)  # warm up (the session's last-seen touch, caches)
-    logger, handler = logging.getLogger("peewee"), QueryCounter()
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        response = client.get(path)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    assert response.status_code == 200, path
-    return len(handler.queries), response.get_data(as_text=True)
+    found, response = measured_get(client, path)
+    return len(found.queries), response.get_data(as_text=True)
 
 
 def fill(company, rows: int) -> None:
@@ -86,18 +76,8 @@ class Statements(logging.Handler):
 
 
 def statements(client, path: str) -> tuple[list[str], str]:
-    client.get(path)  # warm up
-    logger, handler = logging.getLogger("peewee"), Statements()
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        response = client.get(path)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    assert response.status_code == 200, path
-    return handler.sql, response.get_data(as_text=True)
+    found, response = measured_get(client, path, Statements())
+    return found.sql, response.get_data(as_text=True)
 
 
 def past_school_years() -> list:

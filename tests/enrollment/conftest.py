@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import logging
 
 import pytest
 
 from portal.core import clock
-from tests.querycount import QueryCounter
+from tests.querycount import logged_queries
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -139,19 +138,5 @@ def pdf_bytes(pages: int = 1, *, javascript: str = "", password: str | None = No
 @pytest.fixture
 def count_queries():
     """Context manager factory: `with count_queries() as counter: ...; len(counter.queries)`."""
-    import contextlib
+    return logged_queries
 
-    @contextlib.contextmanager
-    def counting():
-        logger = logging.getLogger("peewee")
-        handler = QueryCounter()
-        old_level = logger.level
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG)
-        try:
-            yield handler
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(old_level)
-
-    return counting

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import logging
 import re
 import secrets
 
@@ -16,7 +15,7 @@ from portal.core import clock
 from portal.core import ledger as books
 from portal.core.db import atomic_write
 from portal.sroi import service
-from tests.querycount import QueryCounter
+from tests.querycount import measured_get
 from tests.sroi.conftest import Contribution
 
 TODAY = dt.date(2026, 11, 1)
@@ -103,18 +102,8 @@ def test_a_withdrawn_allocation_keeps_its_words_from_the_books(make_company, led
 
 
 def count(client, path: str) -> tuple[int, str]:
-    client.get(path)  # warm up (the session's last-seen touch)
-    logger, handler = logging.getLogger("peewee"), QueryCounter()
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        response = client.get(path)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    assert response.status_code == 200, path
-    return len(handler.queries), text_of(response)
+    found, response = measured_get(client, path)
+    return len(found.queries), text_of(response)
 
 
 def post_history(company, start: int, rows: int) -> None:
