@@ -4,9 +4,25 @@ Errors (the command exits 1): front matter schema and YAML pitfalls, duplicate s
 translation keys and aliases, an English page without a Dutch source, an empty translation,
 FAQ ids that differ between translations, internal links and anchors that lead nowhere
 (resolved through the app's real URL map), images without alt text or outside /static/,
-raw HTML and unsafe link schemes, h1 headings in a body (the title is the h1), and a page
-whose address another route takes. Warnings: a page not translated, `reviewBy` passed,
-a link to an alias instead of the page.
+raw HTML and unsafe link schemes, h1 headings in a body (the title is the h1), a page
+whose address another route takes, and a claim without a source.
+
+Claims (see `claims.py`): every number, e-mail address, phone number, URL and legal name in
+a page's title, summary, body and FAQ must be backed by the page's front matter `sources:`,
+or be a setting shown with `{{ setting:NAME }}`. A source names where the facts come from
+(`ref`) and lists the figures, addresses and names it backs, as written (`backs`):
+
+    sources:
+      - ref: ../shared/domain.md
+        backs: ["EUR 160", "EUR 5,60", "2025"]
+      - ref: https://www.autoriteitpersoonsgegevens.nl/
+
+A `ref` that is a web address backs itself. A `ref` that is a file (relative to the
+project: `portal/config.py`, or the shared notes beside it: `../shared/seeds/...`) must say
+what it backs: every figure it backs must occur in that file (a file outside the project is
+read where it is present). Front matter dates and links to the site's own pages are not
+claims. Warnings: a page not translated, `reviewBy` passed, a link to an alias instead of
+the page, a source backing something the page does not show.
 """
 
 from __future__ import annotations
@@ -20,6 +36,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
+from portal.content import claims
 from portal.content import render as markdown
 from portal.content.loader import Page, Problem, Site, build_site
 from portal.content.model import LANGUAGES
@@ -36,6 +53,8 @@ class Checker:
         self.problems: list[Problem] = list(site.problems)
         self.adapter = app.url_map.bind("localhost")
         self.static_dir = Path(app.static_folder or "")
+        self.project_dir = Path(app.root_path).resolve().parent
+        self._documents: dict[Path, claims.Document | None] = {}
 
     def error(self, page: Page, line: int, message: str) -> None:
         self.problems.append(Problem(page.source, line, "error", message))
@@ -52,6 +71,7 @@ class Checker:
             for entry, rendered in page.faq_rendered:
                 # a block scalar's text starts on the line after `answer: |`
                 self.check_markdown(page, rendered, entry.line)
+            self.check_claims(page)
         for page in self.site.aliases.values():
             for alias in page.aliases:
                 if self.site.aliases.get(alias) is page:
@@ -189,6 +209,115 @@ class Checker:
             self.warning(page, line, f"link {href} goes to the other language")
         if parts.fragment and parts.fragment not in target.anchors:
             self.error(page, line, f"link {href}: {target.source} has no heading or question with id '{parts.fragment}'")
+
+
+    # --- claims and their sources -------------------------------------------------------------
+
+    def _document(self, ref: str) -> claims.Document | None | str:
+        """The source file's text; None when it is a file outside the project that is absent here,
+        a message when it cannot be a source."""
+        path = (self.project_dir / ref).resolve()
+        inside = str(path).startswith(str(self.project_dir) + os.sep)
+        if path not in self._documents:
+            try:
+                self._documents[path] = claims.Document(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                self._documents[path] = None
+            except (OSError, UnicodeDecodeError):
+                return f"source {ref} cannot be read as text"
+        document = self._documents[path]
+        if document is None and inside:
+            return f"source {ref} does not exist (a file of the project, e.g. portal/config.py, or a web address)"
+        return document
+
+    def _backed(self, page: Page) -> dict[tuple[str, str], str]:
+        """(kind, key) -> the backs entry, for every claim the sources back; problems as found."""
+        backed: dict[tuple[str, str], str] = {}
+        line = page.field_lines.get("sources", 1)
+        for source in page.sources:
+            ref = source.ref
+            document = None
+            if urlsplit(ref).scheme in ("http", "https"):
+                own = claims.from_href(ref)
+                if own is not None:
+                    backed[(own.kind, own.key)] = ref
+            else:
+                document = self._document(ref)
+                if isinstance(document, str):
+                    self.error(page, line, document)
+                    document = None
+            for text in source.backs:
+                found = claims.find(text)
+                if not found:
+                    self.error(page, line, f"sources: '{text}' (from {ref}) names no number, e-mail address, "
+                                           "phone number, URL or legal name: list only what the page shows")
+                for claim in found:
+                    if document is not None and not document.states(claim):
+                        self.error(page, line, f"sources: {ref} does not state the {claim.label} {claim.text}")
+                        continue
+                    backed.setdefault((claim.kind, claim.key), text)
+        return backed
+
+    def _claims_of(self, page: Page) -> list[tuple[int, claims.Claim]]:
+        found: list[tuple[int, claims.Claim]] = []
+
+        def text(line: int, value: str) -> None:
+            found.extend((line, claim) for claim in claims.find(value))
+
+        def rendered(offset: int, result: markdown.Rendered) -> None:
+            for number, value in result.text_lines:
+                text(offset + number, value)
+            for link in result.links:
+                claim = claims.from_href(link.href)
+                if claim is not None:
+                    found.append((offset + link.line, claim))
+
+        text(page.field_lines.get("title", 2), page.title)
+        text(page.field_lines.get("summary", 2), page.summary)
+        rendered(page.body_line, page.rendered)
+        for entry, result in page.faq_rendered:
+            text(entry.question_line, entry.question)
+            rendered(entry.line, result)
+        return found
+
+    def check_placeholders(self, page: Page) -> None:
+        for key, value in (("title", page.title), ("summary", page.summary)):
+            if markdown.PLACEHOLDER.search(value):
+                self.error(page, page.field_lines.get(key, 2),
+                           f"{key}: settings are shown only in the body and in FAQ answers")
+        for entry in page.faq_entries:
+            if markdown.PLACEHOLDER.search(entry.question):
+                self.error(page, entry.question_line, "a question cannot show a setting: put it in the answer")
+        texts = [(page.body_line, page.rendered)] + [(e.line, r) for e, r in page.faq_rendered]
+        allowed = ", ".join(markdown.SETTING_PLACEHOLDERS)
+        for offset, result in texts:
+            for number, value in result.text_lines:
+                for match in markdown.PLACEHOLDER.finditer(value):
+                    if match.group(1) not in markdown.SETTING_PLACEHOLDERS:
+                        self.error(page, offset + number,
+                                   f"{match.group(0)} is not a setting a page may show (allowed: {allowed})")
+
+    def check_claims(self, page: Page) -> None:
+        """Every figure, address and legal name comes from the page's sources or from settings."""
+        self.check_placeholders(page)
+        backed = self._backed(page)
+        keys = set(backed)
+        shown: set[tuple[str, str]] = set()
+        reported: set[tuple[int, str, str]] = set()
+        for line, claim in self._claims_of(page):
+            if claims.is_backed(claim, keys):
+                shown.add((claim.kind, claim.key))
+                shown.update(k for k in keys if k[0] == "url" and claims.is_backed(claim, {k}))
+                continue
+            if (line, claim.kind, claim.key) in reported:
+                continue
+            reported.add((line, claim.kind, claim.key))
+            self.error(page, line, f"unsourced {claim.label} {claim.text}: name its source in the front matter "
+                                   "(sources: - ref: ..., backs: [...]) or show a setting")
+        line = page.field_lines.get("sources", 1)
+        for key, text in sorted(backed.items()):
+            if key not in shown:
+                self.warning(page, line, f"sources back '{text}' but the page does not show it")
 
 
 def check(app: Flask, directory: str | Path | None = None, today: dt.date | None = None) -> list[Problem]:

@@ -3,6 +3,8 @@
 A page that cannot be read or validated is left out (and logged); the rest of the site
 stays up. `ContentStore` keeps the current snapshot and, when reloading is on
 (development), rebuilds it when a file's mtime or size changes or a file appears or goes.
+It also fills the few settings a page may show (`{{ setting:ISSUER_NAME }}`, see render.py)
+with the app's configuration, once per snapshot: pages, search and the API all see the values.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import frontmatter
 import yaml
+from flask import current_app, has_app_context
 from pydantic import ValidationError
 
 from portal.content import render as markdown
@@ -26,6 +29,7 @@ from portal.content.model import (
     HOME_SLUG,
     LANGUAGES,
     FrontMatter,
+    SourceRef,
     yaml_hint,
 )
 
@@ -57,6 +61,7 @@ class FaqEntry:
     answer_html: str
     answer_text: str
     line: int
+    question_line: int = 0  # file line of the question, for the claims check
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,26 @@ class Page:
     body_line: int  # file line of the markdown body's first line
     rendered: markdown.Rendered = field(repr=False)
     faq_rendered: tuple[tuple[FaqEntry, markdown.Rendered], ...] = field(repr=False, default=())
+    sources: tuple[SourceRef, ...] = ()
+    field_lines: dict[str, int] = field(repr=False, default_factory=dict)  # front matter key -> file line
+
+    def with_settings(self, values: Mapping[str, str]) -> Page:
+        """This page with its `{{ setting:NAME }}` placeholders filled in (itself when it has none)."""
+        if not _has_placeholder(self):
+            return self
+
+        def fill(text: str, html: bool = False) -> str:
+            return markdown.fill_settings(text, values, html=html)
+
+        sections = tuple(
+            FaqSection(s.id, s.title, tuple(replace(e, answer_html=fill(e.answer_html, True),
+                                                    answer_text=fill(e.answer_text)) for e in s.entries))
+            for s in self.faq)
+        filled = {e.id: e for s in sections for e in s.entries}
+        return replace(
+            self, html=fill(self.html, True), text=fill(self.text),
+            headings=tuple(replace(h, text=fill(h.text)) for h in self.headings), faq=sections,
+            faq_rendered=tuple((filled.get(e.id, e), r) for e, r in self.faq_rendered))
 
     @property
     def is_home(self) -> bool:
@@ -122,6 +147,10 @@ class Page:
 
     def visible(self, now: dt.datetime) -> bool:
         return self.status(now) == "published"
+
+
+def _has_placeholder(page: Page) -> bool:
+    return "{{" in page.html or any("{{" in e.answer_html for e in page.faq_entries)
 
 
 # --- one file ---------------------------------------------------------------------------------
@@ -268,7 +297,8 @@ def parse_file(path: Path, lang: str, relative: str, problems: list[Problem]) ->
             taken.add(item.id)
             answer = markdown.render(item.answer, taken_ids=set())
             entry = FaqEntry(item.id, category.id, item.question, answer.html, answer.text,
-                             _answer_offset(tree, c_index, i_index))
+                             _answer_offset(tree, c_index, i_index),
+                             _node_line(tree, ("faq", c_index, "items", i_index, "question"), 2))
             entries.append(entry)
             faq_rendered.append((entry, answer))
         sections.append(FaqSection(category.id, category.title, tuple(entries)))
@@ -283,7 +313,8 @@ def parse_file(path: Path, lang: str, relative: str, problems: list[Problem]) ->
         menus=menus, aliases=tuple(meta.aliases), owner=meta.owner, review_by=meta.reviewBy,
         html=body_rendered.html, text=body_rendered.text, headings=body_rendered.headings,
         faq=tuple(sections), digest=hashlib.sha256(raw).hexdigest(), body_line=body_line,
-        rendered=body_rendered, faq_rendered=tuple(faq_rendered),
+        rendered=body_rendered, faq_rendered=tuple(faq_rendered), sources=tuple(meta.sources),
+        field_lines={key: _node_line(tree, (key,), 2) for key in ("title", "summary", "sources")},
     )
 
 
@@ -338,6 +369,14 @@ class Site:
 
     def _problem(self, page: Page, line: int, message: str) -> None:
         self.problems = (*self.problems, Problem(page.source, line, "error", message))
+
+    def with_settings(self, values: Mapping[str, str]) -> Site:
+        """The same site with settings filled into the pages that show them (itself if none does)."""
+        if not any(_has_placeholder(p) for p in self.pages):
+            return self
+        filled = Site([p.with_settings(values) for p in self.pages], [], self.version)
+        filled.problems = self.problems
+        return filled
 
     def translation(self, page: Page, lang: str) -> Page | None:
         return self.by_key.get((lang, page.key))
@@ -446,6 +485,7 @@ class ContentStore:
         self.clock = clock
         self._site, self._fingerprint = load_site(self.directory)
         self._lock = threading.Lock()
+        self._filled: tuple[Site, tuple, Site] | None = None
 
     def now(self) -> dt.datetime:
         return self.clock().astimezone(AMSTERDAM)
@@ -458,4 +498,15 @@ class ContentStore:
                 with self._lock:
                     if current != self._fingerprint:
                         self._site, self._fingerprint = load_site(self.directory)
-        return self._site
+        return self._with_settings(self._site)
+
+    def _with_settings(self, site: Site) -> Site:
+        """The snapshot with this app's settings filled in, made once per snapshot and settings."""
+        values = markdown.setting_values(current_app.config if has_app_context() else None)
+        key = tuple(sorted(values.items()))
+        cached = self._filled
+        if cached is not None and cached[0] is site and cached[1] == key:
+            return cached[2]
+        filled = site.with_settings(values)
+        self._filled = (site, key, filled)
+        return filled

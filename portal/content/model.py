@@ -92,6 +92,15 @@ class FaqCategory(Strict):
     items: list[FaqItem] = Field(min_length=1)
 
 
+class SourceRef(Strict):
+    """Where the figures, addresses and names on a page come from (see `portal content check`)."""
+
+    ref: Text = Field(max_length=300, description="a file of the project (portal/config.py), a shared note "
+                                                   "(../shared/domain.md) or a web address")
+    backs: list[Text] = Field(default_factory=list, description="the figures, addresses, URLs and legal names on "
+                                                                "this page that the source states, as written")
+
+
 class FrontMatter(Strict):
     """Every key a page may have; anything else is a mistake."""
 
@@ -109,6 +118,7 @@ class FrontMatter(Strict):
     owner: Text | None = Field(None, max_length=80, description="who answers for the facts")
     reviewBy: Day | None = Field(None, description="check the facts again by this date")
     faq: list[FaqCategory] = Field(default_factory=list, description="questions and answers by category")
+    sources: list[SourceRef] = Field(default_factory=list, description="what backs each figure, address and name")
 
     @field_validator("menus")
     @classmethod

@@ -54,7 +54,8 @@ def test_each_mistake_is_named_with_file_and_line(app, folder, body, expected):
 
 def test_links_that_work(app, folder):
     folder.basic()
-    folder.write("nl/x.md", "title: X\nsummary: S.",
+    folder.write("nl/x.md", "title: X\nsummary: S.\nsources:\n  - ref: https://example.org\n"
+                            "    backs: [a@b.nl]",
                  "[a](/voor-werkgevers#bijdragen) [b](/register) [c](/en/for-employers#benefits) "
                  "[d](https://example.org) [e](mailto:a@b.nl) [f](/#over) [g](/login)\n\n"
                  "![Logo](/static/favicon.svg)\n")

@@ -29,7 +29,7 @@ FACTS = [
     ("research team", "onderzoeksteam", "research team"),
     ("three lessons", "drie lessen", "three lessons"),
     ("several year groups", "leerjaren", "year groups"),
-    ("school layout", "inrichting", "layout of the building"),
+    ("fitting out the school", "inrichting van de school", "furnish and arrange the school"),
     ("working groups", "werkgroep", "working group"),
     ("school times", "schooltijden", "school hours"),
     ("website", "website", "website"),

@@ -78,7 +78,7 @@ def test_sitemap_lists_public_pages_with_alternates(client):
     alternates = {a.get("hreflang"): a.get("href") for a in employers.findall(f"{XHTML}link")}
     assert alternates == {"nl": "http://portal.test/voor-werkgevers", "en": "http://portal.test/en/for-employers",
                           "x-default": "http://portal.test/voor-werkgevers"}
-    assert employers.find(f"{SITEMAP}lastmod").text.startswith("2026-11-28")
+    assert employers.find(f"{SITEMAP}lastmod").text.startswith("2026-12-02")
 
 
 def test_sitemap_leaves_out_drafts_future_expired_and_fallbacks(make_app, folder, clock):
