@@ -20,7 +20,17 @@ BLUEPRINTS = (
     "portal.sroi.views",
     "portal.statements.views",
     "portal.giving.views",
+    "portal.contact.views",
     "portal.reconcile.views",
+    "portal.reconcile.jobs",
+)
+
+# Modules that declare background work (core/tasks.py), imported before the app's queue is built.
+TASK_MODULES = (
+    "portal.core.mail",
+    "portal.giving.service",
+    "portal.enrollment.tasks",
+    "portal.reconcile.jobs",
 )
 
 # Every capability with tables lists them in MODELS in its models module, in this order.
@@ -32,6 +42,7 @@ MODEL_MODULES = (
     "portal.sroi.models",
     "portal.statements.models",
     "portal.giving.models",
+    "portal.contact.models",
     "portal.reconcile.models",
 )
 
@@ -76,7 +87,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     from portal.accounts import auth
-    from portal.core import db, errors, i18n, security, templating
+    from portal.core import db, errors, i18n, security, tasks, templating
 
     db.init_app(app)
     i18n.init_app(app)
@@ -87,4 +98,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     for module_name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(module_name).bp)
+    for module_name in TASK_MODULES:
+        importlib.import_module(module_name)
+    tasks.init_app(app)
     return app

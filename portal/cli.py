@@ -21,7 +21,7 @@ def with_app(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         app = create_app()
-        with app.app_context(), app.test_request_context():
+        with app.app_context():  # url_for builds on PORTAL_BASE_URL (core/urls.py)
             database.connect(reuse_if_open=True)
             try:
                 return fn(*args, **kwargs)
@@ -245,6 +245,33 @@ def stripe_sync() -> None:
     matched = reconcile.auto_match()
     click.echo(f"{result.transactions_new} new balance transactions, {result.payouts_new} new payouts, "
                f"{result.payouts_tied} payouts tied, {result.settled} payments settled, {matched} bank lines matched")
+
+
+# --- background work --------------------------------------------------------------------
+
+@main.command("worker")
+@click.option("--workers", default=1, show_default=True, help="Tasks run side by side (threads).")
+def worker(workers: int) -> None:
+    """Run the task queue: e-mails, receipts, reminders, the Stripe sync and the other periodic jobs.
+
+    Ctrl-C (SIGINT) lets running tasks finish; SIGTERM stops at once (what was running is retried by
+    its periodic sweep, or lost when it has none: see core/tasks.py)."""
+    from portal.core import tasks
+
+    app = create_app()
+    queue = tasks.queue(app)
+    click.echo(f"portal worker: {workers} worker(s), queue {_without_password(queue.location)}, "
+               f"{len(queue.wrappers)} tasks")
+    tasks.consumer(app, workers=workers).run()
+
+
+def _without_password(location: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(location)
+    if not parts.password:
+        return location
+    return location.replace(f":{parts.password}@", ":***@", 1)
 
 
 @main.group("reconcile")

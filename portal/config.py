@@ -38,6 +38,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SECURE_COOKIES", True, "mark cookies Secure (`make run` switches it off for local http)"),
     Setting("SESSION_IDLE_MINUTES", 120, "a login session ends after this much inactivity"),
     Setting("SESSION_ABSOLUTE_HOURS", 12, "a login session ends this long after login, whatever happens"),
+    Setting("QUEUE_URL", "", "task queue: empty keeps it in a SQLite file beside the SQLite database (`portal-tasks.db`) or in the instance folder; `redis://127.0.0.1:6379/1` for Redis"),
     Setting("RATELIMIT_STORAGE", "memory://", "Flask-Limiter storage; `redis://127.0.0.1:6379` for several workers"),
     Setting("TRUSTED_PROXIES", 0, "number of reverse proxies in front whose `X-Forwarded-For`/`-Proto` are trusted (Werkzeug's ProxyFix); 0 trusts none"),
     Setting("RATELIMIT_LOGIN", "10 per minute;50 per hour", "limit on login, reset and invitation attempts, per IP and per account"),

@@ -29,7 +29,8 @@ def run_recipe(**env) -> list[str]:
     environment = {k: v for k, v in os.environ.items() if k != "PORTAL_BASE_URL"} | env
     output = subprocess.run(["make", "-n", "run"], cwd=ROOT, env=environment, capture_output=True, text=True,
                             check=True).stdout
-    return [line for line in output.splitlines() if "portal demo" in line or "flask --app portal run" in line]
+    return [line for line in output.splitlines()
+            if "portal demo" in line or "portal worker" in line or "flask --app portal run" in line]
 
 
 def test_make_run_points_links_at_the_port_it_serves():
@@ -38,3 +39,14 @@ def test_make_run_points_links_at_the_port_it_serves():
     assert "--port 8000" in run_recipe(PORT="8000")[-1]
     for line in run_recipe(PORT="8000", PORTAL_BASE_URL="https://portal.example.nl"):
         assert "PORTAL_BASE_URL=https://portal.example.nl " in line, line
+
+
+def test_make_run_starts_one_worker_beside_the_portal_and_stops_it_with_the_portal():
+    output = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    recipe = [line for line in output.splitlines() if "portal worker" in line or "flask --app portal run" in line
+              or "trap " in line]
+    assert sum("/portal worker" in line for line in recipe) == 1, recipe
+    worker_line = next(line for line in recipe if "/portal worker" in line)
+    assert "portal worker &" in worker_line, "the worker runs in the background while the portal serves"
+    assert any("trap " in line and "kill" in line and "$worker" in line for line in recipe), recipe
+    assert "flask --app portal run" in recipe[-1]

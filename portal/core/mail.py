@@ -1,8 +1,10 @@
 """Outgoing mail: SMTP when PORTAL_SMTP_HOST is set, otherwise .eml files in the outbox.
 
 Every message has a plain-text and an HTML part, rendered in the recipient's language
-from `templates/mail/<name>.txt` and `templates/mail/<name>.html`. Inside a database
-transaction the message is sent only after the transaction commits.
+from `templates/mail/<name>.txt` and `templates/mail/<name>.html`. A mail is rendered where it is
+caused and delivered by a task on the queue (core/tasks.py), queued once the surrounding
+transaction commits and retried with backoff. Every message has a key, its outbox file name:
+delivering the same key twice writes one file.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ import smtplib
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
+from email import message_from_bytes
+from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from portal.core.db import database, utcnow
+from portal.core import tasks
+from portal.core.db import utcnow
 
 log = logging.getLogger("portal.mail")
 
@@ -50,12 +55,13 @@ def render(template: str, language: str, subject, **context) -> Mail:
 
 
 def send_template(to: str, template: str, language: str, subject, *,
-                  attachments: list[Attachment] | None = None, **context) -> None:
-    """Render and send a mail to one recipient in their language."""
+                  attachments: list[Attachment] | None = None, key: str | None = None, now: bool = False,
+                  **context) -> None:
+    """Render and send a mail to one recipient in their language (see `send` for key and now)."""
     message = render(template, language, subject, **context)
     message.to = to
     message.attachments = list(attachments or [])
-    send(message)
+    send(message, key=key, now=now)
 
 
 def header_text(value: object) -> str:
@@ -67,7 +73,10 @@ def header_text(value: object) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _build(message: Mail, sender: str) -> EmailMessage:
+KEY_SHAPE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+def _build(message: Mail, sender: str, key: str) -> EmailMessage:
     email = EmailMessage()
     email["From"] = header_text(sender)
     email["To"] = header_text(message.to)
@@ -83,36 +92,59 @@ def _build(message: Mail, sender: str) -> EmailMessage:
     return email
 
 
-def send(message: Mail) -> None:
-    """Deliver now, or after the surrounding transaction commits."""
+def send(message: Mail, *, key: str | None = None, now: bool = False) -> None:
+    """Queue the mail for delivery once the surrounding transaction commits (nothing is sent for a
+    change that rolls back). `key` names a mail that must go out once however often it is sent
+    (a receipt); `now` delivers in the caller, which must be a task that is retried itself."""
     config = current_app.config
-    email = _build(message, config["MAIL_FROM"])
-    if database.transaction_depth() > 0:
-        database.after_commit(lambda: _deliver_after_commit(email, config))
+    key = key or f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+    if not KEY_SHAPE.match(key):
+        raise ValueError(f"mail key {key!r}: letters, digits, dot, dash and underscore only")
+    email = _build(message, config["MAIL_FROM"], key)
+    if now:
+        _deliver(bytes(email), key, config)
     else:
-        _deliver(email, config)
+        tasks.enqueue(deliver, bytes(email), key)
 
 
-def _deliver_after_commit(email: EmailMessage, config) -> None:
-    """The change is committed: a mail relay that is down must not turn it into an error page
-    (peewee would try to roll back a finished transaction). Log it and keep the message."""
+@tasks.task(retries=8, retry_delay=60, backoff=2.0, context=True)
+def deliver(raw: bytes, key: str, task=None) -> None:
+    """Deliver one built message. A relay that is down is tried again later; after the last try the
+    message is kept in the outbox's unsent/ folder and the task is listed for the project leader."""
+    config = current_app.config
     try:
-        _deliver(email, config)
+        _deliver(raw, key, config)
     except Exception:
-        log.exception("mail to %s could not be sent; kept in the outbox's unsent/ folder", email["To"])
-        _write(email, os.path.join(config["OUTBOX_DIR"], "unsent"))
+        to = message_from_bytes(raw, policy=email_policy.default)["To"]
+        if task is not None and task.retries:
+            log.warning("mail to %s could not be sent; it is tried again later", to, exc_info=True)
+        else:
+            log.exception("mail to %s could not be sent; kept in the outbox's unsent/ folder", to)
+            _write(raw, key, os.path.join(config["OUTBOX_DIR"], "unsent"))
+        raise
 
 
-def _write(email: EmailMessage, folder: str) -> str:
+def _write(raw: bytes, key: str, folder: str) -> bool:
+    """Write `<key>.eml` into `folder` whole or not at all; False when it is there already."""
     os.makedirs(folder, exist_ok=True)
-    name = f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
-    with open(os.path.join(folder, name), "wb") as handle:
-        handle.write(bytes(email))
-    return name
+    final = os.path.join(folder, f"{key}.eml")
+    partial = os.path.join(folder, f".{key}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(partial, "wb") as handle:
+        handle.write(raw)
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(partial, final)  # fails when the key was delivered before: a retry writes nothing new
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(partial)
+    return True
 
 
-def _deliver(email: EmailMessage, config) -> None:
+def _deliver(raw: bytes, key: str, config) -> None:
     if config.get("SMTP_HOST"):
+        email = message_from_bytes(raw, policy=email_policy.default)
         with smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=20) as smtp:
             if config.get("SMTP_STARTTLS"):
                 smtp.starttls()
@@ -121,5 +153,7 @@ def _deliver(email: EmailMessage, config) -> None:
             smtp.send_message(email)
         log.info("mail sent over SMTP to %s", email["To"])
         return
-    name = _write(email, config["OUTBOX_DIR"])
-    log.info("mail written to outbox %s", name)
+    if _write(raw, key, config["OUTBOX_DIR"]):
+        log.info("mail written to outbox %s.eml", key)
+    else:
+        log.info("mail %s.eml was in the outbox already; not written again", key)

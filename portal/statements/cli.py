@@ -16,7 +16,7 @@ def _with_app(fn):
         from portal.core.db import database
 
         app = create_app()
-        with app.app_context(), app.test_request_context():
+        with app.app_context():  # url_for builds on PORTAL_BASE_URL (core/urls.py)
             database.connect(reuse_if_open=True)
             try:
                 return fn(*args, **kwargs)

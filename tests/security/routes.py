@@ -46,6 +46,9 @@ PUBLIC_ENDPOINTS = {
     # enrollment: the employee's own login by a mailed link
     "enrollment.ambassador_link": "the employee asks for a login link",
     "enrollment.ambassador_welcome": "the employee's login link (single-use token)",
+    # contact: the public contact form and the cost page (each answers at a Dutch and an English address)
+    "contact.form": "anyone may send the project leader a message (rate-limited, honeypot)",
+    "contact.costs_page": "what taking part costs an employer, from the school calendar",
 }
 
 # Public pages that show an object only to whoever has the key from the link (?key=...).
@@ -57,7 +60,7 @@ def _names(by_blueprint: dict[str, set[str]]) -> frozenset[str]:
 
 
 COMPANY_ENDPOINTS = _names({
-    "accounts": {"dashboard", "profile", "team", "activate", "change_role", "deactivate"},
+    "accounts": {"dashboard", "profile", "team", "activate", "change_role", "deactivate", "company_ibans"},
     "enrollment": {"overview", "new", "edit", "detail", "withdraw", "vog", "send_link", "report_hours",
                    "extra_hours", "hours_export", "import_csv", "import_template"},
     "giving": {"donate", "index", "export_csv", "company_document", "withdraw", "materials", "pledge",
@@ -75,14 +78,16 @@ LEADER_ENDPOINTS = _names({
                    "leader_reminders", "leader_schools", "leader_school", "leader_school_years",
                    "leader_school_year", "leader_add_closure", "leader_remove_closure", "leader_allowances",
                    "leader_allowance_batch", "leader_caps"},
+    "contact": {"leader_messages", "leader_message", "leader_answer"},
     "giving": {"leader_desk", "leader_publish_need", "leader_close_need", "leader_pledge", "leader_move_pledge",
                "leader_resolve_issue", "leader_bank", "leader_donation", "leader_document", "leader_withdraw",
                "leader_decide_gift"},
     "reconcile": {"desk", "queue", "matched", "import_statement", "paste", "match_line", "unmatch_line",
                   "ignore_line", "restore_line", "rematch", "periods", "add_correction", "export", "export_csv",
                   "export_xlsx", "stripe", "stripe_sync_now", "audit_log", "company_users", "start_acting",
-                  "stop_acting"},
+                  "stop_acting", "surpluses"},
     "sroi": {"leader_overview", "leader_detail", "leader_report_pdf"},
+    "tasks": {"index", "retry"},  # the task queue: waiting, failed, retry (portal/reconcile/jobs.py)
     "statements": {"register", "leader_detail", "leader_download", "leader_specification", "leader_correct",
                    "leader_void"},
 })

@@ -370,3 +370,38 @@ def reconcile_objects(world: World) -> dict[str, Any]:
                                 explanation=world.marker, closed_by=world.leader.id)
     return {"line_id": BankLine.get().id, "period_id": period.id, "company_id": world.a.id,
             "user_id": world.a.member.id}
+
+
+# --- contact (the project leader's inbox: company users get 404 on all of it) -----------------
+
+@factory("contact")
+def contact_objects(world: World) -> dict[str, Any]:
+    from portal.contact import service
+
+    message, _created = service.submit(service.Submission(
+        name="Vera Vraag", organisation="Acme B.V.", email="vera@example.nl", question_type="employer",
+        message=f"How many hours? {world.marker}", language="en", form_token=service.new_token()))
+    return {"message_id": message.id}
+
+
+# --- tasks (the project leader's view of the task queue: company users get 404 on all of it) ------
+
+@factory("tasks")
+def task_objects(world: World) -> dict[str, Any]:
+    import socket
+
+    from flask import current_app
+
+    from portal.core import mail, tasks
+
+    with socket.socket() as probe:  # a port nobody listens on: the mail task fails for good
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    config = current_app.config
+    before = (config["SMTP_HOST"], config["SMTP_PORT"])
+    config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=closed_port)
+    try:
+        mail.send_template("a@acme.nl", "accounts/already_member", "en", f"Stuck {world.marker}", company=world.a)
+    finally:
+        config["SMTP_HOST"], config["SMTP_PORT"] = before
+    return {"task_id": tasks.failures()[0]["id"]}
