@@ -110,6 +110,11 @@ class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
 
 
+class CompanyIbanForm(FlaskForm):
+    iban = StringField(_l("IBAN of an account your company pays from"), [_required(), Length(max=60)],
+                       render_kw={"autocomplete": "off", "spellcheck": "false", "placeholder": "NL91 ABNA 0417 1643 00"})
+
+
 class ConfirmActionForm(FlaskForm):
     """A form with only a CSRF token, for buttons that change state."""
 

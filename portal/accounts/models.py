@@ -102,4 +102,23 @@ class Invitation(BaseModel):
         indexes = ((("company", "email"), True),)
 
 
-MODELS = (Company, User, LoginSession, Token, Invitation)
+class CompanyIban(BaseModel):
+    """An account a company pays from, registered in its profile (migration 0013): a transfer
+    from it points to that company when the amount leaves no doubt which request it pays."""
+
+    company = peewee.ForeignKeyField(Company, backref="ibans", on_delete="CASCADE")
+    iban = peewee.CharField(max_length=34, index=True)
+    created_by = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "company_iban"
+        indexes = ((("company", "iban"), True),)
+
+    @property
+    def printed(self) -> str:
+        """In groups of four, as on a bank card: "NL91 ABNA 0417 1643 00"."""
+        return " ".join(self.iban[i:i + 4] for i in range(0, len(self.iban), 4))
+
+
+MODELS = (Company, User, LoginSession, Token, Invitation, CompanyIban)

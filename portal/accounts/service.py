@@ -15,10 +15,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from itsdangerous import BadData, URLSafeTimedSerializer
+from stdnum import iban as iban_number
 from zxcvbn import zxcvbn
 
-from portal.accounts.models import Company, Invitation, LoginSession, Token, User
+from portal.accounts.models import Company, CompanyIban, Invitation, LoginSession, Token, User
 from portal.core import audit, mail
 from portal.core.db import atomic_write, database, utcnow
 from portal.core.security import account_key
@@ -567,3 +569,51 @@ def verify_totp(user: User, code: str) -> bool:
                     User.update(totp_confirmed_at=utcnow()).where(User.id == user.id).execute()
             return bool(taken)
     return False
+
+
+# --- the accounts a company pays from (issue 13) ----------------------------------------------
+
+MAX_COMPANY_IBANS = 20
+
+
+def company_ibans(company_id: int) -> list[CompanyIban]:
+    """The accounts a company registered, in the order they were added."""
+    return list(CompanyIban.select().where(CompanyIban.company == company_id).order_by(CompanyIban.id))
+
+
+def add_company_iban(user: User, text: str) -> CompanyIban:
+    """Register an account the user's company pays from (an administrator only); validated as an IBAN."""
+    if user.company_id is None or user.role != "admin":
+        raise AccountError(_l("Only an administrator of the company can change its accounts."))
+    compact = iban_number.compact(text or "")
+    if not compact:
+        raise AccountError(_l("Enter the IBAN of the account."), "iban")
+    if not iban_number.is_valid(compact):
+        raise AccountError(_l("This is not a valid IBAN; check it against a bank statement, such as "
+                              "NL91 ABNA 0417 1643 00."), "iban")
+    with atomic_write():
+        if CompanyIban.select().where(CompanyIban.company == user.company_id).count() >= MAX_COMPANY_IBANS:
+            raise AccountError(lazy_ngettext("A company registers at most %(num)d account.",
+                                             "A company registers at most %(num)d accounts.", MAX_COMPANY_IBANS),
+                               "iban")
+        try:
+            with database.atomic():
+                row = CompanyIban.create(company=user.company_id, iban=compact, created_by=user.id)
+        except peewee.IntegrityError as exc:
+            raise AccountError(_l("This account is already registered."), "iban") from exc
+        audit.record("company.iban_added", actor=user, company=user.company_id, obj=row, iban=compact)
+    return row
+
+
+def remove_company_iban(user: User, iban_id: int) -> bool:
+    """Remove one of the company's accounts; another company's account is never found."""
+    if user.company_id is None or user.role != "admin":
+        raise AccountError(_l("Only an administrator of the company can change its accounts."))
+    with atomic_write():
+        row = CompanyIban.get_or_none((CompanyIban.id == iban_id) & (CompanyIban.company == user.company_id))
+        if row is None:
+            return False
+        row.delete_instance()
+        audit.record("company.iban_removed", actor=user, company=user.company_id, object_type="companyiban",
+                     object_id=iban_id, iban=row.iban)
+    return True

@@ -120,6 +120,13 @@ class BankPaymentForm(FlaskForm):
     amount = StringField(_l("Amount received (EUR)"), [_required()], render_kw={"inputmode": "decimal"})
     paid_on = Date(_l("Date on the bank statement"), [_required()])
     bank_line_ref = StringField(_l("Bank statement line (unique reference)"), [_required(), Length(max=200)])
+    # Issue 13: what to do when the amount is not exactly what is still open on the request.
+    difference = RadioField(_l("If the amount differs from the request"), choices=[
+        SelectChoice("refuse", _l("Record nothing and open an issue")),
+        SelectChoice("record", _l("Record what arrived: less is a part payment (the request stays open for the "
+                                  "rest), more settles it with a surplus to refund")),
+        SelectChoice("keep", _l("Record what arrived and keep a surplus as a gift (the company agreed)"))],
+        default="refuse")
 
 
 class ConfirmForm(FlaskForm):

@@ -264,4 +264,33 @@ class MaterialPledge(BaseModel):
         ]
 
 
-MODELS = (Donation, Refund, Dispute, StripeEvent, PaymentIssue, Document, MaterialNeed, MaterialPledge)
+BANK_RECEIPT_KINDS = ("part", "refund", "kept")
+
+
+class BankReceipt(BaseModel):
+    """Bank money of a payment request that was not paid exactly in one transfer (migration 0013).
+
+    'part': a transfer toward the request; `counted_cents` is what pays the request (posted to the
+    ledger), the rest of `amount_cents` is a surplus the company may get back. 'refund': money sent
+    back from that surplus (negative, counts for nothing). 'kept': the company agreed that the
+    surplus stays as a gift (counted and posted). A request paid exactly in one transfer has none.
+    """
+
+    donation = peewee.ForeignKeyField(Donation, backref="bank_receipts", on_delete="RESTRICT")
+    line_ref = peewee.CharField(max_length=200, unique=True)     # the bank line (or the leader's note)
+    kind = peewee.CharField(max_length=10, constraints=[_in("kind", BANK_RECEIPT_KINDS)])
+    amount_cents = peewee.BigIntegerField()
+    counted_cents = peewee.BigIntegerField(constraints=[peewee.Check("counted_cents >= 0")])
+    received_on = peewee.DateField()
+    recorded_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "giving_bank_receipt"
+        constraints = [peewee.SQL(
+            "CHECK ((kind = 'part' AND amount_cents > 0 AND counted_cents <= amount_cents) "
+            "OR (kind = 'refund' AND amount_cents < 0 AND counted_cents = 0) "
+            "OR (kind = 'kept' AND amount_cents = 0 AND counted_cents > 0))")]
+
+
+MODELS = (Donation, Refund, Dispute, StripeEvent, PaymentIssue, Document, MaterialNeed, MaterialPledge, BankReceipt)

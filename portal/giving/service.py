@@ -12,8 +12,9 @@ How money stays right:
 - an amount or currency that does not match the donation is never applied: it becomes a
   PaymentIssue for the project leader; refunds beyond what was paid likewise;
 - fee and net come from Stripe's balance transactions (net = amount - fee is a CHECK);
-- receipts are rendered and mailed after the webhook has answered, by whichever worker claims
-  the donation first; a sweep catches any receipt a crashed worker left behind.
+- receipts are rendered and mailed by a task on the queue, queued when the payment commits, by
+  whichever run claims the donation first; a periodic sweep catches any receipt a killed worker
+  left behind, and the mail's key (`receipt-<id>`) keeps a second run from mailing it twice.
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ import hmac
 import json
 import logging
 import re
-import threading
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from hashlib import sha256
 from typing import Any
@@ -38,7 +37,7 @@ from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
 
 from portal.accounts.models import Company, User
-from portal.core import audit, clock, ledger, mail, money
+from portal.core import audit, clock, ledger, mail, money, tasks
 from portal.core.contributions import Contribution
 from portal.core.db import atomic_write, database, is_sqlite, utcnow
 from portal.core.spreadsheet import safe_cell as neutralise
@@ -51,6 +50,7 @@ from portal.giving.models import (
     MAX_STRIPE_CENTS,
     METHODS,
     MIN_DONATION_CENTS,
+    BankReceipt,
     Dispute,
     Document,
     Donation,
@@ -97,6 +97,7 @@ ISSUE_LABELS = {
     "bank_amount_mismatch": _l("A bank transfer's amount differs from the payment request"),
     "bank_duplicate_payment": _l("A payment request was paid more than once"),
     "bank_not_pending": _l("A bank transfer paid a request that was cancelled"),
+    "bank_refund_exceeds_surplus": _l("A bank refund is more than the surplus paid on the request"),
 }
 OPEN_STATUSES = ("pending", "processing", "pledged", "accepted", "delivered")
 COMPLETED_STATUSES = ("paid", "confirmed")
@@ -853,6 +854,10 @@ def mark_paid_by_bank(reference: str, amount_cents: int, paid_on: dt.date, actor
         other = Donation.get_or_none(Donation.bank_line_ref == line)
         if other is not None:
             return BankResult("line_already_used", other.id)
+        part = BankReceipt.get_or_none(BankReceipt.line_ref == line)
+        if part is not None:
+            return BankResult("already_recorded" if part.donation_id == donation.id else "line_already_used",
+                              part.donation_id)
         details = {"bank_line": line, "amount_cents": amount_cents, "paid_on": paid_on.isoformat(),
                    "requested_cents": donation.amount_cents}
         if donation.status == "paid":
@@ -861,24 +866,353 @@ def mark_paid_by_bank(reference: str, amount_cents: int, paid_on: dt.date, actor
         if donation.status != "pending":
             raise_issue("bank_not_pending", line, donation, status=donation.status, **details)
             return BankResult("not_pending", donation.id)
-        if amount_cents != donation.amount_cents:
+        balance = bank_balance(donation)
+        if balance.received_cents and amount_cents == balance.outstanding_cents:
+            # The rest of a request paid in parts (issue 13): recorded as its last part.
+            completed = _record_part(donation, balance, amount_cents, paid_on, actor, line, False)
+        elif amount_cents != donation.amount_cents or balance.received_cents:
             raise_issue("bank_amount_mismatch", line, donation, **details)
             return BankResult("amount_mismatch", donation.id)
-        company_id, decision = _company_of_payment(donation)
-        moved = (Donation.update(status="paid", paid_on=paid_on, paid_at=utcnow(), bank_line_ref=line,
-                                 paid_recorded_by=getattr(actor, "id", actor), fee_cents=0, net_cents=amount_cents,
-                                 company=company_id, company_decision=decision, updated_at=utcnow())
-                 .where((Donation.id == donation.id) & (Donation.status == "pending")).execute())
-        if not moved:
-            return BankResult("not_pending", donation.id)
-        donation.company_id, donation.company_decision = company_id, decision
-        _post_money(donation, key=f"donation:{donation.id}", source="donation.paid", dated_on=paid_on,
-                    gross=amount_cents, fee=0, net=amount_cents)
-        audit.record("donation.paid", actor=actor, company=company_id, obj=donation, before="pending", via="bank",
-                     amount_cents=amount_cents, bank_line=line, paid_on=paid_on.isoformat(), reference=compact,
-                     company_decision=decision)
+        else:
+            completed = None
+            company_id, decision = _company_of_payment(donation)
+            moved = (Donation.update(status="paid", paid_on=paid_on, paid_at=utcnow(), bank_line_ref=line,
+                                     paid_recorded_by=getattr(actor, "id", actor), fee_cents=0,
+                                     net_cents=amount_cents, company=company_id, company_decision=decision,
+                                     updated_at=utcnow())
+                     .where((Donation.id == donation.id) & (Donation.status == "pending")).execute())
+            if not moved:
+                return BankResult("not_pending", donation.id)
+            donation.company_id, donation.company_decision = company_id, decision
+            _post_money(donation, key=f"donation:{donation.id}", source="donation.paid", dated_on=paid_on,
+                        gross=amount_cents, fee=0, net=amount_cents)
+            audit.record("donation.paid", actor=actor, company=company_id, obj=donation, before="pending",
+                         via="bank", amount_cents=amount_cents, bank_line=line, paid_on=paid_on.isoformat(),
+                         reference=compact, company_decision=decision)
     schedule_receipts()
-    return BankResult("paid", donation.id)
+    return completed or BankResult("paid", donation.id)
+
+
+# --- bank payments that are not exactly the request (issue 13) -----------------------------------
+
+@dataclass(frozen=True)
+class BankBalance:
+    """What the bank brought to one payment request beyond a single exact transfer."""
+
+    donation_id: int
+    requested_cents: int
+    paid: bool                # the request is settled
+    received_cents: int = 0   # every transfer recorded as a part (duplicates too)
+    parts_cents: int = 0      # of that, what paid the request
+    refunded_cents: int = 0
+    kept_cents: int = 0
+
+    @property
+    def outstanding_cents(self) -> int:
+        return 0 if self.paid else max(self.requested_cents - self.parts_cents, 0)
+
+    @property
+    def surplus_cents(self) -> int:
+        """Paid beyond the request and neither refunded nor kept with the company's consent."""
+        return self.received_cents - self.parts_cents - self.refunded_cents - self.kept_cents
+
+
+def _parts_paid() -> peewee.Expression:
+    """SQL: a donation whose money the ledger holds as bank receipts (not as one payment)."""
+    return Donation.id.in_(BankReceipt.select(BankReceipt.donation)
+                           .where((BankReceipt.kind == "part") & (BankReceipt.counted_cents > 0)))
+
+
+def bank_balances(donation_ids: Iterable[int] | None = None) -> dict[int, BankBalance]:
+    """Received, counted, refunded and kept per request that has bank receipts (all, or these)."""
+    query = (BankReceipt.select(BankReceipt.donation, BankReceipt.kind,
+                                peewee.fn.SUM(BankReceipt.amount_cents).alias("amount"),
+                                peewee.fn.SUM(BankReceipt.counted_cents).alias("counted"))
+             .group_by(BankReceipt.donation, BankReceipt.kind))
+    if donation_ids is not None:
+        query = query.where(BankReceipt.donation.in_(list(donation_ids)))
+    sums: dict[int, dict[str, tuple[int, int]]] = {}
+    for row in query.dicts():
+        sums.setdefault(row["donation"], {})[row["kind"]] = (int(row["amount"] or 0), int(row["counted"] or 0))
+    if not sums:
+        return {}
+    donations = {d_id: (amount, status) for d_id, amount, status in
+                 Donation.select(Donation.id, Donation.amount_cents, Donation.status)
+                 .where(Donation.id.in_(list(sums))).tuples()}
+    found = {}
+    for donation_id, kinds in sums.items():
+        requested, status = donations[donation_id]
+        part, refund, kept = (kinds.get(k, (0, 0)) for k in ("part", "refund", "kept"))
+        found[donation_id] = BankBalance(donation_id, requested, status == "paid", part[0], part[1], -refund[0],
+                                         kept[1])
+    return found
+
+
+def bank_balance(donation: Donation) -> BankBalance:
+    return bank_balances([donation.id]).get(donation.id) or BankBalance(donation.id, donation.amount_cents,
+                                                                         donation.status == "paid")
+
+
+def open_bank_requests() -> list[Donation]:
+    """Pending payment requests, each with `outstanding_cents` (what is still to pay after the parts
+    received) and `company_name` (the company's legal name, else the donor's name)."""
+    counted = (BankReceipt.select(peewee.fn.COALESCE(peewee.fn.SUM(BankReceipt.counted_cents), 0))
+               .where((BankReceipt.donation == Donation.id) & (BankReceipt.kind == "part")))
+    rows = (Donation.select(Donation, counted.alias("parts_cents"), Company.legal_name.alias("company_name"))
+            .join(Company, peewee.JOIN.LEFT_OUTER, on=(Donation.company == Company.id))
+            .where((Donation.method == "bank") & (Donation.status == "pending"))
+            .order_by(Donation.due_on, Donation.id).objects())
+    found = []
+    for donation in rows:
+        donation.outstanding_cents = donation.amount_cents - int(donation.parts_cents or 0)
+        donation.company_name = donation.company_name or donation.donor_name
+        found.append(donation)
+    return found
+
+
+def bank_request(reference: str) -> Donation | None:
+    """The payment request with this RF reference (any status), or None."""
+    compact = normalise_reference(reference)
+    if compact is None:
+        return None
+    return Donation.get_or_none((Donation.reference == compact) & (Donation.method == "bank"))
+
+
+def surplus_requests() -> list[tuple[Donation, BankBalance]]:
+    """Requests paid beyond what was asked and not yet refunded or kept, oldest first."""
+    # A part's surplus is amount - counted; a refund's amount is negative; a kept surplus is counted.
+    surplus = peewee.fn.SUM(BankReceipt.amount_cents - BankReceipt.counted_cents)
+    open_ids = [row[0] for row in BankReceipt.select(BankReceipt.donation).group_by(BankReceipt.donation)
+                .having(surplus > 0).tuples()]
+    if not open_ids:
+        return []
+    balances = bank_balances(open_ids)
+    donations = Donation.select().where(Donation.id.in_(list(balances))).order_by(Donation.id)
+    return [(d, balances[d.id]) for d in donations]
+
+
+def _check_bank_args(amount_cents: Any, paid_on: Any, bank_line_ref: str | None) -> str:
+    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise ValueError("amount_cents must be a positive integer")
+    if not isinstance(paid_on, dt.date) or isinstance(paid_on, dt.datetime):
+        raise ValueError("paid_on must be a date")
+    line = (bank_line_ref or "").strip()
+    if not line or len(line) > 200:
+        raise ValueError("bank_line_ref must be 1 to 200 characters")
+    return line
+
+
+def record_bank_payment(reference: str, amount_cents: int, paid_on: dt.date, actor: User | None,
+                        bank_line_ref: str, *, keep_surplus: bool = False) -> BankResult:
+    """Record a bank transfer for a payment request whatever its amount (the reconciliation and the
+    leader's form call this): exactly the request pays it as mark_paid_by_bank does; less is a part
+    payment (the request stays open for the rest); more, or a transfer to a request already paid,
+    settles it and leaves a surplus to refund, or to keep when the company agreed (`keep_surplus`).
+
+    Status: paid, part_recorded, paid_with_surplus, duplicate_payment, and the refusals of
+    mark_paid_by_bank (already_recorded, unknown_reference, not_pending, line_already_used)."""
+    line = _check_bank_args(amount_cents, paid_on, bank_line_ref)
+    found = bank_request(reference)
+    if found is None:
+        return BankResult("unknown_reference")
+    with atomic_write():
+        donation = _lock(Donation, found.id)
+        if donation.bank_line_ref == line or BankReceipt.select().where(
+                (BankReceipt.line_ref == line) & (BankReceipt.donation == donation.id)).exists():
+            return BankResult("already_recorded", donation.id)
+        other = (Donation.get_or_none(Donation.bank_line_ref == line)
+                 or BankReceipt.get_or_none(BankReceipt.line_ref == line))
+        if other is not None:
+            return BankResult("line_already_used", getattr(other, "donation_id", other.id))
+        balance = bank_balance(donation)
+        if donation.status == "pending" and balance.received_cents == 0 and amount_cents == donation.amount_cents:
+            result = None   # exactly the request in one transfer: the ordinary payment below
+        elif donation.status not in ("pending", "paid"):
+            raise_issue("bank_not_pending", line, donation, status=donation.status, bank_line=line,
+                        amount_cents=amount_cents, paid_on=paid_on.isoformat(), requested_cents=donation.amount_cents)
+            return BankResult("not_pending", donation.id)
+        else:
+            result = _record_part(donation, balance, amount_cents, paid_on, actor, line, keep_surplus)
+    if result is None:
+        return mark_paid_by_bank(reference, amount_cents, paid_on, actor, line)
+    if result.status in ("paid", "paid_with_surplus"):
+        schedule_receipts()
+    return result
+
+
+def _record_part(donation: Donation, balance: BankBalance, amount_cents: int, paid_on: dt.date,
+                 actor: User | None, line: str, keep_surplus: bool) -> BankResult:
+    counted = min(amount_cents, balance.outstanding_cents)
+    company_id, decision = _company_of_payment(donation)
+    if donation.company_id != company_id:
+        Donation.update(company=company_id, company_decision=decision, updated_at=utcnow()).where(
+            Donation.id == donation.id).execute()
+        donation.company_id, donation.company_decision = company_id, decision
+    receipt = BankReceipt.create(donation=donation.id, line_ref=line, kind="part", amount_cents=amount_cents,
+                                 counted_cents=counted, received_on=paid_on, recorded_by=getattr(actor, "id", actor))
+    if counted:
+        _post_money(donation, key=f"donation:{donation.id}:bank:{receipt.id}", source="donation.bank_part",
+                    dated_on=paid_on, gross=counted, fee=0, net=counted)
+    details = {"bank_line": line, "amount_cents": amount_cents, "counted_cents": counted,
+               "paid_on": paid_on.isoformat(), "requested_cents": donation.amount_cents}
+    if donation.status == "paid":
+        raise_issue("bank_duplicate_payment", line, donation, **details)
+        status = "duplicate_payment"
+    elif counted == balance.outstanding_cents:
+        Donation.update(status="paid", paid_on=paid_on, paid_at=utcnow(), paid_recorded_by=getattr(actor, "id", actor),
+                        fee_cents=0, net_cents=donation.amount_cents, updated_at=utcnow()).where(
+            (Donation.id == donation.id) & (Donation.status == "pending")).execute()
+        audit.record("donation.paid", actor=actor, company=company_id, obj=donation, before="pending", via="bank",
+                     amount_cents=amount_cents, bank_line=line, paid_on=paid_on.isoformat(),
+                     reference=donation.reference, company_decision=decision,
+                     parts_cents=balance.parts_cents + counted, surplus_cents=amount_cents - counted)
+        status = "paid" if counted == amount_cents else "paid_with_surplus"
+    else:
+        status = "part_recorded"
+    audit.record("donation.bank_received", actor=actor, company=company_id, obj=donation, status=status, **details)
+    if keep_surplus and amount_cents > counted:
+        _keep_surplus(donation, actor, paid_on, amount_cents - counted)
+    return BankResult(status, donation.id)
+
+
+def record_bank_refund(reference: str, amount_cents: int, paid_on: dt.date, actor: User | None,
+                       bank_line_ref: str) -> BankResult:
+    """Record money sent back from a request's surplus (a debit bank line with its reference).
+
+    Status: refund_recorded, refund_exceeds_surplus (an issue is raised), already_recorded,
+    unknown_reference, line_already_used."""
+    line = _check_bank_args(amount_cents, paid_on, bank_line_ref)
+    found = bank_request(reference)
+    if found is None:
+        return BankResult("unknown_reference")
+    with atomic_write():
+        donation = _lock(Donation, found.id)
+        existing = BankReceipt.get_or_none(BankReceipt.line_ref == line)
+        if existing is not None:
+            return BankResult("already_recorded" if existing.donation_id == donation.id else "line_already_used",
+                              existing.donation_id)
+        balance = bank_balance(donation)
+        if amount_cents > balance.surplus_cents:
+            raise_issue("bank_refund_exceeds_surplus", line, donation, bank_line=line, amount_cents=amount_cents,
+                        surplus_cents=balance.surplus_cents, paid_on=paid_on.isoformat())
+            return BankResult("refund_exceeds_surplus", donation.id)
+        BankReceipt.create(donation=donation.id, line_ref=line, kind="refund", amount_cents=-amount_cents,
+                           counted_cents=0, received_on=paid_on, recorded_by=getattr(actor, "id", actor))
+        audit.record("donation.surplus_refunded", actor=actor, company=donation.company_id, obj=donation,
+                     amount_cents=amount_cents, bank_line=line, paid_on=paid_on.isoformat(),
+                     surplus_left_cents=balance.surplus_cents - amount_cents)
+    return BankResult("refund_recorded", donation.id)
+
+
+def _undo_blocked(status: str, receipt: BankReceipt | None, later: list[BankReceipt]) -> bool:
+    """A bank line's money cannot be taken back when later money of its request depends on it: a
+    later part or refund, or a kept surplus larger than this line's own surplus."""
+    surplus = receipt.amount_cents - receipt.counted_cents if receipt is not None and receipt.kind == "part" else 0
+    return (status not in ("pending", "paid") or any(r.kind != "kept" for r in later)
+            or sum(r.counted_cents for r in later if r.kind == "kept") > surplus)
+
+
+def bank_lines_not_undoable(bank_line_refs: Iterable[str]) -> set[str]:
+    """Of these bank lines, the ones whose recorded money undo_bank_line would refuse to take back."""
+    refs = [ref for ref in bank_line_refs if ref]
+    if not refs:
+        return set()
+    receipts = {r.line_ref: r for r in BankReceipt.select().where(BankReceipt.line_ref.in_(refs))}
+    paid = dict(Donation.select(Donation.bank_line_ref, Donation.id).where(Donation.bank_line_ref.in_(refs)).tuples())
+    ids = {r.donation_id for r in receipts.values()} | set(paid.values())
+    if not ids:
+        return set()
+    statuses = dict(Donation.select(Donation.id, Donation.status).where(Donation.id.in_(list(ids))).tuples())
+    by_donation: dict[int, list[BankReceipt]] = {}
+    for row in BankReceipt.select().where(BankReceipt.donation.in_(list(ids))).order_by(BankReceipt.id):
+        by_donation.setdefault(row.donation_id, []).append(row)
+    blocked = set()
+    for ref in refs:
+        receipt = receipts.get(ref)
+        donation_id = receipt.donation_id if receipt is not None else paid.get(ref)
+        if donation_id is None:
+            continue
+        after = receipt.id if receipt is not None else 0
+        later = [r for r in by_donation.get(donation_id, []) if r.id > after]
+        if _undo_blocked(statuses[donation_id], receipt, later):
+            blocked.add(ref)
+    return blocked
+
+
+def undo_bank_line(bank_line_ref: str, actor: User | None, reason: str) -> BankResult:
+    """Take back what one bank line recorded (a match made by mistake): the payment, part, duplicate
+    or refund is removed and its money posted back through the ledger, dated as the original (the
+    ledger books it in the first open month when that month is closed). Only the latest money of a
+    request can be taken back: a later part, refund or kept surplus must go first (GivingError).
+
+    Status: undone (the request is pending again when the line had settled it), nothing_recorded."""
+    line = (bank_line_ref or "").strip()
+    with atomic_write():
+        receipt = BankReceipt.get_or_none(BankReceipt.line_ref == line) if line else None
+        paid = Donation.get_or_none(Donation.bank_line_ref == line) if line and receipt is None else None
+        if receipt is None and paid is None:
+            return BankResult("nothing_recorded")
+        donation = _lock(Donation, receipt.donation_id if receipt is not None else paid.id)
+        later = list(BankReceipt.select().where((BankReceipt.donation == donation.id)
+                                                & (BankReceipt.id > (receipt.id if receipt else 0)))
+                     .order_by(BankReceipt.id))
+        kept = [r for r in later if r.kind == "kept"]
+        if _undo_blocked(donation.status, receipt, later):
+            raise GivingError(_l("Later money of %(number)s was recorded after this line (a part, a refund or a "
+                                 "kept surplus): undo that first, or record a correction.", number=donation.number))
+        for row in kept:   # the surplus of this very line, kept as a gift: taken back with it
+            _post_money(donation, key=f"donation:{donation.id}:kept:{row.id}", source="donation.bank_undone",
+                        dated_on=row.received_on, gross=-row.counted_cents, fee=0, net=-row.counted_cents, lines=-1)
+            row.delete_instance()
+        settled_by_line = False
+        if receipt is not None:
+            if receipt.counted_cents:
+                _post_money(donation, key=f"donation:{donation.id}:bank:{receipt.id}", source="donation.bank_undone",
+                            dated_on=receipt.received_on, gross=-receipt.counted_cents, fee=0,
+                            net=-receipt.counted_cents, lines=-1)
+                settled_by_line = donation.status == "paid" and donation.bank_line_ref is None
+            PaymentIssue.update(resolved_at=utcnow(), resolved_by=getattr(actor, "id", actor),
+                                resolution=f"bank line unmatched: {reason}"[:1000]).where(
+                (PaymentIssue.source == line[:255]) & PaymentIssue.resolved_at.is_null()).execute()
+            receipt.delete_instance()
+        else:
+            _post_money(donation, key=f"donation:{donation.id}", source="donation.bank_undone",
+                        dated_on=donation.paid_on, gross=-donation.amount_cents, fee=-(donation.fee_cents or 0),
+                        net=-(donation.net_cents if donation.net_cents is not None else donation.amount_cents),
+                        lines=-1)
+            settled_by_line = True
+        if settled_by_line:
+            Donation.update(status="pending", paid_on=None, paid_at=None, bank_line_ref=None, paid_recorded_by=None,
+                            fee_cents=None, net_cents=None, updated_at=utcnow()).where(
+                (Donation.id == donation.id) & (Donation.status == "paid")).execute()
+        audit.record("donation.bank_undone", actor=actor, company=donation.company_id, obj=donation, bank_line=line,
+                     reason=reason, reopened=settled_by_line, kind=receipt.kind if receipt is not None else "payment",
+                     amount_cents=receipt.amount_cents if receipt is not None else donation.amount_cents)
+    return BankResult("undone", donation.id)
+
+
+def keep_surplus(donation_id: int, actor: User, on: dt.date | None = None) -> BankResult:
+    """The company agreed that the surplus on its request stays as a gift: counted and posted."""
+    on = on or clock.today()
+    with atomic_write():
+        donation = _lock(Donation, donation_id)
+        if donation is None:
+            raise GivingError(_l("This donation does not exist."))
+        balance = bank_balance(donation)
+        if balance.surplus_cents <= 0 or donation.company_id is None:
+            raise GivingError(_l("There is no surplus to keep on this request."))
+        _keep_surplus(donation, actor, on, balance.surplus_cents)
+    return BankResult("surplus_kept", donation.id)
+
+
+def _keep_surplus(donation: Donation, actor: User | None, on: dt.date, cents: int) -> None:
+    number = BankReceipt.select().where((BankReceipt.donation == donation.id) & (BankReceipt.kind == "kept")).count()
+    receipt = BankReceipt.create(donation=donation.id, line_ref=f"kept:{donation.id}:{number + 1}", kind="kept",
+                                 amount_cents=0, counted_cents=cents, received_on=on, recorded_by=getattr(actor, "id", actor))
+    _post_money(donation, key=f"donation:{donation.id}:kept:{receipt.id}", source="donation.surplus_kept",
+                dated_on=on, gross=cents, fee=0, net=cents)
+    audit.record("donation.surplus_kept", actor=actor, company=donation.company_id, obj=donation, amount_cents=cents,
+                 on=on.isoformat())
 
 
 # --- public gifts that name an existing company ---------------------------------------------------
@@ -927,8 +1261,16 @@ def _post_accepted(donation: Donation) -> None:
     keyed and dated as ledger_sources expects it."""
     key = f"donation:{donation.id}"
     fee = donation.fee_cents or 0
-    _post_money(donation, key=key, source="donation.paid", dated_on=donation.paid_on, gross=donation.amount_cents,
-                fee=fee, net=donation.net_cents if donation.net_cents is not None else donation.amount_cents - fee)
+    receipts = list(BankReceipt.select().where((BankReceipt.donation == donation.id)
+                                               & (BankReceipt.counted_cents > 0)).order_by(BankReceipt.id))
+    for receipt in receipts:  # paid in parts or beyond the request (issue 13)
+        kind, source = ("bank", "donation.bank_part") if receipt.kind == "part" else ("kept", "donation.surplus_kept")
+        _post_money(donation, key=f"{key}:{kind}:{receipt.id}", source=source, dated_on=receipt.received_on,
+                    gross=receipt.counted_cents, fee=0, net=receipt.counted_cents)
+    if not any(receipt.kind == "part" for receipt in receipts):
+        _post_money(donation, key=key, source="donation.paid", dated_on=donation.paid_on,
+                    gross=donation.amount_cents, fee=fee,
+                    net=donation.net_cents if donation.net_cents is not None else donation.amount_cents - fee)
     for refund in Refund.select().where((Refund.donation == donation.id) & (Refund.status == "succeeded")).order_by(
             Refund.id):
         refund_fee = refund.fee_cents or 0
@@ -1017,12 +1359,21 @@ def send_receipt(donation_id: int) -> bool:
     if not claimed:
         return False
     donation = Donation.get_by_id(donation_id)
-    stored = document(donation, "receipt")
-    company = Company.get_by_id(donation.company_id)
-    mail.send_template(donation.donor_email, "giving/receipt", donation.donor_language,
-                       _l("Receipt for your contribution %(number)s", number=donation.number),
-                       donation=donation, company=company,
-                       attachments=[mail.Attachment(documents.filename("receipt", donation), bytes(stored.pdf))])
+    try:
+        stored = document(donation, "receipt")
+        company = Company.get_by_id(donation.company_id)
+        # Delivered here, not queued: it is marked sent only once it is out. A run killed in between
+        # leaves it claimed; the sweep sends it again under the same key, which mails nothing twice.
+        mail.send_template(donation.donor_email, "giving/receipt", donation.donor_language,
+                           _l("Receipt for your contribution %(number)s", number=donation.number),
+                           donation=donation, company=company, key=f"receipt-{donation.id}", now=True,
+                           attachments=[mail.Attachment(documents.filename("receipt", donation),
+                                                        bytes(stored.pdf))])
+    except Exception:
+        with atomic_write():  # let the retry (or the next sweep) have it at once
+            (Donation.update(receipt_claimed_at=None)
+             .where((Donation.id == donation_id) & (Donation.receipt_claimed_at == now)).execute())
+        raise
     with atomic_write():
         Donation.update(receipt_sent_at=utcnow()).where(Donation.id == donation.id).execute()
         audit.record("donation.receipt_sent", company=donation.company_id, obj=donation)
@@ -1046,75 +1397,51 @@ def _welcome_public_donor(donation: Donation, company: Company) -> None:
 
 
 def send_due_receipts(limit: int = 200) -> int:
-    """Send every receipt that is due (paid, not sent, not being sent by another worker)."""
+    """Send every receipt that is due (paid, not sent, not being sent by another worker); raises
+    after trying them all when any could not be sent, so the task is retried."""
     stale = utcnow() - dt.timedelta(minutes=RECEIPT_CLAIM_MINUTES)
     due = (Donation.select(Donation.id)
            .where((Donation.status == "paid") & Donation.receipt_sent_at.is_null()
                   & (Donation.receipt_claimed_at.is_null() | (Donation.receipt_claimed_at < stale)))
            .order_by(Donation.id).limit(limit))
-    sent = 0
+    sent, failed = 0, []
     for (donation_id,) in due.tuples():
         try:
             sent += send_receipt(donation_id)
         except Exception:
-            log.exception("receipt of donation %s could not be sent; the next sweep tries again", donation_id)
+            log.exception("receipt of donation %s could not be sent; it is tried again", donation_id)
+            failed.append(donation_id)
+    if failed:
+        raise ReceiptsNotSent(failed)
     return sent
 
 
-class _Followups:
-    """Receipts are sent after the answer, on one background thread per app; requests for a
-    sweep while one is waiting are merged."""
-
-    def __init__(self) -> None:
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="giving-followups")
-        self.lock = threading.Lock()
-        self.waiting: Future | None = None
-        self.futures: list[Future] = []
-
-    def schedule(self, app) -> None:
-        with self.lock:
-            if self.waiting is not None and not self.waiting.running() and not self.waiting.done():
-                return
-            future = self.executor.submit(self._sweep, app)
-            self.waiting = future
-            self.futures = [f for f in self.futures if not f.done()] + [future]
-
-    def _sweep(self, app) -> None:
-        with self.lock:
-            pass  # running() is now true for this future: later requests queue a fresh sweep
-        with app.app_context(), app.test_request_context(base_url=app.config["BASE_URL"]):
-            try:
-                send_due_receipts()
-            except Exception:
-                log.exception("receipt sweep failed")
-            finally:
-                if not database.is_closed():
-                    database.close()
-
-    def wait(self, timeout: float = 60) -> None:
-        with self.lock:
-            futures = list(self.futures)
-        for future in futures:
-            future.result(timeout)
+class ReceiptsNotSent(RuntimeError):
+    def __init__(self, donation_ids: list[int]) -> None:
+        super().__init__(f"receipts of donations {', '.join(map(str, donation_ids))} could not be sent")
+        self.donation_ids = donation_ids
 
 
-FOLLOWUPS_KEY = "portal.giving.followups"
+@tasks.task(retries=8, retry_delay=60, backoff=2.0)
+def sweep_receipts() -> int:
+    """Send the receipts that are due (queued when a payment commits)."""
+    return send_due_receipts()
+
+
+@tasks.periodic(tasks.crontab(minute="*/10"))
+def sweep_receipts_regularly() -> int:
+    """Catch every receipt a killed worker or a lost task left behind."""
+    return send_due_receipts()
 
 
 def schedule_receipts() -> None:
-    """Send due receipts after the current request answered (or now, outside a request)."""
-    app = current_app._get_current_object()
-    runner = app.extensions.get(FOLLOWUPS_KEY)
-    if runner is None:
-        runner = app.extensions.setdefault(FOLLOWUPS_KEY, _Followups())
-    runner.schedule(app)
+    """Send due receipts from the queue once the current transaction commits."""
+    tasks.enqueue(sweep_receipts)
 
 
 def wait_for_followups(app, timeout: float = 60) -> None:
-    """Block until scheduled receipts are sent (tests and the benchmark)."""
-    runner = app.extensions.get(FOLLOWUPS_KEY)
-    if runner is not None:
-        runner.wait(timeout)
+    """Kept for the tests and the benchmark: receipts are tasks, and the tests' queue runs each one
+    immediately, so they are sent by the time this is called."""
 
 
 # --- materials ----------------------------------------------------------------------------------
@@ -1610,21 +1937,36 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
                Donation.net_cents, Donation.classification, Donation.method, Donation.earmark_school,
                Donation.earmark_purpose, Donation.stripe_payment_intent_id, Donation.reference)  # what a line names
     found: list[Contribution] = []
-    for d in Donation.select(*columns).where(paid & dated(Donation.paid_on)).order_by(Donation.id):
+    in_parts = _parts_paid()
+    for d in Donation.select(*columns).where(paid & ~in_parts & dated(Donation.paid_on)).order_by(Donation.id):
         fee = d.fee_cents or 0
         found.append(Contribution(
             kind="money", key=f"donation:{d.id}", company_id=d.company_id, on=d.paid_on,
-            description=donation_description(d, translated=False), value_cents=d.amount_cents, basis="at_cost",
+            what="donation", subject=d.number, detail=_earmark(d), value_cents=d.amount_cents, basis="at_cost",
             classification=d.classification, gross_cents=d.amount_cents, fee_cents=fee,
             net_cents=d.net_cents if d.net_cents is not None else d.amount_cents - fee,
             method=d.method, reference=reference_of(d)))
+    # A request paid in parts, or beyond what it asked: each counted part on its own date (issue 13).
+    counted = (Donation.company.is_null(False) & counts() & (BankReceipt.counted_cents > 0)
+               & dated(BankReceipt.received_on))
+    if company_id is not None:
+        counted &= Donation.company == company_id
+    for r in (BankReceipt.select(BankReceipt, *columns).join(Donation, on=(BankReceipt.donation == Donation.id))
+              .where(counted).order_by(BankReceipt.id)):
+        d = r.donation
+        found.append(Contribution(
+            kind="money", key=f"donation:{d.id}:{'bank' if r.kind == 'part' else 'kept'}:{r.id}",
+            company_id=d.company_id, on=r.received_on, what="donation", subject=d.number, detail=_earmark(d),
+            value_cents=r.counted_cents, basis="at_cost", classification=d.classification,
+            gross_cents=r.counted_cents, fee_cents=0, net_cents=r.counted_cents, method=d.method,
+            reference=reference_of(d)))
     refunds = (Refund.select(Refund, *columns).join(Donation, on=(Refund.donation == Donation.id))
                .where(paid & (Refund.status == "succeeded") & dated(Refund.succeeded_on)).order_by(Refund.id))
     for r in refunds:
         d, fee = r.donation, r.fee_cents or 0
         found.append(Contribution(
             kind="money", key=f"donation:{d.id}:refund:{r.id}", company_id=d.company_id, on=r.succeeded_on,
-            description=f"Refund of {d.number}", value_cents=-r.amount_cents, basis="at_cost",
+            what="refund", subject=d.number, value_cents=-r.amount_cents, basis="at_cost",
             classification=d.classification, gross_cents=-r.amount_cents, fee_cents=fee,
             net_cents=r.net_cents if r.net_cents is not None else -r.amount_cents - fee,
             method=d.method, reference=reference_of(d)))
@@ -1634,7 +1976,7 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
         d = x.donation
         found.append(Contribution(
             kind="money", key=f"donation:{d.id}:dispute:{x.id}:withdrawn", company_id=d.company_id,
-            on=x.withdrawn_on, description=f"Chargeback of {d.number}", value_cents=-x.withdrawn_cents,
+            on=x.withdrawn_on, what="chargeback", subject=d.number, value_cents=-x.withdrawn_cents,
             basis="at_cost", classification=d.classification, gross_cents=-x.withdrawn_cents,
             fee_cents=x.withdrawn_fee_cents, net_cents=-x.withdrawn_cents - x.withdrawn_fee_cents,
             method=d.method, reference=reference_of(d)))
@@ -1643,7 +1985,7 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
         d = x.donation
         found.append(Contribution(
             kind="money", key=f"donation:{d.id}:dispute:{x.id}:reinstated", company_id=d.company_id,
-            on=x.reinstated_on, description=f"Chargeback of {d.number} reversed",
+            on=x.reinstated_on, what="chargeback_reversed", subject=d.number,
             value_cents=x.reinstated_cents, basis="at_cost", classification=d.classification,
             gross_cents=x.reinstated_cents, fee_cents=x.reinstated_fee_cents,
             net_cents=x.reinstated_cents - x.reinstated_fee_cents, method=d.method, reference=reference_of(d)))
@@ -1653,7 +1995,7 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
     for p in pledges.order_by(MaterialPledge.id):
         found.append(Contribution(
             kind="material", key=f"material:{p.id}", company_id=p.company_id, on=p.confirmed_on,
-            description=f"{p.quantity} × {p.description}", value_cents=p.confirmed_value_cents,
+            what="material", subject=p.description, detail=str(p.quantity), value_cents=p.confirmed_value_cents,
             basis="market_value", classification=p.classification, method="in_kind"))
     return found
 
@@ -1703,7 +2045,7 @@ def ledger_sources(_sender) -> list[peewee.Select]:
     paid = (Donation.status == "paid") & Donation.company.is_null(False) & counts()
     donation_key = text("'donation:'").concat(Donation.id.cast("text"))
     fee = peewee.fn.COALESCE(Donation.fee_cents, 0)
-    donations = money_line(Donation.select().where(paid), key=donation_key, source="donation.paid",
+    donations = money_line(Donation.select().where(paid & ~_parts_paid()), key=donation_key, source="donation.paid",
                            dated_on=Donation.paid_on, gross=Donation.amount_cents, fee=fee,
                            net=peewee.fn.COALESCE(Donation.net_cents, Donation.amount_cents - fee))
     refund_fee = peewee.fn.COALESCE(Refund.fee_cents, 0)
@@ -1731,7 +2073,18 @@ def ledger_sources(_sender) -> list[peewee.Select]:
         text("0").alias("gross_cents"), text("0").alias("fee_cents"), text("0").alias("net_cents"),
         text("''").alias("person"), MaterialPledge.id.alias("subject_id"), text("''").alias("reference"),
     ).where(MaterialPledge.status == "confirmed")
-    return [donations, refunds, withdrawn, reinstated, materials]
+    receipts = BankReceipt.select().join(Donation, on=(BankReceipt.donation == Donation.id)).where(
+        Donation.company.is_null(False) & counts() & (BankReceipt.counted_cents > 0))
+    parts = money_line(
+        receipts.where(BankReceipt.kind == "part"),
+        key=donation_key.concat(text("':bank:'")).concat(BankReceipt.id.cast("text")), source="donation.bank_part",
+        dated_on=BankReceipt.received_on, gross=BankReceipt.counted_cents, fee=text("0"), net=BankReceipt.counted_cents)
+    kept = money_line(
+        receipts.where(BankReceipt.kind == "kept"),
+        key=donation_key.concat(text("':kept:'")).concat(BankReceipt.id.cast("text")),
+        source="donation.surplus_kept", dated_on=BankReceipt.received_on, gross=BankReceipt.counted_cents, fee=text("0"),
+        net=BankReceipt.counted_cents)
+    return [donations, refunds, withdrawn, reinstated, materials, parts, kept]
 
 
 def reference_of(donation: Donation) -> str:

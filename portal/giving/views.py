@@ -61,9 +61,11 @@ def _wire(state):
 
     app = state.app
 
-    def menu(name, _language, user):
+    def menu(name, language, user):
         if name == "footer":
-            return [MenuItem(_("Donate"), url_for("giving.public_donate"), 30)]
+            # The page in the language of the page the link is on (an English content page's
+            # visitor may have a Dutch browser).
+            return [MenuItem(_("Donate"), url_for("giving.public_donate", lang=language), 30)]
         if name != "main" or not user.is_authenticated:
             return []
         if user.is_leader:
@@ -516,8 +518,13 @@ def leader_bank():
             form.amount.errors = [str(error)]
             refused = True
         else:
-            result = service.mark_paid_by_bank(form.reference.data, cents, form.paid_on.data,
-                                               current_user._get_current_object(), form.bank_line_ref.data)
+            if form.difference.data in ("record", "keep"):
+                result = service.record_bank_payment(form.reference.data, cents, form.paid_on.data,
+                                                     current_user._get_current_object(), form.bank_line_ref.data,
+                                                     keep_surplus=form.difference.data == "keep")
+            else:
+                result = service.mark_paid_by_bank(form.reference.data, cents, form.paid_on.data,
+                                                   current_user._get_current_object(), form.bank_line_ref.data)
             messages = {
                 "paid": (_("The payment is recorded; the receipt is on its way."), "success"),
                 "already_recorded": (_("This bank line was already recorded for this request."), "info"),
@@ -528,10 +535,12 @@ def leader_bank():
                                       "error"),
                 "not_pending": (_("This request was withdrawn: an issue is open."), "error"),
                 "line_already_used": (_("This bank line already paid another request."), "error"),
+                "part_recorded": (_("The part payment is recorded; the request stays open for the rest."), "success"),
+                "paid_with_surplus": (_("The request is paid; the surplus waits to be refunded or kept."), "success"),
             }
             text, category = messages[result.status]
             flash(text, category)
-            if result.applied:
+            if result.applied or result.status in ("part_recorded", "paid_with_surplus"):
                 return redirect(url_for("giving.leader_desk"))
             refused = True
     return render_template("giving/leader_bank.html", form=form), _status(form, refused)

@@ -34,6 +34,23 @@ class BankStatement(BaseModel):
         table_name = "reconcile_statement"
 
 
+class StatementBalance(BaseModel):
+    """One account's opening and closing balance in an imported file (a CAMT `Stmt`, an MT940
+    statement): consecutive statements of an account must chain (migration 0013)."""
+
+    statement = peewee.ForeignKeyField(BankStatement, backref="balances", on_delete="CASCADE")
+    account_iban = peewee.CharField(max_length=34)
+    number = peewee.CharField(max_length=100, default="")
+    opening_cents = peewee.BigIntegerField()
+    closing_cents = peewee.BigIntegerField()
+    opening_on = peewee.DateField(null=True)
+    closing_on = peewee.DateField(null=True)
+
+    class Meta:
+        table_name = "reconcile_statement_balance"
+        indexes = ((("account_iban", "closing_on"), False),)
+
+
 class BankLine(BaseModel):
     """One booked transaction; the fingerprint makes a re-import add nothing."""
 
@@ -174,5 +191,5 @@ class Correction(BaseModel):
         table_name = "reconcile_correction"
 
 
-MODELS = (BankStatement, BankLine, KnownIban, StripePayout, StripeBalanceTransaction, StripeSync,
+MODELS = (BankStatement, StatementBalance, BankLine, KnownIban, StripePayout, StripeBalanceTransaction, StripeSync,
           PeriodClose, Correction)
