@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.content import api, service
-from portal.content.http import Memo, latest, private_preview, respond, store
+from portal.content.http import install, latest, private_preview, respond, store
 from portal.content.loader import ContentStore, Page
 from portal.content.model import HOME_SLUG
 from portal.core.errors import render_error, wants_json
@@ -34,7 +34,7 @@ def _setup(state) -> None:
     app = state.app
     app.extensions["portal.content"] = ContentStore(app.config["CONTENT_DIR"],
                                                     reload=bool(app.config.get("CONTENT_RELOAD")))
-    app.extensions["portal.content.memo"] = Memo()
+    install(app)  # prepared answers: served before any other work (content/http.py)
     register_menu_provider(app, _menu_provider)
 
 
