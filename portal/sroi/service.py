@@ -28,9 +28,11 @@ from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company
 from portal.core import audit, clock
+from portal.core.contributions import describe
 from portal.core.db import atomic_write, database, is_sqlite, request_cache, utcnow
 from portal.core.ledger import Posting
 from portal.core.money import format_eur
+from portal.core.templating import format_hours_unit
 from portal.enrollment.models import Enrolment, School
 from portal.giving import service as giving_service
 from portal.giving.models import Donation, MaterialPledge
@@ -629,7 +631,7 @@ def allocated_amount(allocation: Allocation) -> int:
 
 def format_amount(kind: str, amount: int, language: str = "nl") -> str:
     """An allocation amount for people: hours as h:mm, the rest in euros."""
-    return format_minutes(amount) + " h" if kind in HOUR_KINDS else format_eur(amount, language)
+    return format_hours_unit(amount, language) if kind in HOUR_KINDS else format_eur(amount, language)
 
 
 def group_of(contribution) -> str:
@@ -821,12 +823,45 @@ def _as_date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def _read_pool(companies: tuple[int, ...] | None) -> Pool:
+def _allocated(companies: tuple[int, ...] | None) -> peewee.ModelSelect:
+    """(company_id, key, kind) of every allocated contribution of the companies (None: all)."""
+    allocated = Allocation.select(Allocation.company.alias("company_id"), Allocation.contribution_key.alias("key"),
+                                  Allocation.kind.alias("kind")).distinct()
+    return allocated if companies is None else allocated.where(Allocation.company.in_(companies))
+
+
+def _group_nets(companies: tuple[int, ...] | None) -> dict[str, int]:
+    """What each netting group adds up to within the commitments' scope, summed in SQL: the
+    contributions in scope that still stand (as _read_pool reads them), then per group_of()."""
+    keys = _scope(companies).alias("sroi_keys")
+    per_key = (Posting.select(Posting.company_id, Posting.kind, Posting.key,
+                              peewee.fn.MAX(Posting.person).alias("person"),
+                              peewee.fn.MAX(Posting.reference).alias("reference"),
+                              peewee.fn.SUM(Posting.minutes).alias("minutes"),
+                              peewee.fn.SUM(Posting.value_cents).alias("value_cents"))
+               .from_(peewee.Join(keys, Posting, peewee.JOIN.CROSS))
+               .where(_by_key(keys))
+               .group_by(Posting.company_id, Posting.kind, Posting.key)
+               .having(peewee.fn.SUM(Posting.lines) > 0)).alias("sroi_per_key")
+    c = per_key.c
+    hours = c.kind.in_(HOUR_KINDS)
+    referenced = (c.kind == "money") & (peewee.fn.COALESCE(c.reference, "") != "")
+    tag = peewee.Case(None, [(hours, "person"), (referenced, "reference")], "key")
+    name = peewee.Case(None, [(hours, peewee.fn.COALESCE(peewee.fn.NULLIF(c.person, ""), c.key)),
+                              (referenced, c.reference)], c.key)
+    whole = peewee.Case(None, [(hours, c.minutes)], c.value_cents)
+    rows = (Posting.select(c.kind, c.company_id, tag, name, peewee.fn.SUM(whole))
+            .from_(per_key).group_by(c.kind, c.company_id, tag, name))
+    return {f"{kind}|{company}|{label}|{value}": int(total or 0) for kind, company, label, value, total in rows.tuples()}
+
+
+def _read_pool(companies: tuple[int, ...] | None, *, allocated_only: bool = False) -> Pool:
     """One query: the contributions in scope, each summed over all its postings (in SQL). The
     netting groups are summed from them: a person's hours of one kind, the money under one
-    payment reference, each within what the commitments can use."""
+    payment reference, each within what the commitments can use. `allocated_only`: the
+    allocated contributions alone, and the groups summed by _group_nets() (a second query)."""
     facts = Facts()
-    keys = _scope(companies).alias("sroi_keys")
+    keys = (_allocated(companies) if allocated_only else _scope(companies)).alias("sroi_keys")
     first_source = peewee.fn.MIN(peewee.Case(None, [(Posting.lines > 0, Posting.source)], None))
     rows = (Posting.select(Posting.company_id, Posting.kind, Posting.key, peewee.fn.MIN(Posting.dated_on),
                            peewee.fn.SUM(Posting.lines), peewee.fn.SUM(Posting.minutes),
@@ -845,25 +880,32 @@ def _read_pool(companies: tuple[int, ...] | None) -> Pool:
         facts.add(found)
         if found.lines > 0:
             live[(key, kind)] = found
-            group = group_of(found)
-            group_net[group] = group_net.get(group, 0) + whole_of(found)
+            if not allocated_only:
+                group = group_of(found)
+                group_net[group] = group_net.get(group, 0) + whole_of(found)
         else:
             gone[(key, kind)] = found
-    return Pool(live, group_net, gone)
+    return Pool(live, _group_nets(companies) if allocated_only else group_net, gone)
 
 
-def pool_for(company_id: int | Iterable[int] | None) -> Pool:
+def pool_for(company_id: int | Iterable[int] | None, *, allocated_only: bool = False) -> Pool:
     """What the commitments of a company, of several companies, or of every company (None) can use.
+
+    `allocated_only`: only the contributions that are allocated, with every netting group's
+    total summed in SQL: all that evaluating a commitment needs, and as many rows as there are
+    allocations, however long the commitments' periods.
 
     A page that evaluates several panels (a dashboard) reads it once: the pool is kept for the
     rest of a GET request, and forgotten by every write transaction."""
     ids = company_id if company_id is None or isinstance(company_id, int) else tuple(sorted(set(company_id)))
     cache = request_cache()
-    if cache is not None and ("sroi.pool", ids) in cache:
-        return cache[("sroi.pool", ids)]
-    pool = _read_pool((ids,) if isinstance(ids, int) else ids)
     if cache is not None:
-        cache[("sroi.pool", ids)] = pool
+        for key in (("sroi.pool", ids, False), ("sroi.pool", ids, True))[:1 + allocated_only]:
+            if key in cache:   # the whole pool serves an evaluation too
+                return cache[key]
+    pool = _read_pool((ids,) if isinstance(ids, int) else ids, allocated_only=allocated_only)
+    if cache is not None:
+        cache[("sroi.pool", ids, allocated_only)] = pool
     return pool
 
 
@@ -1086,7 +1128,12 @@ class Line:
         """In the reader's language, from the books; the words saved with the allocation only for a
         contribution the books no longer know."""
         found = self.contribution or self.record
-        return found.description if found is not None else self.allocation.description
+        if found is not None:
+            return found.description
+        # Allocations saved before words were made when shown hold an English sentence: read back.
+        allocation = self.allocation
+        return describe({"kind": allocation.kind, "person": allocation.person,
+                         "description": allocation.description})
 
     @property
     def person(self) -> str:
@@ -1104,6 +1151,21 @@ class KindTotal:
     @property
     def label(self) -> str:
         return str(KIND_LABELS[self.kind])
+
+
+def deadline_warning(gap_cents: int, days_left: int) -> str:
+    """'overdue', 'near' or '': it depends on the obligation and the approvals alone, not the claim."""
+    if gap_cents == 0:
+        return ""
+    if days_left < 0:
+        return "overdue"
+    return "near" if days_left <= DEADLINE_WARNING_DAYS else ""
+
+
+def _warning_of(commitment: Commitment, approvals: list[Approval], today: dt.date) -> str:
+    obligation = obligation_cents(commitment.base_cents, commitment.percentage_bp, commitment.cap_cents)
+    gap = max(0, obligation - sum(approval.amount_cents for approval in approvals))
+    return deadline_warning(gap, (commitment.deadline_on - today).days)
 
 
 @dataclass
@@ -1156,11 +1218,7 @@ class Summary:
     @property
     def warning(self) -> str:
         """'overdue', 'near' or '' for a deadline with an obligation not yet approved in full."""
-        if self.gap_cents == 0:
-            return ""
-        if self.days_left < 0:
-            return "overdue"
-        return "near" if self.days_left <= DEADLINE_WARNING_DAYS else ""
+        return deadline_warning(self.gap_cents, self.days_left)
 
     @property
     def problems(self) -> list[Line]:
@@ -1261,10 +1319,13 @@ def summaries(commitments: list[Commitment], pool: Pool | None = None,
     today = today or clock.today()
     company_ids = {c.company_id for c in commitments}
     if pool is None:
-        pool = pool_for(None if every_company else company_ids)
+        pool = pool_for(None if every_company else company_ids, allocated_only=True)
     ids = [c.id for c in commitments]
     # Grants depend on every allocation of the companies involved (first allocated, first served).
-    every = Allocation.select()
+    # The columns an evaluation reads (a thousand rows of timestamps cost more than the rest).
+    every = Allocation.select(Allocation.id, Allocation.commitment, Allocation.company, Allocation.contribution_key,
+                              Allocation.kind, Allocation.minutes, Allocation.cents, Allocation.contribution_on,
+                              Allocation.description, Allocation.person)
     if not every_company:
         every = every.where(Allocation.company.in_(list(company_ids)))
     every = list(every)
@@ -1443,9 +1504,23 @@ def apply_suggestion(user, fingerprint: str, today: dt.date | None = None) -> in
 # --- dashboards and the leader's view -------------------------------------------------------
 
 def deadline_warnings(company_id: int, today: dt.date | None = None) -> list[Summary]:
-    """Commitments whose deadline is near or past while part of the obligation is not approved."""
-    found = summaries(company_commitments(company_id), today=today)
-    return [s for s in found if s.warning]
+    """Commitments whose deadline is near or past while part of the obligation is not approved.
+    Which ones warn is known from the approvals; only those are evaluated (the claim is shown)."""
+    today = today or clock.today()
+    commitments = company_commitments(company_id)
+    approvals = current_approvals(c.id for c in commitments)
+    warned = [c for c in commitments if _warning_of(c, approvals[c.id], today)]
+    return summaries(warned, today=today)
+
+
+def leader_counts(today: dt.date | None = None) -> dict[str, int]:
+    """The leader's panel: commitments, companies with one, and deadlines that warn; from the
+    commitments and their approvals (two queries), without evaluating a claim."""
+    today = today or clock.today()
+    commitments = list(Commitment.select())
+    approvals = current_approvals(c.id for c in commitments)
+    return {"commitments": len(commitments), "companies": len({c.company_id for c in commitments}),
+            "warnings": sum(1 for c in commitments if _warning_of(c, approvals[c.id], today))}
 
 
 @dataclass

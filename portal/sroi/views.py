@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -46,7 +47,7 @@ def _wire(state):
     register_dashboard_panel(app, "sroi/_leader_panel.html", 40, leader=True)
     app.jinja_env.globals.update(
         sroi_warnings=lambda company: service.deadline_warnings(company.id),
-        sroi_leader_counts=_leader_counts,
+        sroi_leader_counts=service.leader_counts,
         sroi_hours_basis=lambda commitment: service.hours_basis_label(commitment, current_language()),
         sroi_template_label=service.template_label,
         sroi_template_note=service.template_note,
@@ -56,15 +57,6 @@ def _wire(state):
     app.jinja_env.filters["sroi_hours"] = service.format_minutes
     app.jinja_env.filters["sroi_ident"] = lambda contribution: f"{contribution.key}|{contribution.kind}"
     app.jinja_env.filters["sroi_amount"] = lambda amount, kind: service.format_amount(kind, amount, current_language())
-
-
-def _leader_counts() -> dict:
-    rows = service.leader_overview()
-    return {
-        "commitments": len(rows),
-        "companies": len({row.company.id for row in rows}),
-        "warnings": sum(1 for row in rows if row.summary.warning),
-    }
 
 
 def _apply_error(form, error: service.SroiError) -> None:
@@ -259,7 +251,7 @@ def suggest():
         except service.SroiError as error:
             flash(str(error), "error")
         else:
-            flash(_("%(count)d allocations are saved.", count=count), "success")
+            flash(ngettext("%(num)d allocation is saved.", "%(num)d allocations are saved.", count), "success")
             return redirect(url_for("sroi.index"))
     plan = service.suggest(current_user.company_id)
     form.fingerprint.data = service.plan_fingerprint(plan)

@@ -37,19 +37,26 @@ from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company
 from portal.core import audit, clock, ledger
-from portal.core.contributions import Contribution, contributions
+from portal.core.contributions import WORD_FIELDS, Contribution, contributions, describe
 from portal.core.db import atomic_write, database, is_sqlite, utcnow
 from portal.core.i18n import LANGUAGES
 from portal.statements import sroi
 from portal.statements.models import NUMBER_PREFIX, Statement, StatementCounter
 from portal.statements.periods import Period
 
-SNAPSHOT_VERSION = 1
+# Version 1 (until December 2026): each line's words were an English sentence in `description`.
+# Version 2: a line keeps codes and facts (what, subject, detail) and is put into words when
+# shown (portal.core.contributions.describe), which also reads version 1's sentences back.
+SNAPSHOT_VERSION = 2
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed from paper
 CODE_LENGTH = 10
 NUMBER_PATTERN = re.compile(r"^OA-(\d{4})-(\d{4,})$")
-# The fields of a contribution that a statement prints, so a change in any of them matters.
+# The fields of a contribution that a statement keeps.
 LINE_FIELDS = tuple(f.name for f in dataclasses.fields(Contribution) if f.name != "company_id")
+# A change in any other field matters; the words that name a line (WORD_FIELDS, and an SROI
+# claim line's description) do not: their shape changed between snapshot versions, and a school
+# renamed changes no figure.
+CLAIM_WORD_FIELDS = ("description",)
 
 
 class StatementError(ValueError):
@@ -463,15 +470,23 @@ class LineChange:
     change: str            # "added", "removed" or "changed"
     key: str
     kind: str
-    description: str
     before: dict | None
     after: dict | None
+    sroi: bool = False      # a line of an SROI claim (allocated minutes or cents, and their value)
+    named: dict | None = None   # the contribution line that names an SROI claim line, when known
 
     @property
     def fields(self) -> list[str]:
         if self.before is None or self.after is None:
             return []
-        return [name for name in LINE_FIELDS if self.before.get(name) != self.after.get(name)]
+        names = (self.before.keys() | self.after.keys()) - {*WORD_FIELDS, "contribution_key"}
+        return sorted(name for name in names if self.before.get(name) != self.after.get(name))
+
+    @property
+    def description(self) -> str:
+        """The contribution in words, in the language of the moment (any snapshot version)."""
+        line = self.named or self.after or self.before or {}
+        return describe(line)
 
 
 def _identity(line: dict, prefix: str) -> str:
@@ -480,22 +495,31 @@ def _identity(line: dict, prefix: str) -> str:
     return f"{prefix}{line['kind']}|{line['key']}"
 
 
-def _compare(frozen: list[dict], current: list[dict], prefix: str = "") -> list[LineChange]:
+def _values(line: dict, words: tuple[str, ...]) -> dict:
+    return {name: value for name, value in line.items() if name not in words}
+
+
+def _compare(frozen: list[dict], current: list[dict], prefix: str = "", *, words: tuple[str, ...] = WORD_FIELDS,
+             names: dict[tuple[str, str], dict] | None = None) -> list[LineChange]:
     before = {_identity(line, prefix): line for line in frozen}
     after = {_identity(line, prefix): line for line in current}
     found = []
     for key in sorted(before.keys() | after.keys()):
         old, new = before.get(key), after.get(key)
-        if old == new:
+        if old is not None and new is not None and _values(old, words) == _values(new, words):
             continue
         line = new or old
         change = "added" if old is None else "removed" if new is None else "changed"
-        found.append(LineChange(change, line["key"], line["kind"], line["description"], old, new))
+        named = None
+        if names is not None:
+            named = names.get((line["kind"], line.get("contribution_key") or line["key"]))
+        found.append(LineChange(change, line["key"], line["kind"], old, new, sroi=names is not None, named=named))
     return found
 
 
 def _claim_lines(claims: list[dict]) -> list[dict]:
-    return [{**line, "key": f"{claim['commitment']}|{line['key']}"} for claim in claims for line in claim["lines"]]
+    return [{**line, "key": f"{claim['commitment']}|{line['key']}", "contribution_key": line["key"]}
+            for claim in claims for line in claim["lines"]]
 
 
 def changes(statement: Statement, current: list[Contribution] | None = None,
@@ -507,14 +531,16 @@ def changes(statement: Statement, current: list[Contribution] | None = None,
         current = contributions(statement.company_id, statement.period_start, statement.period_end)
     lines = [line_of(c) for c in current
              if c.company_id == statement.company_id and statement.period_start <= c.on <= statement.period_end]
-    found = _compare(snapshot["lines"], lines)
+    found = _compare(snapshot["lines"], lines, words=WORD_FIELDS)
     if claims is None:
         with force_locale(snapshot["language"]):
             claims = sroi.claims(statement.company_id, statement.period_start, statement.period_end)
     with force_locale(snapshot["language"]):
         current_claims = [claim_of(claim) for claim in claims]
-    for change in _compare(_claim_lines(snapshot["sroi"]), _claim_lines(current_claims), "sroi:"):
-        found.append(change)
+    # A claim line is named by its contribution's line (now, or as the statement kept it).
+    names = {(line["kind"], line["key"]): line for line in [*snapshot["lines"], *lines]}
+    found.extend(_compare(_claim_lines(snapshot["sroi"]), _claim_lines(current_claims), "sroi:",
+                          words=CLAIM_WORD_FIELDS, names=names))
     return found
 
 
@@ -671,6 +697,29 @@ def register(year: int | None = None) -> list[RegisterYear]:
                     .where(Statement.year == counter.year).order_by(Statement.sequence))
         years.append(RegisterYear(counter.year, counter.last_number, rows))
     return years
+
+
+@dataclass
+class YearCount:
+    """The register of one year in figures (the leader's panel): numbers used per status, and gaps."""
+
+    year: int
+    by_status: dict[str, int]
+    missing: list[str]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+
+def year_count(year: int) -> YearCount:
+    """Counted in SQL; only the year's sequence numbers are read, to name a gap."""
+    by_status = dict(Statement.select(Statement.status, peewee.fn.COUNT(Statement.id))
+                     .where(Statement.year == year).group_by(Statement.status).tuples())
+    counter = StatementCounter.get_or_none(StatementCounter.year == year)
+    present = {n for (n,) in Statement.select(Statement.sequence).where(Statement.year == year).tuples()}
+    last = counter.last_number if counter is not None else 0
+    return YearCount(year, by_status, [format_number(year, n) for n in range(1, last + 1) if n not in present])
 
 
 def register_years() -> list[int]:

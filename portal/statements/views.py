@@ -21,9 +21,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.models import Company
-from portal.core import clock
+from portal.core import clock, money
 from portal.core.security import company_required, get_owned_or_404, leader_required, limiter
-from portal.core.templating import MenuItem, register_menu_provider
+from portal.core.templating import MenuItem, format_hours_unit, register_menu_provider
 from portal.statements import certificates as certificates_service
 from portal.statements import document, service
 from portal.statements.forms import ConfirmForm, PeriodForm, VerifyForm, VoidForm
@@ -59,10 +59,35 @@ def _wire(state):
              "end": statement.period_end.isoformat()}, _web_language()),
         statement_code=service.display_code,
         statement_hours=lambda minutes: document._hours(minutes, _web_language()),
+        statement_change_amount=_change_amount,
         statement_kind=lambda kind: document.KIND_LABELS.get(kind, kind),
         statement_basis=lambda basis: document.BASIS_LABELS.get(basis, basis),
         statement_classification=lambda name: document.CLASSIFICATION_LABELS.get(name or "unclassified", name),
     )
+
+
+def _change_amount(change: service.LineChange, side: dict | None) -> str:
+    """One side of a changed line, in words and figures, for every shape a statement ever kept:
+    a contribution line (hours, money with gross_cents, materials) or an SROI claim line
+    (allocated minutes or cents, and the value the commitment's rules give them)."""
+    if not side:
+        return "–"
+    language = _web_language()
+
+    def cents(name: str) -> int:
+        return int(side.get(name) or 0)
+
+    hours = side.get("kind") in ("hours_sponsored", "hours_volunteered")
+    if change.sroi:
+        allocated = format_hours_unit(cents("minutes"), language) if hours else money.format_eur(cents("cents"), language)
+        return _("%(allocated)s, SROI value %(value)s", allocated=allocated,
+                 value=money.format_eur(cents("value_cents"), language))
+    if hours:
+        text = format_hours_unit(cents("minutes"), language)
+        return f"{text} · {money.format_eur(cents('value_cents'), language)}" if cents("value_cents") else text
+    if side.get("kind") == "money":
+        return money.format_eur(cents("gross_cents") if "gross_cents" in side else cents("value_cents"), language)
+    return money.format_eur(cents("value_cents"), language)
 
 
 def _web_language() -> str:
@@ -78,15 +103,12 @@ def _company_panel(company):
 
 
 def _leader_panel():
-    years = service.register(clock.today().year)
-    year = years[0] if years else None
-    statements = year.statements if year else []
-    issued = [s for s in statements if s.status == "issued"]
-    return {"year": clock.today().year, "total": len(statements), "issued": len(issued),
-            "void": sum(1 for s in statements if s.status == "void"),
+    year = service.year_count(clock.today().year)
+    return {"year": year.year, "total": year.total, "issued": year.by_status.get("issued", 0),
+            "void": year.by_status.get("void", 0),
             # Corrections are due whatever the year the statement was issued in.
             "needs_correction": service.count_needing_correction(),
-            "missing": year.missing if year else []}
+            "missing": year.missing}
 
 
 def pdf_response(data: bytes, filename: str):

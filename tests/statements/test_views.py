@@ -135,6 +135,23 @@ def test_leader_register_void_and_correct(leader_client, acme, issued, ledger):
     assert Statement.get(Statement.replaces == second.id).number == "OA-2026-0003"
 
 
+def test_the_leaders_panel_counts_the_years_numbers_and_names_a_gap(leader_client, acme):
+    from portal.core import clock
+    from portal.statements.models import StatementCounter
+
+    today = clock.today()   # the panel counts the numbers of the current year
+    first = service.issue(acme, YEAR, today=today)
+    second = service.issue(acme, YEAR, today=today, replaces=first)
+    service.void(second, acme.admin, "Wrong period")
+    panel = " ".join(leader_client.get("/leader").get_data(as_text=True).split())
+    assert f"Statements {today.year}" in panel and "2 numbers used: 0 current, 1 withdrawn." in panel
+    assert "Missing numbers" not in panel
+    StatementCounter.update(last_number=StatementCounter.last_number + 1).where(
+        StatementCounter.year == today.year).execute()   # a number handed out with no statement
+    panel = " ".join(leader_client.get("/leader").get_data(as_text=True).split())
+    assert f"Missing numbers: OA-{today.year}-0003" in panel
+
+
 def test_verification_needs_the_code_and_reveals_nothing_without_it(client, acme, issued):
     code = issued.verification_code
     without = client.get(f"/verify/{issued.number}")
@@ -199,11 +216,11 @@ def test_dashboards_show_statements_and_corrections(app, login, leader_client, a
     client = app.test_client()
     login(client, acme.admin)
     panel = client.get("/dashboard")
-    assert issued.number.encode() in panel.data and b"need a correction" not in panel.data
+    assert issued.number.encode() in panel.data and b"needs a correction" not in panel.data
     ledger.money(acme, D(2026, 4, 1), -1000, description="Refund")
-    assert b"1 need a correction" in client.get("/dashboard").data
+    assert b"1 statement needs a correction" in client.get("/dashboard").data
     desk = leader_client.get("/leader")
-    assert b"1 need a correction" in desk.data
+    assert b"1 statement needs a correction" in desk.data
 
 
 def test_guessing_verification_codes_is_rate_limited(app_config):
@@ -238,7 +255,8 @@ def test_a_statement_with_more_sessions_than_fit_on_paper_comes_with_its_specifi
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert f"{statement.number}-specification.csv" in response.headers["Content-Disposition"]
     rows = response.data.decode("utf-8-sig").splitlines()
-    assert rows[0].startswith("statement,date,kind,ambassador")
+    assert rows[0].startswith("Statement,Date,Kind,Ambassador")   # words in the statement's language
+    assert "hours_sponsored" not in response.data.decode("utf-8-sig")
     assert len(rows) == 1 + 5 and all(row.startswith(statement.number + ",2026-03-0") for row in rows[1:])
     assert "'=HYPERLINK" in rows[1]                       # a spreadsheet shows it, does not run it
     assert ",420,350.00," in rows[2]                      # 7 hours at EUR 50
