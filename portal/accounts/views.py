@@ -30,6 +30,8 @@ from portal.accounts import auth, service
 from portal.accounts.forms import (
     AcceptInviteForm,
     ChangePasswordForm,
+    CompanyIbanForm,
+    ConfirmActionForm,
     ForgotForm,
     InviteForm,
     LoginForm,
@@ -249,8 +251,11 @@ def totp():
             target = safe_next(session.pop("after_login", ""), url_for("accounts.leader_home"))
             return redirect(target)
         form.code.errors = [_("That code is not correct or was already used. Wait for the next code and try again.")]
-    # segno writes the SVG itself from the otpauth URI; nothing user-typed is in it.
-    qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, title=_("QR code for your authenticator app"))) if enrolling else None  # noqa: S704
+    # segno writes the SVG itself from the otpauth URI; nothing user-typed is in it. A viewBox
+    # and no fixed size: the stylesheet scales the whole symbol (quiet zone included) instead of
+    # cropping a fixed-size drawing.
+    qr = Markup(segno.make(uri, error="m").svg_inline(  # noqa: S704
+        omitsize=True, border=4, svgclass="qr-code", title=_("QR code for your authenticator app"))) if enrolling else None
     return render_template("accounts/totp.html", form=form, enrolling=enrolling, secret=secret if enrolling else None, qr=qr)
 
 
@@ -412,7 +417,37 @@ def profile():
             auth.begin(login_session.user, mfa_passed=login_session.mfa_passed)
             flash(_("Your password has been changed. You were logged out everywhere else."), "success")
             return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form)
+    return _profile_page(form, CompanyIbanForm(formdata=None))
+
+
+def _profile_page(form, iban_form, status: int = 200):
+    ibans = service.company_ibans(current_user.company_id) if current_user.company_id else []
+    return render_template("accounts/profile.html", form=form, iban_form=iban_form, ibans=ibans), status
+
+
+@bp.post("/account/ibans")
+@login_required
+def company_ibans():
+    """An administrator adds an account the company pays from, or removes one (`remove`: its id)."""
+    if current_user.company_id is None:
+        abort(404)
+    form = CompanyIbanForm()
+    remove = request.form.get("remove", "")
+    try:
+        if remove:
+            if not ConfirmActionForm().validate_on_submit():
+                abort(400)
+            if not service.remove_company_iban(current_user, int(remove) if remove.isdigit() else 0):
+                abort(404)
+            flash(_("The account is removed."), "success")
+            return redirect(url_for("accounts.profile") + "#ibans")
+        if form.validate_on_submit():
+            row = service.add_company_iban(current_user, form.iban.data)
+            flash(_("Account %(iban)s is registered.", iban=row.iban), "success")
+            return redirect(url_for("accounts.profile") + "#ibans")
+    except service.AccountError as error:
+        _apply_error(form, error)
+    return _profile_page(ChangePasswordForm(formdata=None), form, 422)
 
 
 @bp.post("/language")
@@ -421,7 +456,9 @@ def switch_language():
     if language in LANGUAGES:
         session["lang"] = language
         if current_user.is_authenticated:
-            service.set_language(current_user, language)
+            # While the project leader acts for a company user, the choice is the leader's own:
+            # the company user's stored language (of her mails and pages) stays as she set it.
+            service.set_language(g.get("acting_leader") or current_user, language)
     return redirect(safe_next(request.form.get("next")))
 
 

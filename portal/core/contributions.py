@@ -8,10 +8,13 @@ Amounts are integer cents, durations integer minutes: never floats.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from portal.core.db import request_cache
 
@@ -26,13 +29,15 @@ BASES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Contribution:
+    """A contribution holds codes and facts, never sentences: `describe()` makes its words when
+    it is shown, in the reader's language (or a document's)."""
+
     kind: str               # one of KINDS
     key: str                # stable id across capabilities, e.g. "hours:12", "donation:7", "material:3"
     company_id: int
     on: dt.date             # business date (Europe/Amsterdam)
-    description: str
     value_cents: int        # what it is worth on `basis` (0 for volunteered hours)
     basis: str              # one of BASES
     minutes: int = 0        # for hours
@@ -43,6 +48,95 @@ class Contribution:
     net_cents: int = 0      # money: what reached the foundation
     method: str = ""        # money: "stripe", "bank"; materials: "in_kind"
     reference: str = ""     # Stripe id or RF reference
+    what: str = ""          # what happened, one of WHATS ("" for a source that gives its own words)
+    subject: str = ""       # the fact that names it: the school (hours), the donation's number
+                            # (money), the offer's text (materials)
+    detail: str = ""        # a second fact: a gift's earmark, an offer's quantity
+    description: str = ""   # words of a source without a code (shown as given); sources here give none
+
+
+# What a contribution records, as codes; the words are made by describe().
+WHATS = ("hours", "hours_reversal", "hours_correction", "donation", "refund", "chargeback",
+         "chargeback_reversed", "material")
+# The fields that carry value: two lines that agree on these are the same for a statement.
+# The words fields (what, subject, detail, description) only name the line.
+WORD_FIELDS = ("what", "subject", "detail", "description")
+
+# Words are labels joined with " · " (as SROI's pages name contributions), never sentences put
+# together from parts: the kind is shown beside them (a column, a heading or a prefix).
+_WHAT_WORDS = {
+    "hours_reversal": _l("Reversal"),
+    "hours_correction": _l("Correction"),
+    "refund": _l("Refund"),
+    "chargeback": _l("Chargeback"),
+    "chargeback_reversed": _l("Chargeback reversed"),
+}
+_GIFT_WORDS = {"gift": _l("Gift"), "sponsoring": _l("Sponsoring")}
+_KIND_WORDS = {"hours_sponsored": _l("Sponsored hours"), "hours_volunteered": _l("Volunteered hours"),
+               "money": _l("Money"), "material": _l("Materials")}
+
+# Statements issued before contributions kept codes hold English sentences made by the sources
+# of the time; these read them back into codes and facts so that they, too, are shown in the
+# reader's language. A sentence that matches none is shown as it was stored.
+_OLD_HOURS = re.compile(r"^(Sponsored|Volunteered) (hours|reversal of hours|corrected hours) of (?P<rest>.*)$", re.S)
+_OLD_HOURS_WHAT = {"hours": "hours", "reversal of hours": "hours_reversal", "corrected hours": "hours_correction"}
+_OLD_MONEY = (("chargeback_reversed", re.compile(r"^Chargeback of (.+) reversed$", re.S)),
+              ("chargeback", re.compile(r"^Chargeback of (.+)$", re.S)),
+              ("refund", re.compile(r"^Refund of (.+)$", re.S)))
+_OLD_GIFT = re.compile(r"^(Gift|Sponsoring)(?:: (.*))?$", re.S)
+
+
+def _facts(line: Contribution | Mapping[str, Any]) -> Mapping[str, Any]:
+    return line if isinstance(line, Mapping) else line.__dict__
+
+
+def codes_of(line: Contribution | Mapping[str, Any]) -> tuple[str, str, str]:
+    """(what, subject, detail) of a line, also of one stored as an English sentence before codes."""
+    facts = _facts(line)
+    what = facts.get("what") or ""
+    if what:
+        return what, facts.get("subject") or "", str(facts.get("detail") or "")
+    words = facts.get("description") or ""
+    kind = facts.get("kind") or ""
+    if kind in ("hours_sponsored", "hours_volunteered"):
+        found = _OLD_HOURS.match(words)
+        person = facts.get("person") or ""
+        if found and found.group("rest").startswith(person):
+            school = found.group("rest")[len(person):]
+            if not school:
+                return _OLD_HOURS_WHAT[found.group(2)], "", ""
+            if school.startswith(" at "):
+                return _OLD_HOURS_WHAT[found.group(2)], school[len(" at "):], ""
+    elif kind == "money":
+        for code, pattern in _OLD_MONEY:
+            found = pattern.match(words)
+            if found:
+                return code, found.group(1), ""
+        found = _OLD_GIFT.match(words)
+        if found:
+            return "donation", "", found.group(2) or ""
+    return "", "", ""
+
+
+def describe(line: Contribution | Mapping[str, Any], *, person: bool = True) -> str:
+    """A contribution (or a statement's stored line) in words, in the language of the moment:
+    'Correction · Iris Brouwer · OBS De Klimop', 'Gift · G-000004 · reading books', '3 × laptops'.
+    The kind is not in them: it is shown beside them; nor, with person=False, the ambassador
+    (a table with a column of its own for her)."""
+    facts = _facts(line)
+    kind = facts.get("kind") or ""
+    what, subject, detail = codes_of(line)
+    if kind in ("hours_sponsored", "hours_volunteered") and what.startswith("hours"):
+        parts = [_WHAT_WORDS.get(what), facts.get("person") if person else "", subject]
+    elif kind == "money" and what in _WHAT_WORDS:
+        parts = [_WHAT_WORDS[what], subject]
+    elif kind == "money" and what == "donation":
+        parts = [_GIFT_WORDS.get(facts.get("classification") or "", _l("Donation")), subject, detail]
+    elif kind == "material" and what == "material":
+        return f"{detail} × {subject}" if detail else subject
+    else:
+        return facts.get("description") or str(_KIND_WORDS.get(kind, kind))
+    return " · ".join(str(part) for part in parts if part)
 
 
 Source = Callable[[int | None, dt.date | None, dt.date | None], Iterable[Contribution]]

@@ -103,7 +103,8 @@ def cents_to_decimal(cents: int) -> Decimal:
 
 
 def format_eur(cents: int | None, language: str = "nl") -> str:
-    """Format cents for people: '€ 1.234,56' in Dutch, '€1,234.56' in English."""
+    """Format cents for people: '€ 1.234,56' in Dutch, '€1,234.56' in English. A negative amount
+    as each language writes it: '€ -4,29' in Dutch (the sign beside the number), '-€4.29' in English."""
     if cents is None:
         return ""
     cents = int(cents)
@@ -111,7 +112,7 @@ def format_eur(cents: int | None, language: str = "nl") -> str:
     whole, rest = divmod(abs(cents), 100)
     grouped = f"{whole:,}"
     if language == "nl":
-        return f"{sign}€ {grouped.replace(',', '.')},{rest:02d}"
+        return f"€ {sign}{grouped.replace(',', '.')},{rest:02d}"
     return f"{sign}€{grouped}.{rest:02d}"
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.core import money
+from portal.core import audit_labels, money
 from portal.core.i18n import LANGUAGES
 
 
@@ -18,10 +20,15 @@ class MenuItem:
     label: str
     url: str
     weight: int = 50
+    selected: bool | None = None    # set by menu(): one item of a menu at most is the current one
+
+    def matches(self) -> bool:
+        path = request.path
+        return path == self.url or (self.url != "/" and path.startswith(self.url.rstrip("/") + "/"))
 
     @property
     def active(self) -> bool:
-        return request.path == self.url or (self.url != "/" and request.path.startswith(self.url + "/"))
+        return self.matches() if self.selected is None else self.selected
 
 
 # A provider gets (menu name, language, user) and returns MenuItems; capabilities add theirs.
@@ -40,7 +47,27 @@ def menu(name: str) -> list[MenuItem]:
     items: list[MenuItem] = []
     for provider in current_app.extensions.get("portal.menus", []):
         items.extend(provider(name, current_language(), current_user))
-    return sorted(items, key=lambda item: item.weight)
+    items.sort(key=lambda item: item.weight)
+    # "/leader" and "/leader/statements" both match the statements page: only the closest is current.
+    matching = [item for item in items if has_request_context() and item.matches()]
+    best = max(matching, key=lambda item: len(item.url), default=None)
+    return [dataclasses.replace(item, selected=item is best) for item in items]
+
+
+def format_hm(minutes: int, language: str) -> str:
+    """Minutes as hours and minutes with the language's thousands separator: '1.234:05' (nl),
+    '1,234:05' (en)."""
+    sign = "-" if int(minutes) < 0 else ""
+    hours, rest = divmod(abs(int(minutes)), 60)
+    grouped = f"{hours:,}".replace(",", "." if language == "nl" else ",")
+    return f"{sign}{grouped}:{rest:02d}"
+
+
+def format_hours_unit(minutes: int, language: str | None = None) -> str:
+    """Hours with their unit, the one format of screens and documents: '3:45 u' in Dutch, '3:45 h'
+    in English (the unit comes from the catalogue of the language of the moment)."""
+    unit = _("h")   # outside the f-string, where the catalogue's extractor finds it
+    return f"{format_hm(minutes, language or current_language())} {unit}"
 
 
 def home_url() -> str:
@@ -53,6 +80,8 @@ def home_url() -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["eur"] = lambda cents: money.format_eur(cents, current_language())
+    app.jinja_env.filters["hours_unit"] = lambda minutes: format_hours_unit(int(minutes or 0))
+    app.jinja_env.filters["audit_action"] = audit_labels.action_label
     app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
     app.jinja_env.filters["datetime"] = lambda value, fmt="short": format_datetime(value, fmt) if value else ""
     app.jinja_env.globals.update(

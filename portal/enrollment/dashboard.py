@@ -79,6 +79,7 @@ class Todo:
     kind: str
     text: str
     urgent: bool = False
+    who: str = "hr"         # whose move it is: "hr" (the reader), "employee" or "leader"
 
 
 @dataclass
@@ -88,7 +89,7 @@ class Overview:
     counts: dict[str, int]
     lines: list[AmbassadorLine]
     months: list[tuple[dt.date, int, int, int]]  # month, planned, awaiting, confirmed minutes
-    todos: list[Todo] = field(default_factory=list)
+    todos: list[Todo] = field(default_factory=list)   # every open to-do, whoever's it is
     planned_minutes: int = 0
     confirmed_minutes: int = 0
     confirmed_sponsored_minutes: int = 0
@@ -99,6 +100,16 @@ class Overview:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def my_todos(self) -> list[Todo]:
+        """What HR can do itself (the panel's "Needs your action")."""
+        return [todo for todo in self.todos if todo.who == "hr"]
+
+    @property
+    def waiting(self) -> list[Todo]:
+        """Open steps of the employee or the project leader: shown apart, as waiting for them."""
+        return [todo for todo in self.todos if todo.who != "hr"]
 
     @property
     def open_count(self) -> int:
@@ -246,9 +257,10 @@ def _todos(line: AmbassadorLine, today: dt.date, texts: dict[str, str]) -> list[
     elif enrolment.vog_status == "requested" and starts_in <= 14:
         todos.append(Todo(enrolment, "vog", texts["vog_late"], urgent=True))
     if enrolment.status in ("submitted", "intake") and line.documents < 2:
-        todos.append(Todo(enrolment, "documents", texts["documents"]))
+        # The employee uploads her CV and letter on her own pages; starting is the leader's step.
+        todos.append(Todo(enrolment, "documents", texts["documents"], who="employee"))
     if enrolment.status == "matched" and starts_in <= 0:
-        todos.append(Todo(enrolment, "start", texts["not_started"]))
+        todos.append(Todo(enrolment, "start", texts["not_started"], who="leader"))
     elif line.to_report:
         todos.append(Todo(enrolment, "hours", _report_text(texts, line.to_report), urgent=line.rejected > 0))
     return todos

@@ -93,8 +93,11 @@ class DecideForm(FlaskForm):
 
 
 class CorrectForm(FlaskForm):
-    hours = StringField(_l("Correct hours (empty: cancel the session)"), render_kw={"inputmode": "decimal", "maxlength": 5})
-    reason = TextAreaField(_l("Why"), [_required(), Length(max=500)])
+    # Shown on the enrolment page beside the extra-session and withdrawal forms: ids of its own
+    # (the posted names stay `hours` and `reason`).
+    hours = StringField(_l("Correct hours (empty: cancel the session)"), render_kw={"inputmode": "decimal", "maxlength": 5},
+                        id="correct-hours")
+    reason = TextAreaField(_l("Why"), [_required(), Length(max=500)], id="correct-reason")
 
 
 class SchoolForm(FlaskForm):
@@ -118,11 +121,13 @@ class SchoolYearForm(FlaskForm):
 
 
 class ClosureForm(FlaskForm):
-    kind = _select(_l("Kind"), list(CLOSURE_LABELS.items()))
-    name = StringField(_l("Name"), [_required(), Length(max=100)])
-    starts_on = DateField(_l("First day"), [_required()])
-    ends_on = DateField(_l("Last day"), [_required()])
-    school = _select(_l("For"), [])
+    # Shown on the school-year page below the school year's own form: ids of its own (the posted
+    # names stay `kind`, `name`, `starts_on`, `ends_on` and `school`).
+    kind = _select(_l("Kind"), list(CLOSURE_LABELS.items()), id="closure-kind")
+    name = StringField(_l("Name"), [_required(), Length(max=100)], id="closure-name")
+    starts_on = DateField(_l("First day"), [_required()], id="closure-starts_on")
+    ends_on = DateField(_l("Last day"), [_required()], id="closure-ends_on")
+    school = _select(_l("For"), [], id="closure-school")
 
 
 class CapForm(FlaskForm):

@@ -436,16 +436,16 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
         query = query.where(HoursEntry.worked_on <= end)
     found: list[Contribution] = []
     for (entry_id, company, day, kind, sponsored, volunteered, value, rate, person, school) in query.tuples():
-        where = f" at {school}" if school else ""
-        label = {"reversal": "reversal of hours", "correction": "corrected hours"}.get(kind, "hours")
+        # Codes and facts; the words are made when shown (portal.core.contributions.describe).
+        what = {"reversal": "hours_reversal", "correction": "hours_correction"}.get(kind, "hours")
         if sponsored:
             found.append(Contribution(
                 kind="hours_sponsored", key=contribution_key(entry_id), company_id=company, on=day,
-                description=f"Sponsored {label} of {person}{where}", value_cents=value if rate else 0,
+                what=what, subject=school or "", value_cents=value if rate else 0,
                 basis="employer_cost" if rate else "none", minutes=sponsored, person=person))
         if volunteered:
             found.append(Contribution(
                 kind="hours_volunteered", key=contribution_key(entry_id), company_id=company, on=day,
-                description=f"Volunteered {label} of {person}{where}", value_cents=0, basis="none",
+                what=what, subject=school or "", value_cents=0, basis="none",
                 minutes=volunteered, person=person))
     return found

@@ -19,6 +19,7 @@ import peewee
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from peewee import fn
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError as StdnumError
@@ -132,6 +133,22 @@ SEED_SCHOOL_YEARS: tuple[dict[str, Any], ...] = (
         ),
     },
 )
+
+# The seeded closures keep the English name they were stored with (migration 0002); pages show
+# them in the reader's language. A name the leader typed is shown as typed.
+SEEDED_CLOSURE_NAMES = {
+    "Autumn holiday": _l("Autumn holiday"), "Christmas holiday": _l("Christmas holiday"),
+    "Spring holiday": _l("Spring holiday"), "Good Friday": _l("Good Friday"), "Easter Monday": _l("Easter Monday"),
+    "May holiday": _l("May holiday"), "Liberation Day": _l("Liberation Day"), "Ascension Day": _l("Ascension Day"),
+    "Whit Monday": _l("Whit Monday"), "Summer holiday": _l("Summer holiday"),
+}
+
+
+def closure_name(name: str) -> str:
+    """A closure's name for people: a seeded one in the reader's language."""
+    label = SEEDED_CLOSURE_NAMES.get(name or "")
+    return str(label) if label is not None else name
+
 
 # Belastingdienst volunteer allowance limits (research/sroi.md section 5). 2026: not known.
 SEED_CAPS: tuple[dict[str, Any], ...] = (
@@ -437,12 +454,19 @@ def parse_date(text: str, field_name: str) -> dt.date:
     raise EnrollmentError(_l("Enter a date such as 2026-08-15 or 15-08-2026."), field_name)
 
 
-def start_options(years: list[SchoolYear] | None = None) -> list[tuple[str, str]]:
-    """The start moments HR can choose: September and February of every known school year."""
+def start_options(years: list[SchoolYear] | None = None, *, today: dt.date | None = None,
+                  keep: str | None = None) -> list[tuple[str, str]]:
+    """The start moments HR can choose: September and February of every known school year, from
+    the current month on (in December, September has passed). `keep` stays offered (the start an
+    existing enrolment already has)."""
+    today = today or clock.today()
     options = []
     for year in years if years is not None else school_years():
-        options.append((f"{year.starts_on.year}-09", str(_l("September %(year)s (school year %(name)s)", year=year.starts_on.year, name=year.name))))
-        options.append((f"{year.half_starts_on.year}-02", str(_l("February %(year)s (school year %(name)s)", year=year.half_starts_on.year, name=year.name))))
+        for value, label in (
+                (f"{year.starts_on.year}-09", _l("September %(year)s (school year %(name)s)", year=year.starts_on.year, name=year.name)),
+                (f"{year.half_starts_on.year}-02", _l("February %(year)s (school year %(name)s)", year=year.half_starts_on.year, name=year.name))):
+            if value >= f"{today.year:04d}-{today.month:02d}" or value == keep:
+                options.append((value, str(label)))
     return options
 
 
@@ -1068,7 +1092,8 @@ def send_vog_reminders(today: dt.date | None = None) -> int:
         if sent:
             for leader in leaders():
                 mail.send_template(leader.email, "enrollment/vog_summary", leader.language,
-                                   _l("VOG still missing for %(count)d ambassadors", count=len(sent)),
+                                   lazy_ngettext("VOG still missing for %(num)d ambassador",
+                                                 "VOG still missing for %(num)d ambassadors", len(sent)),
                                    enrolments=sent, link=_external("enrollment.leader_reminders"))
             audit.record("enrollment.vog_reminders", count=len(sent), ids=[e.id for e in sent])
     return len(sent)

@@ -23,12 +23,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from peewee import JOIN, fn
 
 from portal.accounts.models import Company
 from portal.core import clock, money
-from portal.core.contributions import register_source
+from portal.core.contributions import describe, register_source
 from portal.core.db import database
 from portal.core.security import company_required, get_owned_or_404, leader_required, limiter
 from portal.core.spreadsheet import csv_bytes, safe_cell
@@ -148,6 +149,7 @@ def _wire(state):
     register_dashboard_panel(app, "enrollment/panel.html", weight=20)
     register_dashboard_panel(app, "enrollment/leader_panel.html", weight=20, leader=True)
     app.jinja_env.filters["minutes_as_hours"] = format_hours
+    app.jinja_env.filters["closure_name"] = service.closure_name
     app.jinja_env.globals.update(
         enrollment_overview=lambda company: dashboard.company_overview(getattr(company, "id", company)),
         enrollment_leader_figures=dashboard.leader_figures,
@@ -168,12 +170,11 @@ def _chart(overview: dashboard.Overview):
 @bp.cli.command("remind")
 def remind_command() -> None:
     """Mail VOG reminders for placements starting within two weeks (each one once)."""
-    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-        database.connect(reuse_if_open=True)
-        try:
-            count = service.send_vog_reminders()
-        finally:
-            database.close()
+    database.connect(reuse_if_open=True)  # links are built on PORTAL_BASE_URL (core/urls.py)
+    try:
+        count = service.send_vog_reminders()
+    finally:
+        database.close()
     click.echo(f"VOG reminders sent: {count}")
 
 
@@ -181,15 +182,14 @@ def remind_command() -> None:
 @click.option("--month", help="Build the ledger up to this month (YYYY-MM); default: last month.")
 def allowances_command(month: str | None) -> None:
     """Add the allowance lines of every active month up to a month."""
-    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-        database.connect(reuse_if_open=True)
-        try:
-            upto = _parse_month(month) if month else clock.today().replace(day=1) - dt.timedelta(days=1)
-            if upto is None:
-                raise click.BadParameter("use YYYY-MM", param_hint="--month")
-            count = allowance.build_ledger(None, upto)
-        finally:
-            database.close()
+    database.connect(reuse_if_open=True)
+    try:
+        upto = _parse_month(month) if month else clock.today().replace(day=1) - dt.timedelta(days=1)
+        if upto is None:
+            raise click.BadParameter("use YYYY-MM", param_hint="--month")
+        count = allowance.build_ledger(None, upto)
+    finally:
+        database.close()
     click.echo(f"allowance lines added: {count}")
 
 
@@ -254,8 +254,13 @@ def _report_from_form(enrolment: Enrolment) -> list[hours.SessionReport]:
     return reports
 
 
-def _enrolment_form(form: EnrolmentForm) -> EnrolmentForm:
-    form.start.choices = service.start_options()
+def _enrolment_form(form: EnrolmentForm, keep: str | None = None) -> EnrolmentForm:
+    form.start.choices = service.start_options(keep=keep)
+    if not form.is_submitted() and not form.start.data and form.start.choices:
+        # A new form offers what can still be chosen: once September has passed, the first start
+        # is February, and a placement that starts in February lasts half a year.
+        form.start.data = form.start.choices[0][0]
+        form.duration.data = "half" if form.start.data.endswith("-02") else "full"
     return form
 
 
@@ -314,7 +319,8 @@ def edit(enrolment_id: int):
     if enrolment.status not in service.HR_EDITABLE:
         flash(_("This enrolment is already matched to a school, so its details can no longer change. Ask the project leader."), "error")
         return redirect(url_for("enrollment.detail", enrolment_id=enrolment.id))
-    form = _enrolment_form(EnrolmentForm(data=service.raw_from_enrolment(enrolment) if request.method == "GET" else None))
+    form = _enrolment_form(EnrolmentForm(data=service.raw_from_enrolment(enrolment) if request.method == "GET" else None),
+                           keep=service.raw_from_enrolment(enrolment).get("start"))
     if form.validate_on_submit():
         context = service.ValidationContext.load(company, exclude_enrolment=enrolment.id)
         data, errors = service.validate_enrolment(_form_raw(form), context)
@@ -374,8 +380,9 @@ def import_csv():
             except EnrollmentError as error:
                 result.file_errors.append(str(error))
             else:
-                flash(_("%(count)d ambassadors are enrolled. Each has been e-mailed a link to complete their part.",
-                        count=len(created)), "success")
+                flash(ngettext("%(num)d ambassador is enrolled and has been e-mailed a link to complete their part.",
+                               "%(num)d ambassadors are enrolled. Each has been e-mailed a link to complete their part.",
+                               len(created)), "success")
                 return redirect(url_for("enrollment.overview"))
     status = 422 if result is not None and not result.ok else 200
     if form.errors:
@@ -486,7 +493,8 @@ def _report(enrolment: Enrolment, *, actor, via: str, back):
         except EnrollmentError as error:
             flash(str(error), "error")
         else:
-            flash(_("%(count)d sessions reported. The project leader will confirm them.", count=count), "success")
+            flash(ngettext("%(num)d session reported. The project leader will confirm it.",
+                           "%(num)d sessions reported. The project leader will confirm them.", count), "success")
     return back
 
 
@@ -523,9 +531,15 @@ def extra_hours(enrolment_id: int):
 @company_required
 def hours_export():
     """The company's confirmed hours, one line per contribution (what statements will show)."""
-    rows = [("date", "kind", "ambassador", "hours", "value_eur", "basis", "description", "key")]
-    rows += [(item.on.isoformat(), item.kind, safe_cell(item.person), f"{item.minutes / 60:.2f}",  # not money
-              money.format_plain(item.value_cents), item.basis, safe_cell(item.description), item.key)
+    # Headers and kinds in the reader's words (HR opens this in a spreadsheet); figures stay plain.
+    kinds = {"hours_sponsored": _("Sponsored hours"), "hours_volunteered": _("Volunteered hours")}
+    bases = {"employer_cost": _("the employer's hourly cost"), "none": _("not valued")}
+    rows = [(_("Date"), _("Kind"), _("Ambassador"), _("Hours"), _("Value (EUR)"), _("Valuation basis"),
+             _("Description"), _("Line"))]
+    rows += [(item.on.isoformat(), kinds.get(item.kind, item.kind), safe_cell(item.person),
+              f"{item.minutes / 60:.2f}",  # not money
+              money.format_plain(item.value_cents), bases.get(item.basis, item.basis), safe_cell(describe(item)),
+              item.key)
              for item in hours.contributions(current_user.company_id, None, None)]
     return Response(csv_bytes(rows), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=confirmed-hours.csv"})
@@ -818,9 +832,11 @@ def leader_hours():
         except EnrollmentError as error:
             _apply_error(form, error)
         else:
-            message = _("%(count)d sessions confirmed.", count=decided) if approve else _("%(count)d sessions rejected.", count=decided)
+            message = (ngettext("%(num)d session confirmed.", "%(num)d sessions confirmed.", decided) if approve
+                       else ngettext("%(num)d session rejected.", "%(num)d sessions rejected.", decided))
             if skipped:
-                message += " " + _("%(count)d were skipped because someone else decided on them first.", count=skipped)
+                message += " " + ngettext("%(num)d was skipped because someone else decided on it first.",
+                                          "%(num)d were skipped because someone else decided on them first.", skipped)
             flash(message, "success")
             return redirect(url_for("enrollment.leader_hours", company=company_id or None))
     entries = list(hours.awaiting_decision(company_id))
@@ -836,7 +852,7 @@ def leader_reminders():
     form = DecideForm()
     if form.validate_on_submit():
         count = service.send_vog_reminders()
-        flash(_("%(count)d reminders sent.", count=count) if count else _("Everyone due has already been reminded."), "success")
+        flash(ngettext("%(num)d reminder sent.", "%(num)d reminders sent.", count) if count else _("Everyone due has already been reminded."), "success")
         return redirect(url_for("enrollment.leader_reminders"))
     today = clock.today()
     missing = list(service.vog_missing(today))
@@ -958,7 +974,7 @@ def leader_remove_closure(year_id: int, closure_id: int):
     closure = Closure.get_or_none((Closure.id == closure_id) & (Closure.school_year == year_id)) or abort(404)
     if DecideForm().validate_on_submit():
         service.remove_closure(current_user, closure)
-        flash(_("%(name)s is removed; sessions on those days are planned again.", name=closure.name), "success")
+        flash(_("%(name)s is removed; sessions on those days are planned again.", name=service.closure_name(closure.name)), "success")
     return redirect(url_for("enrollment.leader_school_year", year_id=year_id))
 
 
@@ -975,7 +991,7 @@ def leader_allowances():
         action = request.form.get("action")
         if action == "build":
             count = allowance.build_ledger(current_user, month_to)
-            flash(_("%(count)d allowance lines added.", count=count), "success")
+            flash(ngettext("%(num)d allowance line added.", "%(num)d allowance lines added.", count), "success")
         elif action == "export":
             try:
                 batch, data = allowance.export_open(current_user, month_from, month_to, current_language())

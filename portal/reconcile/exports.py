@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from portal.accounts.models import Company
-from portal.core.contributions import KINDS, Contribution, contributions
+from portal.core.contributions import KINDS, Contribution, contributions, describe
 from portal.core.money import cents_to_decimal, format_plain
 from portal.core.spreadsheet import csv_bytes
 from portal.core.spreadsheet import safe_cell as neutralise
@@ -102,7 +102,7 @@ def rows(filters: ExportFilters) -> list[ExportRow]:
         result.append(ExportRow([
             c.key, c.kind, company.legal_name if company else "", company.kvk if company else "", c.on.isoformat(),
             gross, c.fee_cents, c.net_cents if c.kind == "money" else c.value_cents, c.method, c.reference,
-            statements.get(base_key, ""), c.classification, gl_code_for(c, codes), c.description,
+            statements.get(base_key, ""), c.classification, gl_code_for(c, codes), describe(c),
         ]))
     return result
 

@@ -21,20 +21,28 @@ from flask import current_app
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
-from portal.accounts.models import Company, LoginSession, User
+from portal.accounts.models import Company, CompanyIban, LoginSession, User
 from portal.core import audit, clock, ledger, money
 from portal.core.audit import AuditLog
 from portal.core.contributions import KINDS, Contribution
 from portal.core.db import atomic_write, database, utcnow
 from portal.core.templating import current_language
 from portal.reconcile import banks
-from portal.reconcile.matching import LineFacts, Match, OpenItem, OpenItems, outcome_of
+from portal.reconcile.matching import (
+    LineFacts,
+    Match,
+    OpenItem,
+    OpenItems,
+    outcome_of,
+    rf_candidates,
+)
 from portal.reconcile.models import (
     BankLine,
     BankStatement,
     Correction,
     KnownIban,
     PeriodClose,
+    StatementBalance,
     StripePayout,
 )
 
@@ -117,14 +125,17 @@ def _giving():
 
 
 def _giving_open_requests() -> list[OpenItem]:
+    """Pending payment requests, each for what is still to pay (a part paid already is off)."""
     giving = _giving()
     if giving is None:
         return []
     fetch = getattr(giving, "open_bank_requests", None)
     donations = fetch() if fetch else giving.desk().open_requests
-    return [OpenItem(key=f"donation:{d.id}", kind="request", amount_cents=d.amount_cents, reference=d.reference or "",
+    return [OpenItem(key=f"donation:{d.id}", kind="request",
+                     amount_cents=getattr(d, "outstanding_cents", d.amount_cents), reference=d.reference or "",
                      company_id=d.company_id, label=f"{d.number} {d.donor_name}", aliases=(d.number,),
-                     due_on=d.due_on) for d in donations]
+                     due_on=d.due_on, payer_name=getattr(d, "company_name", "") or d.donor_name)
+            for d in donations]
 
 
 def _payout_open_items() -> list[OpenItem]:
@@ -140,15 +151,30 @@ def open_items() -> list[OpenItem]:
     return items
 
 
-def known_ibans() -> dict[str, int]:
-    return {row.iban: row.company_id for row in KnownIban.select(KnownIban.iban, KnownIban.company)}
+def known_ibans() -> dict[str, int | None]:
+    """Payer accounts and their company: registered by the company in its profile, or learned from
+    an earlier payment. An account that points to two companies points to none (None)."""
+    found: dict[str, int | None] = {}
+    for iban, company_id in CompanyIban.select(CompanyIban.iban, CompanyIban.company).tuples():
+        found[iban] = company_id if found.get(iban, company_id) == company_id else None
+    for iban, company_id in KnownIban.select(KnownIban.iban, KnownIban.company).tuples():
+        if iban not in found:
+            found[iban] = company_id
+        elif found[iban] is not None and found[iban] != company_id:
+            found[iban] = None
+    return found
 
 
 def open_index() -> OpenItems:
     return OpenItems(open_items(), known_ibans())
 
 
-def _settle(item: OpenItem, line: BankLine, actor: User | None) -> str:
+# Settlements after which the line's money is in giving's books: undone only by a correction.
+MONEY_RECORDED = ("paid", "already_recorded", "part_recorded", "paid_with_surplus", "duplicate_payment",
+                  "refund_recorded")
+
+
+def _settle(item: OpenItem, line: BankLine, actor: User | None, keep_surplus: bool = False) -> str:
     prefix = item.key.split(":", 1)[0]
     custom = current_app.extensions.get(SETTLERS, {}).get(prefix)
     if custom is not None:
@@ -162,7 +188,8 @@ def _settle(item: OpenItem, line: BankLine, actor: User | None) -> str:
         giving = _giving()
         if giving is None or not item.reference:
             return "unsupported"
-        result = giving.mark_paid_by_bank(item.reference, line.amount_cents, line.booked_on, actor, line.line_ref)
+        result = giving.record_bank_payment(item.reference, line.amount_cents, line.booked_on, actor, line.line_ref,
+                                            keep_surplus=keep_surplus)
         return result.status
     return "unsupported"
 
@@ -181,6 +208,7 @@ class ImportResult:
     lines_new: int
     matched: int = 0
     format: str = ""
+    continuity: list = field(default_factory=list)   # gaps and overlaps with the account's other statements
 
     @property
     def duplicate(self) -> bool:
@@ -220,19 +248,84 @@ def import_statement(data: bytes, *, filename: str = "", actor: User | None = No
             return ImportResult(None, len(rows), 0, format=parsed.format)
         BankStatement.update(line_count=new).where(BankStatement.id == statement.id).execute()
         statement.line_count = new
+        breaks = _store_balances(statement, parsed)
         audit.record("reconcile.statement_imported", actor=actor, obj=statement, format=parsed.format,
-                     filename=filename, sha256=sha, lines=len(rows), new=new, account=parsed.account_iban)
-    result = ImportResult(statement, len(rows), new, format=parsed.format)
+                     filename=filename, sha256=sha, lines=len(rows), new=new, account=parsed.account_iban,
+                     continuity=breaks)
+    result = ImportResult(statement, len(rows), new, format=parsed.format,
+                          continuity=[continuity_message(found) for found in breaks])
     if match:
         result.matched = auto_match(actor, statement_id=statement.id)
     return result
 
 
+def _store_balances(statement: BankStatement, parsed: banks.ParsedStatement) -> list[dict]:
+    """Keep each account's opening and closing balance of the file, and say where it does not
+    follow on from the account's statements before or after it (a gap or an overlap)."""
+    messages: list[dict] = []
+    for part in parsed.parts:
+        if part.opening_cents is None or part.closing_cents is None or not part.account_iban:
+            continue
+        account = part.account_iban[:34]
+        same = StatementBalance.select().where(
+            (StatementBalance.account_iban == account) & (StatementBalance.opening_cents == part.opening_cents)
+            & (StatementBalance.closing_cents == part.closing_cents) & (StatementBalance.opening_on == part.opening_on)
+            & (StatementBalance.closing_on == part.closing_on))
+        if same.exists():
+            continue   # this statement came before, in another file
+        of_account = StatementBalance.select().where((StatementBalance.account_iban == account)
+                                                     & StatementBalance.closing_on.is_null(False))
+        if part.closing_on is not None:
+            before = (of_account.where(StatementBalance.closing_on <= part.closing_on)
+                      .order_by(StatementBalance.closing_on.desc(), StatementBalance.id.desc()).first())
+            after = (of_account.where(StatementBalance.closing_on > part.closing_on)
+                     .order_by(StatementBalance.closing_on, StatementBalance.id).first())
+            if before is not None:
+                messages.extend(_follows(before, part, account))
+            if after is not None:
+                messages.extend(_follows(part, after, account))
+        StatementBalance.create(statement=statement.id, account_iban=account, number=part.number[:100],
+                                opening_cents=part.opening_cents, closing_cents=part.closing_cents,
+                                opening_on=part.opening_on, closing_on=part.closing_on)
+    return messages
+
+
+def _follows(earlier, later, account: str) -> list[dict]:
+    """The break when `later` does not open where `earlier` closed (either is a stored
+    StatementBalance or a parsed part: both have the same fields), as facts."""
+    overlap = bool(later.opening_on and earlier.closing_on and later.opening_on < earlier.closing_on)
+    if earlier.closing_cents == later.opening_cents and not overlap:
+        return []
+    return [{"kind": "overlap" if overlap else "gap", "account": account, "earlier": earlier.number or "?",
+             "later": later.number or "?", "closing_cents": earlier.closing_cents,
+             "closed_on": earlier.closing_on.isoformat() if earlier.closing_on else "?",
+             "opening_cents": later.opening_cents,
+             "opened_on": later.opening_on.isoformat() if later.opening_on else "?"}]
+
+
+def continuity_message(found: dict):
+    """A gap or an overlap between two statements of an account, in the reader's language."""
+    language = current_language()
+    facts = {key: found[key] for key in ("account", "earlier", "later", "closed_on", "opened_on")}
+    facts.update(closing=money.format_eur(found["closing_cents"], language),
+                 opening=money.format_eur(found["opening_cents"], language))
+    if found["kind"] == "overlap":
+        return _l("Statements %(earlier)s and %(later)s of %(account)s overlap: %(later)s opens on %(opened_on)s "
+                  "at %(opening)s, before %(earlier)s closed on %(closed_on)s at %(closing)s. Lines already "
+                  "imported were skipped; check that none is missing or counted twice.", **facts)
+    return _l("Statement %(later)s of %(account)s opens at %(opening)s (%(opened_on)s), but statement "
+              "%(earlier)s closed at %(closing)s (%(closed_on)s): a statement between them is missing. "
+              "Import it so that no payment is overlooked.", **facts)
+
+
 # --- matching -----------------------------------------------------------------------------
 
 def auto_match(actor: User | None = None, *, statement_id: int | None = None, index: OpenItems | None = None) -> int:
-    """Match unmatched credit lines (of one statement, or all) against the open items."""
-    query = BankLine.select().where((BankLine.status == "unmatched") & (BankLine.amount_cents > 0))
+    """Match unmatched credit lines (of one statement, or all) against the open items; then a
+    transfer naming a request already paid is recorded as a duplicate payment (a surplus), and a
+    debit naming a request with a surplus as its refund."""
+    query = BankLine.select().where((BankLine.status == "unmatched")
+                                    & ((BankLine.amount_cents > 0) | (BankLine.reference != "")))
     if statement_id is not None:
         query = query.where(BankLine.statement == statement_id)
     closed = _closed_months()
@@ -241,8 +334,64 @@ def auto_match(actor: User | None = None, *, statement_id: int | None = None, in
     if not lines:
         return 0
     index = index or open_index()
-    matches = index.match(_line_facts(line) for line in lines.values())
-    return _record_matches(matches, lines, actor)
+    matches = index.match(_line_facts(line) for line in lines.values() if line.amount_cents > 0)
+    recorded = _record_matches(matches, lines, actor)
+    taken = {match.line_id for match in matches}
+    return recorded + _record_settled_requests([line for line in lines.values() if line.id not in taken], actor)
+
+
+def _line_reference(line: BankLine) -> str:
+    found = rf_candidates(line.reference, line.description, line.end_to_end_id)
+    return found[0] if found else ""
+
+
+def _record_settled_requests(lines: list[BankLine], actor: User | None) -> int:
+    """Lines whose RF reference names a payment request that is no longer open: a credit is a
+    duplicate payment, a debit may be the refund of a surplus."""
+    giving = _giving()
+    if giving is None or not hasattr(giving, "bank_request"):
+        return 0
+    recorded = 0
+    for line in lines:
+        reference = _line_reference(line)
+        donation = giving.bank_request(reference) if reference else None
+        if donation is None:
+            continue
+        if line.amount_cents > 0 and donation.status == "paid":
+            recorded += _match_to_request(line, donation, actor, method="reference") is not None
+        elif line.amount_cents < 0 and giving.bank_balance(donation).surplus_cents > 0:
+            recorded += _match_to_request(line, donation, actor, method="reference") is not None
+    return recorded
+
+
+def _match_to_request(line: BankLine, donation, actor: User | None, *, method: str, note: str = "",
+                      keep_surplus: bool = False) -> str | None:
+    """Record a line for a payment request outside the open items (already paid: a duplicate
+    payment; a debit: a refund of its surplus). The settlement, or None when giving refused it
+    (an issue is open then) and the line stays unmatched."""
+    giving = _giving()
+    with atomic_write():
+        if line.amount_cents > 0:
+            result = giving.record_bank_payment(donation.reference, line.amount_cents, line.booked_on, actor,
+                                                line.line_ref, keep_surplus=keep_surplus)
+            expected, outcome = 0, "over"
+        else:
+            result = giving.record_bank_refund(donation.reference, -line.amount_cents, line.booked_on, actor,
+                                               line.line_ref)
+            expected, outcome = line.amount_cents, "exact"
+        if result.status not in MONEY_RECORDED:
+            return None
+        moved = (BankLine.update(status="matched", match_method=method, target=f"donation:{donation.id}",
+                                 company=donation.company_id, expected_cents=expected, outcome=outcome,
+                                 settlement=result.status[:30], note=(note or "")[:1000],
+                                 matched_by=getattr(actor, "id", actor), matched_at=utcnow())
+                 .where((BankLine.id == line.id) & (BankLine.status == "unmatched")).execute())
+        if not moved:
+            raise ReconcileError(_l("This line was matched a moment ago."))
+        audit.record("reconcile.line_matched", actor=actor, company=donation.company_id, obj=line,
+                     target=f"donation:{donation.id}", method=method, outcome=outcome,
+                     amount_cents=line.amount_cents, expected_cents=expected, settlement=result.status, note=note)
+    return result.status
 
 
 MATCH_BATCH = 500
@@ -286,16 +435,29 @@ def _line_for_change(line_id: int) -> BankLine:
     return line
 
 
-def match_line(line_id: int, target: str, actor: User, note: str = "") -> BankLine:
-    """Match one line by hand to an open item named by key, reference, number or payout id."""
+def match_line(line_id: int, target: str, actor: User, note: str = "", keep_surplus: bool = False) -> BankLine:
+    """Match one line by hand to an open item named by key, reference, number or payout id. As on
+    import: less than the request is a part payment, more settles it with a surplus to refund (or
+    to keep, `keep_surplus`, when the company agreed); a request already paid takes the line as a
+    duplicate payment, and a debit naming a request with a surplus is its refund."""
     line = _line_for_change(line_id)
     if line.status != "unmatched":
         raise ReconcileError(_l("This line is already matched or set aside."))
-    if line.amount_cents <= 0:
-        raise ReconcileError(_l("Only money received can pay an open item."))
     index = open_index()
-    item = index.lookup(target)
+    item = index.lookup(target) if line.amount_cents > 0 else None
     if item is None:
+        giving = _giving()
+        donation = giving.bank_request(_typed_reference(target, index)) if giving is not None else None
+        if donation is not None and (line.amount_cents < 0 or donation.status == "paid"):
+            if line.amount_cents < 0 and giving.bank_balance(donation).surplus_cents < -line.amount_cents:
+                raise ReconcileError(_l("%(number)s has no surplus of %(amount)s to refund.", number=donation.number,
+                                        amount=money.format_eur(-line.amount_cents, current_language())))
+            if _match_to_request(line, donation, actor, method="manual", note=note, keep_surplus=keep_surplus) is None:
+                raise ReconcileError(_l("%(number)s cannot take this line; an issue is open for it.",
+                                        number=donation.number))
+            return BankLine.get_by_id(line.id)
+        if line.amount_cents <= 0:
+            raise ReconcileError(_l("Money paid out matches only the refund of a surplus: name its request's reference."))
         raise ReconcileError(_l("No open item answers to %(target)s.", target=(target or "")[:60]))
     match = Match(line.id, item, "manual", outcome_of(line.amount_cents, item.amount_cents), item.amount_cents)
     with atomic_write():
@@ -305,7 +467,7 @@ def match_line(line_id: int, target: str, actor: User, note: str = "") -> BankLi
                  .where((BankLine.id == line.id) & (BankLine.status == "unmatched")).execute())
         if not moved:
             raise ReconcileError(_l("This line was matched a moment ago."))
-        settlement = _settle(item, line, actor)
+        settlement = _settle(item, line, actor, keep_surplus=keep_surplus)
         BankLine.update(settlement=settlement[:30]).where(BankLine.id == line.id).execute()
         _learn_iban(line, item)
         audit.record("reconcile.line_matched", actor=actor, company=item.company_id, obj=line, target=item.key,
@@ -314,28 +476,66 @@ def match_line(line_id: int, target: str, actor: User, note: str = "") -> BankLi
     return BankLine.get_by_id(line.id)
 
 
+def _typed_reference(target: str, index: OpenItems) -> str:
+    """The RF reference a person typed (compact or in groups), or the reference of the request
+    whose number (G-000123) was typed."""
+    text = (target or "").strip()
+    found = rf_candidates(text)
+    if found:
+        return found[0]
+    if text.startswith("donation:") or re.fullmatch(r"G-\d+", text, re.IGNORECASE):
+        giving = _giving()
+        digits = re.sub(r"\D", "", text)
+        donation = giving.Donation.get_or_none(giving.Donation.id == int(digits)) if digits and giving else None
+        return donation.reference or "" if donation is not None and donation.method == "bank" else ""
+    return ""
+
+
 def unmatch_line(line_id: int, actor: User, reason: str) -> BankLine:
-    """Undo a match that moved no money elsewhere; a paid donation stays paid (use a correction)."""
+    """Undo a match made by mistake: the line waits in the queue again. Money the match recorded in
+    giving's books (a payment, a part, a duplicate, a refund) is taken back through giving, which
+    posts the reversal to the ledger dated as the original: in a closed month the ledger books it
+    in the first open month. Refused when later money of the same request depends on it."""
     reason = (reason or "").strip()
     if not reason:
         raise ReconcileError(_l("Say why the match is undone."))
-    line = _line_for_change(line_id)
+    line = BankLine.get_or_none(BankLine.id == line_id)
+    if line is None:
+        raise ReconcileError(_l("This bank line does not exist."))
     if line.status != "matched":
         raise ReconcileError(_l("This line is not matched."))
-    if line.settlement in ("paid", "already_recorded"):
-        raise ReconcileError(_l("This line paid %(target)s; a paid donation is not undone here. Refund it or record a correction.",
-                                target=line.target))
+    giving = _giving() if line.settlement in MONEY_RECORDED else None
+    if line.settlement in MONEY_RECORDED and giving is None:
+        raise ReconcileError(_l("This line paid %(target)s; record a correction instead.", target=line.target))
     with atomic_write():
         moved = (BankLine.update(status="unmatched", match_method="", target="", company=None, expected_cents=None,
                                  outcome="", settlement="", matched_by=None, matched_at=None)
                  .where((BankLine.id == line.id) & (BankLine.status == "matched")).execute())
         if not moved:
             raise ReconcileError(_l("This line was changed a moment ago."))
+        undone = ""
+        if giving is not None:
+            try:
+                undone = giving.undo_bank_line(line.line_ref, actor, reason).status
+            except giving.GivingError as error:
+                raise ReconcileError(error.message) from error
         if line.target.startswith("payout:"):
             StripePayout.update(bank_line=None).where(StripePayout.bank_line == line.id).execute()
         audit.record("reconcile.line_unmatched", actor=actor, company=line.company_id, obj=line, target=line.target,
-                     method=line.match_method, reason=reason)
+                     method=line.match_method, settlement=line.settlement, giving=undone, reason=reason)
     return BankLine.get_by_id(line.id)
+
+
+def not_undoable(lines: Iterable[BankLine]) -> set[int]:
+    """Of these matched lines, the ones whose match unmatch_line would refuse to undo (later money of
+    the same request depends on it), so the page can say so instead of offering the button."""
+    giving = _giving()
+    recorded = {line.line_ref: line.id for line in lines if line.settlement in MONEY_RECORDED}
+    if not recorded:
+        return set()
+    if giving is None or not hasattr(giving, "bank_lines_not_undoable"):
+        return set(recorded.values())
+    return {recorded[ref] for ref in giving.bank_lines_not_undoable(recorded)}
 
 
 def ignore_line(line_id: int, actor: User, reason: str) -> BankLine:
@@ -413,17 +613,87 @@ def mark_references_paid(text: str, actor: User, paid_on: dt.date) -> list[Paste
     return results
 
 
+# --- surpluses: paid beyond the request ----------------------------------------------------
+
+@dataclass
+class Surplus:
+    donation: Any
+    company: str
+    received_cents: int
+    surplus_cents: int
+    refunded_cents: int
+
+
+def surpluses() -> list[Surplus]:
+    """Requests paid beyond what they asked, with what is still to refund or keep."""
+    giving = _giving()
+    if giving is None:
+        return []
+    found = giving.surplus_requests()
+    names = dict(Company.select(Company.id, Company.legal_name)
+                 .where(Company.id.in_({d.company_id for d, _b in found if d.company_id})).tuples()) if found else {}
+    # A request paid exactly before a duplicate arrived holds that first payment outside its parts.
+    return [Surplus(d, names.get(d.company_id, d.donor_name),
+                    b.received_cents + (d.amount_cents if b.parts_cents == 0 and d.status == "paid" else 0),
+                    b.surplus_cents, b.refunded_cents) for d, b in found]
+
+
+def keep_surplus(donation_id: int, actor: User) -> None:
+    """The company agreed that its surplus stays as a gift: giving counts it (and posts it)."""
+    giving = _giving()
+    try:
+        giving.keep_surplus(donation_id, actor)
+    except giving.GivingError as error:
+        raise ReconcileError(error.message) from error
+
+
 # --- the queue ----------------------------------------------------------------------------
+
+@dataclass
+class Candidate:
+    """An open item offered for a bank line, with why it is offered (codes, worded by the page)."""
+
+    item: OpenItem
+    reasons: tuple[str, ...] = ()    # "reference", "amount", "account", "name"
+    company: str = ""
+
+    @property
+    def remaining_cents(self) -> int:
+        return self.item.amount_cents - self.item.matched_cents
+
 
 @dataclass
 class QueueLine:
     line: BankLine
     suggestions: list[OpenItem]
     closed: bool
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+def _reasons(line: BankLine, item: OpenItem, known: dict[str, int | None]) -> tuple[str, ...]:
+    from portal.reconcile.matching import name_likeness
+
+    found = []
+    if item.reference and item.reference.upper() in {r.upper() for r in rf_candidates(
+            line.reference, line.description, line.end_to_end_id)}:
+        found.append("reference")
+    if item.amount_cents - item.matched_cents == abs(line.amount_cents):
+        found.append("amount")
+    company = known.get(line.counterparty_iban) if line.counterparty_iban else None
+    if company is not None and item.company_id == company:
+        found.append("account")
+    if line.counterparty_name and item.payer_name and name_likeness(line.counterparty_name, item.payer_name) >= 0.6:
+        found.append("name")
+    return tuple(found)
+
+
+def _candidate(line: BankLine, item: OpenItem, index: OpenItems) -> Candidate:
+    return Candidate(item, _reasons(line, item, index.known_ibans), item.payer_name)
 
 
 def line_queue(status: str = "unmatched", *, credits_only: bool = False, limit: int = 100,
                offset: int = 0) -> tuple[list[QueueLine], int]:
+    """The lines of the queue, newest first; an unmatched credit comes with its best candidates."""
     query = BankLine.select().where(BankLine.status == status)
     if credits_only:
         query = query.where(BankLine.amount_cents > 0)
@@ -431,8 +701,49 @@ def line_queue(status: str = "unmatched", *, credits_only: bool = False, limit: 
     rows = list(query.order_by(BankLine.booked_on.desc(), BankLine.id.desc()).limit(limit).offset(offset))
     index = open_index() if status == "unmatched" and rows else None
     closed = _closed_months()
-    return [QueueLine(line, index.suggestions(_line_facts(line)) if index and line.amount_cents > 0 else [],
-                      _in_closed(line.booked_on, closed)) for line in rows], total
+    found = []
+    for line in rows:
+        suggestions = index.suggestions(_line_facts(line)) if index and line.amount_cents > 0 else []
+        found.append(QueueLine(line, suggestions, _in_closed(line.booked_on, closed),
+                               [_candidate(line, item, index) for item in suggestions]))
+    return found, total
+
+
+SEARCH_LIMIT = 10
+
+
+def search_open_items(line_id: int, text: str, limit: int = SEARCH_LIMIT) -> list[Candidate]:
+    """Open items for a line that a person looks for by number (G-000123), RF reference, company name
+    or amount ("250", "1.234,56"): each word must fit; the same amount as the line ranks first."""
+    line = BankLine.get_or_none(BankLine.id == line_id)
+    words = (text or "").strip().lower().split()[:6]
+    if line is None or not words:
+        return []
+    index = open_index()
+    compact = "".join(words).upper()
+
+    def amount_of(word: str) -> int | None:
+        try:
+            return money.parse_cents(word)
+        except money.AmountError:
+            return None
+
+    amounts = {word: amount_of(word) for word in words}
+    found = []
+    for item in index.by_key.values():
+        if item.matched_cents >= item.amount_cents:
+            continue
+        haystack = " ".join((item.label, item.payer_name, item.key, *item.aliases)).lower()
+        reference = (item.reference or "").upper()
+        fits = bool(reference) and len(compact) >= 4 and compact in reference
+        if not fits:
+            fits = all(word in haystack or (amounts[word] is not None and amounts[word] == item.amount_cents)
+                       for word in words)
+        if fits:
+            found.append(_candidate(line, item, index))
+    found.sort(key=lambda c: (c.remaining_cents != abs(line.amount_cents), -len(c.reasons),
+                              c.item.due_on or dt.date.max, c.item.key))
+    return found[:limit]
 
 
 def statements(limit: int = 50) -> list[BankStatement]:
@@ -512,6 +823,9 @@ def attention() -> list[Attention]:
                                               & (StripePayout.items_net_cents != StripePayout.amount_cents)).count())
     found.append(Attention(_l("Stripe payouts that do not add up"), unbalanced, "reconcile.stripe", "danger"))
     giving = _giving()
+    if giving is not None and hasattr(giving, "surplus_requests"):
+        found.append(Attention(_l("Surpluses to refund or keep"), len(giving.surplus_requests()),
+                               "reconcile.surpluses"))
     if giving is not None:
         desk = giving.desk()
         days = int(current_app.config.get("PENDING_ALERT_DAYS") or 14)

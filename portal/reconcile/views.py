@@ -12,6 +12,7 @@ from flask_login import current_user
 from portal.accounts.models import Company
 from portal.core import audit, clock, ledger
 from portal.core.contributions import KINDS
+from portal.core.forms import FlaskForm
 from portal.core.money import format_eur
 from portal.core.security import leader_required
 from portal.core.templating import MenuItem, current_language, register_menu_provider
@@ -104,6 +105,8 @@ def import_statement():
             else:
                 flash(_("%(new)d new lines imported (of %(total)d in the file); %(matched)d matched automatically.",
                         new=result.lines_new, total=result.lines_total, matched=result.matched), "success")
+            for message in result.continuity:
+                flash(str(message), "warning")
             return redirect(url_for("reconcile.queue"))
     return render_template("reconcile/import.html", form=form, statements=service.statements(),
                            limit_mb=service.max_upload_bytes() // (1024 * 1024))
@@ -117,8 +120,12 @@ def queue():
         status = "unmatched"
     page = _page()
     rows, total = service.line_queue(status, limit=PAGE, offset=(page - 1) * PAGE)
+    # The search for another open item, for one line at a time (a GET form: no script needed).
+    search_line, search_text = _int_arg("line"), request.args.get("q", "").strip()[:100]
+    found = (service.search_open_items(search_line, search_text)
+             if status == "unmatched" and search_line and search_text else None)
     return render_template("reconcile/queue.html", rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE)),
-                           status=status)
+                           status=status, search_line=search_line, search_text=search_text, found=found)
 
 
 @bp.get("/leader/reconcile/matched")
@@ -132,7 +139,8 @@ def matched():
     lines = list(query.order_by(BankLine.booked_on.desc(), BankLine.id.desc()).limit(PAGE).offset((page - 1) * PAGE))
     companies = {c.id: c.legal_name for c in Company.select(Company.id, Company.legal_name)}
     return render_template("reconcile/matched.html", lines=lines, total=total, page=page,
-                           pages=max(1, -(-total // PAGE)), companies=companies,
+                           pages=max(1, -(-total // PAGE)), companies=companies, recorded=service.MONEY_RECORDED,
+                           not_undoable=service.not_undoable(lines),
                            outcome=request.args.get("outcome", ""))
 
 
@@ -151,7 +159,8 @@ def _line_action(fn, *args, success: str):
 @leader_required
 def match_line(line_id: int):
     return _line_action(service.match_line, line_id, request.form.get("target", ""), current_user,
-                        request.form.get("note", ""), success=_("The line is matched."))
+                        request.form.get("note", ""), request.form.get("surplus") == "keep",
+                        success=_("The line is matched."))
 
 
 @bp.post("/leader/reconcile/lines/<int:line_id>/unmatch")
@@ -172,6 +181,26 @@ def ignore_line(line_id: int):
 @leader_required
 def restore_line(line_id: int):
     return _line_action(service.restore_line, line_id, current_user, success=_("The line is back in the queue."))
+
+
+@bp.route("/leader/reconcile/surpluses", methods=["GET", "POST"])
+@leader_required
+def surpluses():
+    """Requests paid beyond what they asked: refund the surplus (the refund's bank line closes it)
+    or keep it as a gift when the company agreed."""
+    if request.method == "POST":
+        form = FlaskForm()
+        donation = request.form.get("donation", "")
+        if not form.validate_on_submit() or not donation.isdigit():
+            abort(400)
+        try:
+            service.keep_surplus(int(donation), current_user._get_current_object())
+        except service.ReconcileError as error:
+            flash(str(error), "error")
+        else:
+            flash(_("The surplus is kept as a gift, as the company agreed."), "success")
+        return redirect(url_for("reconcile.surpluses"))
+    return render_template("reconcile/surpluses.html", rows=service.surpluses())
 
 
 @bp.post("/leader/reconcile/rematch")
@@ -362,8 +391,10 @@ def company_users(company_id: int):
     company = Company.get_or_none(Company.id == company_id)
     if company is None:
         abort(404)
+    from portal.accounts.service import company_ibans
+
     return render_template("reconcile/company_users.html", company=company,
-                           users=service.company_users(company.id))
+                           users=service.company_users(company.id), ibans=company_ibans(company.id))
 
 
 @bp.post("/leader/users/<int:user_id>/act")

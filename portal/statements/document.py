@@ -23,7 +23,9 @@ from markupsafe import Markup
 
 from portal import ROOT
 from portal.core import money
+from portal.core.contributions import describe
 from portal.core.spreadsheet import csv_bytes, safe_cell
+from portal.core.templating import format_hm, format_hours_unit
 
 INVOICES_DIR = os.path.join(ROOT, "invoices")
 ENV_KEY = "portal.statements.jinja"
@@ -62,10 +64,19 @@ def _date(value: str | dt.date, language: str, style: str = "long") -> str:
 
 def _hours(minutes: int, language: str) -> str:
     """Minutes as h:mm with the language's thousands separator: 1.234:05 (nl), 1,234:05 (en)."""
-    sign = "-" if minutes < 0 else ""
-    hours, rest = divmod(abs(int(minutes)), 60)
-    grouped = f"{hours:,}".replace(",", "." if language == "nl" else ",")
-    return f"{sign}{grouped}:{rest:02d}"
+    return format_hm(minutes, language)
+
+
+def claim_describer(snapshot: dict):
+    """Words for an SROI claim line: its contribution's line on the statement when there is one
+    (put into words now, in the language of the moment), else the words the claim kept."""
+    lines = {(line["kind"], line["key"]): line for line in snapshot.get("lines") or ()}
+
+    def words(line: dict) -> str:
+        found = lines.get((line.get("kind"), line.get("key")))
+        return describe(found) if found is not None else describe(line)
+
+    return words
 
 
 def period_label(period: dict, language: str) -> str:
@@ -106,6 +117,8 @@ def helpers(language: str) -> dict[str, Any]:
         "eur": lambda cents: money.format_eur(int(cents), language),
         "number": lambda value: format_decimal(int(value), locale=language),
         "hours": lambda minutes: _hours(minutes, language),
+        "hours_unit": lambda minutes: format_hours_unit(minutes, language),
+        "describe": describe,
         "long_date": lambda value: _date(value, language, "long"),
         "short_date": lambda value: _date(value, language, "short"),
         "kind_label": lambda kind: KIND_LABELS.get(kind, kind),
@@ -122,6 +135,7 @@ def statement_html(snapshot: dict, *, verification_code: str | None = None, draf
     with force_locale(language):
         context = helpers(language) | {
             "s": snapshot,
+            "describe_claim": claim_describer(snapshot),
             "t": snapshot["totals"],
             "draft": draft or not number,
             "lang": language,
@@ -150,18 +164,28 @@ SPECIFICATION_LIMIT = 1000
 
 
 def specification_csv(snapshot: dict) -> bytes:
-    """The snapshot's lines as CSV (UTF-8 with BOM, for spreadsheets), text cells made safe."""
-    header = [("statement", "date", "kind", "ambassador", "description", "minutes", "value_eur", "basis",
-                "classification", "method", "gross_eur", "fee_eur", "net_eur", "reference")]
+    """The snapshot's lines as CSV (UTF-8 with BOM, for spreadsheets), text cells made safe: headers,
+    kinds and labels in the statement's language, as on its PDF; figures plain (minutes, 1234.56)."""
     lines = sorted(snapshot["lines"], key=lambda line: (line["on"], line["kind"], line.get("person") or ""))
-    return csv_bytes(header + [(snapshot.get("number") or "", line["on"], line["kind"], safe_cell(line.get("person")),
-                         safe_cell(line.get("description")), line.get("minutes") or 0,
-                         money.format_plain(int(line.get("value_cents") or 0)), line.get("basis") or "",
-                         line.get("classification") or "", line.get("method") or "",
-                         money.format_plain(int(line.get("gross_cents") or 0)),
-                         money.format_plain(int(line.get("fee_cents") or 0)),
-                         money.format_plain(int(line.get("net_cents") or 0)), safe_cell(line.get("reference")))
-                                for line in lines])
+    with force_locale(snapshot.get("language") or "nl"):
+        header = [tuple(str(label) for label in (
+            _l("Statement"), _l("Date"), _l("Kind"), _l("Ambassador"), _l("Description"), _l("Minutes"),
+            _l("Value (EUR)"), _l("Valuation basis"), _l("Type"), _l("Payment"), _l("Gross (EUR)"), _l("Fee (EUR)"),
+            _l("Net (EUR)"), _l("Reference")))]
+
+        def label(table: dict, code: str) -> str:
+            return str(table[code]) if code in table else code
+
+        rows = [(snapshot.get("number") or "", line["on"], label(KIND_LABELS, line["kind"]),
+                 safe_cell(line.get("person")), safe_cell(describe(line)), line.get("minutes") or 0,
+                 money.format_plain(int(line.get("value_cents") or 0)), label(BASIS_LABELS, line.get("basis") or ""),
+                 label(CLASSIFICATION_LABELS, line.get("classification") or ""),
+                 label(METHOD_LABELS, line.get("method") or ""),
+                 money.format_plain(int(line.get("gross_cents") or 0)),
+                 money.format_plain(int(line.get("fee_cents") or 0)),
+                 money.format_plain(int(line.get("net_cents") or 0)), safe_cell(line.get("reference")))
+                for line in lines]
+    return csv_bytes(header + rows)
 
 
 def statement_pdf(snapshot: dict, *, verification_code: str | None = None, draft: bool = False) -> bytes:

@@ -134,7 +134,8 @@ def _sroi_adapter(company_id: int, start: dt.date, end: dt.date) -> list[SroiCla
                 description=line.description, person=line.person or "",
                 minutes=line.counted if hours else 0, cents=0 if hours else line.counted,
                 value_cents=line.value_cents))
-        rules = commitment.rules_name
+        # A seeded table's name in the statement's language, not the English name stored with it.
+        rules = service.template_label(commitment.rules_template, commitment.rules_name)
         if any(line.kind.startswith("hours") for line in lines):
             rules = f"{rules}; {service.hours_basis_label(commitment)}"
         found.append(SroiClaim(f"{commitment.authority} · {commitment.contract_reference}", rules, tuple(lines)))

@@ -97,7 +97,7 @@ def test_decimal_to_cents_is_exact():
 
 @pytest.mark.parametrize("cents, dutch, english", [
     (0, "€ 0,00", "€0.00"), (5, "€ 0,05", "€0.05"), (123456, "€ 1.234,56", "€1,234.56"),
-    (100_000_000, "€ 1.000.000,00", "€1,000,000.00"), (-1250, "-€ 12,50", "-€12.50"),
+    (100_000_000, "€ 1.000.000,00", "€1,000,000.00"), (-1250, "€ -12,50", "-€12.50"),
 ])
 def test_amounts_are_formatted_for_people(cents, dutch, english):
     assert format_eur(cents) == dutch

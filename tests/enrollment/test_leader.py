@@ -72,7 +72,7 @@ def test_vog_reminders_go_once_two_weeks_before_the_start(app, make_company, enr
     assert service.send_vog_reminders(today=dt.date(2027, 1, 20)) == 1
     assert "VOG" in outbox.last("soon@acme.nl").subject
     assert outbox.last(company.admin.email).subject == f"Reminder: VOG of {soon.employee_name}"
-    assert "VOG still missing for 1 ambassadors" in outbox.last(leader.email).subject
+    assert "VOG still missing for 1 ambassador" in outbox.last(leader.email).subject
     assert service.send_vog_reminders(today=dt.date(2027, 1, 21)) == 0  # once
     assert [e.id for e in service.vog_missing(dt.date(2027, 1, 20))] == [soon.id]
 

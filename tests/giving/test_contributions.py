@@ -131,24 +131,25 @@ def _reference(company_id, start, end) -> list[tuple]:
             if company_id is None or d.company_id == company_id}
     found = [(f"donation:{d.id}", d.paid_on, d.amount_cents, d.fee_cents or 0,
               d.net_cents if d.net_cents is not None else d.amount_cents - (d.fee_cents or 0), d.method,
-              d.classification, service.reference_of(d), service.donation_description(d, translated=False))
+              d.classification, service.reference_of(d),
+              " · ".join(part for part in (d.classification.capitalize(), d.number, service._earmark(d)) if part))
              for d in paid.values() if within(d.paid_on)]
     for r in Refund.select().where(Refund.status == "succeeded"):
         d = paid.get(r.donation_id)
         if d and within(r.succeeded_on):
             found.append((f"donation:{d.id}:refund:{r.id}", r.succeeded_on, -r.amount_cents, r.fee_cents or 0,
                           r.net_cents if r.net_cents is not None else -r.amount_cents - (r.fee_cents or 0), d.method,
-                          d.classification, service.reference_of(d), f"Refund of {d.number}"))
+                          d.classification, service.reference_of(d), f"Refund · {d.number}"))
     for x in Dispute.select():
         d = paid.get(x.donation_id)
         if d and x.withdrawn_cents is not None and within(x.withdrawn_on):
             found.append((f"donation:{d.id}:dispute:{x.id}:withdrawn", x.withdrawn_on, -x.withdrawn_cents,
                           x.withdrawn_fee_cents, -x.withdrawn_cents - x.withdrawn_fee_cents, d.method,
-                          d.classification, service.reference_of(d), f"Chargeback of {d.number}"))
+                          d.classification, service.reference_of(d), f"Chargeback · {d.number}"))
         if d and x.reinstated_cents is not None and within(x.reinstated_on):
             found.append((f"donation:{d.id}:dispute:{x.id}:reinstated", x.reinstated_on, x.reinstated_cents,
                           x.reinstated_fee_cents, x.reinstated_cents - x.reinstated_fee_cents, d.method,
-                          d.classification, service.reference_of(d), f"Chargeback of {d.number} reversed"))
+                          d.classification, service.reference_of(d), f"Chargeback reversed · {d.number}"))
     for p in MaterialPledge.select().where(MaterialPledge.status == "confirmed"):
         if (company_id is None or p.company_id == company_id) and within(p.confirmed_on):
             found.append((f"material:{p.id}", p.confirmed_on, 0, 0, 0, "in_kind", p.classification, "",
@@ -157,8 +158,14 @@ def _reference(company_id, start, end) -> list[tuple]:
 
 
 def _lines(found) -> list[tuple]:
-    return sorted((c.key, c.on, c.gross_cents, c.fee_cents, c.net_cents, c.method, c.classification, c.reference,
-                   c.description) for c in found)
+    # A contribution keeps codes and facts; its words are made when shown (here in English).
+    from flask_babel import force_locale
+
+    from portal.core.contributions import describe
+
+    with force_locale("en"):
+        return sorted((c.key, c.on, c.gross_cents, c.fee_cents, c.net_cents, c.method, c.classification,
+                       c.reference, describe(c)) for c in found)
 
 
 def test_the_same_lines_as_reading_every_donation(app, make_company, leader, request_context):

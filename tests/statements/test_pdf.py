@@ -61,7 +61,7 @@ def test_dutch_statement_has_every_part_in_dutch_formats(app, ledger, no_sroi, m
     shows("Eva El Amrani", "7:00")
     # Money gross / fee / net, the refund negative, materials.
     shows("€ 2.900,00", "€ 10,25", "€ 2.889,75")
-    shows("-€ 100,00")
+    shows("€ -100,00")
     shows("€ 1.899,00")
     shows("€ 2.400,00")                  # gifts, apart from...
     shows("€ 500,00")                    # ...sponsoring

@@ -83,7 +83,7 @@ def test_the_leader_s_pages_do_not_grow_with_the_statements(app, ledger, make_co
         ledger.money(large, D(2026, n, 4), 100)
     after = {path: count(leader_client, path) for path in LEADER_PAGES}
     assert {path: queries for path, (queries, _page) in after.items()} == before
-    assert "6 need a correction" in after["/leader"][1]
+    assert "6 statements need a correction" in after["/leader"][1]
 
 
 @pytest.mark.slow
