@@ -198,7 +198,7 @@ def test_offer_and_donation_numbers_do_not_wrap(app, leader_client, make_company
     pledge = MaterialPledge.create(company=company.id, description="Leesboeken", quantity=12, declared_value_cents=9_000,
                                    classification="gift", status="pledged", form_token="pledge-nowrap")
     page = text(leader_client.get("/giving/leader"))
-    cell = re.search(r'<td([^>]*)><a href="[^"]*">M-%06d</a></td>' % pledge.id, page)
+    cell = re.search(rf'<td([^>]*)><a href="[^"]*">M-{pledge.id:06d}</a></td>', page)
     assert cell and 'class="nowrap"' in cell.group(1)
     css = open(app.static_folder + "/portal.css", encoding="utf-8").read()
     assert re.search(r"\.nowrap \{[^}]*white-space: nowrap", css)

@@ -23,6 +23,7 @@ from zxcvbn import zxcvbn
 from portal.accounts.models import Company, CompanyIban, Invitation, LoginSession, Token, User
 from portal.core import audit, mail
 from portal.core.db import atomic_write, database, utcnow
+from portal.core.errors import UserError
 from portal.core.security import account_key
 
 MIN_PASSWORD = 12
@@ -37,16 +38,8 @@ UNLOCK_HOURS = 24
 SESSION_TOUCH_SECONDS = 60
 
 
-class AccountError(ValueError):
+class AccountError(UserError):
     """A refusal to show the user: str() is the translated message."""
-
-    def __init__(self, message, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 # --- passwords ----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from portal.contact.models import (
 )
 from portal.core import audit, mail
 from portal.core.db import atomic_write, utcnow
+from portal.core.errors import UserError
 
 QUESTION_LABELS = {
     "employer": _l("Employer: employees taking part"),
@@ -43,16 +44,8 @@ STATUS_LABELS = {"new": _l("New"), "answered": _l("Answered")}
 PER_PAGE = 25
 
 
-class ContactError(ValueError):
+class ContactError(UserError):
     """A refusal to show the user: str() is the translated message; `field` names the input."""
-
-    def __init__(self, message, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 @dataclass(frozen=True)

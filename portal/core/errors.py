@@ -12,6 +12,19 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("portal.errors")
 
+
+class UserError(ValueError):
+    """A refusal to show the user: str() is the translated message; `field` names the input it
+    is about (a form puts it beside that field). Each capability raises its own subclass."""
+
+    def __init__(self, message, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return str(self.message)
+
 MESSAGES = {
     400: (_l("Bad request"), _l("We could not understand the request. Please go back and try again.")),
     403: (_l("No access"), _l("You do not have permission to see this page.")),

@@ -28,6 +28,7 @@ from stdnum.nl import brin as stdnum_brin
 from portal.accounts.models import Company, User
 from portal.core import audit, clock, mail, money
 from portal.core.db import atomic_write, database, utcnow
+from portal.core.errors import UserError
 from portal.enrollment.calendar import Calendar, expected_sessions, placement_period
 from portal.enrollment.models import (
     FUNDING_MODELS,
@@ -86,16 +87,8 @@ CLOSURE_LABELS = {"holiday": _l("Holiday"), "day_off": _l("Day off")}
 SESSION_ENDED = _l("Your session has ended. Ask for a new link below.")
 
 
-class EnrollmentError(ValueError):
+class EnrollmentError(UserError):
     """A refusal to show the user: str() is the translated message; `field` names the input."""
-
-    def __init__(self, message, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 

@@ -40,6 +40,7 @@ from portal.accounts.models import Company, User
 from portal.core import audit, clock, ledger, mail, money, tasks
 from portal.core.contributions import Contribution
 from portal.core.db import atomic_write, database, is_sqlite, utcnow
+from portal.core.errors import UserError
 from portal.core.spreadsheet import safe_cell as neutralise
 from portal.giving import documents, payments
 from portal.giving.documents import amsterdam_date
@@ -120,16 +121,8 @@ HANDLED_EVENTS = CHECKOUT_EVENTS + REFUND_EVENTS + DISPUTE_EVENTS
 ProviderError = payments.ProviderError
 
 
-class GivingError(ValueError):
+class GivingError(UserError):
     """A refusal to show the user: str() is the translated message; `field` names the form field."""
-
-    def __init__(self, message, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 

@@ -30,6 +30,7 @@ from portal.accounts.models import Company
 from portal.core import audit, clock
 from portal.core.contributions import describe
 from portal.core.db import atomic_write, database, is_sqlite, request_cache, utcnow
+from portal.core.errors import UserError
 from portal.core.ledger import Posting
 from portal.core.money import format_eur
 from portal.core.templating import format_hours_unit
@@ -133,16 +134,8 @@ OBLIGATION_FIELDS = ("base_type", "base_cents", "percentage_bp", "cap_cents", "p
                      "period_end_on")
 
 
-class SroiError(ValueError):
+class SroiError(UserError):
     """A refusal to show the user: str() is the translated message; `field` names the form field."""
-
-    def __init__(self, message, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 # --- arithmetic -----------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from portal.core.errors import UserError
+
 # A Dutch school year runs from 1 August to 31 July (the school days themselves are a
 # calendar per year in enrolment; contributions in the summer still belong to a year).
 SCHOOL_YEAR_START_MONTH = 8
@@ -14,16 +16,8 @@ MAX_CUSTOM_DAYS = 3 * 366
 EARLIEST_YEAR = 2015
 
 
-class PeriodError(ValueError):
+class PeriodError(UserError):
     """A period that cannot be used; str() is a message for the user."""
-
-    def __init__(self, message, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 @dataclass(frozen=True)
