@@ -34,11 +34,18 @@ messages: $(STAMP)
 		$(BIN)/pybabel update --no-fuzzy-matching -w 100 -i portal/translations/messages.pot -d portal/translations -l nl; \
 	else $(BIN)/pybabel init -i portal/translations/messages.pot -d portal/translations -l nl; fi
 
+# The portal and one task worker (mails, receipts, reminders, periodic jobs) side by side; Ctrl-C stops both.
 run: $(STAMP) translations
 	$(BIN)/portal db upgrade
 	PORTAL_BASE_URL=$(BASE_URL) $(BIN)/portal demo --if-empty
+	PORTAL_BASE_URL=$(BASE_URL) $(BIN)/portal worker & worker=$$!; \
+	trap 'kill -INT $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	PORTAL_BASE_URL=$(BASE_URL) PORTAL_SECURE_COOKIES=0 $(BIN)/flask --app portal run --port $(PORT)
 
+# Python keeps compiled modules (__pycache__, git-ignored) even where the environment says not to
+# (PYTHONDONTWRITEBYTECODE): otherwise every test worker and every process a test starts compiles
+# the portal and the tests again, and pytest rewrites every test module's asserts again.
+test: export PYTHONDONTWRITEBYTECODE :=
 test: $(STAMP) translations node_modules/axe-core/axe.min.js
 	$(BIN)/portal content check
 	$(BIN)/bandit --quiet --recursive portal --severity-level high

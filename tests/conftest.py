@@ -53,7 +53,23 @@ REDIS_URL = _worker_redis_url(os.environ.get("PORTAL_TEST_REDIS_URL", ""))
 PASSWORD = "zeilboot-kaasmarkt-regen-42"
 
 
+# Temporary files (each test's SQLite copy, outbox, uploads) go to memory where the machine has a
+# tmpfs: the portal runs SQLite with synchronous=FULL (tests/core/test_config_and_db.py checks it),
+# so every commit waits for the disk, and on /tmp that waiting was a large part of the suite's time.
+# Same pragmas, same code, only the storage is RAM. PYTEST_DEBUG_TEMPROOT or --basetemp still win;
+# pytest-xdist hands the controller's base folder on to its workers.
+MEMORY_TEMPROOT = "/dev/shm"
+
+
+def _use_memory_for_temporary_files(config) -> None:
+    if config.option.basetemp or os.environ.get("PYTEST_DEBUG_TEMPROOT"):
+        return
+    if os.path.isdir(MEMORY_TEMPROOT) and os.access(MEMORY_TEMPROOT, os.W_OK | os.X_OK):
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = MEMORY_TEMPROOT
+
+
 def pytest_configure(config):
+    _use_memory_for_temporary_files(config)
     if PG_URL and PG_URL != BASE_PG_URL:
         import psycopg
         from psycopg import sql
@@ -103,13 +119,18 @@ def _truncate_postgres() -> None:
 
 
 @pytest.fixture
-def database_url(migrated_template, tmp_path) -> str:
+def database_url(migrated_template, tmp_path):
     if PG_URL:
         _truncate_postgres()
-        return PG_URL
+        yield PG_URL
+        return
     target = tmp_path / "portal.db"
     shutil.copyfile(migrated_template, target)
-    return f"sqlite:///{target}"
+    yield f"sqlite:///{target}"
+    # The copy and its WAL files are the bulk of a test's temporary files (which pytest keeps for
+    # three runs, in memory): they go once the test is done.
+    for leftover in (target, target.with_name("portal.db-wal"), target.with_name("portal.db-shm")):
+        leftover.unlink(missing_ok=True)
 
 
 @pytest.fixture

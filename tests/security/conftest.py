@@ -30,7 +30,8 @@ def world(app, make_company, leader, monkeypatch) -> World:
 
 @dataclass
 class Isolation:
-    """One world for the whole isolation suite (test_tenant_isolation.py), built once per module.
+    """One world for a module's tests (test_tenant_isolation.py, test_route_access.py), built once
+    per module.
 
     Its tests only read, or try writes that must be refused: each compares the rows it guards
     before and after, so they hold in any order. What a test legitimately changes it makes for
@@ -38,6 +39,7 @@ class Isolation:
     """
 
     app: Any
+    db: Any                # the module's database, bound again before each of its tests
     world: World
     b: Any                 # company B: .admin_client and .member_client logged in, a contribution of its own
     a_admin: Any           # company A's own users, logged in
@@ -50,6 +52,27 @@ class Isolation:
         return self.app.test_client()
 
 
+def module_database(migrated_template, tmp_path_factory, name: str):
+    """(database URL, folder) of a module's own: a copy of the migrated template, or on PostgreSQL
+    the test database, emptied."""
+    folder = tmp_path_factory.mktemp(name)
+    if base.PG_URL:
+        base._truncate_postgres()
+        return base.PG_URL, folder
+    shutil.copyfile(migrated_template, folder / "portal.db")
+    return f"sqlite:///{folder / 'portal.db'}", folder
+
+
+@pytest.fixture(autouse=True)
+def _isolation_database(request):
+    """A test of the shared world talks to its database, whatever a test before it bound (the
+    function-scoped `app` binds the global database to a test's own copy and leaves it so)."""
+    if "isolation" in request.fixturenames:
+        from portal.core.db import database
+
+        database.initialize(request.getfixturevalue("isolation").db)
+
+
 @pytest.fixture(scope="module")
 def isolation(migrated_template, tmp_path_factory):
     """A database, an app and company A's world of their own, shared by one module's tests.
@@ -60,13 +83,7 @@ def isolation(migrated_template, tmp_path_factory):
     from portal import create_app
     from portal.core.db import database
 
-    folder = tmp_path_factory.mktemp("isolation")
-    if base.PG_URL:
-        base._truncate_postgres()
-        url = base.PG_URL
-    else:
-        shutil.copyfile(migrated_template, folder / "portal.db")
-        url = f"sqlite:///{folder / 'portal.db'}"
+    url, folder = module_database(migrated_template, tmp_path_factory, "isolation")
     previous = database.obj
     app = create_app(base.app_config.__wrapped__(database_url=url, tmp_path=folder))
     app.test_client_class = base.FreshContextClient
@@ -81,7 +98,7 @@ def isolation(migrated_template, tmp_path_factory):
             b.admin_client = login(app.test_client(), b.admin)
             b.member_client = login(app.test_client(), b.member)
             yield Isolation(
-                app=app, world=world, b=b, a_admin=login(app.test_client(), world.a.admin),
+                app=app, db=database.obj, world=world, b=b, a_admin=login(app.test_client(), world.a.admin),
                 a_member=login(app.test_client(), world.a.member),
                 leader=base.sign_in_leader.__wrapped__(app, leader, login)(), make_company=make_company, login=login)
             from portal.giving import service

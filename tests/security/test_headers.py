@@ -8,13 +8,24 @@ import re
 import pytest
 from flask import abort
 
+import tests.conftest as base
+from portal import create_app
+from tests.security.conftest import module_database
+
 CSP_PARTS = ("default-src 'self'", "script-src 'self'", "object-src 'none'", "base-uri 'none'",
              "frame-ancestors 'none'")
 
 
-@pytest.fixture
-def failing(fresh_app):
-    app = fresh_app
+@pytest.fixture(scope="module")
+def failing_app(migrated_template, tmp_path_factory):
+    """An app with two failing routes added, built once for the module's twelve requests of it
+    (an app costs a tenth of a second); its tests only read."""
+    from portal.core.db import database
+
+    previous = database.obj
+    url, folder = module_database(migrated_template, tmp_path_factory, "headers")
+    app = create_app(base.app_config.__wrapped__(database_url=url, tmp_path=folder))
+
     @app.get("/__boom")
     def boom():
         raise RuntimeError("secret-internal-detail")
@@ -24,7 +35,21 @@ def failing(fresh_app):
         abort(410)
 
     app.testing = False  # the 500 handler, not a re-raised exception
-    return app
+    yield app, database.obj
+    if previous is not None:
+        database.initialize(previous)
+
+
+@pytest.fixture
+def failing(failing_app):
+    from portal.core.db import database
+
+    app, db = failing_app
+    database.initialize(db)  # whatever a test before bound
+    with app.app_context():
+        yield app
+    if not database.is_closed():
+        database.close()
 
 
 def assert_security_headers(response, *, https: bool = False) -> None:

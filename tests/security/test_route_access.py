@@ -2,6 +2,10 @@
 
 Anonymous visitors asking for a private page, with real ids of company A in the URL, are sent
 to the login page (or get 401 from JSON addresses, or 404); never the page itself.
+
+Company A's world is conftest.py's `isolation`, built once for this module: its tests only read
+or are refused (anonymous visitors change nothing). No test here takes the function-scoped `app`:
+on PostgreSQL its database fixture would empty the shared database under the world.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ def values_for(world, rule) -> dict:
     return sample_values(rule) | world.values_for(rule)
 
 
-def test_every_private_route_sends_anonymous_visitors_to_log_in(app, world):
+def test_every_private_route_sends_anonymous_visitors_to_log_in(isolation):
+    app, world = isolation.app, isolation.world
     anonymous = app.test_client()
     checked, refusals = 0, []
     for rule in private_rules(app):
@@ -47,12 +52,14 @@ def test_every_private_route_sends_anonymous_visitors_to_log_in(app, world):
     assert checked >= 100, checked  # the url_map really was walked
 
 
-def test_a_redirect_to_login_remembers_the_page(app, world):
+def test_a_redirect_to_login_remembers_the_page(isolation):
+    app = isolation.app  # with company A's world in it, as the other tests here
     response = app.test_client().get("/team")
     assert response.status_code == 302 and response.headers["Location"] == "/login?next=/team"
 
 
-def test_the_public_list_is_short_and_every_name_on_it_exists(app):
+def test_the_public_list_is_short_and_every_name_on_it_exists(isolation):
+    app = isolation.app
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     # Names of capabilities that have not landed yet may wait; the others must be real.
     stale = [name for name in PUBLIC_ENDPOINTS
@@ -62,7 +69,8 @@ def test_the_public_list_is_short_and_every_name_on_it_exists(app):
     assert PUBLIC_PREFIXES == ("content.",)
 
 
-def test_public_routes_answer_anonymous_visitors(app):
+def test_public_routes_answer_anonymous_visitors(isolation):
+    app = isolation.app
     """The public pages open without a login (a sanity check that the list is not too short)."""
     anonymous = app.test_client()
     for path in ("/login", "/register", "/password/forgot", "/healthz", "/give", "/verify", "/ambassador/link"):
@@ -70,7 +78,8 @@ def test_public_routes_answer_anonymous_visitors(app):
             assert anonymous.get(path).status_code == 200, path
 
 
-def test_the_donors_pages_need_the_key_from_their_link(app, world):
+def test_the_donors_pages_need_the_key_from_their_link(isolation):
+    app, world = isolation.app, isolation.world
     """Public donor pages (giving.donation_status & co.) are open only with the donation's key."""
     if "giving" not in app.blueprints:
         return
