@@ -28,6 +28,7 @@ import random
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -271,23 +272,32 @@ def run(report) -> None:
         [gunicorn, "--workers", str(WORKERS), "--timeout", str(REQUEST_TIMEOUT), "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "--backlog", "2048", "bench.bench_content:make_bench_app()"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "gunicorn.log", "wb"))  # noqa: SIM115
+    portal = shutil.which("portal", path=str(Path(sys.executable).parent))
+    # The task worker beside the server, as in production: the receipts and mails the load causes
+    # are sent by it while the load runs.
+    worker = subprocess.Popen([portal, "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,  # noqa: S603
+                              stderr=open(workdir / "worker.log", "wb"))  # noqa: SIM115
     try:
         _wait(port, process)
         results, load = _measure(port, database_url)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    log_tail = (workdir / "gunicorn.log").read_text(errors="replace")[-2000:]
-    portal = shutil.which("portal", path=str(Path(sys.executable).parent))
+        for running in (process, worker):
+            running.send_signal(signal.SIGINT if running is worker else signal.SIGTERM)
+            try:
+                running.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                running.kill()
+    logs = {name: (workdir / name).read_text(errors="replace") for name in ("gunicorn.log", "worker.log")}
+    log_tail = logs["gunicorn.log"][-2000:]
+    locked = {name: text.count("database is locked") for name, text in logs.items()}
     checked = subprocess.run([portal, "ledger", "check"], env=env, cwd=ROOT, capture_output=True,  # noqa: S603
                              text=True)
     shutil.rmtree(workdir, ignore_errors=True)
     report.table("Load: the books afterwards", ["command", "result"],
                  [["portal ledger check", "agrees" if checked.returncode == 0
-                   else "DIFFERENCES: " + (checked.stdout + checked.stderr).strip()[-1000:]]])
+                   else "DIFFERENCES: " + (checked.stdout + checked.stderr).strip()[-1000:]],
+                  *[[f"'database is locked' in {name}", f"{count} times" + (" (FAIL)" if count else "")]
+                    for name, count in locked.items()]])
 
     report.table("Load: the data", ["rows", "count"], [[k, f"{v:,}"] for k, v in counts.items()],
                  note=f"`portal demo --scale {SCALE}` on {database_url.split(':', 1)[0]}, filled in "
