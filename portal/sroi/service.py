@@ -816,45 +816,12 @@ def _as_date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def _allocated(companies: tuple[int, ...] | None) -> peewee.ModelSelect:
-    """(company_id, key, kind) of every allocated contribution of the companies (None: all)."""
-    allocated = Allocation.select(Allocation.company.alias("company_id"), Allocation.contribution_key.alias("key"),
-                                  Allocation.kind.alias("kind")).distinct()
-    return allocated if companies is None else allocated.where(Allocation.company.in_(companies))
-
-
-def _group_nets(companies: tuple[int, ...] | None) -> dict[str, int]:
-    """What each netting group adds up to within the commitments' scope, summed in SQL: the
-    contributions in scope that still stand (as _read_pool reads them), then per group_of()."""
-    keys = _scope(companies).alias("sroi_keys")
-    per_key = (Posting.select(Posting.company_id, Posting.kind, Posting.key,
-                              peewee.fn.MAX(Posting.person).alias("person"),
-                              peewee.fn.MAX(Posting.reference).alias("reference"),
-                              peewee.fn.SUM(Posting.minutes).alias("minutes"),
-                              peewee.fn.SUM(Posting.value_cents).alias("value_cents"))
-               .from_(peewee.Join(keys, Posting, peewee.JOIN.CROSS))
-               .where(_by_key(keys))
-               .group_by(Posting.company_id, Posting.kind, Posting.key)
-               .having(peewee.fn.SUM(Posting.lines) > 0)).alias("sroi_per_key")
-    c = per_key.c
-    hours = c.kind.in_(HOUR_KINDS)
-    referenced = (c.kind == "money") & (peewee.fn.COALESCE(c.reference, "") != "")
-    tag = peewee.Case(None, [(hours, "person"), (referenced, "reference")], "key")
-    name = peewee.Case(None, [(hours, peewee.fn.COALESCE(peewee.fn.NULLIF(c.person, ""), c.key)),
-                              (referenced, c.reference)], c.key)
-    whole = peewee.Case(None, [(hours, c.minutes)], c.value_cents)
-    rows = (Posting.select(c.kind, c.company_id, tag, name, peewee.fn.SUM(whole))
-            .from_(per_key).group_by(c.kind, c.company_id, tag, name))
-    return {f"{kind}|{company}|{label}|{value}": int(total or 0) for kind, company, label, value, total in rows.tuples()}
-
-
-def _read_pool(companies: tuple[int, ...] | None, *, allocated_only: bool = False) -> Pool:
+def _read_pool(companies: tuple[int, ...] | None) -> Pool:
     """One query: the contributions in scope, each summed over all its postings (in SQL). The
     netting groups are summed from them: a person's hours of one kind, the money under one
-    payment reference, each within what the commitments can use. `allocated_only`: the
-    allocated contributions alone, and the groups summed by _group_nets() (a second query)."""
+    payment reference, each within what the commitments can use."""
     facts = Facts()
-    keys = (_allocated(companies) if allocated_only else _scope(companies)).alias("sroi_keys")
+    keys = _scope(companies).alias("sroi_keys")
     first_source = peewee.fn.MIN(peewee.Case(None, [(Posting.lines > 0, Posting.source)], None))
     rows = (Posting.select(Posting.company_id, Posting.kind, Posting.key, peewee.fn.MIN(Posting.dated_on),
                            peewee.fn.SUM(Posting.lines), peewee.fn.SUM(Posting.minutes),
@@ -873,32 +840,25 @@ def _read_pool(companies: tuple[int, ...] | None, *, allocated_only: bool = Fals
         facts.add(found)
         if found.lines > 0:
             live[(key, kind)] = found
-            if not allocated_only:
-                group = group_of(found)
-                group_net[group] = group_net.get(group, 0) + whole_of(found)
+            group = group_of(found)
+            group_net[group] = group_net.get(group, 0) + whole_of(found)
         else:
             gone[(key, kind)] = found
-    return Pool(live, _group_nets(companies) if allocated_only else group_net, gone)
+    return Pool(live, group_net, gone)
 
 
-def pool_for(company_id: int | Iterable[int] | None, *, allocated_only: bool = False) -> Pool:
+def pool_for(company_id: int | Iterable[int] | None) -> Pool:
     """What the commitments of a company, of several companies, or of every company (None) can use.
-
-    `allocated_only`: only the contributions that are allocated, with every netting group's
-    total summed in SQL: all that evaluating a commitment needs, and as many rows as there are
-    allocations, however long the commitments' periods.
 
     A page that evaluates several panels (a dashboard) reads it once: the pool is kept for the
     rest of a GET request, and forgotten by every write transaction."""
     ids = company_id if company_id is None or isinstance(company_id, int) else tuple(sorted(set(company_id)))
     cache = request_cache()
+    if cache is not None and ("sroi.pool", ids) in cache:
+        return cache[("sroi.pool", ids)]
+    pool = _read_pool((ids,) if isinstance(ids, int) else ids)
     if cache is not None:
-        for key in (("sroi.pool", ids, False), ("sroi.pool", ids, True))[:1 + allocated_only]:
-            if key in cache:   # the whole pool serves an evaluation too
-                return cache[key]
-    pool = _read_pool((ids,) if isinstance(ids, int) else ids, allocated_only=allocated_only)
-    if cache is not None:
-        cache[("sroi.pool", ids, allocated_only)] = pool
+        cache[("sroi.pool", ids)] = pool
     return pool
 
 
@@ -1312,7 +1272,7 @@ def summaries(commitments: list[Commitment], pool: Pool | None = None,
     today = today or clock.today()
     company_ids = {c.company_id for c in commitments}
     if pool is None:
-        pool = pool_for(None if every_company else company_ids, allocated_only=True)
+        pool = pool_for(None if every_company else company_ids)
     ids = [c.id for c in commitments]
     # Grants depend on every allocation of the companies involved (first allocated, first served).
     # The columns an evaluation reads (a thousand rows of timestamps cost more than the rest).

@@ -86,34 +86,6 @@ def test_hours_outside_every_period_do_not_cover_a_reversed_session(make_company
     assert summary.claimed_cents == 60_000
 
 
-def test_an_evaluation_reads_the_allocated_contributions_and_the_same_group_totals(make_company, ledger,
-                                                                                   make_commitment, request_context):
-    """Evaluating a commitment reads only what is allocated; each netting group's total, summed in
-    SQL, is the one the whole pool adds up (corrections, refunds under a reference, other people)."""
-    company = make_company("Bouw")
-    commitment = make_commitment(company.admin)
-    session = ledger.hours(company, 450, person="Anna", on=dt.date(2026, 9, 14))
-    ledger.hours(company, -450, person="Anna", on=dt.date(2026, 9, 14), value_cents=-37_500)
-    ledger.hours(company, 300, person="Anna", on=dt.date(2026, 9, 21))
-    ledger.hours(company, 240, person="Bram", on=dt.date(2026, 10, 5))
-    ledger.hours(company, 90, on=dt.date(2026, 10, 6), kind="hours_volunteered")
-    paid = dict(company_id=company.id, basis="at_cost", classification="gift", method="bank",
-                reference="RF18539007547034")
-    ledger.add(Contribution(kind="money", key="donation:7", on=dt.date(2026, 10, 1),
-                            value_cents=50_000, gross_cents=50_000, net_cents=50_000, **paid))
-    ledger.add(Contribution(kind="money", key="donation:7:refund:1", on=dt.date(2027, 1, 10), value_cents=-20_000,
-                            gross_cents=-20_000, net_cents=-20_000, **paid))
-    ledger.material(company, 20_000, on=dt.date(2026, 9, 1))
-    service.set_allocation(company.admin, commitment.id, "donation:7", 30_000)
-    whole = service._read_pool((company.id,))
-    allocated = service._read_pool((company.id,), allocated_only=True)
-    assert set(allocated.live) == {("donation:7", "money")}
-    assert allocated.group_net == whole.group_net
-    assert whole.group_net[f"money|{company.id}|reference|RF18539007547034"] == 30_000
-    assert whole.group_net[f"hours_sponsored|{company.id}|person|Anna"] == 300
-    assert session.key not in {key for key, _kind in allocated.live}
-
-
 def test_a_withdrawn_allocation_keeps_its_words_from_the_books(make_company, ledger, make_commitment,
                                                               request_context):
     company = make_company("Bouw")
