@@ -1878,6 +1878,24 @@ def desk(today: dt.date | None = None) -> Desk:
     )
 
 
+def attention_counts(today: dt.date | None = None) -> dict[str, int]:
+    """What the reconciliation desk's attention list counts of giving, counted in SQL: Stripe gifts
+    pending longer than PENDING_ALERT_DAYS plus bank requests created that long ago, requests past
+    their due date, open payment issues, and pledges not yet delivered."""
+    today = today or clock.today()
+    days = int(current_app.config.get("PENDING_ALERT_DAYS") or 14)
+    horizon = utcnow() - dt.timedelta(days=days)
+    requests = Donation.select().where((Donation.method == "bank") & (Donation.status == "pending"))
+    stuck = Donation.select().where((Donation.method == "stripe") & Donation.status.in_(("pending", "processing"))
+                                    & (Donation.created_at < horizon))
+    return {
+        "pending_long": stuck.count() + requests.where(Donation.created_at < horizon).count(),
+        "overdue": requests.where(Donation.due_on < today).count(),
+        "issues": PaymentIssue.select().where(PaymentIssue.resolved_at.is_null()).count(),
+        "pledges": MaterialPledge.select().where(MaterialPledge.status.in_(("pledged", "accepted"))).count(),
+    }
+
+
 def leader_counts() -> dict[str, int]:
     return {
         "issues": PaymentIssue.select().where(PaymentIssue.resolved_at.is_null()).count(),

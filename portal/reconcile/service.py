@@ -827,18 +827,14 @@ def attention() -> list[Attention]:
         found.append(Attention(_l("Surpluses to refund or keep"), len(giving.surplus_requests()),
                                "reconcile.surpluses"))
     if giving is not None:
-        desk = giving.desk()
         days = int(current_app.config.get("PENDING_ALERT_DAYS") or 14)
-        today = clock.today()
-        overdue = [d for d in desk.open_requests if d.due_on and d.due_on < today]
-        old = [d for d in desk.open_requests if d.created_at and d.created_at < utcnow() - dt.timedelta(days=days)]
+        counts = giving.attention_counts(clock.today())   # counted in SQL, whatever the history
         found.append(Attention(_l("Donations pending longer than %(days)d days", days=days),
-                               len(desk.stuck) + len({d.id for d in old}), "giving.leader"))
-        found.append(Attention(_l("Payment requests past their due date"), len(overdue), "giving.leader"))
+                               counts["pending_long"], "giving.leader"))
+        found.append(Attention(_l("Payment requests past their due date"), counts["overdue"], "giving.leader"))
         found.append(Attention(_l("Flagged Stripe events and payment issues (amount mismatch, disputes)"),
-                               len(desk.issues), "giving.leader", "danger"))
-        found.append(Attention(_l("Materials pledged but not yet delivered"),
-                               len([p for p in desk.pledges if p.status in ("pledged", "accepted")]), "giving.leader"))
+                               counts["issues"], "giving.leader", "danger"))
+        found.append(Attention(_l("Materials pledged but not yet delivered"), counts["pledges"], "giving.leader"))
     try:
         from portal.enrollment import service as enrollment_service
     except ImportError:

@@ -255,3 +255,43 @@ def test_a_broken_chain_shows_on_screen(app, leader_client, leader, story):
             database.execute_sql("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
     page = leader_client.get("/leader/audit")
     assert b"broken" in page.data and b"changed" in page.data
+
+
+def test_the_desk_counts_what_needs_attention_in_giving(app, leader_client, make_company):
+    """Each count on the desk's attention list: gifts and requests pending too long, requests past
+    their due date, open payment issues, pledges not yet delivered; settled ones are not counted."""
+    from portal.core import clock
+    from portal.core.db import utcnow
+    from portal.giving.models import Donation, MaterialPledge, PaymentIssue
+
+    company = make_company("Acme")
+    long_ago, today = utcnow() - dt.timedelta(days=20), clock.today()
+
+    def donation(token: str, **fields) -> Donation:
+        values = dict(company=company.id, via="portal", donor_name="Acme B.V.", donor_kvk="12345678",
+                      donor_email="hr@acme.example", method="bank", amount_cents=10_000, classification="gift",
+                      form_token=token, status="pending", reference=None)
+        return Donation.create(**{**values, **fields})
+
+    donation("old-overdue", created_at=long_ago, due_on=today - dt.timedelta(days=1), reference="RF01")
+    donation("fresh-not-due", due_on=today + dt.timedelta(days=10), reference="RF02")
+    donation("paid-long-ago", created_at=long_ago, due_on=today - dt.timedelta(days=5), status="paid", reference="RF03",
+             paid_on=today - dt.timedelta(days=6))
+    donation("stripe-stuck", method="stripe", created_at=long_ago)
+    donation("stripe-fresh", method="stripe")
+    PaymentIssue.create(kind="amount_mismatch", source="evt_1")
+    PaymentIssue.create(kind="amount_mismatch", source="evt_2", resolved_at=utcnow(), resolution="Refunded")
+    for token, status in (("p1", "pledged"), ("p2", "accepted"), ("p3", "delivered"), ("p4", "confirmed")):
+        delivered = today if status in ("delivered", "confirmed") else None
+        MaterialPledge.create(company=company.id, description="Boeken", quantity=1, declared_value_cents=1_000,
+                              classification="gift", status=status, form_token=token, delivered_on=delivered,
+                              confirmed_value_cents=1_000 if status == "confirmed" else None,
+                              confirmed_on=today if status == "confirmed" else None)
+
+    import re
+
+    page = " ".join(re.sub(r"<[^>]+>", " ", html.unescape(leader_client.get("/leader/reconcile").get_data(as_text=True))).split())
+    for label, count in (("Donations pending longer than 14 days", 2), ("Payment requests past their due date", 1),
+                         ("Flagged Stripe events and payment issues (amount mismatch, disputes)", 1),
+                         ("Materials pledged but not yet delivered", 2)):
+        assert f"{count} {label}" in page, label
