@@ -55,6 +55,13 @@ def test_the_hours_come_from_the_school_calendar(client):
     assert "first school day: August 31, 2026" in page and "from February 1, 2027" in page
 
 
+def test_the_dutch_page_names_the_holidays_in_dutch(client):
+    page = text(client.get("/wat-kost-het"))
+    assert '<html lang="nl">' in page
+    assert "Herfstvakantie" in page and "Tweede Pinksterdag" in page
+    assert "Autumn holiday" not in page and "Whit Monday" not in page
+
+
 def test_the_figures_change_when_the_school_calendar_changes(app, client, leader, year):
     before = text(client.get("/en/what-does-it-cost?weekday=1&hourly_cost=50"))
     assert cells(before, "full")[3:] == ["41", "39 to 41", "234 to 328 hours"]
