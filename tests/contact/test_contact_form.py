@@ -78,6 +78,8 @@ def test_an_english_visitor_gets_the_english_form_and_an_english_confirmation(cl
     assert (message.language, message.question_type, message.email) == ("en", "donation", "ann@example.com")
     confirmation = outbox.last("ann@example.com")
     assert '<html lang="en">' in confirmation.html
+    # A visitor has no account: the footer names the contact form, not an account on the portal.
+    assert "given on the contact form" in confirmation.html and "your account" not in confirmation.html
     assert "Thank you for your message" in confirmation.text and "Donation or finance" in confirmation.text
     assert outbox.last(LEADER_EMAIL).subject == "Contact form: Donation or finance"
 
