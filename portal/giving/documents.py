@@ -1,4 +1,5 @@
-"""Receipts and payment requests: HTML from invoices/giving_*.html, PDF through core/pdf.
+"""Receipts, payment requests, VAT invoices of sponsoring and credit notes: HTML from
+invoices/giving_*.html, PDF through core/pdf.
 
 Documents are in the donor's language, whatever the reader's browser says: amounts and dates
 are formatted for that language, every text goes through gettext under `force_locale`, and
@@ -9,6 +10,7 @@ donation always gives the same bytes. User text (company names, purposes) is esc
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 from typing import Any
 
@@ -19,12 +21,14 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from jinja2 import FileSystemLoader
 from markupsafe import Markup
+from pypdf import PdfReader, PdfWriter
 from stdnum import iban as iban_number
 from stdnum import iso11649
 
 from portal import ROOT
 from portal.core import money
 from portal.core.clock import AMSTERDAM
+from portal.giving import corrections
 
 INVOICES_DIR = os.path.join(ROOT, "invoices")
 ENV_KEY = "portal.giving.documents_jinja"
@@ -121,14 +125,75 @@ def payment_request_html(donation) -> str:
         return _environment().get_template("giving_payment_request.html").render(context)
 
 
-def render(kind: str, donation) -> bytes:
-    """The document as PDF bytes (core/pdf renders it and fetches nothing from outside)."""
+def invoice_html(donation, invoice) -> str:
+    """The VAT invoice of a sponsoring payment: the amount paid is its total, VAT included."""
+    language = _language(donation)
+    with force_locale(language):
+        context = _context(donation, language, invoice.issued_on) | {
+            "invoice": invoice, "rate": percentage(invoice.vat_rate_bp, language),
+            "company": donation.company if donation.company_id else None}
+        return _environment().get_template("giving_invoice.html").render(context)
+
+
+def percentage(basis_points: int, language: str) -> str:
+    """2100 -> '21%'; 550 -> '5,5%' in Dutch, '5.5%' in English (basis points, never a float)."""
+    whole, rest = divmod(int(basis_points), 100)
+    if not rest:
+        return f"{whole}%"
+    decimals = f"{rest:02d}".rstrip("0")
+    return f"{whole}{',' if language == 'nl' else '.'}{decimals}%"
+
+
+def credit_note_html(note, donation, invoice, reversed_note=None) -> str:
+    """A credit note (or the reversal of one) naming the receipt or invoice it corrects."""
+    language = note.language if note.language in DATE_LOCALES else "nl"
+    with force_locale(language):
+        context = _context(donation, language, note.issued_on) | {
+            "note": note, "invoice": invoice, "reversed_note": reversed_note,
+            "unmatched": corrections.is_unmatched(note),
+            "rate": percentage(invoice.vat_rate_bp, language) if invoice else ""}
+        return _environment().get_template("giving_credit_note.html").render(context)
+
+
+def stamp_html(donation, notes, invoice, remaining_cents: int, language: str) -> str:
+    """The stamp put on an issued receipt: which credit notes corrected it, and what stands now."""
+    with force_locale(language):
+        context = _context(donation, language, notes[-1].issued_on) | {
+            "notes": notes, "invoice": invoice, "remaining_cents": remaining_cents}
+        return _environment().get_template("giving_stamp.html").render(context)
+
+
+def stamped(original: bytes, stamp: bytes) -> bytes:
+    """The issued PDF, its content untouched, with the stamp laid over the top margin of its first page."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(bytes(original))))
+    writer.pages[0].merge_page(PdfReader(io.BytesIO(stamp)).pages[0], over=True)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def render_html(html: str) -> bytes:
     from portal.core import pdf
 
-    html = receipt_html(donation) if kind == "receipt" else payment_request_html(donation)
     return pdf.render_pdf(html)
 
 
-def filename(kind: str, donation) -> str:
+def render(kind: str, donation, invoice=None) -> bytes:
+    """The document as PDF bytes (core/pdf renders it and fetches nothing from outside). A receipt
+    of sponsoring with an invoice (VAT-registered issuer) is that invoice."""
+    if kind == "receipt":
+        html = invoice_html(donation, invoice) if invoice is not None else receipt_html(donation)
+    else:
+        html = payment_request_html(donation)
+    return render_html(html)
+
+
+def filename(kind: str, donation, invoice=None) -> str:
+    if kind == "receipt" and invoice is not None:
+        return f"invoice-{invoice.number}.pdf"
     stem = {"receipt": "receipt", "payment_request": "payment-request"}[kind]
     return f"{stem}-{donation.number}.pdf"
+
+
+def credit_note_filename(note) -> str:
+    return f"credit-note-{note.number}.pdf"

@@ -25,7 +25,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal.accounts.forms import KvkField
-from portal.core.forms import FlaskForm
+from portal.core.forms import LANGUAGE_CHOICES, FlaskForm
 
 CLASSIFICATION_CHOICES = [
     SelectChoice("gift", _l("Gift: nothing in return")),
@@ -35,7 +35,6 @@ METHOD_CHOICES = [
     SelectChoice("stripe", _l("Pay online now (iDEAL, card or SEPA direct debit)")),
     SelectChoice("bank", _l("Bank transfer: send me a payment request")),
 ]
-LANGUAGE_CHOICES = [SelectChoice("nl", "Nederlands"), SelectChoice("en", "English")]
 
 
 def new_token() -> str:

@@ -111,7 +111,9 @@ class Donation(BaseModel):
 
 
 class Refund(BaseModel):
-    """A Stripe refund of (part of) a donation; only a succeeded refund counts."""
+    """A refund of (part of) a donation; only a succeeded refund counts. Through Stripe (its refund
+    id), or of a paid payment request by bank transfer (`bank:` and the bank line, recorded
+    succeeded at once by record_bank_refund)."""
 
     donation = peewee.ForeignKeyField(Donation, backref="refunds", on_delete="RESTRICT")
     stripe_refund_id = peewee.CharField(max_length=255, unique=True)
@@ -165,7 +167,8 @@ class Dispute(BaseModel):
 
 
 class StripeEvent(BaseModel):
-    """A Stripe event already handled: written in the same transaction as its effect."""
+    """A signed Stripe event: stored (outcome `queued`) when it arrives, then claimed and handled
+    by the queue's task in the same transaction as its effect; the UNIQUE id keeps it once."""
 
     event_id = peewee.CharField(max_length=255, unique=True)
     type = peewee.CharField(max_length=100)
@@ -293,4 +296,91 @@ class BankReceipt(BaseModel):
             "OR (kind = 'kept' AND amount_cents = 0 AND counted_cents > 0))")]
 
 
-MODELS = (Donation, Refund, Dispute, StripeEvent, PaymentIssue, Document, MaterialNeed, MaterialPledge, BankReceipt)
+CREDIT_NOTE_KINDS = ("refund", "chargeback", "reversal")
+NUMBER_SERIES = ("credit_note", "invoice")
+
+
+class NumberCounter(BaseModel):
+    """The last number used in one series (credit notes, invoices) and year; its row is the lock
+    that makes the numbers gapless (migration 0014)."""
+
+    series = peewee.CharField(max_length=20, constraints=[_in("series", NUMBER_SERIES)])
+    year = peewee.IntegerField(constraints=[peewee.Check("year BETWEEN 2000 AND 9999")])
+    last_number = peewee.IntegerField(default=0, constraints=[peewee.Check("last_number >= 0")])
+
+    class Meta:
+        table_name = "giving_number_counter"
+        indexes = ((("series", "year"), True),)
+
+
+class Invoice(BaseModel):
+    """The numbered VAT invoice of a sponsoring payment, made when the issuer is VAT-registered
+    (ISSUER_VAT_NUMBER): the amount paid is the invoice total, VAT included. The rate and number
+    are kept as they were on the day of issue (migration 0014)."""
+
+    donation = peewee.ForeignKeyField(Donation, unique=True, backref="+", on_delete="RESTRICT")
+    year = peewee.IntegerField(constraints=[peewee.Check("year BETWEEN 2000 AND 9999")])
+    sequence = peewee.IntegerField(constraints=[peewee.Check("sequence > 0")])
+    issued_on = peewee.DateField()
+    vat_number = peewee.CharField(max_length=20)
+    vat_rate_bp = peewee.IntegerField(constraints=[peewee.Check("vat_rate_bp >= 0 AND vat_rate_bp <= 10000")])
+    gross_cents = peewee.BigIntegerField(constraints=[peewee.Check("gross_cents > 0")])
+    vat_cents = peewee.BigIntegerField(constraints=[peewee.Check("vat_cents >= 0")])
+    net_cents = peewee.BigIntegerField()
+    created_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "giving_invoice"
+        indexes = ((("year", "sequence"), True),)
+        constraints = [peewee.SQL("CHECK (net_cents = gross_cents - vat_cents)")]
+
+    @property
+    def number(self) -> str:
+        return f"F-{self.year}-{self.sequence:04d}"
+
+
+class CreditNote(BaseModel):
+    """A credit note on the receipt (or invoice) of a paid donation: money refunded, or lost to a
+    chargeback; a 'reversal' takes back an earlier credit note whose money came back (a chargeback
+    reversed, a refund that failed after all). Made in the transaction that records the money,
+    numbered gapless per year; its PDF (and the receipt stamped as corrected) are rendered and
+    mailed by a task (migration 0014)."""
+
+    donation = peewee.ForeignKeyField(Donation, backref="credit_notes", on_delete="RESTRICT")
+    # What it credits, once: 'refund:<id>', 'dispute:<id>', 'reversal:<credit note id>'.
+    source = peewee.CharField(max_length=255, unique=True)
+    kind = peewee.CharField(max_length=12, constraints=[_in("kind", CREDIT_NOTE_KINDS)])
+    year = peewee.IntegerField(constraints=[peewee.Check("year BETWEEN 2000 AND 9999")])
+    sequence = peewee.IntegerField(constraints=[peewee.Check("sequence > 0")])
+    amount_cents = peewee.BigIntegerField(constraints=[
+        peewee.Check(f"amount_cents > 0 AND amount_cents <= {MAX_RECORDED_CENTS}")])
+    vat_cents = peewee.BigIntegerField(default=0, constraints=[peewee.Check("vat_cents >= 0")])
+    happened_on = peewee.DateField()          # the day the money went back (or came back)
+    issued_on = peewee.DateField()
+    reverses = peewee.ForeignKeyField("self", null=True, unique=True, backref="+", on_delete="RESTRICT")
+    language = peewee.CharField(max_length=2)
+    pdf = peewee.BlobField(null=True)
+    sha256 = peewee.CharField(max_length=64, default="")
+    # The donation's receipt as issued, with a stamp naming every credit note up to this one.
+    receipt_pdf = peewee.BlobField(null=True)
+    claimed_at = peewee.DateTimeField(null=True)
+    sent_at = peewee.DateTimeField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "giving_credit_note"
+        indexes = ((("year", "sequence"), True),)
+        constraints = [peewee.SQL("CHECK ((kind = 'reversal') = (reverses_id IS NOT NULL))")]
+
+    @property
+    def number(self) -> str:
+        return f"CN-{self.year}-{self.sequence:04d}"
+
+    @property
+    def signed_cents(self) -> int:
+        """What the note takes off the receipt: a reversal gives it back."""
+        return -self.amount_cents if self.kind == "reversal" else self.amount_cents
+
+
+MODELS = (Donation, Refund, Dispute, StripeEvent, PaymentIssue, Document, MaterialNeed, MaterialPledge, BankReceipt,
+          NumberCounter, Invoice, CreditNote)

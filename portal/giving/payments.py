@@ -6,7 +6,10 @@ every object instead of trusting the event payload. Amounts are integer cents as
 them; times become naive UTC.
 
 Tests (and the benchmark) hand the client a transport through `app.extensions[TRANSPORT_KEY]`,
-a `stripe.HTTPClient`; in production the SDK's own transport talks to api.stripe.com.
+a `stripe.HTTPClient`; in production the SDK's own transport talks to api.stripe.com. On a
+developer's machine without Stripe keys (PORTAL_DEMO_PAYMENTS, see demo_checkout.py) the
+transport is the demo gateway: the same calls, answered from a local store, and webhook events
+signed with a development secret, so the whole path runs as it does with Stripe.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import stripe
 from flask import current_app
+
+from portal.giving import demo_checkout
 
 TRANSPORT_KEY = "portal.giving.stripe_transport"
 CLIENT_KEY = "portal.giving.stripe_client"
@@ -113,17 +119,37 @@ class EventFacts:
 
 # --- the client -------------------------------------------------------------------------------
 
+class _DemoTransport(stripe.HTTPClient):
+    """The demo gateway behind the Stripe SDK: every call is answered by demo_checkout.answer()."""
+
+    name = "demo-checkout"
+
+    def request(self, method, url, headers, post_data=None):
+        parts = urlsplit(url)
+        status, body = demo_checkout.answer(method.upper(), parts.path, parse_qsl(parts.query),
+                                            parse_qsl(post_data or "", keep_blank_values=True),
+                                            (headers or {}).get("Idempotency-Key") or "")
+        return json.dumps(body).encode(), status, {"Request-Id": "req_demo"}
+
+    def close(self):
+        pass
+
+
 def _client() -> stripe.StripeClient:
     app = current_app
     client = app.extensions.get(CLIENT_KEY)
     if client is None:
         key = app.config.get("STRIPE_SECRET_KEY") or ""
+        options: dict[str, Any] = {"max_network_retries": 2}
+        transport = app.extensions.get(TRANSPORT_KEY)
+        if not key and demo_checkout.enabled():
+            key = demo_checkout.API_KEY
+            options["base_addresses"] = {"api": demo_checkout.API_BASE}
+            transport = transport or _DemoTransport()
         if not key:
             raise ProviderError("Stripe is not configured (PORTAL_STRIPE_SECRET_KEY is empty)")
-        options: dict[str, Any] = {"max_network_retries": 2}
         if app.config.get("STRIPE_API_BASE"):
             options["base_addresses"] = {"api": app.config["STRIPE_API_BASE"]}
-        transport = app.extensions.get(TRANSPORT_KEY)
         if transport is not None:
             options["http_client"] = transport
             options["max_network_retries"] = 0
@@ -138,7 +164,21 @@ def reset_client(app) -> None:
 
 
 def configured() -> bool:
-    return bool(current_app.config.get("STRIPE_SECRET_KEY"))
+    """Whether donors can pay online: with Stripe, or on a developer's machine with the demo gateway."""
+    return bool(current_app.config.get("STRIPE_SECRET_KEY")) or demo_checkout.enabled()
+
+
+def demo() -> bool:
+    """Whether online payments go to the demo payment page (no money moves)."""
+    return not current_app.config.get("STRIPE_SECRET_KEY") and demo_checkout.enabled()
+
+
+def webhook_secret() -> str:
+    """The secret webhook events are signed with: Stripe's endpoint secret, or the demo's."""
+    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET") or ""
+    if not secret and demo_checkout.enabled():
+        return demo_checkout.webhook_secret()
+    return secret
 
 
 def live_mode() -> bool:
@@ -325,7 +365,7 @@ def retrieve_dispute(dispute_id: str) -> DisputeFacts:
 
 def verify_event(payload: bytes, signature_header: str) -> EventFacts:
     """Check Stripe's signature over the raw body (300 s tolerance) and read the event."""
-    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET") or ""
+    secret = webhook_secret()
     if not secret:
         raise SignatureError("no webhook secret is configured")
     if not signature_header:

@@ -5,8 +5,9 @@ How money stays right:
 - a donation row is written first, as pending, under a UNIQUE form token (a double click
   finds the row the first click made); Stripe gets its id in client_reference_id, metadata and
   payment_intent_data.metadata, with the idempotency key `donation-<id>`;
-- only signed webhooks move a Stripe donation. Each event is stored under its UNIQUE id in the
-  same transaction as its effect; the objects are re-read from Stripe's API first, and every
+- only signed webhooks move a Stripe donation. Each event is stored under its UNIQUE id when it
+  arrives (webhooks.py) and claimed in the same transaction as its effect, which runs on the task
+  queue; the objects are re-read from Stripe's API first, and every
   move is a conditional UPDATE that only goes forward (pending < processing < failed/expired/
   canceled < paid), with the donation row locked for the transaction;
 - an amount or currency that does not match the donation is never applied: it becomes a
@@ -42,7 +43,7 @@ from portal.core.contributions import Contribution
 from portal.core.db import atomic_write, database, is_sqlite, utcnow
 from portal.core.errors import UserError
 from portal.core.spreadsheet import safe_cell as neutralise
-from portal.giving import documents, payments
+from portal.giving import corrections, documents, payments
 from portal.giving.documents import amsterdam_date
 from portal.giving.models import (
     CLASSIFICATIONS,
@@ -52,9 +53,11 @@ from portal.giving.models import (
     METHODS,
     MIN_DONATION_CENTS,
     BankReceipt,
+    CreditNote,
     Dispute,
     Document,
     Donation,
+    Invoice,
     MaterialNeed,
     MaterialPledge,
     PaymentIssue,
@@ -80,6 +83,7 @@ STATUS_LABELS = {
     "delivered": _l("delivered"),
     "confirmed": _l("received and valued"),
     "declined": _l("declined"),
+    "refunded": _l("refunded"),
 }
 CLASSIFICATION_LABELS = documents.CLASSIFICATION_LABELS
 METHOD_LABELS = {"stripe": _l("Online payment"), "bank": _l("Bank transfer"), "in_kind": _l("In kind")}
@@ -99,10 +103,12 @@ ISSUE_LABELS = {
     "bank_duplicate_payment": _l("A payment request was paid more than once"),
     "bank_not_pending": _l("A bank transfer paid a request that was cancelled"),
     "bank_refund_exceeds_surplus": _l("A bank refund is more than the surplus paid on the request"),
+    "credit_exceeds_receipt": _l("More money went back than the receipt still counted: the credit note covers "
+                                 "only what it counted, the difference is not credited"),
 }
 OPEN_STATUSES = ("pending", "processing", "pledged", "accepted", "delivered")
 COMPLETED_STATUSES = ("paid", "confirmed")
-STOPPED_STATUSES = ("failed", "expired", "canceled", "declined")
+STOPPED_STATUSES = ("failed", "expired", "canceled", "declined", "refunded")
 
 # Forward order of a donation: a move to a higher rank only; paid is final.
 RANK = {"pending": 0, "processing": 1, "failed": 2, "expired": 2, "canceled": 2, "paid": 3}
@@ -445,8 +451,14 @@ class Outcome:
     receipts_due: bool = False
 
 
+# An event the webhook stored on arrival whose work has not been applied yet (webhooks.py queues
+# it): `queued`, or `failed` after its last retry (the tasks page queues it again).
+WAITING_OUTCOMES = ("queued", "failed")
+
+
 def already_handled(event_id: str) -> bool:
-    return StripeEvent.select().where(StripeEvent.event_id == event_id).exists()
+    return StripeEvent.select().where((StripeEvent.event_id == event_id)
+                                      & StripeEvent.outcome.not_in(WAITING_OUTCOMES)).exists()
 
 
 def observe(event: payments.EventFacts) -> Observed:
@@ -491,6 +503,11 @@ def handle_event(event: payments.EventFacts) -> Outcome:
                                      outcome="received", stripe_created_at=event.created_at)
                   .on_conflict_ignore().as_rowcount().execute())
         if not stored:
+            # Stored on arrival by the webhook: this run claims it, and only one run can.
+            stored = (StripeEvent.update(outcome="received")
+                      .where((StripeEvent.event_id == event.id) & StripeEvent.outcome.in_(WAITING_OUTCOMES))
+                      .execute())
+        if not stored:
             return Outcome("duplicate")
         if event.type not in HANDLED_EVENTS:
             result = Outcome("ignored")
@@ -531,7 +548,7 @@ def raise_issue(kind: str, source: str, donation: Donation | None, **details) ->
                      **details)
         for leader in leaders():
             mail.send_template(leader.email, "giving/issue", leader.language, _l("A payment needs your attention"),
-                               leader=leader, kind_label=ISSUE_LABELS.get(kind, kind), donation=donation,
+                               leader=leader, kind=kind, kind_label=ISSUE_LABELS.get(kind, kind), donation=donation,
                                details=details, link=_link("/giving/leader"))
     return bool(created)
 
@@ -735,6 +752,8 @@ def _sync_refund(donation: Donation, facts: payments.RefundFacts, effects: _Effe
         _post_money(donation, key=f"donation:{donation.id}:refund:{row.id}", source="refund.succeeded",
                     dated_on=values["succeeded_on"], gross=-row.amount_cents, fee=fee,
                     net=values.get("net_cents", -row.amount_cents - fee))
+        _credit(donation, source=f"refund:{row.id}", kind="refund", amount_cents=row.amount_cents,
+                happened_on=values["succeeded_on"], refund=facts.id)
     elif moved and row.status == "succeeded":
         # A refund that had gone through failed or was canceled afterwards: the money is back with
         # us, so its line is undone, dated as the refund was (a closed month books it later).
@@ -743,6 +762,7 @@ def _sync_refund(donation: Donation, facts: payments.RefundFacts, effects: _Effe
         net = undone.net_cents if undone.net_cents is not None else -undone.amount_cents - fee
         _post_money(donation, key=f"donation:{donation.id}:refund:{row.id}", source=f"refund.{facts.status}",
                     dated_on=undone.succeeded_on, lines=-1, gross=undone.amount_cents, fee=-fee, net=-net)
+        corrections.reverse(donation, f"refund:{row.id}", happened_on=_event_date(effects))
     if moved:
         audit.record(f"donation.refund_{facts.status}", company=donation.company_id, obj=donation, refund=facts.id,
                      amount_cents=facts.amount_cents, before=row.status, event=effects.event.id)
@@ -793,10 +813,50 @@ def _sync_dispute(donation: Donation, facts: payments.DisputeFacts, effects: _Ef
             amount, fee = changes["reinstated_cents"], changes["reinstated_fee_cents"]
             _post_money(donation, key=f"{key}:reinstated", source="dispute.reinstated",
                         dated_on=changes["reinstated_on"], gross=amount, fee=fee, net=amount - fee)
+        _credit_dispute(donation, row, changes, effects)
         audit.record("donation.dispute_updated", company=donation.company_id, obj=donation, dispute=facts.id,
                      before=row.status, **{k: v for k, v in changes.items() if k != "updated_at"},
                      event=effects.event.id)
         effects.changed = True
+
+
+def _event_date(effects: _Effects) -> dt.date:
+    return amsterdam_date(effects.event.created_at or utcnow())
+
+
+def _credit_dispute(donation: Donation, row: Dispute, changes: dict[str, Any], effects: _Effects) -> None:
+    """A lost dispute credits the receipt (a credit note for what was withdrawn); money reinstated
+    after that takes the credit note back. A dispute won before it was lost never had one."""
+    if donation.status != "paid":
+        return
+    status = changes.get("status", row.status)
+    reinstated = "reinstated_cents" in changes or row.reinstated_cents is not None
+    if not reinstated and (changes.get("status") == "lost" or (status == "lost" and "withdrawn_cents" in changes)):
+        withdrawn = changes.get("withdrawn_cents") or row.withdrawn_cents
+        # A cardholder may dispute the whole charge after a partial refund: the bank takes it all,
+        # but the receipt is credited only for what it still counts; the leader gets the rest.
+        _credit(donation, source=f"dispute:{row.id}", kind="chargeback", amount_cents=withdrawn or row.amount_cents,
+                happened_on=changes.get("withdrawn_on") or row.withdrawn_on or _event_date(effects),
+                dispute=row.stripe_dispute_id, event_type=effects.event.type)
+    if "reinstated_cents" in changes:
+        corrections.reverse(donation, f"dispute:{row.id}", happened_on=changes["reinstated_on"])
+
+
+def _credit(donation: Donation, *, source: str, kind: str, amount_cents: int, happened_on: dt.date,
+            **details) -> CreditNote | None:
+    """The credit note for money that went back on a paid donation, in the caller's transaction. It
+    credits at most what the receipt (or invoice) still counts; when more went back (a chargeback
+    of the whole charge after a partial refund), a payment issue names the difference for the
+    project leader, once per source. None when the source has its note already."""
+    if CreditNote.select().where(CreditNote.source == source).exists():
+        return None
+    counted = max(corrections.remaining_cents(donation), 0)
+    note = corrections.credit(donation, source=source, kind=kind, amount_cents=amount_cents, happened_on=happened_on)
+    if amount_cents > counted:
+        raise_issue("credit_exceeds_receipt", source, donation, amount_cents=amount_cents, counted_cents=counted,
+                    credited_cents=note.amount_cents if note else 0, not_credited_cents=amount_cents - counted,
+                    paid_cents=donation.amount_cents, **details)
+    return note
 
 
 # --- bank transfers -------------------------------------------------------------------------------
@@ -882,6 +942,7 @@ def mark_paid_by_bank(reference: str, amount_cents: int, paid_on: dt.date, actor
             audit.record("donation.paid", actor=actor, company=company_id, obj=donation, before="pending",
                          via="bank", amount_cents=amount_cents, bank_line=line, paid_on=paid_on.isoformat(),
                          reference=compact, company_decision=decision)
+            _restore_unmatched(donation, paid_on)
     schedule_receipts()
     return completed or BankResult("paid", donation.id)
 
@@ -1059,6 +1120,7 @@ def _record_part(donation: Donation, balance: BankBalance, amount_cents: int, pa
                      amount_cents=amount_cents, bank_line=line, paid_on=paid_on.isoformat(),
                      reference=donation.reference, company_decision=decision,
                      parts_cents=balance.parts_cents + counted, surplus_cents=amount_cents - counted)
+        _restore_unmatched(donation, paid_on)
         status = "paid" if counted == amount_cents else "paid_with_surplus"
     else:
         status = "part_recorded"
@@ -1070,7 +1132,11 @@ def _record_part(donation: Donation, balance: BankBalance, amount_cents: int, pa
 
 def record_bank_refund(reference: str, amount_cents: int, paid_on: dt.date, actor: User | None,
                        bank_line_ref: str) -> BankResult:
-    """Record money sent back from a request's surplus (a debit bank line with its reference).
+    """Record money sent back by bank transfer (a debit bank line with the request's reference): from
+    the request's surplus when it has one (no document: a surplus was never on the receipt); else,
+    of a paid request, part or all of the gift itself: a refund that is credited on the receipt by a
+    credit note (issue 14). A refund larger than the surplus, or than what is left of the gift, is
+    raised as an issue for the project leader and records nothing.
 
     Status: refund_recorded, refund_exceeds_surplus (an issue is raised), already_recorded,
     unknown_reference, line_already_used."""
@@ -1080,11 +1146,15 @@ def record_bank_refund(reference: str, amount_cents: int, paid_on: dt.date, acto
         return BankResult("unknown_reference")
     with atomic_write():
         donation = _lock(Donation, found.id)
-        existing = BankReceipt.get_or_none(BankReceipt.line_ref == line)
+        existing = (BankReceipt.get_or_none(BankReceipt.line_ref == line)
+                    or Refund.get_or_none(Refund.stripe_refund_id == f"bank:{line}"))
         if existing is not None:
             return BankResult("already_recorded" if existing.donation_id == donation.id else "line_already_used",
                               existing.donation_id)
         balance = bank_balance(donation)
+        if balance.surplus_cents <= 0 and donation.status == "paid" and 0 < amount_cents <= _refundable(donation):
+            _refund_gift_by_bank(donation, amount_cents, paid_on, actor, line)
+            return BankResult("refund_recorded", donation.id)
         if amount_cents > balance.surplus_cents:
             raise_issue("bank_refund_exceeds_surplus", line, donation, bank_line=line, amount_cents=amount_cents,
                         surplus_cents=balance.surplus_cents, paid_on=paid_on.isoformat())
@@ -1095,6 +1165,29 @@ def record_bank_refund(reference: str, amount_cents: int, paid_on: dt.date, acto
                      amount_cents=amount_cents, bank_line=line, paid_on=paid_on.isoformat(),
                      surplus_left_cents=balance.surplus_cents - amount_cents)
     return BankResult("refund_recorded", donation.id)
+
+
+def _refundable(donation: Donation) -> int:
+    """What is left of a paid donation to refund: the amount minus succeeded refunds."""
+    refunded = (Refund.select(peewee.fn.COALESCE(peewee.fn.SUM(Refund.amount_cents), 0))
+                .where((Refund.donation == donation.id) & (Refund.status == "succeeded")).scalar())
+    return donation.amount_cents - int(refunded)
+
+
+def _refund_gift_by_bank(donation: Donation, amount_cents: int, paid_on: dt.date, actor: User | None,
+                         line: str) -> None:
+    """Part or all of a paid request's gift sent back by bank: a refund row (as Stripe's, so every
+    total and the ledger count it), its ledger line and its credit note, in the caller's transaction."""
+    row = Refund.create(donation=donation.id, stripe_refund_id=f"bank:{line}", amount_cents=amount_cents,
+                        currency="eur", status="succeeded", fee_cents=0, net_cents=-amount_cents,
+                        succeeded_on=paid_on)
+    _post_money(donation, key=f"donation:{donation.id}:refund:{row.id}", source="refund.succeeded",
+                dated_on=paid_on, gross=-amount_cents, fee=0, net=-amount_cents)
+    _credit(donation, source=f"refund:{row.id}", kind="refund", amount_cents=amount_cents, happened_on=paid_on,
+            bank_line=line)
+    audit.record("donation.refund_succeeded", actor=actor, company=donation.company_id, obj=donation,
+                 refund=row.stripe_refund_id, amount_cents=amount_cents, bank_line=line, paid_on=paid_on.isoformat(),
+                 via="bank")
 
 
 def _undo_blocked(status: str, receipt: BankReceipt | None, later: list[BankReceipt]) -> bool:
@@ -1137,6 +1230,9 @@ def undo_bank_line(bank_line_ref: str, actor: User | None, reason: str) -> BankR
     or refund is removed and its money posted back through the ledger, dated as the original (the
     ledger books it in the first open month when that month is closed). Only the latest money of a
     request can be taken back: a later part, refund or kept surplus must go first (GivingError).
+    When the request's receipt (or VAT invoice) was issued, a credit note takes what the line
+    counted off it in the same transaction; paid after all, the request's receipt counts again by a
+    reversal of that note (one receipt, never a second one for the same money).
 
     Status: undone (the request is pending again when the line had settled it), nothing_recorded."""
     line = (bank_line_ref or "").strip()
@@ -1144,13 +1240,20 @@ def undo_bank_line(bank_line_ref: str, actor: User | None, reason: str) -> BankR
         receipt = BankReceipt.get_or_none(BankReceipt.line_ref == line) if line else None
         paid = Donation.get_or_none(Donation.bank_line_ref == line) if line and receipt is None else None
         if receipt is None and paid is None:
+            refund = Refund.get_or_none((Refund.stripe_refund_id == f"bank:{line}") & (Refund.status == "succeeded"))
+            if line and refund is not None:
+                return _undo_bank_refund(refund, actor, reason, line)
             return BankResult("nothing_recorded")
         donation = _lock(Donation, receipt.donation_id if receipt is not None else paid.id)
         later = list(BankReceipt.select().where((BankReceipt.donation == donation.id)
                                                 & (BankReceipt.id > (receipt.id if receipt else 0)))
                      .order_by(BankReceipt.id))
         kept = [r for r in later if r.kind == "kept"]
-        if _undo_blocked(donation.status, receipt, later):
+        # A gift refunded (by bank, issue 14) keeps the payment it refunded: undo the refund first.
+        carried_gift = receipt is None or receipt.counted_cents > 0
+        refunded = carried_gift and Refund.select().where(
+            (Refund.donation == donation.id) & (Refund.status == "succeeded")).exists()
+        if _undo_blocked(donation.status, receipt, later) or refunded:
             raise GivingError(_l("Later money of %(number)s was recorded after this line (a part, a refund or a "
                                  "kept surplus): undo that first, or record a correction.", number=donation.number))
         for row in kept:   # the surplus of this very line, kept as a gift: taken back with it
@@ -1158,12 +1261,14 @@ def undo_bank_line(bank_line_ref: str, actor: User | None, reason: str) -> BankR
                         dated_on=row.received_on, gross=-row.counted_cents, fee=0, net=-row.counted_cents, lines=-1)
             row.delete_instance()
         settled_by_line = False
+        taken, taken_on = 0, None   # what of the request's amount this line counted, and when
         if receipt is not None:
             if receipt.counted_cents:
                 _post_money(donation, key=f"donation:{donation.id}:bank:{receipt.id}", source="donation.bank_undone",
                             dated_on=receipt.received_on, gross=-receipt.counted_cents, fee=0,
                             net=-receipt.counted_cents, lines=-1)
                 settled_by_line = donation.status == "paid" and donation.bank_line_ref is None
+                taken, taken_on = receipt.counted_cents, receipt.received_on
             PaymentIssue.update(resolved_at=utcnow(), resolved_by=getattr(actor, "id", actor),
                                 resolution=f"bank line unmatched: {reason}"[:1000]).where(
                 (PaymentIssue.source == line[:255]) & PaymentIssue.resolved_at.is_null()).execute()
@@ -1174,6 +1279,9 @@ def undo_bank_line(bank_line_ref: str, actor: User | None, reason: str) -> BankR
                         net=-(donation.net_cents if donation.net_cents is not None else donation.amount_cents),
                         lines=-1)
             settled_by_line = True
+            taken, taken_on = donation.amount_cents, donation.paid_on
+        if taken:
+            _credit_unmatched(donation, taken, taken_on, line)
         if settled_by_line:
             Donation.update(status="pending", paid_on=None, paid_at=None, bank_line_ref=None, paid_recorded_by=None,
                             fee_cents=None, net_cents=None, updated_at=utcnow()).where(
@@ -1181,6 +1289,45 @@ def undo_bank_line(bank_line_ref: str, actor: User | None, reason: str) -> BankR
         audit.record("donation.bank_undone", actor=actor, company=donation.company_id, obj=donation, bank_line=line,
                      reason=reason, reopened=settled_by_line, kind=receipt.kind if receipt is not None else "payment",
                      amount_cents=receipt.amount_cents if receipt is not None else donation.amount_cents)
+    return BankResult("undone", donation.id)
+
+
+def _credit_unmatched(donation: Donation, cents: int, paid_on: dt.date, line: str) -> CreditNote | None:
+    """Money a bank line brought to a request is taken back (matched by mistake) after the request's
+    receipt or invoice was issued: a credit note takes what the line counted off that document, in
+    the transaction that takes the money off the books (an issued document is never changed). None
+    when no receipt was issued yet: it is made when the request is paid (again)."""
+    if not Document.select().where((Document.donation == donation.id) & (Document.kind == "receipt")).exists():
+        return None
+    prefix = f"{corrections.UNMATCHED}{donation.id}:"
+    earlier = CreditNote.select().where((CreditNote.donation == donation.id) & CreditNote.source.startswith(prefix))
+    return _credit(donation, source=f"{prefix}{earlier.count() + 1}", kind="refund", amount_cents=cents,
+                   happened_on=paid_on, bank_line=line)
+
+
+def _restore_unmatched(donation: Donation, paid_on: dt.date) -> None:
+    """A request whose mistaken match was credited on its issued receipt is paid after all: that
+    receipt counts again through a reversal of each such credit note (the request never gets a
+    second receipt: one document counts its money)."""
+    prefix = f"{corrections.UNMATCHED}{donation.id}:"
+    for note in (CreditNote.select().where((CreditNote.donation == donation.id) & CreditNote.source.startswith(prefix))
+                 .order_by(CreditNote.id)):
+        corrections.reverse(donation, note.source, happened_on=paid_on)
+
+
+def _undo_bank_refund(refund: Refund, actor: User | None, reason: str, line: str) -> BankResult:
+    """Take back a bank refund of a gift matched by mistake: the refund is cancelled, its ledger line
+    undone (dated as it was), and its credit note taken back by a reversal (issued documents stay)."""
+    donation = _lock(Donation, refund.donation_id)
+    moved = (Refund.update(status="canceled", updated_at=utcnow())
+             .where((Refund.id == refund.id) & (Refund.status == "succeeded")).execute())
+    if not moved:
+        return BankResult("nothing_recorded")
+    _post_money(donation, key=f"donation:{donation.id}:refund:{refund.id}", source="refund.canceled",
+                dated_on=refund.succeeded_on, lines=-1, gross=refund.amount_cents, fee=0, net=refund.amount_cents)
+    corrections.reverse(donation, f"refund:{refund.id}", happened_on=clock.today())
+    audit.record("donation.bank_undone", actor=actor, company=donation.company_id, obj=donation, bank_line=line,
+                 reason=reason, reopened=False, kind="refund_of_gift", amount_cents=-refund.amount_cents)
     return BankResult("undone", donation.id)
 
 
@@ -1293,7 +1440,15 @@ def document(donation: Donation, kind: str) -> Document:
         raise GivingError(_l("A receipt exists once the payment has been received."))
     if kind == "payment_request" and donation.method != "bank":
         raise GivingError(_l("Only a bank transfer has a payment request."))
-    data = documents.render(kind, donation)
+    invoice = None
+    if kind == "receipt":
+        # Sponsoring of a VAT-registered issuer: the receipt is a numbered invoice (issue 14). Its
+        # number is taken (and kept) before rendering: a failed render renders it again, same number.
+        invoice = corrections.invoice_of(donation.id)
+        if invoice is None and corrections.vat_applies(donation):
+            with atomic_write():
+                invoice = corrections.make_invoice(_lock(Donation, donation.id))
+    data = documents.render(kind, donation, invoice)
     with atomic_write():
         stored = (Document.insert(donation=donation.id, kind=kind, language=donation.donor_language, pdf=data,
                                   sha256=sha256(data).hexdigest(), size=len(data))
@@ -1301,6 +1456,89 @@ def document(donation: Donation, kind: str) -> Document:
         if stored:
             audit.record(f"donation.{kind}_stored", company=donation.company_id, obj=donation, size=len(data))
     return Document.get((Document.donation == donation.id) & (Document.kind == kind))
+
+
+def document_file(donation: Donation, kind: str) -> tuple[bytes, str]:
+    """The PDF to download and its file name. A receipt that a credit note corrected comes as it was
+    issued, with a stamp naming the credit notes (rendered with the latest of them)."""
+    stored = document(donation, kind)
+    invoice = corrections.invoice_of(donation.id) if kind == "receipt" else None
+    name = documents.filename(kind, donation, invoice)
+    if kind == "receipt":
+        latest = CreditNote.select().where(CreditNote.donation == donation.id).order_by(CreditNote.id.desc()).first()
+        if latest is not None:
+            return bytes(rendered_credit_note(latest).receipt_pdf), name
+    return bytes(stored.pdf), name
+
+
+def credit_note(donation: Donation, note_id: int) -> CreditNote:
+    """A credit note of this donation, rendered (GivingError when it is not this donation's)."""
+    note = CreditNote.get_or_none((CreditNote.id == note_id) & (CreditNote.donation == donation.id))
+    if note is None:
+        raise GivingError(_l("This credit note does not exist."))
+    return rendered_credit_note(note)
+
+
+def rendered_credit_note(note: CreditNote) -> CreditNote:
+    """The credit note with its PDF and the stamped receipt, rendered and stored the first time."""
+    if note.pdf is not None and note.receipt_pdf is not None:
+        return note
+    donation = Donation.get_by_id(note.donation_id)
+    original = document(donation, "receipt")
+    invoice = corrections.invoice_of(donation.id)   # after the receipt: its first render may make it
+    notes = [n for n in corrections.notes_of(donation.id) if n.id <= note.id]
+    reversed_note = CreditNote.get_by_id(note.reverses_id) if note.reverses_id else None
+    pdf = documents.render_html(documents.credit_note_html(note, donation, invoice, reversed_note))
+    remaining = donation.amount_cents - corrections.credited_cents(notes)
+    stamp = documents.render_html(documents.stamp_html(donation, notes, invoice, remaining,
+                                                       documents._language(donation)))
+    receipt = documents.stamped(bytes(original.pdf), stamp)
+    with atomic_write():
+        stored = (CreditNote.update(pdf=pdf, sha256=sha256(pdf).hexdigest(), receipt_pdf=receipt)
+                  .where((CreditNote.id == note.id) & CreditNote.pdf.is_null()).execute())
+        if stored:
+            audit.record("donation.credit_note_stored", company=donation.company_id, obj=donation,
+                         number=note.number, size=len(pdf))
+    return CreditNote.get_by_id(note.id)
+
+
+@dataclass(frozen=True)
+class Corrections:
+    """What corrected a donation's receipt: its credit notes, the amount that still counts as received."""
+
+    notes: list[CreditNote]
+    credited_cents: int
+    remaining_cents: int
+    invoice_number: str = ""
+
+    @property
+    def fully_refunded(self) -> bool:
+        return bool(self.notes) and self.remaining_cents <= 0
+
+
+def corrections_of(donation: Donation) -> Corrections:
+    notes = corrections.notes_of(donation.id)
+    credited = corrections.credited_cents(notes)
+    invoice = corrections.invoice_of(donation.id)
+    return Corrections(notes, credited, donation.amount_cents - credited, invoice.number if invoice else "")
+
+
+def shown_status(donation: Donation) -> str:
+    """The status to show: a paid donation refunded (or charged back) in full shows as refunded."""
+    if donation.status != "paid":
+        return donation.status
+    return "refunded" if _taken_back_cents(donation.id) >= donation.amount_cents else "paid"
+
+
+def _taken_back_cents(donation_id: int) -> int:
+    """Succeeded refunds plus chargebacks lost and not reinstated (rows before credit notes too)."""
+    refunded = (Refund.select(peewee.fn.COALESCE(peewee.fn.SUM(Refund.amount_cents), 0))
+                .where((Refund.donation == donation_id) & (Refund.status == "succeeded")).scalar())
+    lost = (Dispute.select(peewee.fn.COALESCE(peewee.fn.SUM(
+        peewee.fn.COALESCE(Dispute.withdrawn_cents, Dispute.amount_cents)
+        - peewee.fn.COALESCE(Dispute.reinstated_cents, 0)), 0))
+        .where((Dispute.donation == donation_id) & (Dispute.status == "lost")).scalar())
+    return int(refunded) + int(lost)
 
 
 def document_kinds(donation: Donation) -> list[str]:
@@ -1354,14 +1592,17 @@ def send_receipt(donation_id: int) -> bool:
     donation = Donation.get_by_id(donation_id)
     try:
         stored = document(donation, "receipt")
+        invoice = corrections.invoice_of(donation.id)
         company = Company.get_by_id(donation.company_id)
+        subject = (_l("Invoice %(number)s for your sponsoring %(contribution)s", number=invoice.number,
+                      contribution=donation.number) if invoice else
+                   _l("Receipt for your contribution %(number)s", number=donation.number))
         # Delivered here, not queued: it is marked sent only once it is out. A run killed in between
         # leaves it claimed; the sweep sends it again under the same key, which mails nothing twice.
-        mail.send_template(donation.donor_email, "giving/receipt", donation.donor_language,
-                           _l("Receipt for your contribution %(number)s", number=donation.number),
-                           donation=donation, company=company, key=f"receipt-{donation.id}", now=True,
-                           attachments=[mail.Attachment(documents.filename("receipt", donation),
-                                                        bytes(stored.pdf))])
+        mail.send_template(donation.donor_email, "giving/receipt", donation.donor_language, subject,
+                           donation=donation, company=company, invoice=invoice, key=f"receipt-{donation.id}",
+                           now=True, attachments=[mail.Attachment(documents.filename("receipt", donation, invoice),
+                                                                  bytes(stored.pdf))])
     except Exception:
         with atomic_write():  # let the retry (or the next sweep) have it at once
             (Donation.update(receipt_claimed_at=None)
@@ -1430,6 +1671,71 @@ def sweep_receipts_regularly() -> int:
 def schedule_receipts() -> None:
     """Send due receipts from the queue once the current transaction commits."""
     tasks.enqueue(sweep_receipts)
+
+
+def send_credit_note(note_id: int) -> bool:
+    """Render, store and mail a credit note once, whichever worker gets here first (as receipts)."""
+    now = utcnow()
+    stale = now - dt.timedelta(minutes=RECEIPT_CLAIM_MINUTES)
+    with atomic_write():
+        claimed = (CreditNote.update(claimed_at=now)
+                   .where((CreditNote.id == note_id) & CreditNote.sent_at.is_null()
+                          & (CreditNote.claimed_at.is_null() | (CreditNote.claimed_at < stale))).execute())
+    if not claimed:
+        return False
+    try:
+        note = rendered_credit_note(CreditNote.get_by_id(note_id))
+        donation = Donation.get_by_id(note.donation_id)
+        reversed_note = CreditNote.get_by_id(note.reverses_id) if note.reverses_id else None
+        subject = (_l("Credit note %(number)s: %(original)s counts again", number=note.number,
+                      original=donation.number) if reversed_note else
+                   _l("Credit note %(number)s for your contribution %(original)s", number=note.number,
+                      original=donation.number))
+        mail.send_template(donation.donor_email, "giving/credit_note", note.language, subject, donation=donation,
+                           note=note, reversed_note=reversed_note, unmatched=corrections.is_unmatched(note),
+                           key=f"credit-note-{note.id}", now=True,
+                           attachments=[mail.Attachment(documents.credit_note_filename(note), bytes(note.pdf))])
+    except Exception:
+        with atomic_write():
+            (CreditNote.update(claimed_at=None)
+             .where((CreditNote.id == note_id) & (CreditNote.claimed_at == now)).execute())
+        raise
+    with atomic_write():
+        CreditNote.update(sent_at=utcnow()).where(CreditNote.id == note_id).execute()
+        audit.record("donation.credit_note_sent", company=donation.company_id, obj=donation, number=note.number)
+    return True
+
+
+def send_due_credit_notes(limit: int = 200) -> int:
+    """Send every credit note not sent yet (nor being sent); raises after trying them all when any
+    failed, so the task is retried."""
+    stale = utcnow() - dt.timedelta(minutes=RECEIPT_CLAIM_MINUTES)
+    due = (CreditNote.select(CreditNote.id)
+           .where(CreditNote.sent_at.is_null()
+                  & (CreditNote.claimed_at.is_null() | (CreditNote.claimed_at < stale)))
+           .order_by(CreditNote.id).limit(limit))
+    sent, failed = 0, []
+    for (note_id,) in due.tuples():
+        try:
+            sent += send_credit_note(note_id)
+        except Exception:
+            log.exception("credit note %s could not be sent; it is tried again", note_id)
+            failed.append(note_id)
+    if failed:
+        raise RuntimeError(f"credit notes {', '.join(map(str, failed))} could not be sent")
+    return sent
+
+
+@tasks.task(retries=8, retry_delay=60, backoff=2.0)
+def sweep_credit_notes() -> int:
+    """Send the credit notes that are due (queued when the money that causes them is recorded)."""
+    return send_due_credit_notes()
+
+
+@tasks.periodic(tasks.crontab(minute="*/10"))
+def sweep_credit_notes_regularly() -> int:
+    """Catch every credit note a killed worker or a lost task left behind."""
+    return send_due_credit_notes()
 
 
 def wait_for_followups(app, timeout: float = 60) -> None:
@@ -1661,6 +1967,8 @@ class Row:
     earmark: str = ""
     documents: tuple[str, ...] = ()
     note: str = ""
+    credit_notes: tuple[tuple[int, str, str], ...] = ()   # (id, number, kind) of each credit note
+    invoice_number: str = ""                               # the receipt is this VAT invoice
 
     @property
     def state(self) -> str:
@@ -1764,29 +2072,44 @@ def company_rows(company_id: int, filters: Filters | None = None) -> list[Row]:
                      & _in_year(year, Donation.paid_on, created=Donation.created_at))
         if filters.classification:
             condition &= Donation.classification == filters.classification
+        refunded, lost, gone = _taken_back()
         state = _state_condition(Donation.status, filters.state)
-        if state is not None:
+        if filters.state == "completed":
+            condition &= state & ~gone
+        elif filters.state == "stopped":
+            condition &= state | gone
+        elif state is not None:
             condition &= state
-        refund = Refund.alias()
-        refunded = (refund.select(peewee.fn.COALESCE(peewee.fn.SUM(refund.amount_cents), 0))
-                    .where((refund.donation == Donation.id) & (refund.status == "succeeded")))
-        donations = list(Donation.select(Donation, refunded.alias("refunded")).where(condition)
+        donations = list(Donation.select(Donation, refunded.alias("refunded"), lost.alias("lost")).where(condition)
                          .order_by(Donation.id))
         notes: dict[int, list[str]] = {}
+        credit_notes: dict[int, list[tuple[int, str, str]]] = {}
         if donations:
             disputes = (Dispute.select(Dispute.donation, Dispute.status)
                         .join(Donation, on=(Dispute.donation == Donation.id)).where(condition).order_by(Dispute.id))
             for donation_id, status in disputes.tuples():
                 notes.setdefault(donation_id, []).append(str(_l("disputed (%(status)s)", status=status)))
+            for note in (CreditNote.select(CreditNote.id, CreditNote.donation, CreditNote.year, CreditNote.sequence,
+                                           CreditNote.kind)
+                         .join(Donation, on=(CreditNote.donation == Donation.id)).where(condition)
+                         .order_by(CreditNote.id)):
+                credit_notes.setdefault(note.donation_id, []).append((note.id, note.number, note.kind))
+        invoices = {}
+        if donations:
+            invoices = {i.donation_id: i.number for i in Invoice.select(
+                Invoice.donation, Invoice.year, Invoice.sequence)
+                .join(Donation, on=(Invoice.donation == Donation.id)).where(condition)}
         for d in donations:
             refunded = int(d.refunded or 0)
-            if refunded:
-                notes.setdefault(d.id, []).insert(0, str(_l("fully refunded") if refunded == d.amount_cents
-                                                         else _l("partly refunded")))
+            taken_back = refunded + int(d.lost or 0)
+            status = "refunded" if d.status == "paid" and taken_back >= d.amount_cents else d.status
+            if refunded and status != "refunded":
+                notes.setdefault(d.id, []).insert(0, str(_l("partly refunded")))
             rows.append(Row("money", d.id, d.number, d.paid_on or amsterdam_date(d.created_at), donation_description(d),
-                            d.method, d.classification, d.status, d.amount_cents, refunded, d.fee_cents, d.net_cents,
+                            d.method, d.classification, status, d.amount_cents, refunded, d.fee_cents, d.net_cents,
                             (documents.format_reference(d.reference) if d.reference else d.stripe_payment_intent_id or ""),
-                            _earmark(d), tuple(document_kinds(d)), "; ".join(notes.get(d.id, []))))
+                            _earmark(d), tuple(document_kinds(d)), "; ".join(notes.get(d.id, [])),
+                            tuple(credit_notes.get(d.id, [])), invoices.get(d.id, "")))
     if filters.kind in ("", "material"):
         condition = (MaterialPledge.company == company_id) & _in_year(
             year, MaterialPledge.confirmed_on, MaterialPledge.delivered_on, created=MaterialPledge.created_at)
@@ -1802,6 +2125,20 @@ def company_rows(company_id: int, filters: Filters | None = None) -> list[Row]:
                             note=p.decline_reason if p.status == "declined" else (
                                 "" if p.status == "confirmed" else str(_l("declared value")))))
     return sorted(rows, key=lambda r: (r.on, r.kind, r.id), reverse=True)
+
+
+def _taken_back() -> tuple[peewee.Node, peewee.Node, peewee.Expression]:
+    """SQL per donation row: its succeeded refunds, its lost chargebacks (not reinstated), and whether
+    together they take back all of a paid donation (then it shows as refunded, never as received)."""
+    refund = Refund.alias()
+    refunded = (refund.select(peewee.fn.COALESCE(peewee.fn.SUM(refund.amount_cents), 0))
+                .where((refund.donation == Donation.id) & (refund.status == "succeeded")))
+    dispute = Dispute.alias()
+    lost = (dispute.select(peewee.fn.COALESCE(peewee.fn.SUM(
+        peewee.fn.COALESCE(dispute.withdrawn_cents, dispute.amount_cents)
+        - peewee.fn.COALESCE(dispute.reinstated_cents, 0)), 0))
+        .where((dispute.donation == Donation.id) & (dispute.status == "lost")))
+    return refunded, lost, (Donation.status == "paid") & ((refunded + lost) >= Donation.amount_cents)
 
 
 @dataclass(frozen=True)
@@ -1857,6 +2194,7 @@ class Desk:
     needs: list[NeedView]
     today: dt.date
     waiting: list[Donation] = field(default_factory=list)
+    refunded: set[int] = field(default_factory=set)    # of `recent`: refunded in full
 
 
 def desk(today: dt.date | None = None) -> Desk:
@@ -1875,6 +2213,9 @@ def desk(today: dt.date | None = None) -> Desk:
         needs=needs(published_only=False),
         today=today,
         waiting=waiting_gifts(None),
+        refunded={d_id for (d_id,) in Donation.select(Donation.id).where(
+            Donation.id.in_(Donation.select(Donation.id).where(Donation.status == "paid")
+                            .order_by(Donation.paid_at.desc()).limit(25)) & _taken_back()[2]).tuples()},
     )
 
 
@@ -1916,13 +2257,6 @@ def resolve_issue(leader: User, issue_id: int, resolution: str) -> bool:
             audit.record("giving.issue_resolved", actor=leader, object_type="paymentissue", object_id=issue_id,
                          kind=issue.kind, resolution=text)
     return bool(done)
-
-
-def issue_details(issue: PaymentIssue) -> dict[str, Any]:
-    try:
-        return json.loads(issue.details or "{}")
-    except ValueError:
-        return {}
 
 
 # --- contributions ------------------------------------------------------------------------------

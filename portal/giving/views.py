@@ -28,7 +28,7 @@ from portal.core.contributions import register_source
 from portal.core.security import company_required, csrf, get_owned_or_404, leader_required, limiter
 from portal.core.spreadsheet import csv_bytes
 from portal.core.templating import MenuItem, register_menu_provider
-from portal.giving import documents, payments, service
+from portal.giving import demo_checkout, documents, payments, service, webhooks
 from portal.giving.forms import (
     BankPaymentForm,
     ConfirmForm,
@@ -82,6 +82,8 @@ def _wire(state):
         giving_totals=lambda company: service.company_totals(company.id, clock.today().year),
         giving_leader_counts=service.leader_counts,
         giving_status_label=lambda status: str(service.STATUS_LABELS.get(status, status)),
+        giving_shown_status=service.shown_status,
+        giving_corrections=service.corrections_of,
         giving_classification_label=lambda name: str(service.CLASSIFICATION_LABELS.get(name, name)),
         giving_method_label=lambda name: str(service.METHOD_LABELS.get(name, name)),
         giving_issue_label=lambda kind: str(service.ISSUE_LABELS.get(kind, kind)),
@@ -224,6 +226,7 @@ def _donate(form: DonationForm, public: bool):
     elif not form.form_token.data:
         form.form_token.data = new_token()
     return render_template("giving/donate.html", form=form, public=public, online=online,
+                           demo=online and payments.demo(),
                            minimum=service.MIN_DONATION_CENTS), _status(form, refused)
 
 
@@ -259,6 +262,7 @@ def _visible_donation(donation_id: int, *, key_only: bool = False) -> Donation:
 def donation_status(donation_id: int):
     donation = _visible_donation(donation_id)
     return render_template("giving/status.html", donation=donation, key=request.args.get("key", ""),
+                           demo=payments.demo() and bool(demo_checkout.session(donation.stripe_checkout_session_id)),
                            issuer=documents.issuer(), kinds=service.document_kinds(donation),
                            receipt_ready=donation.receipt_sent_at is not None)
 
@@ -283,12 +287,27 @@ def document(donation_id: int, kind: str):
 
 def _pdf(donation: Donation, kind: str) -> Response:
     try:
-        stored = service.document(donation, kind)
+        data, name = service.document_file(donation, kind)
     except service.GivingError:
         abort(404)
-    response = Response(bytes(stored.pdf), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{documents.filename(kind, donation)}"'
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+def _credit_note_pdf(donation: Donation, note_id: int) -> Response:
+    try:
+        note = service.credit_note(donation, note_id)
+    except service.GivingError:
+        abort(404)
+    response = Response(bytes(note.pdf), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{documents.credit_note_filename(note)}"'
+    return response
+
+
+@bp.get("/give/donations/<int:donation_id>/credit-notes/<int:note_id>.pdf")
+def credit_note(donation_id: int, note_id: int):
+    return _credit_note_pdf(_visible_donation(donation_id), note_id)
 
 
 # --- the company's overview -------------------------------------------------------------------------
@@ -331,6 +350,12 @@ def _own_donation(donation_id: int) -> Donation:
 @company_required
 def company_document(donation_id: int, kind: str):
     return _pdf(_own_donation(donation_id), PDF_KINDS[kind])
+
+
+@bp.get("/giving/donations/<int:donation_id>/credit-notes/<int:note_id>.pdf")
+@company_required
+def company_credit_note(donation_id: int, note_id: int):
+    return _credit_note_pdf(_own_donation(donation_id), note_id)
 
 
 @bp.post("/giving/gifts/<int:donation_id>/<any(accept, decline):action>")
@@ -417,7 +442,7 @@ def leader_desk():
     form = NeedForm()
     form.school.choices = _school_choices(_("No particular school"))
     return render_template("giving/leader.html", desk=service.desk(), need_form=form, confirm=ConfirmForm(),
-                           resolve=ResolveForm(), details=service.issue_details)
+                           resolve=ResolveForm())
 
 
 @bp.post("/giving/leader/needs")
@@ -438,7 +463,7 @@ def leader_publish_need():
             flash(_("The need is published."), "success")
             return redirect(url_for("giving.leader_desk"))
     return render_template("giving/leader.html", desk=service.desk(), need_form=form, confirm=ConfirmForm(),
-                           resolve=ResolveForm(), details=service.issue_details), _status(form, refused)
+                           resolve=ResolveForm()), _status(form, refused)
 
 
 @bp.post("/giving/leader/needs/<int:need_id>/close")
@@ -562,6 +587,13 @@ def leader_document(donation_id: int, kind: str):
     return _pdf(donation, PDF_KINDS[kind])
 
 
+@bp.get("/giving/leader/donations/<int:donation_id>/credit-notes/<int:note_id>.pdf")
+@leader_required
+def leader_credit_note(donation_id: int, note_id: int):
+    donation = Donation.get_or_none(Donation.id == donation_id) or abort(404)
+    return _credit_note_pdf(donation, note_id)
+
+
 @bp.post("/giving/leader/donations/<int:donation_id>/<any(accept, decline):action>")
 @leader_required
 def leader_decide_gift(donation_id: int, action: str):
@@ -593,20 +625,52 @@ def leader_withdraw(donation_id: int):
 @bp.post("/webhooks/stripe")
 @csrf.exempt
 def stripe_webhook():
+    body, status = _receive_webhook(request.get_data(), request.headers.get("Stripe-Signature", ""))
+    return jsonify(body), status
+
+
+def _receive_webhook(payload: bytes, signature: str) -> tuple[dict, int]:
+    """The webhook's handler (Stripe's deliveries and the demo page's events alike): verify the
+    signature on the raw body, store the event once and queue its work (webhooks.py)."""
     try:
-        event = payments.verify_event(request.get_data(), request.headers.get("Stripe-Signature", ""))
+        event = payments.verify_event(payload, signature)
     except payments.SignatureError as error:
         log.warning("stripe webhook refused: %s", error)
-        return jsonify(error="invalid signature"), 400
+        return {"error": "invalid signature"}, 400
     if event.livemode != payments.live_mode():
         log.warning("stripe webhook %s refused: livemode %s on a %s key", event.id, event.livemode,
                     "live" if payments.live_mode() else "test")
-        return jsonify(error="wrong mode"), 400
-    try:
-        outcome = service.handle_event(event)
-    except payments.ProviderError:
-        log.warning("stripe webhook %s: Stripe's API could not be read; Stripe will retry", event.id, exc_info=True)
-        return jsonify(error="try again later"), 503
-    if outcome.receipts_due:
-        service.schedule_receipts()
-    return jsonify(received=True, outcome=outcome.outcome)
+        return {"error": "wrong mode"}, 400
+    return {"received": True, "outcome": webhooks.accept(event)}, 200
+
+
+# --- the demo payment page (development without Stripe keys: demo_checkout.py) -------------------------
+
+@bp.route("/give/donations/<int:donation_id>/demo-checkout", methods=["GET", "POST"])
+def demo_checkout_page(donation_id: int):
+    donation = _visible_donation(donation_id, key_only=True)
+    session = demo_checkout.session(donation.stripe_checkout_session_id) if payments.demo() else None
+    if session is None:
+        # Not paid through the demo (or the demo is off now): the donation's own page says where it stands.
+        return redirect(_status_url(donation))
+    form = ConfirmForm()
+    if request.method == "POST":
+        outcome = request.form.get("outcome", "")
+        if not form.validate_on_submit() or outcome not in demo_checkout.OUTCOMES:
+            abort(400)
+        try:
+            payload, signature = demo_checkout.act(session["id"], outcome)
+        except demo_checkout.DemoError:
+            flash(_("This demo payment was already finished; nothing changed."), "error")
+            return redirect(url_for("giving.demo_checkout_page", donation_id=donation.id,
+                                    key=service.access_key(donation)))
+        _body, status = _receive_webhook(payload, signature)
+        if status != 200:
+            flash(_("The portal refused the demo payment's event; your contribution is unchanged."), "error")
+        return redirect(_status_url(donation), 303)
+    intent = session.get("_intent") or {}
+    state = session["status"]
+    if state == "complete" and intent.get("status") == "processing":
+        state = "processing"
+    return render_template("giving/demo_checkout.html", donation=donation, session=session, state=state,
+                           form=form, status_url=_status_url(donation))

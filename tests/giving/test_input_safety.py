@@ -88,7 +88,9 @@ def test_the_leaders_xlsx_export_survives_control_characters_already_stored(app,
     response = sign_in_leader().get("/leader/reconcile/export.xlsx")
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.data)).active
-    descriptions = [row[-1] for row in sheet.iter_rows(values_only=True)]
+    header = next(sheet.iter_rows(values_only=True))
+    column = header.index("Description")
+    descriptions = [row[column] for row in sheet.iter_rows(values_only=True)]
     assert any("Lees\ufffdboeken\ufffd[31m" in (text or "") for text in descriptions), descriptions
 
 

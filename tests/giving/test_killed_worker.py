@@ -1,8 +1,9 @@
 """A worker killed in the middle of a webhook: Stripe's retry applies the event once.
 
 The worker is a separate process with its own database connection (tests/killed_worker.py). It
-stores the event and applies its effect, then is SIGKILLed before the transaction commits. Stripe
-saw no 2xx, so it delivers the same event again; that delivery must apply it, exactly once.
+stores the event (committed on arrival) and applies its effect, then is SIGKILLed before that
+transaction commits. Stripe saw no 2xx, so it delivers the same event again; that delivery must
+apply it, exactly once.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ def test_a_webhook_killed_midway_is_applied_once_when_stripe_retries(stripe_env,
 
     kill_worker_midway("webhook", payload=payload.decode(), signature=stripe_env.sign(payload))
 
-    # Nothing of the killed delivery remains: not the event, not the refund.
-    assert StripeEvent.select().count() == events_before
+    # The event was stored on arrival (issue 19), but nothing of its killed work remains: no refund.
+    assert StripeEvent.select().count() == events_before + 1
+    assert StripeEvent.get(StripeEvent.type == "charge.refunded").outcome == "queued"
     assert Refund.select().count() == 0
-    # Stripe retries the same event.
+    # Stripe got no answer and retries the same event: received before, its waiting work runs again.
     retry = stripe_env.deliver(payload)
-    assert retry.status_code == 200 and retry.get_json()["outcome"] == "applied"
+    assert retry.status_code == 200 and retry.get_json()["outcome"] == "duplicate"
+    assert StripeEvent.get(StripeEvent.type == "charge.refunded").outcome == "applied"
     assert [(r.amount_cents, r.status) for r in Refund.select()] == [(4_000, "succeeded")]
     assert stripe_env.deliver(payload).get_json()["outcome"] == "duplicate"
     assert StripeEvent.select().count() == events_before + 1
