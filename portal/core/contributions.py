@@ -42,6 +42,7 @@ class Contribution:
     basis: str              # one of BASES
     minutes: int = 0        # for hours
     person: str = ""        # the ambassador, for hours
+    person_key: str = ""    # who she is, for hours ("enrolment:12"): two ambassadors may share a name
     classification: str = ""  # "gift" or "sponsoring" for money and materials
     gross_cents: int = 0    # money: what the company paid (refunds negative)
     fee_cents: int = 0      # money: Stripe's fee
@@ -167,3 +168,22 @@ def contributions(company_id: int | None, start: dt.date | None = None, end: dt.
     if cache is not None:
         cache[(company_id, start, end)] = tuple(found)
     return found
+
+
+# A contribution's key ("donation:4:refund:2") named for people: its source and number, and what
+# the part is. Keys stay codes in the books; pages show these words.
+_KEY_SOURCES = {"hours": _l("hours session %(id)s"), "donation": _l("donation %(id)s"),
+                "material": _l("materials %(id)s"), "allowance": _l("allowance %(id)s")}
+_KEY_PARTS = {"refund": _l("refund"), "withdrawn": _l("chargeback"), "reinstated": _l("chargeback reversed"),
+              "bank": _l("bank transfer"), "kept": _l("over-payment kept"), "sponsored": _l("sponsored"),
+              "volunteered": _l("volunteered")}
+
+
+def key_label(key: str | None) -> str:
+    """'donation:4:refund:2' -> 'donation 4 · refund'; a key of an unknown shape as it is."""
+    parts = (key or "").split(":")
+    if len(parts) < 2 or parts[0] not in _KEY_SOURCES:
+        return key or ""
+    words = [str(_KEY_SOURCES[parts[0]] % {"id": parts[1]})]
+    words += [str(_KEY_PARTS[part]) for part in parts[2:] if part in _KEY_PARTS]
+    return " · ".join(words)

@@ -29,21 +29,36 @@ differ by a few bytes. (WeasyPrint 66-70 subsets fonts with HarfBuzz's hb-subset
 libharfbuzz-subset0, which writes no timestamp; it falls back to fontTools without it, and uses
 fontTools to instantiate a variable font or strip a colour font. Our fonts are static TTFs, so
 neither happens today; the fixed epoch keeps it so if that changes.)
+
+Speed (issue 19): a render is a fork of the server, so whatever the server has done before the
+fork is free for every child, and whatever a child learns dies with it. The server therefore
+parses every stylesheet in invoices/ once, renders a sample that touches every font face, table
+and image path (so no child opens a font file again), and then freezes its objects out of the
+garbage collector (gc.freeze: a child's collections no longer walk, and copy, the server's heap).
+A document links its stylesheet (`<link rel="stylesheet" href="statement.css">`): the link is
+answered with that process's parsed copy instead of being fetched and parsed for every document.
+WeasyPrint's own user-agent stylesheet is used without its universal footnote and note rules
+(`::footnote-call`, `::note-marker`...: our documents have no footnotes), and with `::marker` only
+for list items: those rules made the cascade compute six unused pseudo-element styles for every
+element, a quarter of a long statement's rendering time. The bytes are the same.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import mimetypes
 import multiprocessing
 import os
+import re
 import threading
 import time
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import quote, unquote, urlsplit
 
 import fontpkg
 import weasyprint
+from weasyprint import html as weasyprint_html
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -137,10 +152,73 @@ def _fonts() -> tuple[FontConfiguration, weasyprint.CSS]:
     return config, css
 
 
+# A stylesheet link the renderer answers from its parsed copy: a plain file name in invoices/.
+STYLESHEET_LINK = re.compile(r'<link rel="stylesheet" href="([A-Za-z0-9_-]+\.css)">')
+# WeasyPrint's user-agent rules that match every element with a pseudo-element our documents never
+# have: footnotes and notes (float: footnote / note), ::marker outside a list item.
+_UNIVERSAL_PSEUDO_RULES = re.compile(r"^::(?:footnote|note)-[a-z-]+ \{[^}\n]*\}\n", re.M)
+
+
+@cache
+def user_agent_stylesheet() -> weasyprint.CSS:
+    """WeasyPrint's HTML5 user-agent stylesheet without its universal footnote and note rules (see the
+    module's notes on speed). Unchanged when WeasyPrint's text is not what we expect."""
+    text = weasyprint_html.UA
+    trimmed = _UNIVERSAL_PSEUDO_RULES.sub("", text)
+    trimmed = trimmed.replace("\n::marker {", "\nli::marker, summary::marker {", 1)
+    if trimmed == text or "li::marker" not in trimmed:
+        return weasyprint_html.UA_STYLESHEET
+    return weasyprint.CSS(string=trimmed, counter_style=weasyprint_html.UA_COUNTER_STYLE)
+
+
+class PortalHTML(weasyprint.HTML):
+    """weasyprint.HTML with user_agent_stylesheet() instead of WeasyPrint's own."""
+
+    def _ua_stylesheets(self, forms=False):
+        if forms:
+            return [user_agent_stylesheet(), weasyprint_html.UA_FORM_STYLESHEET]
+        return [user_agent_stylesheet()]
+
+
+@lru_cache(maxsize=32)
+def _parsed(name: str, modified_ns: int) -> weasyprint.CSS:
+    config, _fonts_css = _fonts()
+    with open(os.path.join(INVOICES_DIR, name), encoding="utf-8") as handle:
+        text = handle.read()
+    return weasyprint.CSS(string=text, base_url=_base_url(), url_fetcher=LocalOnlyFetcher(), font_config=config)
+
+
+def parsed_stylesheet(name: str) -> weasyprint.CSS | None:
+    """The parsed stylesheet invoices/<name>, parsed once per process (again when the file changes);
+    None for anything but a file of invoices/ itself (a symlink out of the folder included)."""
+    if os.path.dirname(name) or os.path.basename(name) != name:
+        return None
+    path = invoice_path("file://" + quote(os.path.join(INVOICES_DIR, name)))
+    if path is None or os.path.dirname(path) != INVOICES_DIR:
+        return None
+    return _parsed(name, os.stat(path).st_mtime_ns)
+
+
+def linked_stylesheets(html: str) -> tuple[str, list[weasyprint.CSS]]:
+    """The HTML without its links to stylesheets in invoices/, and those stylesheets, parsed. They
+    apply after the document's own <style> elements (our documents have either, never both)."""
+    sheets: list[weasyprint.CSS] = []
+
+    def take(match: re.Match) -> str:
+        sheet = parsed_stylesheet(match.group(1))
+        if sheet is None:
+            return match.group(0)  # WeasyPrint fetches it (and the fetcher refuses it)
+        sheets.append(sheet)
+        return ""
+
+    return (STYLESHEET_LINK.sub(take, html), sheets) if isinstance(html, str) else (html, sheets)
+
+
 def _render_here(html: str, base_url: str) -> bytes:
     config, fonts = _fonts()
-    document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=LocalOnlyFetcher()).render(
-        stylesheets=[fonts], font_config=config)
+    html, sheets = linked_stylesheets(html)
+    document = PortalHTML(string=html, base_url=base_url, url_fetcher=LocalOnlyFetcher()).render(
+        stylesheets=[fonts, *sheets], font_config=config)
     document.metadata.attachments = []
     for page in document.pages:
         page.links = [link for link in page.links if link[0] != "attachment"]
@@ -163,12 +241,33 @@ _warm_lock = threading.Lock()
 _warm = False
 
 
+# Every face of both families, a long collapsed-border table with a header, an SVG image, a list and
+# page counters: what a document uses, loaded once in the fork server instead of in every child.
+WARM_UP_HTML = (
+    '<!doctype html><html><head><meta name="dcterms.created" content="2026-01-01T00:00:00Z">{link}'
+    '<style>@page {{ @bottom-right {{ content: counter(page) " / " counter(pages) }} }} '
+    '.m {{ font-family: "IBM Plex Mono" }} table {{ border-collapse: collapse }} td {{ border: 1pt solid }}</style>'
+    '</head><body><h1>Overzicht 1.234,56</h1><p>Tekst <b>vet</b> <i>cursief</i> <b><i>beide</i></b> € – · ©</p>'
+    '<p class="m">ABCDE-23456 <b>ABCDE</b> <i>x</i> <b><i>y</i></b></p>'
+    '<img src="data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22 width=%2210%22 height=%2210%22%3E'
+    '%3Cpath d=%22M0 0h4v4H0z%22/%3E%3C/svg%3E" style="width:10mm">'
+    '<ul><li>punt</li></ul><table class="fixed"><colgroup><col style="width:30%"><col></colgroup>'
+    '<thead><tr><th>Datum</th><th class="num">Bedrag</th></tr></thead><tbody>{rows}</tbody></table></body></html>')
+
+
 def _warm_up() -> None:
-    """Load fonts once in this process (the fork server), so every child starts with them."""
+    """Load fonts, stylesheets and WeasyPrint's code paths once in this process (the fork server),
+    so every child starts with them; then keep the garbage collector of every child off them."""
     global _warm
     with _warm_lock:
         if not _warm:
-            _render_here("<!doctype html><p>.</p>", _base_url())
+            rows = '<tr><td class="nowrap">1 jan.</td><td class="num">€ 1,00</td></tr>' * 60
+            names = sorted(name for name in os.listdir(INVOICES_DIR) if name.endswith(".css"))
+            for name in names or [""]:
+                link = f'<link rel="stylesheet" href="{name}">' if name else ""
+                _render_here(WARM_UP_HTML.format(link=link, rows=rows), _base_url())
+            gc.collect()
+            gc.freeze()
             _warm = True
 
 

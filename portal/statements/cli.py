@@ -13,7 +13,7 @@ def _with_app(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from portal import create_app
-        from portal.core.db import database
+        from portal.core.db import database, release
 
         app = create_app()
         with app.app_context():  # url_for builds on PORTAL_BASE_URL (core/urls.py)
@@ -21,7 +21,7 @@ def _with_app(fn):
             try:
                 return fn(*args, **kwargs)
             finally:
-                database.close()
+                release()
 
     return wrapper
 
@@ -50,6 +50,11 @@ def issue(year: int | None, school_year: str | None, kvk: str | None) -> None:
         period = periods.calendar_year(year) if year is not None else periods.school_year(periods.parse_school_year(school_year))
     except periods.PeriodError as error:
         raise click.BadParameter(str(error)) from error
+    try:
+        service.check_period_ended(period)
+    except service.PeriodNotEnded as error:
+        # A year still running gets no statement: exit non-zero, issue nothing.
+        raise click.ClickException(str(error)) from error
     if kvk:
         company = Company.get_or_none(Company.kvk == kvk.strip())
         if company is None:

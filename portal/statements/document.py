@@ -129,21 +129,46 @@ def helpers(language: str) -> dict[str, Any]:
     }
 
 
-def statement_html(snapshot: dict, *, verification_code: str | None = None, draft: bool = False) -> str:
+def person_labels(people: list[dict]) -> list[str]:
+    """The name of each row of a table per ambassador; two people of one name (snapshot version 3
+    keeps them apart) are told apart by a number after it: 'Jan de Vries (1)', 'Jan de Vries (2)'."""
+    counts: dict[str, int] = {}
+    for row in people:
+        counts[row["person"]] = counts.get(row["person"], 0) + 1
+    seen: dict[str, int] = {}
+    labels = []
+    for row in people:
+        name = row["person"] or str(_l("(not named)"))
+        if counts[row["person"]] > 1 and row.get("person_key"):
+            seen[row["person"]] = seen.get(row["person"], 0) + 1
+            name = f"{name} ({seen[row['person']]})"
+        labels.append(name)
+    return labels
+
+
+def statement_html(snapshot: dict, *, verification_code: str | None = None, draft: bool = False,
+                   interim: bool = False) -> str:
     language = snapshot["language"]
-    number = snapshot.get("number")
+    number = None if interim else snapshot.get("number")
     with force_locale(language):
+        period = snapshot["period"]
         context = helpers(language) | {
             "s": snapshot,
             "describe_claim": claim_describer(snapshot),
             "t": snapshot["totals"],
-            "draft": draft or not number,
+            "draft": draft or interim or not number,
+            "interim": interim,
+            "interim_until": _date(period["end"], language) if interim else "",
+            "interim_from": _date(dt.date.fromisoformat(period["end"]) + dt.timedelta(days=1), language)
+            if interim else "",
+            "person_labels": person_labels,
             "lang": language,
             "period_text": period_label(snapshot["period"], language),
-            "code": verification_code,
-            "code_display": _display(verification_code),
+            "code": None if interim else verification_code,
+            "code_display": "" if interim else _display(verification_code),
             "verify_url": verify_url(number) if number else "",
-            "qr": qr_data_uri(verify_url(number, verification_code)) if number and verification_code else "",
+            "qr": qr_data_uri(verify_url(number, verification_code)) if number and verification_code and not interim
+            else "",
             "created": snapshot["issued_on"],
             "specification_limit": SPECIFICATION_LIMIT,
         }
@@ -188,10 +213,11 @@ def specification_csv(snapshot: dict) -> bytes:
     return csv_bytes(header + rows)
 
 
-def statement_pdf(snapshot: dict, *, verification_code: str | None = None, draft: bool = False) -> bytes:
+def statement_pdf(snapshot: dict, *, verification_code: str | None = None, draft: bool = False,
+                  interim: bool = False) -> bytes:
     from portal.core import pdf
 
-    html = statement_html(snapshot, verification_code=verification_code, draft=draft)
+    html = statement_html(snapshot, verification_code=verification_code, draft=draft, interim=interim)
     return pdf.render_pdf(html)
 
 

@@ -47,11 +47,12 @@ class PeriodForm(FlaskForm):
         current_school = periods.school_year_of(today)
         school_years = range(current_school, max(periods.EARLIEST_YEAR, current_school - 6) - 1, -1)
         self.school_year.choices = [SelectChoice(y, f"{y}-{y + 1}") for y in school_years]
+        # The latest period that has ended is chosen first: its statement can be issued (one that
+        # is still running only has an interim overview).
         if self.year.data is None:
-            # Early in a year people ask for last year's statement (the tax return).
-            self.year.data = today.year - 1 if today.month <= 3 else today.year
+            self.year.data = today.year - 1
         if self.school_year.data is None:
-            self.school_year.data = current_school
+            self.school_year.data = current_school - 1
 
     def period(self) -> periods.Period | None:
         """The chosen period, or None with the complaint attached to the field concerned."""

@@ -79,7 +79,39 @@ class Statement(BaseModel):
         return bytes(self.pdf)
 
 
-MODELS = (StatementCounter, Statement)
+RUN_STATUSES = ("queued", "running", "done", "failed")
+
+
+class StatementRun(BaseModel):
+    """The project leader's request to issue a period's statements for every company (migration
+    0017), done on the task queue: queued, running, then done with its counts (or failed with the
+    error that stopped it). One run of a period waits or runs at a time (a partial unique index);
+    running one again issues nothing twice (a company's statement of the period is skipped)."""
+
+    period_kind = peewee.CharField(max_length=16, constraints=[
+        peewee.Check("period_kind IN ('calendar_year', 'school_year', 'custom')")])
+    period_start = peewee.DateField()
+    period_end = peewee.DateField()
+    status = peewee.CharField(max_length=10, default="queued", constraints=[
+        peewee.Check("status IN ('queued', 'running', 'done', 'failed')")])
+    requested_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    requested_at = peewee.DateTimeField(default=utcnow)
+    started_at = peewee.DateTimeField(null=True)
+    finished_at = peewee.DateTimeField(null=True)
+    issued = peewee.IntegerField(default=0, constraints=[peewee.Check("issued >= 0")])
+    skipped = peewee.IntegerField(default=0, constraints=[peewee.Check("skipped >= 0")])
+    failed = peewee.IntegerField(default=0, constraints=[peewee.Check("failed >= 0")])
+    # JSON: {"skipped": {"exists": n, "empty": n}, "failed": [{"company_id", "company", "reason"}],
+    # "numbers": [...]}; `error`: what stopped a failed run.
+    outcome = peewee.TextField(default="")
+    error = peewee.TextField(default="")
+
+    class Meta:
+        table_name = "statement_run"
+        constraints = [peewee.SQL("CHECK (period_end >= period_start)")]
+
+
+MODELS = (StatementCounter, Statement, StatementRun)
 
 
 # At most one current statement per company and period; a correction supersedes the old one
@@ -87,3 +119,8 @@ MODELS = (StatementCounter, Statement)
 Statement.add_index(Statement.index(Statement.company, Statement.period_start, Statement.period_end,
                                     unique=True, name="statement_one_issued_per_period")
                     .where(Statement.status == "issued"))
+
+# At most one run per period queued or running: a second request while it waits is refused.
+StatementRun.add_index(StatementRun.index(StatementRun.period_start, StatementRun.period_end,
+                                          unique=True, name="statement_run_one_active_per_period")
+                       .where(StatementRun.status.in_(("queued", "running"))))

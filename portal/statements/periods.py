@@ -43,6 +43,22 @@ class Period:
         return f"{self.start.isoformat()}_{self.end.isoformat()}"
 
 
+def has_ended(period: Period, today: dt.date) -> bool:
+    """True once the last day of the period is past (`today` is after it)."""
+    return period.end < today
+
+
+def issuable_from(period: Period) -> dt.date:
+    """The first day on which the statement of a whole calendar or school year can be issued."""
+    return period.end + dt.timedelta(days=1)
+
+
+def is_running(period: Period, today: dt.date) -> bool:
+    """A period that has not ended: no statement yet, only an interim overview. A custom range
+    too: one that ends today or later could still gain contributions after its number was given."""
+    return not has_ended(period, today)
+
+
 def calendar_year(year: int) -> Period:
     _check_year(year)
     return Period("calendar_year", dt.date(year, 1, 1), dt.date(year, 12, 31))

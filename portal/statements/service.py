@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import importlib
 import json
+import logging
 import re
 import secrets
 from collections import defaultdict
@@ -32,22 +33,27 @@ from dataclasses import dataclass, field
 
 import peewee
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, format_date
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company
 from portal.core import audit, clock, ledger
-from portal.core.contributions import WORD_FIELDS, Contribution, contributions, describe
+from portal.core.contributions import WORD_FIELDS, Contribution, codes_of, contributions, describe
 from portal.core.db import atomic_write, database, is_sqlite, utcnow
 from portal.core.i18n import LANGUAGES
-from portal.statements import sroi
+from portal.statements import periods, sroi
 from portal.statements.models import NUMBER_PREFIX, Statement, StatementCounter
 from portal.statements.periods import Period
 
 # Version 1 (until December 2026): each line's words were an English sentence in `description`.
 # Version 2: a line keeps codes and facts (what, subject, detail) and is put into words when
 # shown (portal.core.contributions.describe), which also reads version 1's sentences back.
-SNAPSHOT_VERSION = 2
+# Version 3 (issue 14): an hours line also keeps `person_key` (who the ambassador is, e.g.
+# "enrolment:12"), and the totals per ambassador are per person, not per name: two ambassadors
+# of one company with the same name are two rows. Older snapshots are shown from their stored
+# totals, as issued.
+SNAPSHOT_VERSION = 3
+log = logging.getLogger("portal.statements")
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed from paper
 CODE_LENGTH = 10
 NUMBER_PATTERN = re.compile(r"^OA-(\d{4})-(\d{4,})$")
@@ -74,6 +80,23 @@ class StatementError(ValueError):
 
 class NothingToIssue(StatementError):
     """The period has no contributions: a statement would be empty."""
+
+
+class PeriodNotEnded(StatementError):
+    """A calendar or school year that is still running: its statement is issued once it is over."""
+
+    def __init__(self, period: Period) -> None:
+        self.period = period
+        self.available_on = periods.issuable_from(period)
+        super().__init__(_l("This period has not ended yet, so its statement cannot be issued: contributions can still "
+                            "be added. You can issue it from %(date)s. Until then, download an interim overview.",
+                            date=format_date(self.available_on, "long")), "kind")
+
+
+def check_period_ended(period: Period, today: dt.date | None = None) -> None:
+    """Raise PeriodNotEnded for a calendar or school year that has not ended on `today`."""
+    if periods.is_running(period, today or clock.today()):
+        raise PeriodNotEnded(period)
 
 
 def format_number(year: int, sequence: int) -> str:
@@ -138,6 +161,37 @@ def _classification(line: dict) -> str:
     return line["classification"] if line["classification"] in ("gift", "sponsoring") else "unclassified"
 
 
+def _person_order(item: tuple[tuple[str, str, str], list]) -> tuple:
+    (person, key, basis), _group = item
+    return person.lower(), person, key, basis
+
+
+HOUR_KINDS = ("hours_sponsored", "hours_volunteered")
+_DISPUTE_KEY = re.compile(r"^(?P<dispute>.+:dispute:[^:]+):(?:withdrawn|reinstated)$")
+
+
+def refunds_of(money: list[dict]) -> int:
+    """What went back to the company (negative cents): refunds, and chargebacks that stand.
+
+    A chargeback that was reversed (the dispute was won and the money came back) is no refund: its
+    reversal on the same statement cancels it, dispute by dispute. A reversal whose chargeback lies
+    in an earlier period lowers no other refund of this one."""
+    refunds = sum(int(row["gross_cents"]) for row in money if int(row["gross_cents"]) < 0)
+    withdrawn: dict[str, int] = defaultdict(int)
+    reinstated: dict[str, int] = defaultdict(int)
+    for row in money:
+        what = codes_of(row)[0]
+        found = _DISPUTE_KEY.match(row.get("key") or "")
+        dispute = found.group("dispute") if found else None
+        if dispute is None or what not in ("chargeback", "chargeback_reversed"):
+            continue
+        if what == "chargeback" and int(row["gross_cents"]) < 0:
+            withdrawn[dispute] += -int(row["gross_cents"])
+        elif what == "chargeback_reversed" and int(row["gross_cents"]) > 0:
+            reinstated[dispute] += int(row["gross_cents"])
+    return refunds + sum(min(cents, withdrawn[dispute]) for dispute, cents in reinstated.items())
+
+
 def totals_of(lines: list[dict], claims: list[dict]) -> dict:
     """Totals per kind. Figures of different valuation bases are kept apart, never added."""
     by_kind: dict[str, list[dict]] = defaultdict(list)
@@ -149,12 +203,13 @@ def totals_of(lines: list[dict], claims: list[dict]) -> dict:
     money = by_kind["money"]
 
     def per_person(rows: list[dict], valued: bool) -> list[dict]:
-        groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        # Per person (her key), not per name: two ambassadors may share a name.
+        groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
         for row in rows:
-            groups[(row["person"], row["basis"] if valued else "none")].append(row)
-        return [{"person": person, "basis": basis, "lines": len(group), "minutes": _sum(group, "minutes"),
-                 "value_cents": _sum(group, "value_cents") if valued else 0}
-                for (person, basis), group in sorted(groups.items(), key=lambda item: (item[0][0].lower(), item[0][1]))]
+            groups[(row["person"], row.get("person_key") or "", row["basis"] if valued else "none")].append(row)
+        return [{"person": person, "person_key": key, "basis": basis, "lines": len(group),
+                 "minutes": _sum(group, "minutes"), "value_cents": _sum(group, "value_cents") if valued else 0}
+                for (person, key, basis), group in sorted(groups.items(), key=_person_order)]
 
     def by_class(rows: list[dict], names: tuple[str, ...]) -> dict:
         out = {}
@@ -184,7 +239,7 @@ def totals_of(lines: list[dict], claims: list[dict]) -> dict:
         "money": {
             "lines": len(money), "gross_cents": _sum(money, "gross_cents"), "fee_cents": _sum(money, "fee_cents"),
             "net_cents": _sum(money, "net_cents"),
-            "refunds_cents": sum(int(row["gross_cents"]) for row in money if int(row["gross_cents"]) < 0),
+            "refunds_cents": refunds_of(money),
             "by_classification": by_class(money, ("gross_cents", "fee_cents", "net_cents")),
         },
         "sroi": {"claims": len(claims), "lines": sum(len(c["lines"]) for c in claims)},
@@ -226,11 +281,14 @@ def is_empty(snapshot: dict) -> bool:
 
 # --- rendering ----------------------------------------------------------------------------------
 
-def render(snapshot: dict, *, verification_code: str | None = None, draft: bool = False) -> bytes:
-    """The statement's PDF for a snapshot: the same snapshot and code give the same bytes."""
+def render(snapshot: dict, *, verification_code: str | None = None, draft: bool = False,
+           interim: bool = False) -> bytes:
+    """The statement's PDF for a snapshot: the same snapshot and code give the same bytes. With
+    `interim`, an interim overview of a running period (never numbered, no code)."""
     from portal.statements import document
 
-    return document.statement_pdf(snapshot, verification_code=verification_code, draft=draft)
+    return document.statement_pdf(snapshot, verification_code=verification_code, draft=draft or interim,
+                                  interim=interim)
 
 
 def summary_of(company: Company, period: Period) -> dict:
@@ -252,8 +310,12 @@ def totals_from_books(company_id: int, start: dt.date, end: dt.date) -> dict:
     """totals_of()'s figures (but `refunds_cents`) from the postings dated from `start` to `end`."""
     posting = ledger.Posting
     names = ("lines", "minutes", "value_cents", "gross_cents", "fee_cents", "net_cents")
-    groups = (posting.kind, posting.basis, posting.classification, posting.person)
-    rows = [row for row in (posting.select(*groups, *[peewee.fn.SUM(getattr(posting, n)).alias(n) for n in names])
+    # An hours posting names the ambassador's enrolment in subject_id: her person key (other kinds'
+    # subjects, a donation each, are not grouped on).
+    enrolment = peewee.Case(None, [(posting.kind.in_(HOUR_KINDS), posting.subject_id)], None)
+    groups = (posting.kind, posting.basis, posting.classification, posting.person, enrolment)
+    rows = [row for row in (posting.select(*groups[:-1], enrolment.alias("subject_id"),
+                                           *[peewee.fn.SUM(getattr(posting, n)).alias(n) for n in names])
                             .where((posting.company_id == company_id) & posting.dated_on.between(start, end)
                                    & posting.kind.in_(ledger.CONTRIBUTION_KINDS))
                             .group_by(*groups).dicts())
@@ -261,6 +323,7 @@ def totals_from_books(company_id: int, start: dt.date, end: dt.date) -> dict:
     for row in rows:
         for name in names:
             row[name] = int(row[name] or 0)
+        row["person_key"] = f"enrolment:{row['subject_id']}" if row["subject_id"] is not None else ""
 
     def of(kind: str) -> list[dict]:
         return [row for row in rows if row["kind"] == kind]
@@ -269,12 +332,12 @@ def totals_from_books(company_id: int, start: dt.date, end: dt.date) -> dict:
         return {name: sum(row[name] for row in rows_) for name in keys}
 
     def per_person(rows_: list[dict], valued: bool) -> list[dict]:
-        people: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        people: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
         for row in rows_:
-            people[(row["person"], row["basis"] if valued else "none")].append(row)
-        return [{"person": person, "basis": basis, **add(group, ("lines", "minutes")),
+            people[(row["person"], row["person_key"], row["basis"] if valued else "none")].append(row)
+        return [{"person": person, "person_key": key, "basis": basis, **add(group, ("lines", "minutes")),
                  "value_cents": add(group, ("value_cents",))["value_cents"] if valued else 0}
-                for (person, basis), group in sorted(people.items(), key=lambda item: (item[0][0].lower(), item[0][1]))]
+                for (person, key, basis), group in sorted(people.items(), key=_person_order)]
 
     def by_class(rows_: list[dict], keys: tuple[str, ...]) -> dict:
         out = {}
@@ -300,9 +363,13 @@ def totals_from_books(company_id: int, start: dt.date, end: dt.date) -> dict:
 
 
 def preview(company: Company, period: Period, *, today: dt.date | None = None) -> tuple[dict, bytes]:
-    """The data and a watermarked 'concept' PDF of a statement that is not issued (nothing stored)."""
-    snapshot = build_snapshot(company, period, issued_on=today or clock.today())
-    return snapshot, render(snapshot, draft=True)
+    """The data and a watermarked 'concept' PDF of a statement that is not issued (nothing stored);
+    for a calendar or school year that is still running, an interim overview instead."""
+    today = today or clock.today()
+    snapshot = build_snapshot(company, period, issued_on=today)
+    interim = periods.is_running(period, today)
+    snapshot["interim"] = interim
+    return snapshot, render(snapshot, draft=True, interim=interim)
 
 
 # --- issuing ------------------------------------------------------------------------------------
@@ -327,8 +394,12 @@ def _next_sequence(year: int) -> int:
 def issue(company: Company, period: Period, actor=None, *, today: dt.date | None = None,
           replaces: Statement | None = None, via: str = "web",
           renderer: Callable[..., bytes] | None = None) -> Statement:
-    """Number, render and store a statement in one transaction; a failed render uses no number."""
+    """Number, render and store a statement in one transaction; a failed render uses no number.
+    A calendar or school year is issued once it has ended (a correction of one issued before
+    that rule is still issued)."""
     issued_on = today or clock.today()
+    if replaces is None:
+        check_period_ended(period, issued_on)
     language = statement_language(company)
     renderer = renderer or render
     # Read before the statement's data: a change made in between makes the statement look
@@ -442,7 +513,9 @@ def companies_with_contributions(period: Period) -> list[Company]:
 
 def issue_bulk(period: Period, *, companies: list[Company] | None = None, actor=None, today: dt.date | None = None,
                progress: Callable[[Company], None] = lambda company: None) -> BulkResult:
-    """Issue the period's statement for every company that has none yet (safe to run again)."""
+    """Issue the period's statement for every company that has none yet (safe to run again).
+    Raises PeriodNotEnded, issuing nothing, for a calendar or school year that is still running."""
+    check_period_ended(period, today)
     result = BulkResult()
     for company in companies if companies is not None else companies_with_contributions(period):
         try:
@@ -457,6 +530,9 @@ def issue_bulk(period: Period, *, companies: list[Company] | None = None, actor=
                 result.skipped.append((company, "exists"))
             else:
                 result.failed.append((company, str(error)))
+        except Exception as error:  # noqa: BLE001 - one company's failure does not stop the others
+            log.exception("the statement of company %s could not be issued", company.id)
+            result.failed.append((company, f"{type(error).__name__}: {error}".replace("\n", " ")[:500]))
         progress(company)
     return result
 
@@ -479,7 +555,7 @@ class LineChange:
     def fields(self) -> list[str]:
         if self.before is None or self.after is None:
             return []
-        names = (self.before.keys() | self.after.keys()) - {*WORD_FIELDS, "contribution_key"}
+        names = (self.before.keys() | self.after.keys()) - {*WORD_FIELDS, *IDENTITY_FIELDS, "contribution_key"}
         return sorted(name for name in names if self.before.get(name) != self.after.get(name))
 
     @property
@@ -495,8 +571,13 @@ def _identity(line: dict, prefix: str) -> str:
     return f"{prefix}{line['kind']}|{line['key']}"
 
 
+# Who a line's ambassador is names the line, as her name does: snapshots before version 3 have
+# no key, and a line (one hours row) never moves to another person.
+IDENTITY_FIELDS = ("person_key",)
+
+
 def _values(line: dict, words: tuple[str, ...]) -> dict:
-    return {name: value for name, value in line.items() if name not in words}
+    return {name: value for name, value in line.items() if name not in words and name not in IDENTITY_FIELDS}
 
 
 def _compare(frozen: list[dict], current: list[dict], prefix: str = "", *, words: tuple[str, ...] = WORD_FIELDS,

@@ -24,8 +24,8 @@ from portal.accounts.models import Company
 from portal.core import clock, money
 from portal.core.security import company_required, get_owned_or_404, leader_required, limiter
 from portal.core.templating import MenuItem, format_hours_unit, register_menu_provider
+from portal.statements import bulk, document, periods, service
 from portal.statements import certificates as certificates_service
-from portal.statements import document, service
 from portal.statements.forms import ConfirmForm, PeriodForm, VerifyForm, VoidForm
 from portal.statements.models import Statement
 
@@ -60,6 +60,7 @@ def _wire(state):
         statement_code=service.display_code,
         statement_hours=lambda minutes: document._hours(minutes, _web_language()),
         statement_change_amount=_change_amount,
+        statement_run_period=lambda item: document.period_label(item.period.as_dict(), _web_language()),
         statement_kind=lambda kind: document.KIND_LABELS.get(kind, kind),
         statement_basis=lambda basis: document.BASIS_LABELS.get(basis, basis),
         statement_classification=lambda name: document.CLASSIFICATION_LABELS.get(name or "unclassified", name),
@@ -155,9 +156,12 @@ def preview():
     company = current_user.company
     snapshot = service.summary_of(company, period)  # totals from the books: no line is read
     existing = service.current_statement(company.id, period)
+    # A calendar or school year still running gets an interim overview, never a statement yet.
+    running = periods.is_running(period, clock.today())
     return render_template("statements/preview.html", form=form, snapshot=snapshot, period=period,
                            period_label=document.period_label(period.as_dict(), _web_language()),
-                           existing=existing, query=request.query_string.decode())
+                           existing=existing, query=request.query_string.decode(), running=running,
+                           issuable_from=periods.issuable_from(period) if running else None)
 
 
 @bp.get("/statements/preview.pdf")
@@ -168,8 +172,9 @@ def preview_pdf():
     period = form.period() if form.validate() else None
     if period is None:
         abort(400)
-    _snapshot, data = service.preview(current_user.company, period)
-    return pdf_response(data, f"concept-{period.slug}.pdf")
+    snapshot, data = service.preview(current_user.company, period)
+    prefix = _("interim-overview") if snapshot["interim"] else "concept"
+    return pdf_response(data, f"{prefix}-{period.slug}.pdf")
 
 
 @bp.post("/statements/issue")
@@ -295,6 +300,31 @@ def register():
         numbers.update(Statement.select(Statement.id, Statement.number).where(Statement.id.in_(earlier)).tuples())
     return render_template("statements/register.html", entry=entry, years=years, flags=flags,
                            replaced=replaced, numbers=numbers)
+
+
+@bp.route("/leader/statements/runs", methods=["GET", "POST"])
+@leader_required
+def runs():
+    """Issue a period's statements for every company: queued for the task queue, then its outcome."""
+    posted = request.method == "POST"
+    form = _period_form(request.form if posted else None)
+    status = 200
+    if posted:
+        period = form.period() if form.validate() else None
+        if period is not None:
+            try:
+                bulk.request_run(period, current_user)
+            except service.StatementError as error:
+                flash(str(error), "error")
+                status = 422
+            else:
+                flash(_("The statements of %(period)s are queued: they are issued in the background. "
+                        "This page shows the outcome when the run is done.",
+                        period=document.period_label(period.as_dict(), _web_language())), "success")
+                return redirect(url_for("statements.runs"))
+        else:
+            status = 422
+    return render_template("statements/runs.html", form=form, runs=bulk.recent_runs(), today=clock.today()), status
 
 
 @bp.get("/leader/statements/<int:statement_id>")

@@ -17,7 +17,7 @@ def test_preview_issue_and_verify_a_statement(live_server, journey, new_journey,
     contribute.confirmed_session(company, 7 * 60 + 30, "Anna de Vries")   # enrolled, placed, confirmed
     contribute.paid_by_bank(company, 125_000)                             # a payment request, paid
     year = clock.today().year
-    number = f"OA-{year}-0001"
+    number = f"OA-{year + 1}-0001"   # numbered in the year it is issued
     page = journey.page
 
     journey.visit(live_server.url + "/login", "login")
@@ -36,6 +36,17 @@ def test_preview_issue_and_verify_a_statement(live_server, journey, new_journey,
     journey.check_accessibility()
     journey.snap("wrong period")
 
+    # The running calendar year is not over: no statement yet, an interim overview instead (issue 14).
+    page.check("input[value=calendar_year]")
+    page.select_option("#year", str(year))
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("text=Download the interim overview (PDF)")
+    assert "has not ended yet" in page.content() and "Issue this statement" not in page.content()
+    journey.snap("running year")
+
+    # In the new year the calendar year 2026 has ended: now it is issued.
+    monkeypatch.setattr(clock, "today", lambda: dt.date(year + 1, 1, 4))
+    journey.visit(live_server.url + "/statements", "statements in the new year")
     page.check("input[value=calendar_year]")
     page.select_option("#year", str(year))
     page.click("main form button[type=submit]")

@@ -43,7 +43,10 @@ class Ledger:
         """Post a contribution (or, with sign -1, its reversal) as the capabilities do."""
         with atomic_write():  # forgets what a request read, as a real source's write transaction does
             c = contribution
+            # Enrolment posts the ambassador's enrolment as the subject of an hours line (her person key).
+            enrolment = int(c.person_key.split(":", 1)[1]) if c.person_key.startswith("enrolment:") else None
             books.post(company_id=c.company_id, dated_on=c.on, kind=c.kind, key=c.key, source="test",
+                       subject_id=enrolment,
                        basis=c.basis, classification=c.classification, method=c.method, lines=sign,
                        minutes=sign * c.minutes, value_cents=sign * c.value_cents, gross_cents=sign * c.gross_cents,
                        fee_cents=sign * c.fee_cents, net_cents=sign * c.net_cents, person=c.person,
@@ -55,12 +58,13 @@ class Ledger:
         forget_reads()
         return contribution
 
-    def hours(self, company, on, minutes, person, *, sponsored=True, rate_cents=5000, description="Lessons in group 6"):
+    def hours(self, company, on, minutes, person, *, sponsored=True, rate_cents=5000, description="Lessons in group 6",
+              person_key=""):
         value = minutes * rate_cents // 60 if sponsored else 0
         return self.add(Contribution(
             kind="hours_sponsored" if sponsored else "hours_volunteered", key=self._key("hours"),
             company_id=company.id, on=on, description=description, value_cents=value,
-            basis="employer_cost" if sponsored else "none", minutes=minutes, person=person))
+            basis="employer_cost" if sponsored else "none", minutes=minutes, person=person, person_key=person_key))
 
     def money(self, company, on, gross, *, fee=0, method="bank", classification="gift", reference="",
               description="Donation"):

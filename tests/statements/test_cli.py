@@ -58,8 +58,8 @@ def test_one_company_by_kvk_and_bad_options(run, ledger, make_company):
 
 def test_school_year_and_check(run, ledger, make_company):
     a = make_company("Alpha")
-    ledger.money(a, D(2026, 9, 2), 1000)
-    assert "1 issued" in run("issue", "--school-year", "2026-2027").output
+    ledger.money(a, D(2025, 9, 2), 1000)
+    assert "1 issued" in run("issue", "--school-year", "2025-2026").output
     assert "0 of 1 issued statements need a correction" in run("check").output
-    ledger.money(a, D(2026, 10, 2), -1000, description="Refund")
+    ledger.money(a, D(2025, 10, 2), -1000, description="Refund")
     assert "1 of 1 issued statements need a correction" in run("check").output

@@ -17,7 +17,7 @@ from portal.statements import periods, service
 from portal.statements.models import Statement, StatementCounter
 
 D = dt.date
-TODAY = D(2026, 11, 28)
+TODAY = D(2027, 1, 15)  # calendar year 2026 has ended: its statements can be issued
 YEAR = periods.calendar_year(2026)
 
 
@@ -55,9 +55,9 @@ def test_concurrent_issuers_get_consecutive_numbers(app, ledger, no_sroi, many_c
     results = run_together(app, [lambda c=c: service.issue(c, YEAR, today=TODAY).number for c in companies])
 
     assert all(isinstance(r, str) for r in results), results
-    assert sorted(results) == [f"OA-2026-{n:04d}" for n in range(1, 9)]
-    assert StatementCounter.get(StatementCounter.year == 2026).last_number == 8
-    (year,) = service.register(2026)
+    assert sorted(results) == [f"OA-2027-{n:04d}" for n in range(1, 9)]
+    assert StatementCounter.get(StatementCounter.year == 2027).last_number == 8
+    (year,) = service.register(2027)
     assert year.missing == []
 
 
@@ -75,9 +75,9 @@ def test_failures_among_concurrent_issuers_leave_no_gap(app, ledger, no_sroi, ma
     results = run_together(app, jobs)
 
     numbers = sorted(r for r in results if isinstance(r, str))
-    assert numbers == ["OA-2026-0001", "OA-2026-0002", "OA-2026-0003"]
+    assert numbers == ["OA-2027-0001", "OA-2027-0002", "OA-2027-0003"]
     assert sum(isinstance(r, RuntimeError) for r in results) == 3
-    assert StatementCounter.get(StatementCounter.year == 2026).last_number == 3
+    assert StatementCounter.get(StatementCounter.year == 2027).last_number == 3
 
 
 def test_same_period_twice_at_once_issues_one(app, ledger, no_sroi, many_companies):
@@ -87,7 +87,7 @@ def test_same_period_twice_at_once_issues_one(app, ledger, no_sroi, many_compani
 
     results = run_together(app, [lambda: service.issue(company, YEAR, today=TODAY).number for _ in range(3)])
 
-    assert [r for r in results if isinstance(r, str)] == ["OA-2026-0001"]
+    assert [r for r in results if isinstance(r, str)] == ["OA-2027-0001"]
     assert all(isinstance(r, service.StatementError) for r in results if not isinstance(r, str))
     assert Statement.select().count() == 1
-    assert StatementCounter.get(StatementCounter.year == 2026).last_number == 1
+    assert StatementCounter.get(StatementCounter.year == 2027).last_number == 1

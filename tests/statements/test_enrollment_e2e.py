@@ -20,7 +20,9 @@ from .conftest import TODAY  # noqa: E402
 
 def test_confirmed_hours_are_on_the_statement_and_marked(app, placement, leader):
     company, enrolment, planned = placement
-    statement = service.issue(company, periods.school_year(2026), company.admin, today=TODAY)
+    # The school year so far (a running school year gets no statement, a custom period does).
+    statement = service.issue(company, periods.custom(dt.date(2026, 8, 1), TODAY), company.admin,
+                              today=TODAY + dt.timedelta(days=1))
     totals = service.snapshot_of(statement)["totals"]
     # Mixed funding, 6 of 8 hours sponsored: 3 x 6:00 sponsored at EUR 50 = 900.00, 3 x 2:00 volunteered.
     assert totals["hours_sponsored"]["minutes"] == 3 * 360

@@ -42,7 +42,7 @@ def test_totals_per_kind_match_hand_computed_sums(app, ledger, no_sroi, company)
     # Volunteered hours are hours only: no value anywhere.
     assert t["hours_volunteered"]["minutes"] == 420
     assert t["hours_volunteered"]["people"] == [
-        {"person": "Eva El Amrani", "basis": "none", "lines": 1, "minutes": 420, "value_cents": 0}]
+        {"person": "Eva El Amrani", "person_key": "", "basis": "none", "lines": 1, "minutes": 420, "value_cents": 0}]
 
     money = t["money"]
     assert money["gross_cents"] == 250_000 + 50_000 - 10_000 == 290_000

@@ -16,7 +16,7 @@ from portal.statements.models import Statement, StatementCounter
 from tests.pdftext import assert_in_pdf, pdf_text
 
 D = dt.date
-TODAY = D(2026, 11, 28)
+TODAY = D(2027, 1, 15)  # calendar year 2026 has ended: its statements can be issued
 YEAR = periods.calendar_year(2026)
 
 
@@ -31,22 +31,22 @@ def test_issue_numbers_renders_and_stores_in_one_go(app, ledger, no_sroi, compan
     statement = service.issue(company, YEAR, company.admin, today=TODAY)
 
     stored = Statement.get_by_id(statement.id)
-    assert stored.number == "OA-2026-0001"
-    assert (stored.year, stored.sequence, stored.status) == (2026, 1, "issued")
+    assert stored.number == "OA-2027-0001"
+    assert (stored.year, stored.sequence, stored.status) == (2027, 1, "issued")
     assert stored.issued_on == TODAY
     data = stored.pdf_bytes
     assert data.startswith(b"%PDF-")
     assert hashlib.sha256(data).hexdigest() == stored.pdf_sha256
     assert stored.pdf_size == len(data)
     snapshot = json.loads(stored.snapshot)
-    assert snapshot["number"] == "OA-2026-0001"
+    assert snapshot["number"] == "OA-2027-0001"
     assert snapshot["totals"]["money"]["gross_cents"] == 250_000
     text = pdf_text(data)
-    assert_in_pdf("OA-2026-0001", text)
+    assert_in_pdf("OA-2027-0001", text)
     assert_in_pdf(service.display_code(stored.verification_code), text)
     row = AuditLog.get(AuditLog.action == "statement.issued")
     assert json.loads(row.details)["sha256"] == stored.pdf_sha256
-    assert StatementCounter.get(StatementCounter.year == 2026).last_number == 1
+    assert StatementCounter.get(StatementCounter.year == 2027).last_number == 1
 
 
 def test_numbers_are_consecutive_per_year(app, ledger, no_sroi, many_companies):
@@ -54,11 +54,11 @@ def test_numbers_are_consecutive_per_year(app, ledger, no_sroi, many_companies):
     for company in companies:
         ledger.money(company, D(2026, 3, 2), 1000)
     numbers = [service.issue(c, YEAR, today=TODAY).number for c in companies]
-    assert numbers == ["OA-2026-0001", "OA-2026-0002", "OA-2026-0003"]
+    assert numbers == ["OA-2027-0001", "OA-2027-0002", "OA-2027-0003"]
     # The number's year is the year of issue, and each year starts again at 1.
     ledger.money(companies[0], D(2026, 12, 30), 500)
-    later = service.issue(companies[0], periods.school_year(2026), today=D(2027, 1, 4))
-    assert later.number == "OA-2027-0001"
+    later = service.issue(companies[0], periods.school_year(2026), today=D(2028, 1, 4))
+    assert later.number == "OA-2028-0001"
 
 
 def test_a_period_has_one_current_statement(app, ledger, no_sroi, company):
@@ -67,9 +67,9 @@ def test_a_period_has_one_current_statement(app, ledger, no_sroi, company):
     with pytest.raises(service.StatementError) as error:
         service.issue(company, YEAR, today=TODAY)
     assert error.value.statement.id == first.id
-    assert StatementCounter.get(StatementCounter.year == 2026).last_number == 1
+    assert StatementCounter.get(StatementCounter.year == 2027).last_number == 1
     # Another period of the same company is another statement.
-    assert service.issue(company, periods.school_year(2025), today=TODAY).number == "OA-2026-0002"
+    assert service.issue(company, periods.school_year(2025), today=TODAY).number == "OA-2027-0002"
 
 
 def test_nothing_to_issue_uses_no_number(app, ledger, no_sroi, company):
@@ -82,14 +82,14 @@ def test_failed_render_uses_no_number(app, ledger, no_sroi, company, make_compan
     ledger.money(company, D(2026, 3, 2), 1000)
 
     def broken(snapshot, verification_code=None):
-        assert snapshot["number"] == "OA-2026-0001"  # the number is on the document being rendered
+        assert snapshot["number"] == "OA-2027-0001"  # the number is on the document being rendered
         raise RuntimeError("renderer crashed")
 
     with pytest.raises(RuntimeError):
         service.issue(company, YEAR, today=TODAY, renderer=broken)
     assert Statement.select().count() == 0
     assert not AuditLog.select().where(AuditLog.action == "statement.issued").exists()
-    assert service.issue(company, YEAR, today=TODAY).number == "OA-2026-0001"
+    assert service.issue(company, YEAR, today=TODAY).number == "OA-2027-0001"
 
 
 def test_issued_statement_never_changes(app, ledger, no_sroi, company):
@@ -119,7 +119,7 @@ def test_issued_statement_never_changes(app, ledger, no_sroi, company):
 def test_the_database_refuses_to_change_or_delete_a_statement(app, ledger, no_sroi, company):
     ledger.money(company, D(2026, 3, 2), 1000)
     statement = service.issue(company, YEAR, today=TODAY)
-    for change in ({"pdf": b"%PDF-forged"}, {"pdf_sha256": "0" * 64}, {"snapshot": "{}"}, {"number": "OA-2026-0099"}):
+    for change in ({"pdf": b"%PDF-forged"}, {"pdf_sha256": "0" * 64}, {"snapshot": "{}"}, {"number": "OA-2027-0099"}):
         with pytest.raises(peewee.DatabaseError):
             with database.atomic():
                 Statement.update(**change).where(Statement.id == statement.id).execute()
@@ -128,7 +128,7 @@ def test_the_database_refuses_to_change_or_delete_a_statement(app, ledger, no_sr
             Statement.delete().where(Statement.id == statement.id).execute()
     with pytest.raises(peewee.DatabaseError):
         with database.atomic():
-            StatementCounter.update(last_number=7).where(StatementCounter.year == 2026).execute()
+            StatementCounter.update(last_number=7).where(StatementCounter.year == 2027).execute()
     assert Statement.get_by_id(statement.id).pdf_sha256 == statement.pdf_sha256
 
 
@@ -137,23 +137,23 @@ def test_correction_names_the_statement_it_replaces(app, ledger, no_sroi, compan
     original = service.issue(company, YEAR, today=TODAY)
     ledger.replace(hours, minutes=360, value_cents=30_000)
 
-    correction = service.issue_correction(original, company.admin, today=D(2026, 12, 2))
-    assert correction.number == "OA-2026-0002"
+    correction = service.issue_correction(original, company.admin, today=D(2027, 1, 20))
+    assert correction.number == "OA-2027-0002"
     assert correction.replaces_id == original.id
     assert Statement.get_by_id(original.id).status == "superseded"
     assert not service.needs_correction(correction)
     assert not service.needs_correction(Statement.get_by_id(original.id))
     assert service.replaced_by(original).id == correction.id
     snapshot = service.snapshot_of(correction)
-    assert snapshot["replaces"] == {"number": "OA-2026-0001", "issued_on": "2026-11-28"}
+    assert snapshot["replaces"] == {"number": "OA-2027-0001", "issued_on": "2027-01-15"}
     assert snapshot["totals"]["hours_sponsored"]["minutes"] == 360
     text = pdf_text(correction.pdf_bytes)
-    assert_in_pdf("OA-2026-0001", text)
-    assert_in_pdf("OA-2026-0002", text)
+    assert_in_pdf("OA-2027-0001", text)
+    assert_in_pdf("OA-2027-0002", text)
     # A replaced statement is not corrected twice.
     with pytest.raises(service.StatementError):
-        service.issue_correction(Statement.get_by_id(original.id), today=D(2026, 12, 3))
-    assert StatementCounter.get(StatementCounter.year == 2026).last_number == 2
+        service.issue_correction(Statement.get_by_id(original.id), today=D(2027, 1, 21))
+    assert StatementCounter.get(StatementCounter.year == 2027).last_number == 2
 
 
 def test_void_keeps_the_number_with_a_reason(app, ledger, no_sroi, company, leader):
@@ -167,9 +167,9 @@ def test_void_keeps_the_number_with_a_reason(app, ledger, no_sroi, company, lead
         service.void(voided, leader, "again")
     # The period is free again, and the register still lists the withdrawn number.
     again = service.issue(company, YEAR, today=TODAY)
-    assert again.number == "OA-2026-0002"
-    (year,) = service.register(2026)
-    assert [(s.number, s.status) for s in year.statements] == [("OA-2026-0001", "void"), ("OA-2026-0002", "issued")]
+    assert again.number == "OA-2027-0002"
+    (year,) = service.register(2027)
+    assert [(s.number, s.status) for s in year.statements] == [("OA-2027-0001", "void"), ("OA-2027-0002", "issued")]
     assert year.missing == []
 
 

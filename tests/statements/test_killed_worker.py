@@ -8,6 +8,7 @@ drops, SQLite when the process that held the write lock is gone).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 
@@ -21,12 +22,14 @@ from portal.statements.models import Statement, StatementCounter
 
 @pytest.fixture
 def paid_by_bank(request_context, leader):
-    """A company whose payment request was paid by bank transfer today: a real money contribution."""
+    """A company whose payment request was paid by bank transfer: a real money contribution (in the
+    last calendar year, which has ended: a running year gets no statement)."""
 
     def pay(company, euros: int):
         donation, _new = giving.create_donation(
             giving.DonationInput(euros * 100, "gift", "bank", f"killed-{company.id:04d}-0123456789"), user=company.admin)
-        result = giving.mark_paid_by_bank(donation.reference, euros * 100, clock.today(), leader, f"line {company.id}")
+        paid_on = dt.date(clock.today().year - 1, 12, 15)
+        result = giving.mark_paid_by_bank(donation.reference, euros * 100, paid_on, leader, f"line {company.id}")
         assert result.status == "paid"
         return donation
 
@@ -36,16 +39,16 @@ def paid_by_bank(request_context, leader):
 @pytest.mark.slow
 def test_a_statement_issue_killed_midway_leaves_no_gap_and_no_duplicate(
         app, make_company, paid_by_bank, kill_worker_midway):
-    year = clock.today().year
+    year = clock.today().year          # the numbers' year: the year of issue
     first, second = make_company("Eerste"), make_company("Tweede")
     paid_by_bank(first, 400)
     paid_by_bank(second, 250)
 
-    kill_worker_midway("statement", company_id=first.id, year=year)
+    kill_worker_midway("statement", company_id=first.id, year=year - 1)
 
     assert Statement.select().count() == 0
     assert StatementCounter.select().where(StatementCounter.year == year).count() in (0, 1)
-    period = periods.calendar_year(year)
+    period = periods.calendar_year(year - 1)
     again = service.issue(first, period, first.admin, via="web")
     other = service.issue(second, period, second.admin, via="web")
     assert [again.number, other.number] == [f"OA-{year}-0001", f"OA-{year}-0002"]

@@ -21,7 +21,7 @@ from tests.pdftext import (
 from .conftest import pdf_reader
 
 D = dt.date
-TODAY = D(2026, 11, 28)
+TODAY = D(2027, 1, 15)  # calendar year 2026 has ended: its statements can be issued
 YEAR = periods.calendar_year(2026)
 A4 = (595, 842)
 
@@ -48,8 +48,8 @@ def test_dutch_statement_has_every_part_in_dutch_formats(app, ledger, no_sroi, m
             assert_in_pdf(value, text)
 
     # Number, date of issue, period (Dutch month names come from CLDR, not the catalogue).
-    shows("OA-2026-0001")
-    shows("28 november 2026")
+    shows("OA-2027-0001")
+    shows("15 januari 2027")
     shows("1 januari 2026", "31 december 2026")
     # Issuer and recipient.
     shows(app.config["ISSUER_NAME"], app.config["ISSUER_KVK"], app.config["ISSUER_RSIN"],
@@ -70,7 +70,7 @@ def test_dutch_statement_has_every_part_in_dutch_formats(app, ledger, no_sroi, m
     shows("02-03-2026")
     # Verification code and address.
     shows(service.display_code(statement.verification_code))
-    shows("/verify/OA-2026-0001")
+    shows("/verify/OA-2027-0001")
     # Page numbers "1 / N" on every page, as a whole: "1 / 2" on page 1, not "11 / 12" or "1 / 23".
     pages = pages_text(statement.pdf_bytes)
     assert len(pages) == len(pdf_reader(statement.pdf_bytes).pages)
@@ -83,7 +83,7 @@ def test_english_statement_uses_english_formats(app, ledger, no_sroi, make_compa
     fill(ledger, company)
     statement = service.issue(company, YEAR, today=TODAY)
     text = pdf_text(statement.pdf_bytes)
-    for value in ("28 November 2026", "€2,900.00", "€1,125.00", "-€100.00", "Contribution statement",
+    for value in ("15 January 2027", "€2,900.00", "€1,125.00", "-€100.00", "Contribution statement",
                   "Sponsored hours per ambassador", "02/03/2026"):
         assert_in_pdf(value, text)
 
@@ -96,10 +96,10 @@ def test_pdf_is_a4_with_metadata_embedded_fonts_and_fixed_dates(app, ledger, no_
     for page in reader.pages:
         assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == A4
     meta = reader.metadata
-    assert "OA-2026-0001" in meta.title and "Domstad B.V." in meta.title
+    assert "OA-2027-0001" in meta.title and "Domstad B.V." in meta.title
     assert meta.author == app.config["ISSUER_NAME"]
-    assert meta["/CreationDate"].startswith("D:20261128")
-    assert meta["/ModDate"].startswith("D:20261128")
+    assert meta["/CreationDate"].startswith("D:20270115")
+    assert meta["/ModDate"].startswith("D:20270115")
     fonts = []
     for page in reader.pages:
         for font in page["/Resources"]["/Font"].values():
@@ -139,7 +139,7 @@ def test_concept_is_watermarked_and_has_no_number(app, ledger, no_sroi, make_com
     text = pdf_text(data)
     assert snapshot["number"] is None
     assert_in_pdf("CONCEPT", text)
-    assert_not_in_pdf("OA-2026-", text)
+    assert_not_in_pdf("OA-2027-", text)
     assert_in_pdf("€ 2.900,00", text)
 
 
@@ -222,4 +222,4 @@ def test_a_render_over_the_time_limit_uses_no_number(app, ledger, no_sroi, make_
     assert Statement.select().count() == 0
     assert not StatementCounter.select().where(StatementCounter.last_number > 0).exists()
     monkeypatch.setattr(pdf, "DEFAULT_SECONDS", 30.0)
-    assert service.issue(company, YEAR, today=TODAY).number == "OA-2026-0001"
+    assert service.issue(company, YEAR, today=TODAY).number == "OA-2027-0001"

@@ -34,7 +34,8 @@ def test_allocations_appear_with_their_claimed_value(app, ledger, commitment):
         sroi.set_allocation(company.admin, made.id, hours.key, 480)
         sroi.set_allocation(company.admin, made.id, gift.key, 20_000)
 
-    statement = service.issue(company, periods.school_year(2026), today=D(2026, 11, 28))
+    # The school year so far (a running school year gets no statement, a custom period does).
+    statement = service.issue(company, periods.custom(D(2026, 8, 1), D(2026, 11, 28)), today=D(2026, 11, 29))
     snapshot = service.snapshot_of(statement)
     (claim,) = snapshot["sroi"]
     assert claim["commitment"] == "Gemeente Utrecht · UTR-2026-001"

@@ -14,6 +14,14 @@ from tests.pdftext import assert_in_pdf, pdf_text
 
 D = dt.date
 YEAR = periods.calendar_year(2026)
+AFTER_THE_YEAR = D(2027, 1, 15)  # calendar year 2026 has ended: its statement can be issued
+
+
+@pytest.fixture(autouse=True)
+def after_the_year(monkeypatch):
+    from portal.core import clock
+
+    monkeypatch.setattr(clock, "today", lambda: AFTER_THE_YEAR)
 
 
 @pytest.fixture
@@ -26,7 +34,7 @@ def acme(make_company, ledger, no_sroi):
 
 @pytest.fixture
 def issued(acme):
-    return service.issue(acme, YEAR, acme.admin, today=D(2026, 11, 28))
+    return service.issue(acme, YEAR, acme.admin, today=AFTER_THE_YEAR)
 
 
 def assert_pdf_download(response, filename: str):
@@ -125,14 +133,14 @@ def test_leader_register_void_and_correct(leader_client, acme, issued, ledger):
     assert Statement.get_by_id(issued.id).status == "issued"
     leader_client.post(f"/leader/statements/{issued.id}/void", data={"reason": "Wrong company"})
     assert Statement.get_by_id(issued.id).status == "void"
-    register = leader_client.get("/leader/statements?year=2026")
+    register = leader_client.get("/leader/statements?year=2027")
     assert b"Wrong company" in register.data
 
-    second = service.issue(acme, YEAR, today=D(2026, 11, 29))
+    second = service.issue(acme, YEAR, today=D(2027, 1, 16))
     ledger.money(acme, D(2026, 5, 1), 100)
     response = leader_client.post(f"/leader/statements/{second.id}/correct")
     assert response.status_code == 302
-    assert Statement.get(Statement.replaces == second.id).number == "OA-2026-0003"
+    assert Statement.get(Statement.replaces == second.id).number == "OA-2027-0003"
 
 
 def test_the_leaders_panel_counts_the_years_numbers_and_names_a_gap(leader_client, acme):
@@ -200,7 +208,7 @@ def test_qr_code_on_the_pdf_leads_to_verification(app, client, acme, issued):
 
 def test_superseded_statement_verifies_with_a_warning(client, acme, issued, ledger):
     ledger.money(acme, D(2026, 6, 1), 100)
-    correction = service.issue_correction(issued, today=D(2026, 12, 1))
+    correction = service.issue_correction(issued, today=D(2027, 1, 18))
     response = client.get(f"/verify/{issued.number}?code={issued.verification_code}")
     assert b"Genuine" in response.data and correction.number.encode() in response.data
 
@@ -242,7 +250,7 @@ def test_a_statement_with_more_sessions_than_fit_on_paper_comes_with_its_specifi
     company = make_company("Groot", member=True)
     for day in range(5):
         ledger.hours(company, D(2026, 3, 2 + day), 420, "=HYPERLINK(\"http://x\")" if day == 0 else "Bram Bakker")
-    statement = service.issue(company, YEAR, company.admin, today=D(2026, 11, 28))
+    statement = service.issue(company, YEAR, company.admin, today=AFTER_THE_YEAR)
     text = pdf_text(statement.pdf)
     assert_in_pdf("covers 5 sessions", text)
     assert_in_pdf("spreadsheet (CSV)", text)
