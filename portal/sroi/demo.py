@@ -25,6 +25,21 @@ def _commitment(admin, template: str, today: dt.date, *, authority: str, referen
     return commitment
 
 
+def demo_letter():
+    """A one-page PDF standing in for the buyer's letter (waiting for the project leader's confirmation)."""
+    import io
+
+    from pypdf import PdfWriter
+
+    from portal.sroi import evidence
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return evidence.check(buffer.getvalue(), "akkoord-social-return.pdf")
+
+
 def fill(context) -> None:
     """One or two commitments per company, allocated by the suggestion, one partly approved."""
     today = clock.today()
@@ -67,4 +82,5 @@ def fill(context) -> None:
             claimed = service.summary(commitments[0], today).claimed_cents
             if claimed:
                 service.record_approval(admin, commitments[0].id, claimed // 2, today - dt.timedelta(days=10),
-                                        "SR-UTR-2026-118", "First half-year report accepted by the adviser.")
+                                        "SR-UTR-2026-118", "First half-year report accepted by the adviser.",
+                                        evidence=demo_letter())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -10,16 +11,18 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.core import clock
 from portal.core.forms import FlaskForm
 from portal.core.money import AmountError, parse_cents
 from portal.sroi import service
-from portal.sroi.models import BASE_TYPES, MAX_BASE_CENTS, MAX_RATE_CENTS
+from portal.sroi.models import ALLOCATABLE_KINDS, BASE_TYPES, MAX_BASE_CENTS, MAX_RATE_CENTS
 
 
 def _required():
@@ -40,6 +43,13 @@ class Date(DateField):
         except ValueError as exc:
             self.data = None
             raise ValueError(_l("Enter a valid date.")) from exc
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 def _amount(field, *, required: bool, max_cents: int, allow_zero: bool = False) -> int | None:
@@ -176,15 +186,55 @@ class ApprovalForm(FlaskForm):
     reference = StringField(_l("The buyer's reference (letter, e-mail or report number)"),
                             [_required(), Length(max=100)])
     note = TextAreaField(_l("Note (optional)"), [Optional(), Length(max=2000)])
+    evidence = FileField(_l("The buyer's letter (PDF, PNG or JPEG, at most 5 MB)"),
+                         render_kw={"accept": "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"})
+    exceeds_reason = TextAreaField(_l("Why the buyer approved more than the claim or the obligation"),
+                                   [Optional(), Length(max=1000)])
 
     amount_cents: int | None = None
+    letter = None   # the checked upload (evidence.Evidence), or None when no file was sent
 
     def validate_amount(self, field):
         self.amount_cents = _amount(field, required=True, max_cents=MAX_BASE_CENTS, allow_zero=True)
 
+    def validate_evidence(self, field):
+        from portal.sroi import evidence
+
+        upload = field.data
+        data = upload.read(evidence.MAX_EVIDENCE_BYTES + 1) if upload and getattr(upload, "filename", "") else b""
+        if not data and self.letter_optional:
+            self.letter = None
+            return
+        try:
+            self.letter = evidence.check(data, getattr(upload, "filename", ""))
+        except evidence.EvidenceError as error:
+            raise ValidationError(str(error)) from error
+
+    letter_optional = False
+
 
 class CorrectionForm(ApprovalForm):
+    evidence = FileField(_l("A new letter from the buyer (optional: otherwise the original's letter is kept)"),
+                         render_kw={"accept": "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"})
     reason = TextAreaField(_l("Reason for the correction"), [_required(), Length(max=1000)])
+    letter_optional = True
+
+
+class ReviewForm(FlaskForm):
+    decision = HiddenField(validators=[_required(), AnyOf(("confirm", "reject"))])
+    reason = TextAreaField(_l("Reason for rejecting (the company reads it)"), [Optional(), Length(max=1000)])
+
+
+class BulkForm(FlaskForm):
+    kinds = MultiCheckboxField(_l("Kinds of contribution"), choices=[
+        SelectChoice(kind, service.KIND_LABELS[kind]) for kind in ALLOCATABLE_KINDS])
+    start_on = Date(_l("From"), [_date_required()])
+    end_on = Date(_l("To"), [_date_required()])
+    rule = RadioField(_l("How much to allocate"), choices=[
+        SelectChoice("all", _l("Everything still free of each contribution")),
+        SelectChoice("gap", _l("Only what is needed to cover the obligation (oldest contributions first)")),
+    ], default="all")
+    fingerprint = HiddenField(validators=[Optional(), Length(max=64)])
 
 
 class ConfirmForm(FlaskForm):

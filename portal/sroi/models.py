@@ -126,10 +126,11 @@ class Allocation(BaseModel):
 
 
 class Approval(BaseModel):
-    """What the contracting authority approved, as the company entered it.
+    """What the contracting authority approved, as the company entered it, with the buyer's letter.
 
     Rows are never changed: a correction is a new row naming the one it replaces, with a
-    reason. The approved total is the sum of the rows nobody corrected.
+    reason. An approval counts once the project leader confirmed it (ApprovalReview); the
+    approved total is the sum of the confirmed rows nobody corrected.
     """
 
     commitment = peewee.ForeignKeyField(Commitment, backref="approvals", on_delete="CASCADE")
@@ -142,10 +143,66 @@ class Approval(BaseModel):
     reason = peewee.TextField(default="")
     entered_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     entered_at = peewee.DateTimeField(default=utcnow)
+    # Set when the buyer's approvals, with this one, came to more than the claim or the
+    # obligation at the time: the company had to say why (issue 14). NULL: not more.
+    exceeds = peewee.CharField(max_length=20, null=True, constraints=[
+        peewee.Check("exceeds IN ('claim', 'obligation', 'both')")])
+    exceeds_reason = peewee.TextField(null=True)
 
     class Meta:
         table_name = "sroi_approval"
         constraints = [peewee.SQL("CHECK (corrects_id IS NULL OR reason <> '')")]
 
+    @property
+    def status(self) -> str:
+        """'confirmed', 'rejected' or 'pending', as read with its review (service.current_approvals)."""
+        return getattr(self, "review_decision", None) or "pending"
 
-MODELS = (ValuationTemplate, Commitment, Allocation, Approval)
+    @property
+    def has_evidence(self) -> bool:
+        return getattr(self, "evidence_id", None) is not None
+
+
+EVIDENCE_TYPES = ("application/pdf", "image/png", "image/jpeg")
+REVIEW_DECISIONS = ("confirmed", "rejected")
+
+
+class ApprovalEvidence(BaseModel):
+    """The buyer's letter behind an approval, as uploaded (PDF, PNG or JPEG, type read from the bytes).
+
+    Kept in the database, so any worker serves it and it is never under the web root; only the
+    company and the project leader download it."""
+
+    approval = peewee.ForeignKeyField(Approval, unique=True, backref="+", on_delete="CASCADE")
+    company = peewee.ForeignKeyField(Company, backref="+", on_delete="RESTRICT")
+    content_type = peewee.CharField(max_length=40, constraints=[
+        peewee.Check("content_type IN ('application/pdf', 'image/png', 'image/jpeg')")])
+    original_name = peewee.CharField(max_length=200)
+    size_bytes = peewee.IntegerField(constraints=[peewee.Check("size_bytes > 0")])
+    sha256 = peewee.CharField(max_length=64)
+    data = peewee.BlobField()
+    uploaded_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    uploaded_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sroi_approval_evidence"
+
+
+class ApprovalReview(BaseModel):
+    """The project leader's decision on an approval: confirmed (it counts) or rejected, with a reason.
+
+    One per approval (UNIQUE): a second decision is refused by the database, not by looking first."""
+
+    approval = peewee.ForeignKeyField(Approval, unique=True, backref="+", on_delete="CASCADE")
+    decision = peewee.CharField(max_length=10, constraints=[
+        peewee.Check("decision IN ('confirmed', 'rejected')")])
+    reason = peewee.TextField(default="")
+    decided_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    decided_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sroi_approval_review"
+        constraints = [peewee.SQL("CHECK (decision = 'confirmed' OR reason <> '')")]
+
+
+MODELS = (ValuationTemplate, Commitment, Allocation, Approval, ApprovalEvidence, ApprovalReview)

@@ -81,6 +81,7 @@ def report_context(commitment, company, language: str, today: dt.date) -> dict[s
         "kind_label": lambda kind: str(service.KIND_LABELS.get(kind, kind)),
         "base_type_label": lambda code: str(service.BASE_TYPE_LABELS.get(code, code)),
         "rules_label": service.template_label(commitment.rules_template, commitment.rules_name),
+        "exceeds_label": lambda code: str(service.EXCEEDS_LABELS.get(code, code)),
         "stylesheet": stylesheet,
     }
 

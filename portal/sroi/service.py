@@ -26,7 +26,7 @@ import peewee
 from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 
-from portal.accounts.models import Company
+from portal.accounts.models import Company, User
 from portal.core import audit, clock
 from portal.core.contributions import describe
 from portal.core.db import atomic_write, database, is_sqlite, request_cache, utcnow
@@ -47,6 +47,8 @@ from portal.sroi.models import (
     MAX_RATE_CENTS,
     Allocation,
     Approval,
+    ApprovalEvidence,
+    ApprovalReview,
     Commitment,
     ValuationTemplate,
 )
@@ -505,24 +507,108 @@ def _approval_fields(amount_cents: int, approved_on, reference: str, note: str) 
     }
 
 
+@dataclass(frozen=True)
+class Excess:
+    """What the buyer's approvals come to with a new one, against the claim and the obligation."""
+
+    standing_cents: int     # the approvals that stand (confirmed or pending), with the new one
+    claimed_cents: int
+    obligation_cents: int
+
+    @property
+    def code(self) -> str | None:
+        over_claim = self.standing_cents > self.claimed_cents
+        over_obligation = self.standing_cents > self.obligation_cents
+        if over_claim and over_obligation:
+            return "both"
+        return "claim" if over_claim else "obligation" if over_obligation else None
+
+    def details(self) -> dict:
+        return {"standing_cents": self.standing_cents, "claimed_cents": self.claimed_cents,
+                "obligation_cents": self.obligation_cents}
+
+
+EXCEEDS_LABELS = {
+    "claim": _l("More than the claim"),
+    "obligation": _l("More than the obligation"),
+    "both": _l("More than the claim and the obligation"),
+}
+
+
+def _excess(commitment: Commitment, amount_cents: int, replaces: int | None = None) -> Excess:
+    """The approvals that stand after this one (a rejected one stands no more; a corrected one is replaced)."""
+    state = summary(commitment)
+    standing = sum(a.amount_cents for a in state.approvals if a.status != "rejected" and a.id != replaces)
+    return Excess(standing + amount_cents, state.claimed_cents, state.obligation_cents)
+
+
+def _checked_excess_reason(excess: Excess, reason: str) -> tuple[str | None, str | None]:
+    """(exceeds, reason) to store; refused when the approvals come to more and no reason is given."""
+    reason = _text(reason, 1000, "exceeds_reason", "")
+    if excess.code is None:
+        return None, None
+    if not reason:
+        language = _language()
+        words = {"standing": format_eur(excess.standing_cents, language),
+                 "claimed": format_eur(excess.claimed_cents, language),
+                 "obligation": format_eur(excess.obligation_cents, language)}
+        if excess.code == "obligation":
+            message = _l("With this approval the buyer's approvals come to %(standing)s, more than the obligation "
+                         "of %(obligation)s. Say why, so the project leader can check it.", **words)
+        else:
+            message = _l("With this approval the buyer's approvals come to %(standing)s, more than your claim of "
+                         "%(claimed)s (obligation %(obligation)s). Say why, so the project leader can check it.",
+                         **words)
+        raise SroiError(message, "exceeds_reason")
+    return excess.code, reason
+
+
+def _require_evidence(evidence) -> None:
+    from portal.sroi.evidence import Evidence
+
+    if not isinstance(evidence, Evidence):
+        raise SroiError(_l("Upload the buyer's letter (PDF, PNG or JPEG, at most 5 MB)."), "evidence")
+
+
+def _store_evidence(user, company_id: int, approval: Approval, evidence) -> None:
+    ApprovalEvidence.create(approval=approval.id, company=company_id, content_type=evidence.content_type,
+                            original_name=evidence.original_name, size_bytes=evidence.size_bytes,
+                            sha256=evidence.sha256, data=evidence.data, uploaded_by=user.id)
+
+
+def _evidence_details(evidence) -> dict:
+    return {"evidence_name": evidence.original_name, "evidence_type": evidence.content_type,
+            "evidence_bytes": evidence.size_bytes, "evidence_sha256": evidence.sha256}
+
+
 def record_approval(user, commitment_id: int, amount_cents: int, approved_on: dt.date, reference: str,
-                    note: str = "") -> Approval:
-    """Record what the contracting authority approved (after its confirmation)."""
+                    note: str = "", *, evidence=None, exceeds_reason: str = "") -> Approval:
+    """Record what the contracting authority approved, with its letter; it counts once the leader confirms it."""
     company_id = _company_id(user)
     values = _approval_fields(amount_cents, approved_on, reference, note)
+    _require_evidence(evidence)
     with atomic_write():
         commitment = _owned(company_id, commitment_id)
-        approval = Approval.create(commitment=commitment.id, entered_by=user.id, **values)
-        _audit("sroi.approval.recorded", user, commitment, approval_id=approval.id, **values)
+        excess = _excess(commitment, values["amount_cents"])
+        exceeds, reason = _checked_excess_reason(excess, exceeds_reason)
+        approval = Approval.create(commitment=commitment.id, entered_by=user.id, exceeds=exceeds,
+                                   exceeds_reason=reason, **values)
+        _store_evidence(user, company_id, approval, evidence)
+        _audit("sroi.approval.recorded", user, commitment, approval_id=approval.id, exceeds=exceeds,
+               exceeds_reason=reason, **values, **excess.details(), **_evidence_details(evidence))
     return approval
 
 
 def correct_approval(user, commitment_id: int, approval_id: int, amount_cents: int, approved_on: dt.date,
-                     reference: str, note: str, reason: str) -> Approval:
-    """Correct an approval: a new row that names the one it replaces, with the reason; never an edit."""
+                     reference: str, note: str, reason: str, *, evidence=None, exceeds_reason: str = "") -> Approval:
+    """Correct an approval: a new row that names the one it replaces, with the reason; never an edit.
+
+    Without a new letter the correction keeps the original's. It counts once the leader confirms it."""
     company_id = _company_id(user)
     values = _approval_fields(amount_cents, approved_on, reference, note)
     reason = _text(reason, 1000, "reason", _l("the reason for the correction"), required=True)
+    if evidence is not None:
+        _require_evidence(evidence)
     with atomic_write():
         commitment = _owned(company_id, commitment_id)
         original = Approval.get_or_none((Approval.id == approval_id) & (Approval.commitment == commitment.id))
@@ -530,27 +616,64 @@ def correct_approval(user, commitment_id: int, approval_id: int, amount_cents: i
             raise SroiError(_l("That approval does not exist."))
         if is_corrected(original.id):
             raise SroiError(_l("This approval was corrected already; correct the latest version instead."))
+        kept = None
+        if evidence is None:
+            kept = ApprovalEvidence.get_or_none(ApprovalEvidence.approval == original.id)
+            if kept is None:
+                raise SroiError(_l("Upload the buyer's letter (PDF, PNG or JPEG, at most 5 MB)."), "evidence")
+        excess = _excess(commitment, values["amount_cents"], replaces=original.id)
+        exceeds, exceeds_why = _checked_excess_reason(excess, exceeds_reason)
         try:
             with database.atomic():
                 correction = Approval.create(commitment=commitment.id, corrects=original.id, reason=reason,
-                                             entered_by=user.id, **values)
+                                             entered_by=user.id, exceeds=exceeds, exceeds_reason=exceeds_why,
+                                             **values)
         except peewee.IntegrityError as exc:
             raise SroiError(_l("This approval was corrected already; correct the latest version instead.")) from exc
+        if kept is not None:
+            # The original's letter, kept with the correction (a row of its own: letters go with approvals).
+            ApprovalEvidence.create(approval=correction.id, company=kept.company_id, content_type=kept.content_type,
+                                    original_name=kept.original_name, size_bytes=kept.size_bytes,
+                                    sha256=kept.sha256, data=kept.data, uploaded_by=user.id)
+            letter = {"evidence_name": kept.original_name, "evidence_kept": True}
+        else:
+            _store_evidence(user, company_id, correction, evidence)
+            letter = _evidence_details(evidence)
         before = {"amount_cents": original.amount_cents, "approved_on": original.approved_on,
                   "reference": original.reference, "note": original.note}
         _audit("sroi.approval.corrected", user, commitment, approval_id=correction.id, corrects=original.id,
-               before=before, after=values, reason=reason)
+               before=before, after=values, reason=reason, exceeds=exceeds, exceeds_reason=exceeds_why,
+               **excess.details(), **letter)
     return correction
 
 
+def _approvals_query() -> peewee.ModelSelect:
+    """Approvals with their review and the facts of their letter (never its bytes), one row each."""
+    reviewer = User.alias("sroi_reviewer")
+    return (Approval.select(Approval, ApprovalReview.decision.alias("review_decision"),
+                            ApprovalReview.reason.alias("review_reason"),
+                            ApprovalReview.decided_at.alias("reviewed_at"),
+                            reviewer.name.alias("reviewed_by_name"),
+                            ApprovalEvidence.id.alias("evidence_id"),
+                            ApprovalEvidence.original_name.alias("evidence_name"),
+                            ApprovalEvidence.content_type.alias("evidence_type"),
+                            ApprovalEvidence.size_bytes.alias("evidence_size"))
+            .join(ApprovalReview, peewee.JOIN.LEFT_OUTER, on=(ApprovalReview.approval == Approval.id))
+            .join(reviewer, peewee.JOIN.LEFT_OUTER, on=(ApprovalReview.decided_by == reviewer.id))
+            .switch(Approval)
+            .join(ApprovalEvidence, peewee.JOIN.LEFT_OUTER, on=(ApprovalEvidence.approval == Approval.id))
+            .objects())
+
+
 def current_approvals(commitment_ids: Iterable[int]) -> dict[int, list[Approval]]:
-    """The approvals nobody corrected, per commitment, oldest first."""
+    """The approvals nobody corrected, per commitment, oldest first, each with its status
+    (`confirmed`, `pending` or `rejected`: only confirmed ones count as approved)."""
     ids = list(commitment_ids)
     found: dict[int, list[Approval]] = {i: [] for i in ids}
     if not ids:
         return found
     replaced = Approval.select(Approval.corrects).where(Approval.corrects.is_null(False))
-    query = (Approval.select().where(Approval.commitment.in_(ids) & Approval.id.not_in(replaced))
+    query = (_approvals_query().where(Approval.commitment.in_(ids) & Approval.id.not_in(replaced))
              .order_by(Approval.approved_on, Approval.id))
     for approval in query:
         found[approval.commitment_id].append(approval)
@@ -562,8 +685,62 @@ def is_corrected(approval_id: int) -> bool:
 
 
 def approval_history(commitment_id: int) -> list[Approval]:
-    """Every approval row of a commitment, corrections included, oldest first."""
-    return list(Approval.select().where(Approval.commitment == commitment_id).order_by(Approval.id))
+    """Every approval row of a commitment, corrections included, oldest first, with status and letter."""
+    return list(_approvals_query().where(Approval.commitment == commitment_id).order_by(Approval.id))
+
+
+def _leader(user) -> None:
+    if not getattr(user, "is_leader", False):
+        raise SroiError(_l("Only the project leader confirms approvals."))
+
+
+def _reviewable(approval_id: int, commitment_id: int | None = None) -> tuple[Approval, Commitment]:
+    query = Approval.select().where(Approval.id == approval_id)
+    if commitment_id is not None:
+        query = query.where(Approval.commitment == commitment_id)
+    approval = query.first()
+    if approval is None:
+        raise SroiError(_l("That approval does not exist."))
+    if is_corrected(approval.id):
+        raise SroiError(_l("The company corrected this approval; decide on the correction instead."))
+    return approval, Commitment.get_by_id(approval.commitment_id)
+
+
+def _decide(user, approval: Approval, commitment: Commitment, decision: str, reason: str) -> ApprovalReview:
+    try:
+        with database.atomic():
+            review = ApprovalReview.create(approval=approval.id, decision=decision, reason=reason, decided_by=user.id)
+    except peewee.IntegrityError as exc:
+        raise SroiError(_l("This approval was decided on already.")) from exc
+    _audit(f"sroi.approval.{decision}", user, commitment, approval_id=approval.id, amount_cents=approval.amount_cents,
+           reference=approval.reference, reason=reason)
+    return review
+
+
+def confirm_approval(user, approval_id: int, commitment_id: int | None = None) -> ApprovalReview:
+    """The project leader confirms an approval against the buyer's letter: from now on it counts."""
+    _leader(user)
+    with atomic_write():
+        approval, commitment = _reviewable(approval_id, commitment_id)
+        if not ApprovalEvidence.select().where(ApprovalEvidence.approval == approval.id).exists():
+            raise SroiError(_l("This approval has no letter from the buyer. Ask the company to correct it and "
+                               "upload the letter."))
+        return _decide(user, approval, commitment, "confirmed", "")
+
+
+def reject_approval(user, approval_id: int, reason: str, commitment_id: int | None = None) -> ApprovalReview:
+    """The project leader rejects an approval, with the reason the company will read: it does not count."""
+    _leader(user)
+    reason = _text(reason, 1000, "reason", _l("the reason for rejecting"), required=True)
+    with atomic_write():
+        approval, commitment = _reviewable(approval_id, commitment_id)
+        return _decide(user, approval, commitment, "rejected", reason)
+
+
+def approval_evidence(commitment_id: int, approval_id: int) -> ApprovalEvidence | None:
+    """The letter of one approval of one commitment (the caller checked who may see the commitment)."""
+    return (ApprovalEvidence.select().join(Approval, on=(ApprovalEvidence.approval == Approval.id))
+            .where((Approval.id == approval_id) & (Approval.commitment == commitment_id)).first())
 
 
 @dataclass(frozen=True)
@@ -1117,7 +1294,7 @@ def deadline_warning(gap_cents: int, days_left: int) -> str:
 
 def _warning_of(commitment: Commitment, approvals: list[Approval], today: dt.date) -> str:
     obligation = obligation_cents(commitment.base_cents, commitment.percentage_bp, commitment.cap_cents)
-    gap = max(0, obligation - sum(approval.amount_cents for approval in approvals))
+    gap = max(0, obligation - sum(approval.amount_cents for approval in approvals if approval.status == "confirmed"))
     return deadline_warning(gap, (commitment.deadline_on - today).days)
 
 
@@ -1139,7 +1316,17 @@ class Summary:
 
     @property
     def approved_cents(self) -> int:
-        return sum(approval.amount_cents for approval in self.approvals)
+        """What the buyer approved and the project leader confirmed against the buyer's letter."""
+        return sum(approval.amount_cents for approval in self.approvals if approval.status == "confirmed")
+
+    @property
+    def awaiting_cents(self) -> int:
+        """Approvals the company recorded that wait for the project leader's confirmation."""
+        return sum(approval.amount_cents for approval in self.approvals if approval.status == "pending")
+
+    @property
+    def awaiting(self) -> list[Approval]:
+        return [approval for approval in self.approvals if approval.status == "pending"]
 
     @property
     def gap_cents(self) -> int:
@@ -1467,13 +1654,14 @@ def deadline_warnings(company_id: int, today: dt.date | None = None) -> list[Sum
 
 
 def leader_counts(today: dt.date | None = None) -> dict[str, int]:
-    """The leader's panel: commitments, companies with one, and deadlines that warn; from the
-    commitments and their approvals (two queries), without evaluating a claim."""
+    """The leader's panel: commitments, companies with one, deadlines that warn and approvals waiting
+    for her confirmation; from the commitments and their approvals (two queries), without evaluating a claim."""
     today = today or clock.today()
     commitments = list(Commitment.select())
     approvals = current_approvals(c.id for c in commitments)
     return {"commitments": len(commitments), "companies": len({c.company_id for c in commitments}),
-            "warnings": sum(1 for c in commitments if _warning_of(c, approvals[c.id], today))}
+            "warnings": sum(1 for c in commitments if _warning_of(c, approvals[c.id], today)),
+            "reviews": sum(1 for found in approvals.values() for approval in found if approval.status == "pending")}
 
 
 @dataclass
@@ -1499,6 +1687,9 @@ ACTION_LABELS = {
     "sroi.allocation.set": _l("Allocation changed"),
     "sroi.approval.recorded": _l("Approval by the buyer recorded"),
     "sroi.approval.corrected": _l("Approval corrected"),
+    "sroi.approval.confirmed": _l("Approval confirmed by the project leader"),
+    "sroi.approval.rejected": _l("Approval rejected by the project leader"),
+    "sroi.allocation.bulk": _l("Contributions allocated in bulk"),
     "sroi.commitment.deleted": _l("Commitment removed"),
 }
 

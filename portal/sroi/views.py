@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -17,12 +19,14 @@ from portal.sroi import service
 from portal.sroi.forms import (
     AllocationForm,
     ApprovalForm,
+    BulkForm,
     CommitmentForm,
     ConfirmForm,
     CorrectionForm,
+    ReviewForm,
     RulesForm,
 )
-from portal.sroi.models import HOUR_KINDS, MAX_BASE_CENTS, Approval, Commitment
+from portal.sroi.models import ALLOCATABLE_KINDS, HOUR_KINDS, MAX_BASE_CENTS, Approval, Commitment
 
 bp = Blueprint("sroi", __name__, url_prefix="/sroi")
 
@@ -52,6 +56,7 @@ def _wire(state):
         sroi_template_label=service.template_label,
         sroi_template_note=service.template_note,
         sroi_base_type=lambda code: str(service.BASE_TYPE_LABELS.get(code, code)),
+        sroi_counts=service.counts_kind,
     )
     app.jinja_env.filters["sroi_percent"] = lambda bp_: service.format_percentage(bp_, current_language())
     app.jinja_env.filters["sroi_hours"] = service.format_minutes
@@ -166,17 +171,38 @@ def delete(commitment_id: int):
     return redirect(url_for("sroi.index"))
 
 
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a long list: its rows, its number and how many pages there are."""
+
+    rows: list
+    number: int
+    count: int
+    total: int
+
+
+def _page(rows: list, argument: str) -> Page:
+    count = max(1, -(-len(rows) // PAGE_SIZE))
+    number = min(max(request.args.get(argument, 1, type=int) or 1, 1), count)
+    return Page(rows[(number - 1) * PAGE_SIZE:number * PAGE_SIZE], number, count, len(rows))
+
+
 def _render_detail(commitment: Commitment, *, status: int = 200, failed_key: str = "", failed_amount: str = "",
-                   failed_message: str = "", readonly: bool = False):
+                   failed_message: str = "", readonly: bool = False, review_form=None, review_id: int | None = None):
     summary = service.summary(commitment)
     available = [] if readonly else service.available(commitment)
     return render_template(
         "sroi/detail.html", commitment=commitment, summary=summary, available=available,
+        allocated_page=_page(summary.lines, "page"), available_page=_page(available, "free_page"),
         history=service.approval_history(commitment.id), audit_rows=service.history(commitment),
         current_ids={a.id for a in summary.approvals}, readonly=readonly,
         company=Company.get_by_id(commitment.company_id),
         failed_key=failed_key, failed_amount=failed_amount, failed_message=failed_message,
-        plain_amount=_plain_for_kind,
+        plain_amount=_plain_for_kind, review_form=review_form or ReviewForm(), review_id=review_id,
+        exceeds_label=lambda code: str(service.EXCEEDS_LABELS.get(code, "")),
     ), status
 
 
@@ -238,7 +264,9 @@ def remove_allocation(commitment_id: int, allocation_id: int):
     except service.SroiError:
         abort(404)
     flash(_("The contribution no longer counts toward this commitment."), "success")
-    return redirect(url_for("sroi.detail", commitment_id=commitment.id) + "#allocations")
+    page = request.form.get("page", 1, type=int) or 1
+    return redirect(url_for("sroi.detail", commitment_id=commitment.id, **({"page": page} if page > 1 else {}))
+                    + "#allocations")
 
 
 @bp.route("/suggest", methods=["GET", "POST"])
@@ -260,6 +288,12 @@ def suggest():
 
 # --- approvals ------------------------------------------------------------------------------
 
+def _approval_page(form, commitment: Commitment, original: Approval | None, refused: bool):
+    state = service.summary(commitment)
+    return render_template("sroi/approval.html", form=form, commitment=commitment, original=original,
+                           summary=state), _status(form, refused)
+
+
 @bp.route("/<int:commitment_id>/approvals/new", methods=["GET", "POST"])
 @company_required
 def approve(commitment_id: int):
@@ -269,21 +303,23 @@ def approve(commitment_id: int):
     if form.validate_on_submit():
         try:
             service.record_approval(current_user, commitment.id, form.amount_cents, form.approved_on.data,
-                                    form.reference.data, form.note.data or "")
+                                    form.reference.data, form.note.data or "", evidence=form.letter,
+                                    exceeds_reason=form.exceeds_reason.data or "")
         except service.SroiError as error:
             _apply_error(form, error)
             refused = True
         else:
-            flash(_("The buyer's approval is recorded."), "success")
+            flash(_("The buyer's approval is recorded with its letter. It counts as approved once the project "
+                    "leader has confirmed it."), "success")
             return redirect(url_for("sroi.detail", commitment_id=commitment.id))
-    return render_template("sroi/approval.html", form=form, commitment=commitment, original=None), _status(form, refused)
+    return _approval_page(form, commitment, None, refused)
 
 
 @bp.route("/<int:commitment_id>/approvals/<int:approval_id>/correct", methods=["GET", "POST"])
 @company_required
 def correct(commitment_id: int, approval_id: int):
     commitment = _commitment(commitment_id)
-    original = Approval.get_or_none((Approval.id == approval_id) & (Approval.commitment == commitment.id))
+    original = next((a for a in service.approval_history(commitment.id) if a.id == approval_id), None)
     if original is None:
         abort(404)
     form = CorrectionForm()
@@ -298,18 +334,89 @@ def correct(commitment_id: int, approval_id: int):
         form.approved_on.data = original.approved_on
         form.reference.data = original.reference
         form.note.data = original.note
+        form.exceeds_reason.data = original.exceeds_reason or ""
     elif form.validate_on_submit():
         try:
             service.correct_approval(current_user, commitment.id, original.id, form.amount_cents,
                                      form.approved_on.data, form.reference.data, form.note.data or "",
-                                     form.reason.data or "")
+                                     form.reason.data or "", evidence=form.letter,
+                                     exceeds_reason=form.exceeds_reason.data or "")
         except service.SroiError as error:
             _apply_error(form, error)
             refused = True
         else:
-            flash(_("The correction is recorded; the original stays on record."), "success")
+            flash(_("The correction is recorded; the original stays on record. The correction counts as "
+                    "approved once the project leader has confirmed it."), "success")
             return redirect(url_for("sroi.detail", commitment_id=commitment.id))
-    return render_template("sroi/approval.html", form=form, commitment=commitment, original=original), _status(form, refused)
+    return _approval_page(form, commitment, original, refused)
+
+
+@bp.get("/<int:commitment_id>/approvals/<int:approval_id>/letter")
+@company_required
+def download_letter(commitment_id: int, approval_id: int):
+    commitment = _commitment(commitment_id)
+    return _letter_response(commitment, approval_id)
+
+
+def _letter_response(commitment: Commitment, approval_id: int) -> Response:
+    from portal.sroi import evidence
+
+    found = service.approval_evidence(commitment.id, approval_id)
+    if found is None:
+        abort(404)
+    return evidence.send(bytes(found.data), found.content_type, found.original_name)
+
+
+# --- bulk allocation ------------------------------------------------------------------------
+
+def _bulk_request(form: BulkForm, commitment: Commitment):
+    from portal.sroi import bulk
+
+    try:
+        return bulk.check_request(commitment, form.kinds.data, form.start_on.data, form.end_on.data, form.rule.data)
+    except service.SroiError as error:
+        _apply_error(form, error)
+        return None
+
+
+@bp.route("/<int:commitment_id>/allocate/bulk", methods=["GET", "POST"])
+@company_required
+def allocate_bulk(commitment_id: int):
+    """Choose kinds, a period and a rule; see the preview (GET); confirm it (POST)."""
+    from portal.sroi import bulk
+
+    commitment = _commitment(commitment_id)
+    asked = request.method == "GET" and bool(request.args)
+    # The preview is a GET (a link that can be shared or reloaded): no token to check, nothing is saved.
+    form = BulkForm(formdata=request.args, meta={"csrf": False}) if asked else BulkForm()
+    if request.method == "GET" and not asked:
+        form.kinds.data = [kind for kind in ALLOCATABLE_KINDS if service.counts_kind(commitment, kind)]
+        form.start_on.data, form.end_on.data = commitment.period_start_on, commitment.period_end_on
+    plan, result, status = None, None, 200
+    if request.method == "POST":
+        wanted = _bulk_request(form, commitment) if form.validate_on_submit() else None
+        if wanted is not None:
+            try:
+                result = bulk.apply(current_user, commitment.id, wanted, form.fingerprint.data or "")
+            except service.SroiError as error:
+                flash(str(error), "error")
+                status = 422
+                plan = bulk.preview(current_user, commitment.id, wanted)
+        else:
+            status = 422
+    elif asked and form.validate():
+        wanted = _bulk_request(form, commitment)
+        if wanted is not None:
+            plan = bulk.preview(current_user, commitment.id, wanted)
+        else:
+            status = 422
+    elif asked:
+        status = 422
+    if plan is not None:
+        form.fingerprint.data = plan.fingerprint
+    return render_template("sroi/bulk.html", form=form, commitment=commitment, plan=plan, result=result,
+                           refusal_label=lambda reason: str(bulk.REFUSALS[reason]),
+                           kind_label=bulk.kind_label, summary=service.summary(commitment)), status
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -355,3 +462,38 @@ def leader_report_pdf(commitment_id: int):
     if commitment is None:
         abort(404)
     return _report_response(commitment)
+
+
+@bp.get("/leader/<int:commitment_id>/approvals/<int:approval_id>/letter")
+@leader_required
+def leader_download_letter(commitment_id: int, approval_id: int):
+    commitment = Commitment.get_or_none(Commitment.id == commitment_id)
+    if commitment is None:
+        abort(404)
+    return _letter_response(commitment, approval_id)
+
+
+@bp.post("/leader/<int:commitment_id>/approvals/<int:approval_id>/review")
+@leader_required
+def leader_review(commitment_id: int, approval_id: int):
+    """Confirm an approval against the buyer's letter, or reject it with a reason."""
+    commitment = Commitment.get_or_none(Commitment.id == commitment_id)
+    if commitment is None or not Approval.select().where(
+            (Approval.id == approval_id) & (Approval.commitment == commitment.id)).exists():
+        abort(404)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        if form.decision.data == "confirm":
+            service.confirm_approval(current_user, approval_id, commitment.id)
+            flash(_("The approval is confirmed: it now counts as approved."), "success")
+        else:
+            service.reject_approval(current_user, approval_id, form.reason.data or "", commitment.id)
+            flash(_("The approval is rejected; the company sees your reason."), "success")
+    except service.SroiError as error:
+        if error.field == "reason":
+            form.reason.errors = list(form.reason.errors) + [str(error)]
+            return _render_detail(commitment, readonly=True, status=422, review_form=form, review_id=approval_id)
+        flash(str(error), "error")
+    return redirect(url_for("sroi.leader_detail", commitment_id=commitment.id) + "#approvals")

@@ -140,3 +140,25 @@ def request_context(app):
     """Service calls outside a request still need one for translated messages (as the CLI has)."""
     with app.test_request_context():
         yield
+
+
+def pdf_bytes(pages: int = 1) -> bytes:
+    """A plain PDF, as a buyer's letter saved as PDF would be (pypdf writes it; no fonts needed)."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(595, 842)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def letter(app):
+    """The buyer's letter, checked as an upload is: what service.record_approval takes as evidence."""
+    from portal.sroi import evidence
+
+    return evidence.check(pdf_bytes(), "akkoord-gemeente-utrecht.pdf")

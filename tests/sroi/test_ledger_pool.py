@@ -127,7 +127,7 @@ def post_history(company, start: int, rows: int) -> None:
 
 @pytest.mark.slow
 def test_the_pages_read_the_same_number_of_queries_with_10_or_1000_postings_outside_the_periods(
-        app, make_company, ledger, make_commitment, login, leader_client):
+        app, make_company, ledger, make_commitment, login, leader_client, letter):
     company = make_company("Bouw")
     with app.test_request_context():
         commitment = make_commitment(company.admin, base_cents=10_000_000)
@@ -138,7 +138,7 @@ def test_the_pages_read_the_same_number_of_queries_with_10_or_1000_postings_outs
         service.set_allocation(company.admin, commitment.id, hours.key, 450)
         service.set_allocation(company.admin, commitment.id, money.key, 20_000)
         service.set_allocation(company.admin, commitment.id, laptops.key, 80_000)
-        service.record_approval(company.admin, commitment.id, 10_000, dt.date(2026, 10, 15), "SR-1")
+        service.record_approval(company.admin, commitment.id, 10_000, dt.date(2026, 10, 15), "SR-1", evidence=letter)
         # The session is reversed and confirmed again at 6:00: a netting group with three keys.
         ledger.hours(company, -450, person="Anna de Vries", on=dt.date(2026, 9, 7), value_cents=-37_500)
         ledger.hours(company, 360, person="Anna de Vries", on=dt.date(2026, 9, 7))

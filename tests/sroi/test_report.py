@@ -13,7 +13,7 @@ TODAY = dt.date(2026, 11, 1)
 
 
 @pytest.fixture
-def reported(app, make_company, ledger, make_commitment, request_context):
+def reported(app, make_company, ledger, make_commitment, request_context, letter, leader):
     """A commitment with hours, money and materials allocated and one corrected approval."""
 
     def build(language: str):
@@ -26,9 +26,11 @@ def reported(app, make_company, ledger, make_commitment, request_context):
         service.set_allocation(company.admin, commitment.id, hours.key, 12 * 60)            # 10 h count (cap)
         service.set_allocation(company.admin, commitment.id, money.key, 1_000_00)
         service.set_allocation(company.admin, commitment.id, laptops.key, 899_99)
-        first = service.record_approval(company.admin, commitment.id, 1_500_00, dt.date(2026, 10, 15), "SR-88")
-        service.correct_approval(company.admin, commitment.id, first.id, 1_400_00, dt.date(2026, 10, 15),
-                                 "SR-88b", "", "Adviser lowered the amount")
+        first = service.record_approval(company.admin, commitment.id, 1_500_00, dt.date(2026, 10, 15), "SR-88",
+                                        evidence=letter)
+        corrected = service.correct_approval(company.admin, commitment.id, first.id, 1_400_00, dt.date(2026, 10, 15),
+                                             "SR-88b", "", "Adviser lowered the amount")
+        service.confirm_approval(leader, corrected.id)       # the project leader checked the letter
         return company, commitment
 
     return build

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import json
 import re
 
@@ -13,6 +14,7 @@ import time_machine
 from portal.core import audit, clock
 from portal.sroi import service
 from portal.sroi.models import Allocation, Approval, Commitment
+from tests.sroi.conftest import pdf_bytes
 
 GOOD = {
     "template": "utrecht-bouwblokken",
@@ -137,11 +139,16 @@ def test_another_companys_contribution_cannot_be_allocated_over_http(company_cli
     assert Allocation.select().count() == 0
 
 
-def test_approval_and_correction(company_client, make_commitment):
+def letter_file(name: str = "akkoord.pdf"):
+    return (io.BytesIO(pdf_bytes()), name)
+
+
+def test_approval_and_correction(company_client, make_commitment, leader):
     company, client = company_client()
     commitment = make_commitment(company.admin, base_cents=10_000_000)
     response = client.post(f"/sroi/{commitment.id}/approvals/new",
-                           data={"amount": "1.500,00", "approved_on": "2026-10-15", "reference": "SR-2026-88"})
+                           data={"amount": "1.500,00", "approved_on": "2026-10-15", "reference": "SR-2026-88",
+                                 "evidence": letter_file(), "exceeds_reason": "Adviser counts the pilot project too"})
     assert response.status_code == 302
     approval = Approval.get()
     # A correction without a reason is refused and keeps what was typed.
@@ -152,8 +159,12 @@ def test_approval_and_correction(company_client, make_commitment):
     assert Approval.select().count() == 1
     response = client.post(f"/sroi/{commitment.id}/approvals/{approval.id}/correct",
                            data={"amount": "1.400,00", "approved_on": "2026-10-15", "reference": "SR-2026-88b",
-                                 "reason": "Adviser's letter of 20 October lowered the amount"})
+                                 "reason": "Adviser's letter of 20 October lowered the amount",
+                                 "exceeds_reason": "Adviser counts the pilot project too"})
     assert response.status_code == 302
+    assert service.summary(commitment).approved_cents == 0        # not until the project leader confirms it
+    with client.application.test_request_context():
+        service.confirm_approval(leader, Approval.get(Approval.corrects == approval.id).id)
     summary = service.summary(commitment)
     assert summary.approved_cents == 140_000
     assert summary.gap_cents == 500_000 - 140_000
@@ -162,14 +173,15 @@ def test_approval_and_correction(company_client, make_commitment):
     # The original stays, and cannot be corrected twice.
     assert Approval.select().count() == 2
     response = client.post(f"/sroi/{commitment.id}/approvals/{approval.id}/correct",
-                           data={"amount": "1", "approved_on": "2026-10-15", "reference": "x", "reason": "again"},
+                           data={"amount": "1", "approved_on": "2026-10-15", "reference": "x", "reason": "again",
+                                 "exceeds_reason": "x"},
                            follow_redirects=True)
     assert "corrected already" in text_of(response)
     assert Approval.select().count() == 2
     with pytest.raises(service.SroiError):
         with client.application.test_request_context():
             service.correct_approval(company.admin, commitment.id, approval.id, 1, dt.date(2026, 10, 15), "x", "",
-                                     "again")
+                                     "again", exceeds_reason="x")
     assert Approval.select().count() == 2
     corrected = audit.AuditLog.get(audit.AuditLog.action == "sroi.approval.corrected")
     details = json.loads(corrected.details)
@@ -186,13 +198,14 @@ def test_approval_in_the_future_or_negative_is_refused(company_client, make_comm
         ({"amount": "-100", "approved_on": "2026-10-01", "reference": "R"}, "cannot be negative"),
         ({"amount": "100", "approved_on": "2026-10-01", "reference": ""}, "required"),
     ):
-        response = client.post(f"/sroi/{commitment.id}/approvals/new", data=data)
+        response = client.post(f"/sroi/{commitment.id}/approvals/new",
+                               data={**data, "evidence": letter_file(), "exceeds_reason": "Pilot"})
         assert response.status_code == 422
         assert message in text_of(response)
     assert Approval.select().count() == 0
 
 
-def test_edits_after_approval_are_corrections_with_a_reason(company_client, make_commitment):
+def test_edits_after_approval_are_corrections_with_a_reason(company_client, make_commitment, letter):
     company, client = company_client()
     commitment = make_commitment(company.admin, base_cents=10_000_000)
     edit = {**GOOD, "base_amount": "100.000,00", "percentage": "5"}
@@ -200,7 +213,8 @@ def test_edits_after_approval_are_corrections_with_a_reason(company_client, make
     # Before any approval a change is a plain update.
     assert client.post(f"/sroi/{commitment.id}/edit", data=edit).status_code == 302
     assert audit.AuditLog.select().where(audit.AuditLog.action == "sroi.commitment.updated").count() == 1
-    service.record_approval(company.admin, commitment.id, 100_000, dt.date(2026, 10, 1), "SR-1")
+    service.record_approval(company.admin, commitment.id, 100_000, dt.date(2026, 10, 1), "SR-1", evidence=letter,
+                            exceeds_reason="The adviser approved the plan in advance")
     edit["percentage"] = "7"
     response = client.post(f"/sroi/{commitment.id}/edit", data=edit)
     assert response.status_code == 422
@@ -243,7 +257,7 @@ def test_rules_refusals(company_client, make_commitment):
     assert service.rules_of(Commitment.get_by_id(commitment.id)) == service.rules_of(commitment)
 
 
-def test_delete_a_commitment_recorded_by_mistake(company_client, ledger, make_commitment):
+def test_delete_a_commitment_recorded_by_mistake(company_client, ledger, make_commitment, letter):
     company, client = company_client()
     commitment = make_commitment(company.admin)
     donation = ledger.money(company, 1_000)
@@ -251,7 +265,8 @@ def test_delete_a_commitment_recorded_by_mistake(company_client, ledger, make_co
     assert client.post(f"/sroi/{commitment.id}/delete", data={"fingerprint": "delete"}).status_code == 302
     assert Commitment.select().count() == 0 and Allocation.select().count() == 0
     kept = make_commitment(company.admin)
-    service.record_approval(company.admin, kept.id, 1_000, dt.date(2026, 10, 1), "SR-1")
+    service.record_approval(company.admin, kept.id, 1_000, dt.date(2026, 10, 1), "SR-1", evidence=letter,
+                            exceeds_reason="Approved in advance")
     response = client.post(f"/sroi/{kept.id}/delete", data={"fingerprint": "delete"}, follow_redirects=True)
     assert "stays on record" in text_of(response)
     assert Commitment.select().count() == 1
@@ -274,7 +289,7 @@ def test_suggestion_over_http(company_client, ledger, make_commitment):
     assert Allocation.select().count() == 1
 
 
-def test_dashboard_warns_when_a_deadline_is_near_and_a_gap_remains(company_client, make_commitment):
+def test_dashboard_warns_when_a_deadline_is_near_and_a_gap_remains(company_client, make_commitment, letter, leader):
     company, client = company_client()
     today = clock.today()
     near = make_commitment(company.admin, contract_reference="NEAR", period_start_on=today - dt.timedelta(days=300),
@@ -284,7 +299,10 @@ def test_dashboard_warns_when_a_deadline_is_near_and_a_gap_remains(company_clien
     page = text_of(client.get("/dashboard"))
     assert "SROI deadlines" in page
     assert "NEAR" in page and "in 20 days" in page and "FAR" not in page
-    service.record_approval(company.admin, near.id, service.summary(near).obligation_cents, today, "SR-OK")
+    approval = service.record_approval(company.admin, near.id, service.summary(near).obligation_cents, today, "SR-OK",
+                                       evidence=letter, exceeds_reason="Approved on the plan")
+    assert "SROI deadlines" in text_of(client.get("/dashboard"))       # recorded, not yet confirmed
+    service.confirm_approval(leader, approval.id)
     assert "SROI deadlines" not in text_of(client.get("/dashboard"))
 
 
@@ -318,18 +336,19 @@ def test_members_may_work_on_commitments_too(app, make_company, login, make_comm
     assert Commitment.get().created_by_id == company.member.id
 
 
-def test_every_page_renders_for_its_owner(app, company_client, ledger, make_commitment):
+def test_every_page_renders_for_its_owner(app, company_client, ledger, make_commitment, letter):
     company, client = company_client()
     commitment = make_commitment(company.admin)
     hours = ledger.hours(company, 120)
     allocation = service.set_allocation(company.admin, commitment.id, hours.key, 60)
-    approval = service.record_approval(company.admin, commitment.id, 1_000, dt.date(2026, 10, 1), "SR-1")
+    approval = service.record_approval(company.admin, commitment.id, 1_000, dt.date(2026, 10, 1), "SR-1",
+                                       evidence=letter)
     ids = {"commitment_id": commitment.id, "allocation_id": allocation.id, "approval_id": approval.id}
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("sroi.") or rule.endpoint.startswith("sroi.leader") or "GET" not in rule.methods:
             continue
-        if rule.endpoint == "sroi.report_pdf":
-            continue                                   # covered by the report tests
+        if rule.endpoint in ("sroi.report_pdf", "sroi.download_letter"):
+            continue                                   # downloads: covered by the report and evidence tests
         url = rule.build({name: ids[name] for name in rule.arguments})[1]
         response = client.get(url)
         assert response.status_code == 200, url
@@ -351,6 +370,7 @@ def test_an_approval_dated_today_in_utrecht_is_accepted_after_midnight_utrecht_t
         form = client.get(f"/sroi/{commitment.id}/approvals/new")
         assert 'value="2026-11-29"' in form.get_data(as_text=True)   # the form proposes Utrecht's today
         response = client.post(f"/sroi/{commitment.id}/approvals/new",
-                               data={"amount": "100", "approved_on": "2026-11-29", "reference": "UTR-1"})
+                               data={"amount": "100", "approved_on": "2026-11-29", "reference": "UTR-1",
+                                     "evidence": letter_file(), "exceeds_reason": "Approved on the plan"})
         assert response.status_code == 302, text_of(response)
     assert Approval.get().approved_on == dt.date(2026, 11, 29)
