@@ -3,9 +3,17 @@ placements, checked against the tax-free limits of that calendar year, exported 
 
 A month is "active" when the ambassador has confirmed volunteered hours in it (net of
 reversals), so the foundation pays only for time the project leader has confirmed.
-The allowance is a fixed monthly fee (not agreed per hour): the hourly limit is shown as
-information, the monthly and yearly limits as warnings. Limits are data per year
-(`AllowanceCap`); a year without limits gets a warning of its own.
+Limits are data per year (`AllowanceCap`); a year without limits is never treated as fine: its
+lines say so and are not exported until the leader enters them.
+
+Each line shows what the monthly amount works out at per confirmed hour (rounded half-up to
+the cent) beside the year's hourly limit. The Belastingdienst has two regimes: with an hourly
+rate agreed, the hourly, monthly and yearly limits apply; without one, the allowance must be
+out of proportion to the work, and the monthly and yearly limits apply. Whether a fixed EUR 160
+is out of proportion is the programme's call, so a line with any warning is paid only after the
+project leader recorded a decision on it (pay as a fixed monthly allowance, reduce, do not pay),
+with a reason. A line follows its hours: a reversal recomputes an open line (or removes it when
+no confirmed hours remain) and blocks an exported one from any further payment.
 """
 
 from __future__ import annotations
@@ -21,21 +29,52 @@ from flask_babel import lazy_gettext as _l
 from portal.accounts.models import Company, User
 from portal.core import audit, money
 from portal.core import ledger as books
-from portal.core.db import atomic_write, utcnow
+from portal.core.db import atomic_write, database, utcnow
 from portal.core.spreadsheet import csv_bytes, safe_cell
 from portal.enrollment.calendar import month_start, months_between
-from portal.enrollment.models import AllowanceCap, AllowanceLine, Enrolment, HoursEntry, SchoolYear
+from portal.enrollment.models import (
+    ALLOWANCE_DECISIONS,
+    AllowanceCap,
+    AllowanceLine,
+    Enrolment,
+    HoursEntry,
+    SchoolYear,
+)
 from portal.enrollment.service import EnrollmentError
 
 ALLOWANCE_FUNDING = ("volunteer", "mixed")
 EXPORT_COLUMNS = ("batch", "month", "ambassador", "email", "iban", "company", "enrolment", "amount_eur", "warnings")
+MAX_REASON = 500
+DECISION_LABELS = {
+    "fixed_monthly": _l("Pay as a fixed monthly allowance (no hourly rate agreed)"),
+    "reduce": _l("Pay a reduced amount"),
+    "do_not_pay": _l("Do not pay"),
+}
 
 
 def _month_end(month: dt.date) -> dt.date:
     return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
-def volunteered_by_month(enrolment_ids=None, until: dt.date | None = None) -> dict[tuple[int, dt.date], int]:
+def hourly_cents(amount_cents: int, minutes: int) -> int | None:
+    """What an amount works out at per hour of `minutes`, rounded half-up to the cent (None without hours)."""
+    if minutes <= 0:
+        return None
+    return (amount_cents * 60 * 2 + minutes) // (2 * minutes)
+
+
+def fitting_cents(hourly_cap_cents: int, minutes: int) -> int:
+    """The most that stays within an hourly limit for `minutes`: rounded down, so it never passes it."""
+    return hourly_cap_cents * minutes // 60
+
+
+def payable(line: AllowanceLine) -> int:
+    """What a line pays: the monthly amount, unless the leader reduced it (or decided not to pay)."""
+    return line.amount_cents if line.payable_cents is None else line.payable_cents
+
+
+def volunteered_by_month(enrolment_ids=None, until: dt.date | None = None,
+                         since: dt.date | None = None) -> dict[tuple[int, dt.date], int]:
     """Confirmed volunteered minutes per (enrolment, month), reversals included."""
     query = (HoursEntry.select(HoursEntry.enrolment, HoursEntry.worked_on,
                                HoursEntry.volunteered_minutes)
@@ -46,6 +85,8 @@ def volunteered_by_month(enrolment_ids=None, until: dt.date | None = None) -> di
         query = query.where(HoursEntry.enrolment.in_(list(enrolment_ids)))
     if until is not None:
         query = query.where(HoursEntry.worked_on <= until)
+    if since is not None:
+        query = query.where(HoursEntry.worked_on >= since)
     totals: dict[tuple[int, dt.date], int] = defaultdict(int)
     for enrolment_id, day, minutes in query.tuples():
         totals[(enrolment_id, month_start(day))] += minutes
@@ -73,15 +114,22 @@ def build_ledger(actor: User | None, upto: dt.date) -> int:
                 .join(SchoolYear).where(Enrolment.id.in_(ids[start:start + 500])).tuples())})
         now = utcnow()
         rows = [{"enrolment": e, "company": rates[e][0], "month": month, "amount_cents": rates[e][1],
-                 "created_at": now} for e, month in sorted(wanted) if rates[e][1] > 0]
+                 "minutes": minutes[(e, month)], "created_at": now}
+                for e, month in sorted(wanted) if rates[e][1] > 0]
         for start in range(0, len(rows), 500):
             AllowanceLine.insert_many(rows[start:start + 500]).on_conflict_ignore().execute()
         for line in AllowanceLine.select().where(AllowanceLine.created_at == now).order_by(AllowanceLine.id):
-            books.post(company_id=line.company_id, dated_on=line.month, kind="allowance", key=f"allowance:{line.id}",
-                        source="allowance.line", basis="at_cost", value_cents=line.amount_cents,
-                        subject_id=line.enrolment_id)
+            _post(line, value_cents=line.amount_cents, lines=1)
         audit.record("enrollment.allowance_built", actor=actor, upto=last_day, lines=len(rows))
     return len(rows)
+
+
+def _post(line: AllowanceLine, *, value_cents: int, lines: int = 0) -> None:
+    """Post a change of a line's value to the books (in the caller's transaction)."""
+    if value_cents or lines:
+        books.post(company_id=line.company_id, dated_on=line.month, kind="allowance", key=f"allowance:{line.id}",
+                   source="allowance.line", basis="at_cost", value_cents=value_cents, lines=lines,
+                   subject_id=line.enrolment_id)
 
 
 @books.sources.connect
@@ -93,7 +141,8 @@ def ledger_sources(_sender) -> list[peewee.Select]:
         text("'allowance'").alias("kind"), text("'allowance:'").concat(AllowanceLine.id.cast("text")).alias("key"),
         text("'allowance.line'").alias("source"), text("'at_cost'").alias("basis"), text("''").alias("classification"),
         text("''").alias("method"), text("1").alias("lines"), text("0").alias("minutes"),
-        AllowanceLine.amount_cents.alias("value_cents"), text("0").alias("gross_cents"), text("0").alias("fee_cents"),
+        peewee.fn.COALESCE(AllowanceLine.payable_cents, AllowanceLine.amount_cents).alias("value_cents"),
+        text("0").alias("gross_cents"), text("0").alias("fee_cents"),
         text("0").alias("net_cents"), text("''").alias("person"), AllowanceLine.enrolment.alias("subject_id"),
         text("''").alias("reference"))]
 
@@ -106,6 +155,36 @@ class LedgerRow:
     volunteered_minutes: int
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    caps_missing: bool = False
+    implied_hourly_cents: int | None = None  # what the amount paid works out at per confirmed hour
+    hourly_cap_cents: int | None = None  # the year's limit for this person's age group
+    fitting_cents: int | None = None  # the most that stays within the hourly limit: a reduction to suggest
+    decided_by: str = ""
+
+    @property
+    def payable_cents(self) -> int:
+        return payable(self.line)
+
+    @property
+    def is_open(self) -> bool:
+        return self.line.status == "open" and self.line.blocked_at is None
+
+    @property
+    def decision_stale(self) -> bool:
+        """A decision taken on more confirmed hours than the month now has (hours were reversed)."""
+        line = self.line
+        return (line.decision is not None and line.decision != "do_not_pay" and line.decided_minutes is not None
+                and self.volunteered_minutes < line.decided_minutes)
+
+    @property
+    def needs_decision(self) -> bool:
+        """Open, with a warning, and no (current) decision of the leader: it cannot be exported."""
+        return (self.is_open and not self.caps_missing and bool(self.warnings)
+                and (self.line.decision is None or self.decision_stale))
+
+    @property
+    def can_decide(self) -> bool:
+        return self.is_open and not self.caps_missing and (bool(self.warnings) or self.line.decision is not None)
 
 
 @dataclass
@@ -114,10 +193,23 @@ class Ledger:
     warnings: list[str]
     total_cents: int
     open_cents: int
+    years_without_caps: list[int] = field(default_factory=list)
+
+    @property
+    def undecided(self) -> list[LedgerRow]:
+        return [row for row in self.rows if row.needs_decision]
+
+    @property
+    def blocked(self) -> list[LedgerRow]:
+        return [row for row in self.rows if row.line.blocked_at is not None]
 
 
 def _caps() -> dict[int, AllowanceCap]:
     return {cap.year: cap for cap in AllowanceCap.select()}
+
+
+def _no_caps_text(year: int) -> str:
+    return str(_l("No allowance limits entered for %(year)s: enter them before paying.", year=year))
 
 
 def ledger(month_from: dt.date, month_to: dt.date, company_id: int | None = None, language: str = "nl") -> Ledger:
@@ -137,18 +229,19 @@ def ledger(month_from: dt.date, month_to: dt.date, company_id: int | None = None
     lines = list(query)
     caps = _caps()
     years = sorted({line.month.year for line in lines})
-    # Limits apply per person and calendar year, across placements: total every line of those years.
+    # Limits apply per person and calendar year, across placements: total what every line of those years pays.
     per_person_month: dict[tuple[str, dt.date], int] = defaultdict(int)
     per_person_year: dict[tuple[str, int], int] = defaultdict(int)
     projected_year: dict[tuple[str, int], int] = defaultdict(int)
     if years:
-        all_lines = (AllowanceLine.select(AllowanceLine.month, AllowanceLine.amount_cents, Enrolment.employee_email)
+        paid = peewee.fn.COALESCE(AllowanceLine.payable_cents, AllowanceLine.amount_cents)
+        all_lines = (AllowanceLine.select(AllowanceLine.month, paid, Enrolment.employee_email)
                      .join(Enrolment).where((AllowanceLine.month >= dt.date(years[0], 1, 1))
                                             & (AllowanceLine.month <= dt.date(years[-1], 12, 1))).tuples())
         last_month: dict[tuple[str, int], dt.date] = {}
         for month, amount, email in all_lines:
-            per_person_month[(email, month)] += amount
-            per_person_year[(email, month.year)] += amount
+            per_person_month[(email, month)] += int(amount)
+            per_person_year[(email, month.year)] += int(amount)
             last_month[(email, month.year)] = max(month, last_month.get((email, month.year), month))
         projected_year.update(per_person_year)
         # What is still to come this year for placements that run on: the "would pass" check.
@@ -159,21 +252,27 @@ def ledger(month_from: dt.date, month_to: dt.date, company_id: int | None = None
                 end = min(enrolment.ends_on, dt.date(line.month.year, 12, 31))
                 later = [m for m in months_between(last_month[key], end) if m > last_month[key]]
                 projected_year[key] = per_person_year[key] + len(later) * line.amount_cents
-    minutes = volunteered_by_month({line.enrolment_id for line in lines}) if lines else {}
+    minutes = (volunteered_by_month({line.enrolment_id for line in lines}, since=month_from,
+                                    until=_month_end(month_to)) if lines else {})
+    deciders = {user.id: user.name or user.email for user in User.select(User.id, User.name, User.email).where(
+        User.id.in_(sorted({line.decided_by_id for line in lines if line.decided_by_id})))} if lines else {}
     rows: list[LedgerRow] = []
     general: list[str] = []
-    for year in years:
-        if year not in caps:
-            general.append(str(_l("The volunteer allowance limits for %(year)s are not known yet: enter them (Belastingdienst) before paying out.", year=year)))
+    missing_years = [year for year in years if year not in caps]
+    for year in missing_years:
+        general.append(_no_caps_text(year))
     for line in lines:
         enrolment = line.enrolment
         email = enrolment.employee_email
         row = LedgerRow(line, enrolment, line.enrolment.company.legal_name,
-                        minutes.get((enrolment.id, line.month), 0))
+                        minutes.get((enrolment.id, line.month), 0),
+                        decided_by=deciders.get(line.decided_by_id, "") if line.decided_by_id else "")
+        row.implied_hourly_cents = hourly_cents(row.payable_cents, row.volunteered_minutes)
         cap = caps.get(line.month.year)
         if cap is None:
-            row.warnings.append(str(_l("Limits for %(year)s unknown.", year=line.month.year)))
-        else:
+            row.caps_missing = True
+            row.warnings.append(_no_caps_text(line.month.year))
+        elif row.payable_cents > 0:
             month_total = per_person_month[(email, line.month)]
             year_total = per_person_year[(email, line.month.year)]
             if month_total > cap.per_month_cents:
@@ -187,46 +286,206 @@ def ledger(month_from: dt.date, month_to: dt.date, company_id: int | None = None
                 row.warnings.append(str(_l("With the months still to come, %(total)s in %(year)s would pass the yearly limit of %(cap)s.",
                                            total=eur(projected_year[(email, line.month.year)]),
                                            year=line.month.year, cap=eur(cap.per_year_cents))))
-            hourly_cap = cap.per_hour_under_21_cents if enrolment.under_21 else cap.per_hour_cents
-            if row.volunteered_minutes > 0:
-                implied = line.amount_cents * 60 // row.volunteered_minutes
-                if implied > hourly_cap:
-                    row.notes.append(str(_l("Works out at %(rate)s an hour, above the %(cap)s hourly limit: pay it as a fixed monthly allowance, never per hour.",
-                                            rate=eur(implied), cap=eur(hourly_cap))))
+        if cap is not None:
+            row.hourly_cap_cents = cap.per_hour_under_21_cents if enrolment.under_21 else cap.per_hour_cents
+            row.fitting_cents = fitting_cents(row.hourly_cap_cents, row.volunteered_minutes)
+            # Compared exactly (amount x 60 against limit x minutes), not as the rounded figure shows:
+            # EUR 160 for 1,713 minutes is EUR 5.6042 an hour, over a EUR 5.60 limit though shown as 5.60.
+            if row.implied_hourly_cents is not None and row.payable_cents > 0 \
+                    and row.payable_cents * 60 > row.hourly_cap_cents * row.volunteered_minutes:
+                if row.implied_hourly_cents > row.hourly_cap_cents:
+                    row.warnings.append(str(_l("Works out at %(rate)s an hour, above the hourly limit of %(cap)s.",
+                                               rate=eur(row.implied_hourly_cents), cap=eur(row.hourly_cap_cents))))
+                else:
+                    row.warnings.append(str(_l("Works out at just over %(cap)s an hour, above the hourly limit.",
+                                               cap=eur(row.hourly_cap_cents))))
+        if row.decision_stale and row.is_open:
+            row.notes.append(str(_l("Hours were reversed after this decision: decide again.")))
         rows.append(row)
-    total = sum(r.line.amount_cents for r in rows)
-    open_total = sum(r.line.amount_cents for r in rows if r.line.status == "open")
+    total = sum(r.payable_cents for r in rows)
+    open_total = sum(r.payable_cents for r in rows if r.is_open)
     if rows:
         general.append(str(_l("Limits count every organisation's allowances together; ask ambassadors whether they receive others.")))
-    return Ledger(rows, general, total, open_total)
+    return Ledger(rows, general, total, open_total, missing_years)
+
+
+def _ledger_row(line: AllowanceLine, language: str) -> LedgerRow:
+    found = [row for row in ledger(line.month, line.month, company_id=line.company_id, language=language).rows
+             if row.line.id == line.id]
+    return found[0]
+
+
+# --- the leader's decision on a warned line ---------------------------------------------------
+
+def decide(line_id: int, actor: User, decision: str, reason: str, amount_text: str | None = None,
+           language: str = "nl") -> AllowanceLine:
+    """Record the project leader's decision on an open line with a warning, with its reason."""
+    reason = (reason or "").strip()
+    if not actor.is_leader:
+        raise EnrollmentError(_l("Only the project leader decides on volunteer allowances."))
+    if decision not in ALLOWANCE_DECISIONS:
+        raise EnrollmentError(_l("Choose what to do with this allowance."), "decision")
+    if not reason:
+        raise EnrollmentError(_l("Give a reason for the decision."), "reason")
+    if len(reason) > MAX_REASON:
+        raise EnrollmentError(_l("Use at most %(count)d characters.", count=MAX_REASON), "reason")
+    now = utcnow()
+    with atomic_write():
+        line = AllowanceLine.get_or_none(AllowanceLine.id == line_id)
+        if line is None:
+            raise EnrollmentError(_l("That allowance line does not exist (any more)."))
+        row = _ledger_row(line, language)
+        if line.blocked_at is not None or line.status != "open":
+            raise EnrollmentError(_l("This allowance was already exported for payment; it cannot be changed."))
+        if row.caps_missing:
+            raise EnrollmentError(_no_caps_text(line.month.year))
+        if not row.can_decide:
+            raise EnrollmentError(_l("This allowance has no warning: it is paid as it is."))
+        new_payable: int | None = None
+        if decision == "reduce":
+            try:
+                new_payable = money.parse_cents(amount_text)
+            except money.AmountError as error:
+                raise EnrollmentError(error.message, "amount") from error
+            if new_payable >= line.amount_cents:
+                raise EnrollmentError(_l("A reduced amount is less than %(amount)s.",
+                                         amount=money.format_eur(line.amount_cents, language)), "amount")
+        elif decision == "do_not_pay":
+            new_payable = 0
+        before = payable(line)
+        updated = (AllowanceLine.update(decision=decision, decision_reason=reason, decided_by_id=actor.id,
+                                        decided_at=now, decided_minutes=row.volunteered_minutes,
+                                        payable_cents=new_payable)
+                   .where((AllowanceLine.id == line.id) & (AllowanceLine.status == "open")
+                          & AllowanceLine.blocked_at.is_null()).execute())
+        if not updated:
+            raise EnrollmentError(_l("This allowance was already exported for payment; it cannot be changed."))
+        line = AllowanceLine.get_by_id(line.id)
+        _post(line, value_cents=payable(line) - before)
+        audit.record("enrollment.allowance_decided", actor=actor, company=line.company_id, obj=line,
+                     decision=decision, reason=reason, minutes=row.volunteered_minutes,
+                     amount_cents=line.amount_cents, payable_cents=payable(line), before_cents=before,
+                     warnings=row.warnings)
+    return line
+
+
+# --- a line follows its hours -----------------------------------------------------------------
+
+def follow_hours(enrolment_id: int, day: dt.date, *, actor: User | None, reason: str) -> str | None:
+    """After hours of `day` were reversed: bring that month's line in step with its confirmed hours.
+
+    An open line is recomputed (its hours; a reduced amount lowered to what fits the new hours) or
+    removed when no confirmed hours remain; an exported line is blocked from any further payment.
+    Runs inside the caller's transaction. Returns what happened ("recomputed", "removed",
+    "blocked") or None when the month has no line.
+    """
+    if database.transaction_depth() == 0:
+        raise RuntimeError("follow_hours() must run inside the transaction of the reversal")
+    month = month_start(day)
+    line = AllowanceLine.get_or_none((AllowanceLine.enrolment == enrolment_id) & (AllowanceLine.month == month))
+    if line is None:
+        return None
+    minutes = volunteered_by_month([enrolment_id], since=month, until=_month_end(month)).get((enrolment_id, month), 0)
+    minutes = max(minutes, 0)
+    before = line.minutes
+    common = {"actor": actor, "company": line.company_id, "obj": line, "reason": reason,
+              "minutes_before": before, "minutes_after": minutes}
+    if line.status == "exported" or line.blocked_at is not None:
+        if before is not None and minutes >= before:
+            return None  # hours went up or stayed: nothing was paid for time that did not happen
+        (AllowanceLine.update(blocked_at=peewee.fn.COALESCE(AllowanceLine.blocked_at, utcnow()),
+                              blocked_reason=reason)
+         .where(AllowanceLine.id == line.id).execute())
+        audit.record("enrollment.allowance_blocked", batch=line.export_batch, paid_cents=payable(line), **common)
+        return "blocked"
+    if minutes == 0:
+        _post(line, value_cents=-payable(line), lines=-1)
+        AllowanceLine.delete().where((AllowanceLine.id == line.id) & (AllowanceLine.status == "open")).execute()
+        audit.record("enrollment.allowance_removed", month=month, amount_cents=payable(line), **common)
+        return "removed"
+    changes: dict = {"minutes": minutes}
+    old_payable = payable(line)
+    if line.decision == "reduce":
+        cap = AllowanceCap.get_or_none(AllowanceCap.year == month.year)
+        if cap is not None:
+            enrolment = Enrolment.get_by_id(enrolment_id)
+            limit = cap.per_hour_under_21_cents if enrolment.under_21 else cap.per_hour_cents
+            changes["payable_cents"] = min(old_payable, fitting_cents(limit, minutes))
+            changes["decided_minutes"] = minutes
+    AllowanceLine.update(**changes).where(AllowanceLine.id == line.id).execute()
+    new_payable = changes.get("payable_cents", old_payable)
+    _post(line, value_cents=new_payable - old_payable)
+    audit.record("enrollment.allowance_recomputed", before_cents=old_payable, after_cents=new_payable, **common)
+    return "recomputed"
+
+
+# --- export for payment -----------------------------------------------------------------------
+
+def _month_label(row: LedgerRow) -> str:
+    return f"{row.enrolment.employee_name} ({row.line.month:%Y-%m})"
+
+
+def _names(rows: list[LedgerRow], most: int = 20) -> str:
+    """'Vera Visser (2026-09); ...' for a message, the first `most` of them."""
+    shown = "; ".join(_month_label(row) for row in rows[:most])
+    return shown + (f"; … (+{len(rows) - most})" if len(rows) > most else "")
+
+
+def _csv_notes(row: LedgerRow) -> str:
+    notes = list(row.warnings)
+    if row.line.decision:
+        notes.append(str(_l("Decision: %(decision)s (%(reason)s)", decision=DECISION_LABELS[row.line.decision],
+                            reason=row.line.decision_reason or "")))
+    if row.line.blocked_at is not None:
+        notes.append(str(_l("Blocked from further payment: its hours were reversed after export.")))
+    return " | ".join(notes)
 
 
 def _csv(rows: list[LedgerRow], batch: str) -> bytes:
     return csv_bytes([EXPORT_COLUMNS] + [[safe_cell(v) for v in (
         batch, row.line.month.strftime("%Y-%m"), row.enrolment.employee_name, row.enrolment.employee_email,
         row.enrolment.payout_iban, row.company_name, row.enrolment.id,
-        money.format_plain(row.line.amount_cents), " | ".join(row.warnings))] for row in rows])
+        money.format_plain(row.payable_cents), _csv_notes(row))] for row in rows])
 
 
 def export_open(actor: User, month_from: dt.date, month_to: dt.date, language: str = "nl") -> tuple[str, bytes]:
-    """Mark the open lines of a month range as exported in a new batch; returns (batch, CSV)."""
+    """Mark the open lines of a month range as exported in a new batch; returns (batch, CSV).
+
+    Refused, naming the lines, while a year has no limits or a line has a warning without a decision.
+    Lines the leader decided not to pay stay out of the file; blocked lines are never paid again.
+    """
     batch = f"A{utcnow():%Y%m%d%H%M%S}{secrets.token_hex(2)}"
     with atomic_write():
         current = ledger(month_from, month_to, language=language)
-        ids = [row.line.id for row in current.rows if row.line.status == "open"]
-        if not ids:
+        candidates = [row for row in current.rows if row.is_open]
+        without_caps = sorted({row.line.month.year for row in candidates if row.caps_missing})
+        if without_caps:
+            raise EnrollmentError(_l("Nothing was exported: no allowance limits entered for %(years)s. "
+                                     "Enter them before paying.", years=", ".join(str(y) for y in without_caps)))
+        undecided = [row for row in candidates if row.needs_decision]
+        if undecided:
+            raise EnrollmentError(_l("Nothing was exported: these allowances have a warning and no decision yet: "
+                                     "%(lines)s. Record a decision for each first.",
+                                     lines=_names(undecided)))
+        rows = [row for row in candidates if row.payable_cents > 0]
+        if not rows:
             raise EnrollmentError(_l("There are no open allowance lines in this period."))
-        for start in range(0, len(ids), 500):
-            (AllowanceLine.update(status="exported", export_batch=batch, exported_at=utcnow())
-             .where(AllowanceLine.id.in_(ids[start:start + 500]) & (AllowanceLine.status == "open")).execute())
+        now = utcnow()
+        exported = 0
+        for row in rows:
+            exported += (AllowanceLine.update(status="exported", export_batch=batch, exported_at=now,
+                                              minutes=row.volunteered_minutes)
+                         .where((AllowanceLine.id == row.line.id) & (AllowanceLine.status == "open")
+                                & AllowanceLine.blocked_at.is_null()).execute())
+        if exported != len(rows):
+            raise EnrollmentError(_l("Someone else exported these allowances a moment ago. Please look again."))
         audit.record("enrollment.allowance_exported", actor=actor, object_type="allowance_batch", object_id=batch,
-                     lines=len(ids), total_cents=sum(r.line.amount_cents for r in current.rows if r.line.id in set(ids)))
-        rows = [row for row in current.rows if row.line.id in set(ids)]
+                     lines=len(rows), total_cents=sum(row.payable_cents for row in rows))
     return batch, _csv(rows, batch)
 
 
 def batch_csv(batch: str, language: str = "nl") -> bytes | None:
-    """The CSV of an earlier export batch, again."""
+    """The CSV of an earlier export batch, again (a line blocked since says so)."""
     months = list(AllowanceLine.select(AllowanceLine.month).where(AllowanceLine.export_batch == batch).tuples())
     if not months:
         return None
@@ -236,9 +495,21 @@ def batch_csv(batch: str, language: str = "nl") -> bytes | None:
 
 
 def batches() -> list[tuple[str, dt.datetime, int, int]]:
-    from peewee import fn
-
-    return list(AllowanceLine.select(AllowanceLine.export_batch, fn.MIN(AllowanceLine.exported_at),
-                                     fn.COUNT(AllowanceLine.id), fn.SUM(AllowanceLine.amount_cents))
+    paid = peewee.fn.COALESCE(AllowanceLine.payable_cents, AllowanceLine.amount_cents)
+    return list(AllowanceLine.select(AllowanceLine.export_batch, peewee.fn.MIN(AllowanceLine.exported_at),
+                                     peewee.fn.COUNT(AllowanceLine.id), peewee.fn.SUM(paid))
                 .where(AllowanceLine.export_batch != "").group_by(AllowanceLine.export_batch)
-                .order_by(fn.MIN(AllowanceLine.exported_at).desc()).tuples())
+                .order_by(peewee.fn.MIN(AllowanceLine.exported_at).desc()).tuples())
+
+
+def years_without_caps() -> list[int]:
+    """Calendar years that have allowance lines but no limits entered yet."""
+    known = {year for (year,) in AllowanceCap.select(AllowanceCap.year).tuples()}
+    months = AllowanceLine.select(peewee.fn.MIN(AllowanceLine.month), peewee.fn.MAX(AllowanceLine.month)).tuples()
+    first, last = next(iter(months), (None, None))
+    if first is None:
+        return []
+    first, last = (dt.date.fromisoformat(str(v)[:10]) if not isinstance(v, dt.date) else v for v in (first, last))
+    return [year for year in range(first.year, last.year + 1)
+            if year not in known and AllowanceLine.select().where(
+                (AllowanceLine.month >= dt.date(year, 1, 1)) & (AllowanceLine.month <= dt.date(year, 12, 1))).exists()]

@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from portal.core.forms import FlaskForm
+from portal.core.forms import LANGUAGE_CHOICES, FlaskForm
 from portal.enrollment.service import (
     CLOSURE_LABELS,
     DURATION_LABELS,
@@ -43,7 +43,7 @@ class EnrolmentForm(FlaskForm):
     employee_email = EmailField(_l("Employee's e-mail address"), render_kw={"autocomplete": "off", "maxlength": 254})
     job_title = StringField(_l("Job title"), render_kw={"maxlength": 200})
     department = StringField(_l("Department (optional)"), render_kw={"maxlength": 200})
-    language = _select(_l("Language for the employee's e-mails"), [("nl", "Nederlands"), ("en", "English")])
+    language = _select(_l("Language for the employee's e-mails"), LANGUAGE_CHOICES)
     role_type = _select(_l("Type of ambassador"), list(ROLE_LABELS.items()))
     start = _select(_l("Start"), [])
     duration = _select(_l("Duration"), list(DURATION_LABELS.items()))

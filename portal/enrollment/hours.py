@@ -22,6 +22,7 @@ from portal.accounts.models import Company, User
 from portal.core import audit, clock, ledger, mail
 from portal.core.contributions import Contribution
 from portal.core.db import atomic_write, database, utcnow
+from portal.enrollment import allowance
 from portal.enrollment.calendar import split_minutes, value_cents
 from portal.enrollment.models import MAX_SESSION_MINUTES, Enrolment, HoursEntry, School
 from portal.enrollment.service import Calendars, EnrollmentError, _hr_recipients
@@ -310,6 +311,9 @@ def correct_entry(entry_id: int, actor: User, reason: str, new_minutes: int | No
         except peewee.IntegrityError as exc:
             raise EnrollmentError(_l("This session was already corrected. Correct the correction instead.")) from exc
         _post_confirmed([reversal.id] + ([correction.id] if correction else []), decided_at=now)
+        if original.volunteered_minutes:
+            # The month's volunteer allowance follows its confirmed hours (recomputed, removed or blocked).
+            allowance.follow_hours(original.enrolment_id, original.worked_on, actor=actor, reason=reason)
         audit.record("enrollment.hours_corrected", actor=actor, company=original.company_id, obj=original,
                      reason=reason, reversal=reversal.id, correction=correction.id if correction else None,
                      before=original.minutes, after=new_minutes, on_statement=is_on_issued_statement(original))
@@ -423,7 +427,8 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
     cost) and volunteered (hours only). Reversals come through as negative lines."""
     query = (HoursEntry.select(HoursEntry.id, HoursEntry.company, HoursEntry.worked_on, HoursEntry.kind,
                                HoursEntry.sponsored_minutes, HoursEntry.volunteered_minutes, HoursEntry.value_cents,
-                               HoursEntry.hourly_cost_cents, Enrolment.employee_name, School.name)
+                               HoursEntry.hourly_cost_cents, HoursEntry.enrolment, Enrolment.employee_name,
+                               School.name)
              .join(Enrolment, on=(HoursEntry.enrolment == Enrolment.id))
              .join(School, peewee.JOIN.LEFT_OUTER, on=(Enrolment.school == School.id))
              .where((HoursEntry.status == "confirmed") & (HoursEntry.minutes != 0))
@@ -435,17 +440,20 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
     if end is not None:
         query = query.where(HoursEntry.worked_on <= end)
     found: list[Contribution] = []
-    for (entry_id, company, day, kind, sponsored, volunteered, value, rate, person, school) in query.tuples():
+    for (entry_id, company, day, kind, sponsored, volunteered, value, rate, enrolment_id, person,
+         school) in query.tuples():
         # Codes and facts; the words are made when shown (portal.core.contributions.describe).
+        # The person is her enrolment: two ambassadors of one name stay two people on a statement.
         what = {"reversal": "hours_reversal", "correction": "hours_correction"}.get(kind, "hours")
+        person_key = f"enrolment:{enrolment_id}"
         if sponsored:
             found.append(Contribution(
                 kind="hours_sponsored", key=contribution_key(entry_id), company_id=company, on=day,
                 what=what, subject=school or "", value_cents=value if rate else 0,
-                basis="employer_cost" if rate else "none", minutes=sponsored, person=person))
+                basis="employer_cost" if rate else "none", minutes=sponsored, person=person, person_key=person_key))
         if volunteered:
             found.append(Contribution(
                 kind="hours_volunteered", key=contribution_key(entry_id), company_id=company, on=day,
                 what=what, subject=school or "", value_cents=0, basis="none",
-                minutes=volunteered, person=person))
+                minutes=volunteered, person=person, person_key=person_key))
     return found

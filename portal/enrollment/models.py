@@ -24,6 +24,7 @@ DOCUMENT_KINDS = ("cv", "motivation")
 ENTRY_KINDS = ("planned", "extra", "reversal", "correction")
 ENTRY_STATUSES = ("planned", "reported", "absent", "confirmed", "rejected")
 LANGUAGES = ("nl", "en")
+ALLOWANCE_DECISIONS = ("fixed_monthly", "reduce", "do_not_pay")
 
 MIN_WEEK_MINUTES = 6 * 60
 MAX_WEEK_MINUTES = 8 * 60
@@ -271,7 +272,15 @@ class HoursEntry(BaseModel):
 
 
 class AllowanceLine(BaseModel):
-    """The volunteer allowance owed for one active month of one placement."""
+    """The volunteer allowance owed for one active month of one placement.
+
+    `amount_cents` is the school year's monthly allowance; `payable_cents` what will be paid
+    when the project leader decided otherwise (NULL: the full amount; 0: not paid). A line
+    with a warning is paid only after a `decision` (who, when, why and on how many confirmed
+    minutes). `minutes` are the confirmed volunteered minutes the line stands on (NULL for
+    lines built before migration 0016); a reversal of those hours after export sets
+    `blocked_at`: the line is then never paid again.
+    """
 
     enrolment = peewee.ForeignKeyField(Enrolment, backref="allowance_lines", on_delete="RESTRICT")
     company = peewee.ForeignKeyField(Company, backref="+", on_delete="RESTRICT")
@@ -281,6 +290,17 @@ class AllowanceLine(BaseModel):
     export_batch = peewee.CharField(max_length=40, default="")
     created_at = peewee.DateTimeField(default=utcnow)
     exported_at = peewee.DateTimeField(null=True)
+    minutes = peewee.IntegerField(null=True, constraints=[peewee.Check("minutes IS NULL OR minutes >= 0")])
+    payable_cents = peewee.BigIntegerField(
+        null=True, constraints=[peewee.Check("payable_cents IS NULL OR payable_cents >= 0")])
+    decision = peewee.CharField(max_length=16, null=True, constraints=[peewee.Check(
+        f"decision IS NULL OR decision IN ({', '.join(repr(v) for v in ALLOWANCE_DECISIONS)})")])
+    decision_reason = peewee.TextField(null=True)
+    decided_by_id = peewee.IntegerField(null=True)  # a user id, kept when the user is removed (as in the audit log)
+    decided_at = peewee.DateTimeField(null=True)
+    decided_minutes = peewee.IntegerField(null=True)
+    blocked_at = peewee.DateTimeField(null=True)
+    blocked_reason = peewee.TextField(null=True)
 
     class Meta:
         table_name = "enrollment_allowance_line"

@@ -30,7 +30,7 @@ from peewee import JOIN, fn
 from portal.accounts.models import Company
 from portal.core import clock, money
 from portal.core.contributions import describe, register_source
-from portal.core.db import database
+from portal.core.db import database, release
 from portal.core.security import company_required, get_owned_or_404, leader_required, limiter
 from portal.core.spreadsheet import csv_bytes, safe_cell
 from portal.core.templating import MenuItem, current_language, register_menu_provider
@@ -174,7 +174,7 @@ def remind_command() -> None:
     try:
         count = service.send_vog_reminders()
     finally:
-        database.close()
+        release()
     click.echo(f"VOG reminders sent: {count}")
 
 
@@ -189,7 +189,7 @@ def allowances_command(month: str | None) -> None:
             raise click.BadParameter("use YYYY-MM", param_hint="--month")
         count = allowance.build_ledger(None, upto)
     finally:
-        database.close()
+        release()
     click.echo(f"allowance lines added: {count}")
 
 
@@ -200,7 +200,7 @@ def seed_command() -> None:
     try:
         service.seed_reference_data()
     finally:
-        database.close()
+        release()
     click.echo("reference data present")
 
 
@@ -987,9 +987,22 @@ def leader_allowances():
     month_from = _parse_month(request.values.get("month_from")) or default_from
     month_to = _parse_month(request.values.get("month_to")) or today.replace(day=1)
     form = AllowanceForm(month_from=month_from.strftime("%Y-%m"), month_to=month_to.strftime("%Y-%m"))
+    refused: dict[int, dict] = {}  # line id -> what the leader typed and why it was refused
     if request.method == "POST" and form.validate_on_submit():
         action = request.form.get("action")
-        if action == "build":
+        if action == "decide":
+            typed = {"decision": request.form.get("decision", ""), "reason": request.form.get("reason", ""),
+                     "amount": request.form.get("amount", "")}
+            line_id = request.form.get("line_id", type=int) or 0
+            try:
+                line = allowance.decide(line_id, current_user, typed["decision"], typed["reason"], typed["amount"],
+                                        current_language())
+            except EnrollmentError as error:
+                refused[line_id] = typed | {"error": str(error), "field": error.field}
+            else:
+                flash(_("The decision on the allowance of %(month)s is recorded.", month=line.month.strftime("%Y-%m")),
+                      "success")
+        elif action == "build":
             count = allowance.build_ledger(current_user, month_to)
             flash(ngettext("%(num)d allowance line added.", "%(num)d allowance lines added.", count), "success")
         elif action == "export":
@@ -1000,11 +1013,16 @@ def leader_allowances():
             else:
                 return Response(data, mimetype="text/csv",
                                 headers={"Content-Disposition": f"attachment; filename=allowance-{batch}.csv"})
-        return redirect(url_for("enrollment.leader_allowances", month_from=month_from.strftime("%Y-%m"),
-                                month_to=month_to.strftime("%Y-%m")))
+        if not refused:
+            return redirect(url_for("enrollment.leader_allowances", month_from=month_from.strftime("%Y-%m"),
+                                    month_to=month_to.strftime("%Y-%m")))
     data = allowance.ledger(month_from, month_to, language=current_language())
+    shown = {row.line.id for row in data.rows}
+    for typed in [typed for line_id, typed in refused.items() if line_id not in shown]:
+        flash(typed["error"], "error")
     return render_template("enrollment/leader_allowances.html", form=form, ledger=data, batches=allowance.batches(),
-                           caps=list(AllowanceCap.select().order_by(AllowanceCap.year)))
+                           caps=list(AllowanceCap.select().order_by(AllowanceCap.year)), refused=refused,
+                           decision_labels=allowance.DECISION_LABELS), 422 if refused else 200
 
 
 @bp.get("/leader/allowances/<batch>.csv")
@@ -1022,6 +1040,14 @@ def leader_allowance_batch(batch: str):
 @leader_required
 def leader_caps():
     form = CapForm()
+    asked = request.args.get("year", type=int)
+    if request.method == "GET" and asked and 2000 <= asked <= 2100:
+        form.year.data = asked
+        known = AllowanceCap.get_or_none(AllowanceCap.year == asked)
+        if known is not None:  # replacing a year's limits starts from what is stored
+            for name in ("per_month", "per_year", "per_hour", "per_hour_under_21"):
+                form[name].data = money.format_plain(getattr(known, f"{name}_cents")).replace(".", ",")
+            form.source.data = known.source
     if form.validate_on_submit():
         values = {"year": form.year.data, "source": form.source.data or ""}
         ok = True
@@ -1036,4 +1062,5 @@ def leader_caps():
             flash(_("The limits for %(year)s are saved.", year=form.year.data), "success")
             return redirect(url_for("enrollment.leader_caps"))
     caps = list(AllowanceCap.select().order_by(AllowanceCap.year))
-    return render_template("enrollment/leader_caps.html", form=form, caps=caps), 422 if form.errors else 200
+    return render_template("enrollment/leader_caps.html", form=form, caps=caps,
+                           missing=allowance.years_without_caps()), 422 if form.errors else 200

@@ -70,12 +70,13 @@ def test_unknown_limits_for_2026_give_a_warning(volunteer, leader, leader_client
     from portal.enrollment import allowance
 
     allowance.build_ledger(leader, TODAY)
-    ledger = allowance.ledger(dt.date(2026, 9, 1), dt.date(2026, 11, 1))
-    assert any("limits for 2026 are not known" in w for w in ledger.warnings)
-    assert all("Limits for 2026 unknown" in r.warnings[0] for r in ledger.rows)
+    ledger = allowance.ledger(dt.date(2026, 9, 1), dt.date(2026, 11, 1), language="en")
+    assert any("No allowance limits entered for 2026: enter them before paying." in w for w in ledger.warnings)
+    assert all(r.caps_missing and "No allowance limits entered for 2026" in r.warnings[0] for r in ledger.rows)
     page = leader_client.get("/leader/allowances?month_from=2026-09&month_to=2026-11").get_data(as_text=True)
-    assert "limits for 2026 are not known" in page
+    assert "No allowance limits entered for 2026: enter them before paying." in page
     _cap(leader, 2026)
+    # September: five Tuesdays x 6 h = 30 h; 160 / 30 = 5.33 an hour, within 5.60.
     assert not allowance.ledger(dt.date(2026, 9, 1), dt.date(2026, 11, 1)).rows[0].warnings
 
 
@@ -103,16 +104,17 @@ def test_monthly_yearly_and_would_pass_warnings(volunteer, leader, year):
     assert any("€ 750,00 in 2026 passes the yearly limit of € 700,00" in w for w in rows[-1].warnings)
 
 
-def test_the_hourly_limit_is_information_for_a_fixed_monthly_fee(volunteer, leader):
+def test_the_hourly_figure_above_the_limit_is_a_warning(volunteer, leader):
     from portal.enrollment import allowance
 
     _cap(leader, 2026)
     allowance.build_ledger(leader, TODAY)
     october = allowance.ledger(dt.date(2026, 10, 1), dt.date(2026, 10, 1), language="en").rows[0]
-    # October: 3 Tuesdays outside the autumn holiday x 6 h = 18 h; 160 / 18 = 8.88 an hour.
+    # October: 3 Tuesdays outside the autumn holiday x 6 h = 18 h; 160 / 18 = 8.888... = 8.89 an hour.
     assert october.volunteered_minutes == 3 * 360
-    assert not october.warnings
-    assert any("€8.88 an hour, above the €5.60 hourly limit" in n and "fixed monthly allowance" in n for n in october.notes)
+    assert (october.implied_hourly_cents, october.hourly_cap_cents) == (889, 560)
+    assert october.warnings == ["Works out at €8.89 an hour, above the hourly limit of €5.60."]
+    assert october.needs_decision
 
 
 def test_export_marks_lines_and_the_batch_downloads_again(volunteer, leader, leader_client, ambassador_client):
@@ -123,12 +125,19 @@ def test_export_marks_lines_and_the_batch_downloads_again(volunteer, leader, lea
     assert client.post("/ambassador/iban", data={"iban": "NL00 0000"}).status_code == 422
     leader_client.post("/leader/allowances", data={"action": "build", "month_from": "2026-08", "month_to": "2026-11"})
     assert AllowanceLine.select().count() == 3
+    _cap(leader, 2026)
+    october = AllowanceLine.get(AllowanceLine.month == dt.date(2026, 10, 1))
+    assert leader_client.post("/leader/allowances", data={
+        "action": "decide", "line_id": october.id, "decision": "fixed_monthly", "reason": "Fixed fee, no hourly rate",
+        "month_from": "2026-08", "month_to": "2026-10"}).status_code == 302
     response = leader_client.post("/leader/allowances", data={"action": "export", "month_from": "2026-08", "month_to": "2026-10"})
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert [(r["month"], r["email"], r["iban"], r["amount_eur"]) for r in rows] == [
         ("2026-09", "vera@acme.nl", "NL91ABNA0417164300", "160.00"), ("2026-10", "vera@acme.nl", "NL91ABNA0417164300", "160.00")]
-    assert all("Limits for 2026 unknown" in r["warnings"] for r in rows)
+    assert rows[0]["warnings"] == ""
+    assert "Works out at €8.89 an hour" in rows[1]["warnings"]
+    assert "Fixed fee, no hourly rate" in rows[1]["warnings"]
     batch = rows[0]["batch"]
     assert AllowanceLine.select().where(AllowanceLine.status == "exported").count() == 2
     # Exporting the same months again finds nothing open; the batch can be downloaded again.
