@@ -262,9 +262,73 @@ def detect_format(data: bytes) -> str:
 _CONTROL_OR_SPACE = bytes(range(0x21)) + b"\x7f"
 
 
-def parse_statement(data: bytes, *, fmt: str = "auto", encoding: str = "utf-8",
-                    max_bytes: int | None = DEFAULT_MAX_BYTES) -> ParsedStatement:
-    """Parse a bank statement file, or raise StatementError; nothing is stored."""
+@dataclass(frozen=True)
+class StatementHead:
+    """One statement's identity as its file gives it before its transactions: the account and the
+    opening and closing balance with their dates (what `StatementBalance` keeps of an import)."""
+
+    account_iban: str
+    number: str
+    opening_cents: int | None
+    closing_cents: int | None
+    opening_on: dt.date | None
+    closing_on: dt.date | None
+
+    @property
+    def complete(self) -> bool:
+        return (bool(self.account_iban) and self.opening_cents is not None and self.closing_cents is not None
+                and self.opening_on is not None and self.closing_on is not None)
+
+
+class StatementFile:
+    """A bank file opened for import: checked for size and emptiness, its format known. `heads()`
+    reads only the statements' identities (cheap); `parse()` reads every transaction."""
+
+    def __init__(self, data: bytes, fmt: str, encoding: str) -> None:
+        self.data, self.format, self.encoding = data, fmt, encoding
+        self._camt_root = None
+        self._text: str | None = None
+
+    def text(self) -> str:
+        if self._text is None:
+            self._text = decode(self.data, self.encoding)
+        return self._text
+
+    def heads(self) -> list[StatementHead] | None:
+        """The identity of every statement in the file, or None when the format does not give
+        them before the transactions (CSV) or a statement lacks a balance."""
+        if self.format == "camt053":
+            self._camt_root = self._camt_root if self._camt_root is not None else _camt_root(self.data)
+            heads = [_camt_head(stmt) for stmt in _camt_statements(self._camt_root)]
+        elif self.format == "mt940":
+            heads = _mt940_heads(self.text())
+        else:
+            return None
+        return heads if heads and all(head.complete for head in heads) else None
+
+    def parse(self) -> ParsedStatement:
+        if self.format == "camt053":
+            root = self._camt_root if self._camt_root is not None else _camt_root(self.data)
+            self._camt_root = None  # the tree is large: keep it no longer than needed
+            statement = _camt_statement(root)
+        elif self.format == "mt940":
+            statement = parse_mt940(self.text())
+        else:
+            statement = parse_csv(self.text())
+        if not statement.lines:
+            raise StatementError(_l("The statement contains no transactions."))
+        foreign = {line.currency for line in statement.lines} - {"EUR"}
+        if foreign:
+            raise StatementError(_l("Only euro statements are accepted; this one has %(currency)s.",
+                                    currency=", ".join(sorted(foreign))))
+        fingerprint_lines(statement.account_iban, statement.lines)
+        return statement
+
+
+def open_statement(data: bytes, *, fmt: str = "auto", encoding: str = "utf-8",
+                   max_bytes: int | None = DEFAULT_MAX_BYTES) -> StatementFile:
+    """Check a bank statement file's size and format without reading its transactions, or raise
+    StatementError."""
     if max_bytes is not None and len(data) > max_bytes:
         raise StatementError(_l("The file is %(size)d MB; statements up to %(limit)d MB are accepted. Export a shorter period.",
                                 size=len(data) // (1024 * 1024), limit=max_bytes // (1024 * 1024)))
@@ -275,22 +339,17 @@ def parse_statement(data: bytes, *, fmt: str = "auto", encoding: str = "utf-8",
     if not data.strip():
         raise StatementError(_l("The file is empty."))
     fmt = detect_format(data) if fmt == "auto" else fmt
-    if fmt == "camt053":
-        statement = parse_camt053(data)
-    elif fmt == "mt940":
-        statement = parse_mt940(decode(data, encoding))
-    elif fmt == "csv":
-        statement = parse_csv(decode(data, encoding))
-    else:
+    if fmt not in FORMATS:
         raise StatementError(_l("Unknown statement format."))
-    if not statement.lines:
-        raise StatementError(_l("The statement contains no transactions."))
-    foreign = {line.currency for line in statement.lines} - {"EUR"}
-    if foreign:
-        raise StatementError(_l("Only euro statements are accepted; this one has %(currency)s.",
-                                currency=", ".join(sorted(foreign))))
-    fingerprint_lines(statement.account_iban, statement.lines)
-    return statement
+    if fmt != "camt053" and encoding not in ENCODINGS:
+        raise StatementError(_l("Unknown character encoding."))
+    return StatementFile(data, fmt, encoding)
+
+
+def parse_statement(data: bytes, *, fmt: str = "auto", encoding: str = "utf-8",
+                    max_bytes: int | None = DEFAULT_MAX_BYTES) -> ParsedStatement:
+    """Parse a bank statement file, or raise StatementError; nothing is stored."""
+    return open_statement(data, fmt=fmt, encoding=encoding, max_bytes=max_bytes).parse()
 
 
 # --- CAMT.053 -----------------------------------------------------------------------------
@@ -335,7 +394,7 @@ def _money(cents: int) -> str:
     return f"EUR {sign}{abs(cents) // 100:,}.{abs(cents) % 100:02d}"
 
 
-def parse_camt053(data: bytes) -> ParsedStatement:
+def _camt_root(data: bytes):
     try:
         root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
@@ -348,32 +407,56 @@ def parse_camt053(data: bytes) -> ParsedStatement:
         raise StatementError(_l("The XML file cannot be read (%(detail)s). Nothing was imported.", detail=str(exc)[:120])) from exc
     if _local(root.tag) != "Document" or "camt.053" not in root.tag:
         raise StatementError(_l("This XML file is not a CAMT.053 bank statement."))
+    return root
+
+
+def _camt_statements(root) -> list:
     statements = _children(_child(root, "BkToCstmrStmt"), "Stmt")
     if not statements:
         raise StatementError(_l("The CAMT.053 file contains no statement."))
+    return statements
+
+
+def _camt_part(stmt) -> ParsedPart:
+    """A `Stmt`'s account, number and balances: everything before its entries."""
+    part = ParsedPart(_camt_account(stmt, "Acct"),
+                      _text(stmt, "LglSeqNb") or _text(stmt, "ElctrncSeqNb") or _text(stmt, "Id"))
+    previous_closing = None
+    for balance in _children(stmt, "Bal"):
+        code = _text(balance, "Tp", "CdOrPrtry", "Cd")
+        amount_el = _child(balance, "Amt")
+        if amount_el is None:
+            continue
+        cents = _cents(amount_el.text or "", _l("A balance"))
+        if _text(balance, "CdtDbtInd") == "DBIT":
+            cents = -cents
+        on = _balance_date(_text(balance, "Dt", "Dt") or _text(balance, "Dt", "DtTm"))
+        if code == "OPBD" and part.opening_cents is None:
+            part.opening_cents, part.opening_on = cents, on
+        elif code == "PRCD" and previous_closing is None:
+            previous_closing = (cents, on)
+        elif code == "CLBD":
+            part.closing_cents, part.closing_on = cents, on
+    if part.opening_cents is None and previous_closing is not None:
+        part.opening_cents, part.opening_on = previous_closing  # the previous closing is this opening
+    return part
+
+
+def _camt_head(stmt) -> StatementHead:
+    part = _camt_part(stmt)
+    return StatementHead(part.account_iban, part.number, part.opening_cents, part.closing_cents, part.opening_on,
+                         part.closing_on)
+
+
+def parse_camt053(data: bytes) -> ParsedStatement:
+    return _camt_statement(_camt_root(data))
+
+
+def _camt_statement(root) -> ParsedStatement:
     parts: list[ParsedPart] = []
     entry_number = 0
-    for stmt in statements:
-        part = ParsedPart(_camt_account(stmt, "Acct"),
-                          _text(stmt, "LglSeqNb") or _text(stmt, "ElctrncSeqNb") or _text(stmt, "Id"))
-        previous_closing = None
-        for balance in _children(stmt, "Bal"):
-            code = _text(balance, "Tp", "CdOrPrtry", "Cd")
-            amount_el = _child(balance, "Amt")
-            if amount_el is None:
-                continue
-            cents = _cents(amount_el.text or "", _l("A balance"))
-            if _text(balance, "CdtDbtInd") == "DBIT":
-                cents = -cents
-            on = _balance_date(_text(balance, "Dt", "Dt") or _text(balance, "Dt", "DtTm"))
-            if code == "OPBD" and part.opening_cents is None:
-                part.opening_cents, part.opening_on = cents, on
-            elif code == "PRCD" and previous_closing is None:
-                previous_closing = (cents, on)
-            elif code == "CLBD":
-                part.closing_cents, part.closing_on = cents, on
-        if part.opening_cents is None and previous_closing is not None:
-            part.opening_cents, part.opening_on = previous_closing  # the previous closing is this opening
+    for stmt in _camt_statements(root):
+        part = _camt_part(stmt)
         for entry in _children(stmt, "Ntry"):
             entry_number += 1
             status = _text(entry, "Sts") or _text(entry, "Sts", "Cd")
@@ -698,6 +781,45 @@ def parse_mt940(text: str) -> ParsedStatement:
 
 def _plain_date(value) -> dt.date | None:
     return dt.date(value.year, value.month, value.day) if value else None
+
+
+_MT940_BALANCE = re.compile(r"^:6([02])([FM]?):\s*([CD])(\d{2})(\d{2})(\d{2})[A-Z]{3}([0-9,]{1,16})\s*$", re.MULTILINE)
+_MT940_FIELD = re.compile(r"^:(25|28C?):(.*)$", re.MULTILINE)
+
+
+def _mt940_heads(text: str) -> list[StatementHead]:
+    """The statements of an MT940 file by their :25: account and :60:/:62: balances, pages of one
+    statement (:62M: then :60M:) joined as parse_mt940 joins them; their :61: lines are not read.
+    A statement without both balances gives an incomplete head (the whole file is then parsed)."""
+    heads: list[StatementHead] = []
+    continues = False
+    for block in re.split(r"(?m)^(?=:20:)", _mt940_clean(text)):
+        if not block.startswith(":20:"):
+            continue
+        fields = {tag: value.strip() for tag, value in reversed(_MT940_FIELD.findall(block))}
+        account = _mt940_account(fields.get("25", ""))
+        number = fields.get("28C", "") or fields.get("28", "")
+        balances: dict[str, tuple[str, int, dt.date]] = {}
+        for kind, mark, sign, year, month, day, amount in _MT940_BALANCE.findall(block):
+            try:
+                on = dt.date(2000 + int(year), int(month), int(day))
+            except ValueError:
+                return [StatementHead(account, number, None, None, None, None)]
+            cents = _cents(amount, _l("A balance")) * (-1 if sign == "D" else 1)
+            balances.setdefault("opening" if kind == "0" else "closing", (mark, cents, on))
+        opening, closing = balances.get("opening"), balances.get("closing")
+        if opening is None or closing is None:
+            if ":61:" in block:
+                return [StatementHead(account, number, None, None, None, None)]
+            continue
+        previous = heads[-1] if heads else None
+        if continues and opening[0] == "M" and previous and previous.account_iban == account:
+            heads[-1] = StatementHead(account, previous.number, previous.opening_cents, closing[1],
+                                      previous.opening_on, closing[2])
+        else:
+            heads.append(StatementHead(account, number, opening[1], closing[1], opening[2], closing[2]))
+        continues = closing[0] == "M"
+    return heads
 
 
 def _mt940_failure(exc: Exception, page: int):

@@ -18,7 +18,9 @@ class Bar:
     width: float
     height: float
     colour: str
-    title: str
+    month: str
+    kind: str
+    shown: str  # the value as the tooltip prints it
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def stacked(months: list[str], series: dict[str, dict[str, int]], kinds: list[st
             h = plot_h * value / maximum
             y -= h
             bars.append(Bar(round(x, 1), round(y, 1), round(bar_w, 1), round(h, 1), COLOURS.get(kind, "#777"),
-                            f"{month} {kind}: {fmt(value)}"))
+                            month, kind, fmt(value)))
         labels.append((round(x + bar_w / 2, 1), month[2:]))
     ticks = [(round(top + plot_h - plot_h * f, 1), fmt(int(maximum * f))) for f in (0, 0.5, 1)]
     return Chart(width, height, bars, labels, maximum, kinds, ticks)

@@ -1,26 +1,55 @@
 """Accounting exports: one row per contribution, as CSV and as XLSX, with the screen's filters.
 
-Text cells that a spreadsheet would read as a formula (starting with = + - @, a tab or a
-carriage return) are prefixed with an apostrophe; amounts are written as numbers.
+The files are written for the reader's spreadsheet (issue 21): headers and kinds in the reader's
+words; a Dutch CSV is `;`-separated with decimal commas, an English one `,`-separated with
+decimal points (portal.core.spreadsheet.CsvStyle); an XLSX file holds real dates and amounts as
+numbers with a euro format. Text cells that a spreadsheet would read as a formula are
+prefixed with an apostrophe (spreadsheet.safe_cell).
+
+Each row has a unique line id: an hours entry of a mixed placement gives a sponsored and a
+volunteered contribution under one key ("hours:123"), so an hours line is named by its key and
+its part ("hours:123:sponsored", "hours:123:volunteered").
+
+Rows are listed by booking date, as the ledger books them: a contribution dated in a month that was
+already closed when it was recorded (a refund of 27 November matched on 3 December, November
+closed) is booked on the first day of the first open month, and the export lists it there, with
+its own date in the column "Original date". The export of a closed month therefore stays as it was
+closed, and ties out to the ledger's totals of that month.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
+import json
 from dataclasses import dataclass
 
+import peewee
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company
+from portal.core import ledger
 from portal.core.contributions import KINDS, Contribution, contributions, describe
-from portal.core.money import cents_to_decimal, format_plain
-from portal.core.spreadsheet import csv_bytes
-from portal.core.spreadsheet import safe_cell as neutralise
+from portal.core.spreadsheet import CsvStyle, Euros, Sheet, csv_cell, styled_csv_bytes, xlsx_bytes
 from portal.reconcile.models import BankLine, BankStatement
 
-COLUMNS = ("contribution_id", "kind", "company", "kvk", "date", "gross", "fee", "net", "method", "reference",
-           "statement_number", "classification", "gl_code", "description")
+COLUMNS = ("line_id", "kind", "company", "kvk", "date", "gross", "fee", "net", "method", "reference",
+           "bank_statement", "contribution_statement", "classification", "gl_code", "description",
+           "original_date")
+COLUMN_LABELS = {
+    "line_id": _l("Line"), "kind": _l("Kind"), "company": _l("Company"), "kvk": _l("KvK number"),
+    "date": _l("Date"), "original_date": _l("Original date"), "gross": _l("Gross"), "fee": _l("Fee"), "net": _l("Net"), "method": _l("Method"),
+    "reference": _l("Reference"), "bank_statement": _l("Bank statement"),
+    "contribution_statement": _l("Contribution statement"), "classification": _l("Gift or sponsoring"), "gl_code": _l("GL code"),
+    "description": _l("Description"),
+}
+KIND_LABELS = {"hours_sponsored": _l("Sponsored hours"), "hours_volunteered": _l("Volunteered hours"),
+               "money": _l("Money"), "material": _l("Materials")}
+METHODS = ("stripe", "bank", "in_kind")
+METHOD_LABELS = {"stripe": _l("Online payment"), "bank": _l("Bank transfer"), "in_kind": _l("In kind")}
+CLASSIFICATION_LABELS = {"gift": _l("Gift"), "sponsoring": _l("Sponsoring")}
+AMOUNT_COLUMNS = ("gross", "fee", "net")
+PAGE_SIZE = 50  # rows per page of the screen's preview
 
 
 @dataclass
@@ -30,6 +59,11 @@ class ExportFilters:
     kind: str = ""
     company_id: int | None = None
     method: str = ""
+
+
+def headers() -> list[str]:
+    """The column headers in the reader's language."""
+    return [str(COLUMN_LABELS[name]) for name in COLUMNS]
 
 
 def gl_codes() -> dict[str, str]:
@@ -51,81 +85,145 @@ def gl_code_for(c: Contribution, codes: dict[str, str]) -> str:
     return ""
 
 
-def selected(filters: ExportFilters) -> list[Contribution]:
-    items = contributions(filters.company_id, filters.start, filters.end)
+def line_id(c: Contribution) -> str:
+    """A contribution's id in the export, unique: an hours key names the sponsored and the
+    volunteered part of one entry, so their part is added."""
+    if c.kind in ("hours_sponsored", "hours_volunteered"):
+        return f"{c.key}:{c.kind.removeprefix('hours_')}"
+    return c.key
+
+
+def _earliest(start: dt.date, closed: set[dt.date]) -> dt.date:
+    """The first business date whose contributions may be booked from `start` on: the start of the
+    closed months right before it (their late items are booked in the first open month)."""
+    month = ledger.month_of(start)
+    while (previous := ledger.month_of(month - dt.timedelta(days=1))) in closed:
+        month = previous
+    return min(month, start)
+
+
+def _late_bookings(start: dt.date | None, end: dt.date | None) -> dict[tuple[str, str, dt.date], dt.date]:
+    """(kind, key, business date) -> booking date, for the contributions the ledger booked later than
+    their own date (their month was closed when they were recorded)."""
+    query = (ledger.Posting.select(ledger.Posting.kind, ledger.Posting.key, ledger.Posting.dated_on,
+                                   peewee.fn.MIN(ledger.Posting.booked_on))
+             .group_by(ledger.Posting.kind, ledger.Posting.key, ledger.Posting.dated_on))
+    if start is not None:
+        query = query.where(ledger.Posting.dated_on >= start)
+    if end is not None:
+        query = query.where(ledger.Posting.dated_on <= end)
+    found = {}
+    for kind, key, dated_on, booked in query.tuples():
+        dated_on, booked = _as_date(dated_on), _as_date(booked)
+        if booked != dated_on:
+            found[(kind, key, dated_on)] = booked
+    return found
+
+
+def _as_date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def booked(filters: ExportFilters) -> list[tuple[dt.date, Contribution]]:
+    """(booking date, contribution) of the contributions booked from `start` to `end`, by booking date."""
+    closed = {row.month for row in ledger.closed_months(end=filters.end)}
+    lower = _earliest(filters.start, closed) if filters.start is not None else None
+    items = contributions(filters.company_id, lower, filters.end)
     if filters.kind in KINDS:
         items = [c for c in items if c.kind == filters.kind]
     if filters.method:
         items = [c for c in items if c.method == filters.method]
-    return items
+    late = _late_bookings(lower, filters.end) if closed else {}
+    found = []
+    for c in items:
+        on = late.get((c.kind, c.key, c.on), c.on)
+        if (filters.start is None or on >= filters.start) and (filters.end is None or on <= filters.end):
+            found.append((on, c))
+    found.sort(key=lambda pair: pair[0])   # stable: contributions of one day keep their order
+    return found
 
 
-def _statement_numbers(items: list[Contribution]) -> dict[str, str]:
+def selected(filters: ExportFilters) -> list[Contribution]:
+    return [c for _on, c in booked(filters)]
+
+
+def _base_key(key: str) -> str:
+    return key.split(":refund")[0].split(":dispute")[0]
+
+
+def _bank_statements(items: list[Contribution]) -> dict[str, str]:
     """The bank statement that paid each donation (by the donation key the line was matched to)."""
-    keys = {c.key.split(":refund")[0].split(":dispute")[0] for c in items if c.kind == "money"}
+    keys = {_base_key(c.key) for c in items if c.kind == "money"}
     if not keys:
         return {}
     found: dict[str, str] = {}
     query = (BankLine.select(BankLine.target, BankStatement.number, BankStatement.id)
-             .join(BankStatement).where(BankLine.target.in_(list(keys)) & (BankLine.status == "matched")))
+             .join(BankStatement).where(BankLine.target.in_(sorted(keys)) & (BankLine.status == "matched")))
     for row in query.objects():
         found.setdefault(row.target, row.number or f"#{row.id}")
     return found
 
 
+def _contribution_statements(items: list[Contribution]) -> dict[tuple[str, str], str]:
+    """The issued contribution statements (OA-numbers) each line is on, by (kind, key)."""
+    if not items:
+        return {}
+    from portal.statements.models import Statement
+
+    first, last = min(c.on for c in items), max(c.on for c in items)
+    query = (Statement.select(Statement.number, Statement.snapshot)
+             .where((Statement.status == "issued") & (Statement.period_start <= last) & (Statement.period_end >= first))
+             .order_by(Statement.year, Statement.sequence))
+    companies = sorted({c.company_id for c in items})
+    if len(companies) <= 500:  # one bound parameter each: a long list would pass the database's limit
+        query = query.where(Statement.company.in_(companies))
+    found: dict[tuple[str, str], list[str]] = {}
+    for statement in query:
+        for line in json.loads(statement.snapshot).get("lines", []):
+            numbers = found.setdefault((line.get("kind", ""), line.get("key", "")), [])
+            if statement.number not in numbers:
+                numbers.append(statement.number)
+    return {key: ", ".join(numbers) for key, numbers in found.items()}
+
+
 @dataclass
 class ExportRow:
-    values: list
+    values: list  # per COLUMNS: text, a date, or Euros
 
-    def as_text(self) -> list[str]:
-        texts = []
-        for index, value in enumerate(self.values):
-            name = COLUMNS[index]
-            if name in ("gross", "fee", "net"):
-                texts.append(format_plain(value))
-            else:
-                texts.append(neutralise(value))
-        return texts
+    def as_text(self, style: CsvStyle) -> list[str]:
+        """The row as the screen shows it: the numbers as the CSV of the same language holds them."""
+        return [csv_cell(value, style) for value in self.values]
 
 
 def rows(filters: ExportFilters) -> list[ExportRow]:
-    items = selected(filters)
+    listed = booked(filters)
+    items = [c for _on, c in listed]
     companies = {c.id: c for c in Company.select(Company.id, Company.legal_name, Company.kvk)
                  .where(Company.id.in_(list({i.company_id for i in items})))} if items else {}
     codes = gl_codes()
-    statements = _statement_numbers(items)
+    bank_statements = _bank_statements(items)
+    contribution_statements = _contribution_statements(items)
     result = []
-    for c in items:
+    for on, c in listed:
         company = companies.get(c.company_id)
-        base_key = c.key.split(":refund")[0].split(":dispute")[0]
         gross = c.gross_cents if c.kind == "money" else c.value_cents
+        net = c.net_cents if c.kind == "money" else c.value_cents
         result.append(ExportRow([
-            c.key, c.kind, company.legal_name if company else "", company.kvk if company else "", c.on.isoformat(),
-            gross, c.fee_cents, c.net_cents if c.kind == "money" else c.value_cents, c.method, c.reference,
-            statements.get(base_key, ""), c.classification, gl_code_for(c, codes), describe(c),
+            line_id(c), str(KIND_LABELS.get(c.kind, c.kind)), company.legal_name if company else "",
+            company.kvk if company else "", on, Euros(gross), Euros(c.fee_cents), Euros(net),
+            str(METHOD_LABELS.get(c.method, c.method)), c.reference,
+            bank_statements.get(_base_key(c.key), "") if c.kind == "money" else "",
+            contribution_statements.get((c.kind, c.key), ""),
+            str(CLASSIFICATION_LABELS.get(c.classification, c.classification)), gl_code_for(c, codes), describe(c),
+            c.on if on != c.on else None,
         ]))
     return result
 
 
-def to_csv(export_rows: list[ExportRow]) -> bytes:
-    return csv_bytes([COLUMNS] + [row.as_text() for row in export_rows], delimiter=";")
+def to_csv(export_rows: list[ExportRow], style: CsvStyle) -> bytes:
+    return styled_csv_bytes(headers(), (row.values for row in export_rows), style)
 
 
-def to_xlsx(export_rows: list[ExportRow]) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("contributions")
-    sheet.append(list(COLUMNS))
-    for row in export_rows:
-        cells = []
-        for index, value in enumerate(row.values):
-            name = COLUMNS[index]
-            if name in ("gross", "fee", "net"):
-                cells.append(cents_to_decimal(value))
-            else:
-                cells.append(neutralise(value))
-        sheet.append(cells)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+def to_xlsx(export_rows: list[ExportRow], language: str) -> bytes:
+    return xlsx_bytes([Sheet(str(_l("Contributions")), headers(), (row.values for row in export_rows),
+                             widths=(26, 18, 30, 12, 12, 14, 12, 14, 18, 22, 18, 22, 12, 10, 48, 12))], language)

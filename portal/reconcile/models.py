@@ -91,6 +91,39 @@ class BankLine(BaseModel):
         return f"bankline:{self.id}:{self.fingerprint[:16]}"
 
 
+IMPORT_JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class BankImportJob(BaseModel):
+    """A bank file imported in the background: the upload is kept here (any worker on any host can
+    read it) until the import is done or has failed for good; then only the outcome stays. While the
+    job waits or runs, `active_sha256` holds the file's hash, so the same file is queued once."""
+
+    status = peewee.CharField(max_length=10, default="queued", index=True,
+                              constraints=[_in("status", IMPORT_JOB_STATUSES)])
+    filename = peewee.CharField(max_length=255, default="")
+    format = peewee.CharField(max_length=10, default="auto")
+    encoding = peewee.CharField(max_length=10, default="utf-8")
+    size = peewee.IntegerField(default=0, constraints=[peewee.Check("size >= 0")])
+    sha256 = peewee.CharField(max_length=64)
+    active_sha256 = peewee.CharField(max_length=64, null=True, unique=True)
+    data = peewee.BlobField(null=True)
+    created_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = peewee.DateTimeField(default=utcnow)
+    started_at = peewee.DateTimeField(null=True)
+    finished_at = peewee.DateTimeField(null=True)
+    attempts = peewee.IntegerField(default=0)
+    statement = peewee.ForeignKeyField(BankStatement, null=True, backref="+", on_delete="SET NULL")
+    lines_total = peewee.IntegerField(default=0)
+    lines_new = peewee.IntegerField(default=0)
+    matched = peewee.IntegerField(default=0)
+    error = peewee.TextField(default="")          # the message as facts (JSON), rendered in the reader's language
+    continuity = peewee.TextField(default="[]")   # gaps and overlaps found, as facts (JSON)
+
+    class Meta:
+        table_name = "reconcile_import_job"
+
+
 class KnownIban(BaseModel):
     """A payer account seen paying a company's request: later transfers from it point to that company."""
 
@@ -191,5 +224,5 @@ class Correction(BaseModel):
         table_name = "reconcile_correction"
 
 
-MODELS = (BankStatement, StatementBalance, BankLine, KnownIban, StripePayout, StripeBalanceTransaction, StripeSync,
-          PeriodClose, Correction)
+MODELS = (BankStatement, StatementBalance, BankLine, BankImportJob, KnownIban, StripePayout, StripeBalanceTransaction,
+          StripeSync, PeriodClose, Correction)

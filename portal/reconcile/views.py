@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
@@ -10,13 +12,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.models import Company
-from portal.core import audit, clock, ledger
+from portal.core import audit, audit_labels, clock, ledger, tasks
 from portal.core.contributions import KINDS
 from portal.core.forms import FlaskForm
 from portal.core.money import format_eur
 from portal.core.security import leader_required
+from portal.core.spreadsheet import CSV_STYLES, CsvStyle, csv_style
 from portal.core.templating import MenuItem, current_language, register_menu_provider
-from portal.reconcile import banks, charts, exports, service, stripe_sync
+from portal.reconcile import banks, charts, exports, jobs, service, stripe_sync
+from portal.reconcile import journal as journal_module
 from portal.reconcile.forms import CloseForm, CorrectionForm, ImportForm, PasteForm
 from portal.reconcile.models import BankLine
 
@@ -48,18 +52,30 @@ def _attention_count() -> int:
     return BankLine.select().where((BankLine.status == "unmatched") & (BankLine.amount_cents > 0)).count()
 
 
+# Ids and page numbers in a query: ASCII digits, at most nine of them (no "²", no overflow).
+ID_ARG = re.compile(r"^[0-9]{1,9}$")
+# Dates a filter may name: anything else is a typing error, not a period of nine thousand years.
+EARLIEST_DATE, LATEST_DATE = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+# The query names the filter forms send; download and page links carry these and no others.
+FILTER_ARGS = ("start", "end", "kind", "company", "method", "csv", "format")
+
+
 def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "").strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if ID_ARG.match(value) else None
 
 
 def _date_arg(name: str) -> dt.date | None:
     value = request.args.get(name, "").strip()
     try:
-        return dt.date.fromisoformat(value) if value else None
+        day = dt.date.fromisoformat(value) if value else None
     except ValueError:
-        flash(_("Dates are written as 2026-05-31."), "error")
+        day = EARLIEST_DATE - dt.timedelta(days=1)
+    if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
+        flash(_("Dates are written as 2026-05-31, between %(first)s and %(last)s.", first=EARLIEST_DATE.year,
+                last=LATEST_DATE.year), "error")
         return None
+    return day
 
 
 def _page() -> int:
@@ -77,8 +93,9 @@ def desk():
     money_chart = charts.stacked(series["months"], series["series"], ["money", "material"],
                                  fmt=lambda cents: format_eur(cents // 100 * 100, language).rsplit(",", 1)[0]
                                  if language == "nl" else format_eur(cents // 100 * 100, language).rsplit(".", 1)[0])
+    hour_unit = _("h")  # "u" in Dutch
     hours_chart = charts.stacked(series["months"], series["series"], ["hours_sponsored", "hours_volunteered"],
-                                 fmt=lambda minutes: f"{minutes // 60} h")
+                                 fmt=lambda minutes: f"{minutes // 60} {hour_unit}")
     return render_template("reconcile/desk.html", totals=totals, kinds=KINDS, attention=service.attention(),
                            money_chart=money_chart, hours_chart=hours_chart,
                            statements=service.statements(10))
@@ -94,12 +111,22 @@ def import_statement():
         upload = form.statement.data
         data = upload.read(service.max_upload_bytes() + 1)
         try:
+            # A large file goes to the task queue (unless it is this very file again): the page
+            # answers at once and shows the import's progress.
+            if len(data) > jobs.background_import_bytes() and service.file_imported_before(data) is None:
+                jobs.queue_import(data, filename=upload.filename or "", actor=current_user, fmt=form.format.data,
+                                  encoding=form.encoding.data)
+                flash(_("Import queued: the file is imported in the background. Its progress is shown below."),
+                      "success")
+                return redirect(url_for("reconcile.import_statement", _anchor="background-imports"))
             result = service.import_statement(data, filename=upload.filename or "", actor=current_user,
                                               fmt=form.format.data, encoding=form.encoding.data)
-        except banks.StatementError as error:
+        except (banks.StatementError, service.ReconcileError) as error:
             form.statement.errors = list(form.statement.errors) + [str(error)]
         else:
-            if result.duplicate:
+            if result.earlier is not None:
+                flash(str(service.imported_before_message(result.earlier)), "warning")
+            elif result.duplicate:
                 flash(_("This statement was imported before: its %(count)d lines are already here, nothing was added.",
                         count=result.lines_total), "warning")
             else:
@@ -109,7 +136,8 @@ def import_statement():
                 flash(str(message), "warning")
             return redirect(url_for("reconcile.queue"))
     return render_template("reconcile/import.html", form=form, statements=service.statements(),
-                           limit_mb=service.max_upload_bytes() // (1024 * 1024))
+                           limit_mb=service.max_upload_bytes() // (1024 * 1024), imports=jobs.recent_imports(),
+                           background_kb=jobs.background_import_bytes() // 1024)
 
 
 @bp.get("/leader/reconcile/queue")
@@ -304,7 +332,18 @@ def _export_filters() -> exports.ExportFilters:
     method = request.args.get("method", "")
     return exports.ExportFilters(start=_date_arg("start"), end=_date_arg("end"),
                                  kind=kind if kind in KINDS else "", company_id=_int_arg("company"),
-                                 method=method if method in ("stripe", "bank", "in_kind") else "")
+                                 method=method if method in exports.METHODS else "")
+
+
+def _csv_style() -> CsvStyle:
+    """The CSV the reader asked for (`csv=nl` or `csv=en`), else the one of the page's language."""
+    wanted = request.args.get("csv", "")
+    return CSV_STYLES[wanted] if wanted in CSV_STYLES else csv_style(current_language())
+
+
+def _filter_args() -> dict[str, str]:
+    """The filters of the query (not the page number, nothing else): what download links carry."""
+    return {key: value for key, value in request.args.items() if key in FILTER_ARGS}
 
 
 @bp.get("/leader/reconcile/export")
@@ -312,9 +351,16 @@ def _export_filters() -> exports.ExportFilters:
 def export():
     filters = _export_filters()
     rows = exports.rows(filters)
+    total = len(rows)
+    pages = max(1, -(-total // exports.PAGE_SIZE))
+    page = min(_page(), pages)
+    shown = rows[(page - 1) * exports.PAGE_SIZE:page * exports.PAGE_SIZE]
     companies = list(Company.select(Company.id, Company.legal_name).order_by(Company.legal_name))
-    return render_template("reconcile/export.html", rows=rows[:500], total=len(rows), filters=filters,
-                           columns=exports.COLUMNS, companies=companies, kinds=KINDS, args=request.args)
+    return render_template("reconcile/export.html", rows=shown, total=total, page=page, pages=pages,
+                           first=(page - 1) * exports.PAGE_SIZE + 1, filters=filters, headers=exports.headers(),
+                           companies=companies, kinds=KINDS, kind_labels=exports.KIND_LABELS,
+                           methods=exports.METHODS, method_labels=exports.METHOD_LABELS, args=_filter_args(),
+                           style=_csv_style())
 
 
 def _download(body: bytes, mimetype: str, extension: str, filters: exports.ExportFilters, count: int) -> Response:
@@ -328,12 +374,15 @@ def _download(body: bytes, mimetype: str, extension: str, filters: exports.Expor
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 @bp.get("/leader/reconcile/export.csv")
 @leader_required
 def export_csv():
     filters = _export_filters()
     rows = exports.rows(filters)
-    return _download(exports.to_csv(rows), "text/csv", "csv", filters, len(rows))  # Flask adds the charset
+    return _download(exports.to_csv(rows, _csv_style()), "text/csv", "csv", filters, len(rows))  # Flask adds the charset
 
 
 @bp.get("/leader/reconcile/export.xlsx")
@@ -341,8 +390,63 @@ def export_csv():
 def export_xlsx():
     filters = _export_filters()
     rows = exports.rows(filters)
-    return _download(exports.to_xlsx(rows), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     "xlsx", filters, len(rows))
+    return _download(exports.to_xlsx(rows, current_language()), XLSX, "xlsx", filters, len(rows))
+
+
+# --- the bookkeeper's journal (issue 14) ----------------------------------------------------------
+
+JOURNAL_FORMATS = ("csv_nl", "csv_en", "xlsx")
+
+
+def _journal_choice() -> tuple[dt.date | None, dt.date | None, str]:
+    """The period and format on the journal form; the period defaults to last month."""
+    last_month_end = ledger.month_of(clock.today()) - dt.timedelta(days=1)
+    start = _date_arg("start") if request.args.get("start") else ledger.month_of(last_month_end)
+    end = _date_arg("end") if request.args.get("end") else last_month_end
+    fmt = request.args.get("format", "")
+    if fmt not in JOURNAL_FORMATS:
+        fmt = "csv_en" if current_language() == "en" else "csv_nl"
+    return start, end, fmt
+
+
+@bp.get("/leader/reconcile/journal")
+@leader_required
+def journal():
+    start, end, fmt = _journal_choice()
+    built, error = None, None
+    if start and end:
+        try:
+            built = journal_module.build(start, end)
+        except journal_module.JournalError as refusal:
+            error = str(refusal)
+    return render_template("reconcile/journal.html", start=start, end=end, fmt=fmt, formats=JOURNAL_FORMATS,
+                           journal=built, error=error, accounts=journal_module.accounts(),
+                           role_labels=journal_module.ROLE_LABELS, args=_filter_args())
+
+
+@bp.get("/leader/reconcile/journal/download")
+@leader_required
+def journal_download():
+    start, end, fmt = _journal_choice()
+    back = redirect(url_for("reconcile.journal", **_filter_args()))
+    if not start or not end:
+        return back  # _date_arg said what is wrong with the date
+    try:
+        built = journal_module.build(start, end)
+        if fmt == "xlsx":
+            body, mimetype, extension = journal_module.to_xlsx(built, current_language()), XLSX, "xlsx"
+        else:
+            body, mimetype, extension = journal_module.to_csv(built, CSV_STYLES[fmt[-2:]]), "text/csv", "csv"
+    except journal_module.JournalError as refusal:
+        flash(str(refusal), "error")
+        return back
+    from portal.core.db import atomic_write
+
+    with atomic_write():
+        audit.record("reconcile.exported", actor=current_user, export="journal", format=fmt, rows=len(built.lines),
+                     start=start, end=end)
+    name = f"journal-{start:%Y%m%d}-{end:%Y%m%d}.{extension}"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 # --- audit log ------------------------------------------------------------------------------
@@ -351,14 +455,31 @@ def export_xlsx():
 @leader_required
 def audit_log():
     filters = service.AuditFilters(
-        action=request.args.get("action", "").strip()[:80], actor_id=_int_arg("actor"),
-        company_id=_int_arg("company"), object_type=request.args.get("object_type", "").strip()[:40],
+        action=request.args.get("action", "").strip()[:80], actor_id=_int_arg("actor_id"),
+        actor=request.args.get("actor", "").strip()[:100], company_id=_int_arg("company"),
+        object_type=request.args.get("object_type", "").strip()[:40],
         object_id=request.args.get("object_id", "").strip()[:64], start=_date_arg("start"), end=_date_arg("end"))
     page = _page()
     rows, total = service.audit_rows(filters, limit=PAGE, offset=(page - 1) * PAGE)
-    return render_template("reconcile/audit.html", rows=rows, total=total, page=page,
-                           pages=max(1, -(-total // PAGE)), chain=audit.verify(), actions=service.audit_actions(),
-                           args=request.args)
+    last = audit.last_check()
+    return render_template("reconcile/audit.html", rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE)),
+                           names=service.audit_names(rows), check=last, unchecked=audit.rows_since(last),
+                           problem=json.loads(last.params) if last else {}, actions=audit_labels.ACTION_LABELS,
+                           companies=service.audit_companies(), args=request.args, check_form=CheckForm())
+
+
+class CheckForm(FlaskForm):
+    """Only the CSRF token: asks for a walk of the whole audit chain."""
+
+
+@bp.post("/leader/audit/check")
+@leader_required
+def audit_check():
+    if not CheckForm().validate_on_submit():
+        abort(400)
+    tasks.enqueue(audit.check_requested, current_user.id)
+    flash(_("The audit chain is being checked; the result shows here when it is done."), "success")
+    return redirect(url_for("reconcile.audit_log"))
 
 
 # --- Stripe ---------------------------------------------------------------------------------

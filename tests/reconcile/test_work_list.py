@@ -188,6 +188,9 @@ def test_undo_of_parts_and_surpluses_keeps_their_rules(leader, leader_client, co
     matched = leader_client.get("/leader/reconcile/matched").get_data(as_text=True)
     assert f"/lines/{first.id}/unmatch" not in matched and "undo that first" in matched   # said, not offered
     assert f"/lines/{second.id}/unmatch" in matched
+    # What giving answered, in words (issue 21): not the codes the engine stores.
+    assert "part payment recorded" in matched and "paid, with an over-payment" in matched
+    assert "part_recorded" not in matched and "paid_with_surplus" not in matched
     service.unmatch_line(second.id, leader, "wrong")                 # its kept surplus goes with it
     assert giving.Donation.get_by_id(request.id).status == "pending"
     assert giving.bank_balance(giving.Donation.get_by_id(request.id)).parts_cents == 10000
