@@ -22,7 +22,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from portal import all_models, create_app
-from portal.core.db import database, make_database
+from portal.core.db import database, make_database, release
 from portal.core.security import limiter
 
 # pytest-xdist runs the suite in several worker processes (PYTEST_XDIST_WORKER = gw0, gw1, ...): on
@@ -94,7 +94,7 @@ def _migrate(url: str) -> None:
             db.execute_sql("CREATE SCHEMA public")
         Runner(db, MIGRATIONS_DIR).up()
     finally:
-        db.close()
+        release(db)  # every pooled connection closed: the file is whole before it is copied
 
 
 @pytest.fixture(scope="session")
@@ -198,8 +198,10 @@ def app(app_config, _built_apps):
         with application.app_context():
             yield application
     finally:
-        if not database.is_closed():
-            database.close()
+        release()  # this test's pool of connections to its own database file
+        queue = application.extensions.get("portal.tasks")
+        if queue is not None and queue.immediate:
+            queue.huey.flush()  # failures kept in memory are this test's, not the next one's
         application.config.clear()
         application.config.update(config)
         application.extensions.clear()

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import peewee
 
+from portal.core import tasks
 from portal.core.db import BaseModel, database, is_sqlite, utcnow
+
+log = logging.getLogger("portal.audit")
 
 GENESIS = "0" * 64
 
@@ -46,7 +50,21 @@ class AuditAnchor(BaseModel):
     at = peewee.DateTimeField(default=utcnow)
 
 
-MODELS = (AuditLog, AuditAnchor)
+class AuditCheck(BaseModel):
+    """The outcome of one walk of the whole chain (`check()`): the audit page shows the newest,
+    so a page view never walks a chain that grows with every change."""
+
+    checked_at = peewee.DateTimeField(default=utcnow, index=True)
+    rows = peewee.IntegerField()
+    anchors = peewee.IntegerField(default=0)
+    last_id = peewee.IntegerField(null=True)
+    broken_at = peewee.IntegerField(null=True)
+    problem = peewee.CharField(max_length=20, default="")
+    params = peewee.TextField(default="{}")
+    requested_by = peewee.IntegerField(null=True)
+
+
+MODELS = (AuditLog, AuditAnchor, AuditCheck)
 
 
 def _digest(row: AuditLog | dict) -> str:
@@ -110,14 +128,43 @@ def anchor(reason: str) -> AuditAnchor:
 
 @dataclass(frozen=True)
 class ChainReport:
+    """What a walk of the chain found. `problem` is a code (with `params`) that pages render in
+    the reader's language; `reason` says the same in English for the command line."""
+
     rows: int
     broken_at: int | None = None
-    reason: str = ""
+    problem: str = ""
+    params: dict = field(default_factory=dict)
     anchors: int = 0
+    last_id: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.broken_at is None
+
+    @property
+    def reason(self) -> str:
+        return describe(self.problem, self.params)
+
+
+def describe(problem: str, params: dict) -> str:
+    """The problem in English words (the command line's; the audit page has its own, translated)."""
+    missing = _missing(params.get("first"), params.get("last"))
+    anchored = f"{params.get('anchor', '')} ({params.get('anchored_at', '')} UTC)"
+    return {
+        "": "",
+        "removed_before": f"{missing} removed before it",
+        "link": "the link to the previous row is broken (a row was removed or inserted)",
+        "changed": "the row's content does not match its hash (it was changed)",
+        "anchor_differs": f"the row's hash differs from the one anchored by {anchored}",
+        "newest_removed": f"{missing} removed: row {params.get('head_id')} was the newest when {anchored} "
+                          "anchored the chain",
+    }.get(problem, problem)
+
+
+def _anchor_params(mark: AuditAnchor) -> dict:
+    at = mark.at.strftime("%Y-%m-%d %H:%M") if hasattr(mark.at, "strftime") else str(mark.at)
+    return {"anchor": mark.reason, "anchored_at": at}
 
 
 def verify() -> ChainReport:
@@ -132,37 +179,72 @@ def verify() -> ChainReport:
     expected_prev = GENESIS
     previous_id = 0
     count = 0
-    for row in AuditLog.select().order_by(AuditLog.id).iterator():
+    columns = ("id", "at", "actor_id", "company_id", "action", "object_type", "object_id", "details",
+               "prev_hash", "row_hash")
+    query = AuditLog.select(*(getattr(AuditLog, name) for name in columns)).order_by(AuditLog.id)
+    for row in query.dicts().iterator():
         count += 1
-        if row.prev_hash != expected_prev:
-            missing = _missing(previous_id, row.id)
-            reason = (f"{missing} removed before it" if missing
-                      else "the link to the previous row is broken (a row was removed or inserted)")
-            return ChainReport(count, row.id, reason)
-        if _digest(row) != row.row_hash:
-            return ChainReport(count, row.id, "the row's content does not match its hash (it was changed)")
-        for mark in anchors.pop(row.id, ()):
-            if mark.head_hash != row.row_hash:
-                return ChainReport(count, row.id, f"the row's hash differs from the one anchored by {_named(mark)}")
-        expected_prev = row.row_hash
-        previous_id = row.id
+        row_id = row["id"]
+        if row["prev_hash"] != expected_prev:
+            if previous_id + 1 < row_id:
+                return ChainReport(count, row_id, "removed_before", {"first": previous_id + 1, "last": row_id - 1})
+            return ChainReport(count, row_id, "link")
+        if _digest(row) != row["row_hash"]:
+            return ChainReport(count, row_id, "changed")
+        for mark in anchors.pop(row_id, ()):
+            if mark.head_hash != row["row_hash"]:
+                return ChainReport(count, row_id, "anchor_differs", _anchor_params(mark))
+        expected_prev = row["row_hash"]
+        previous_id = row_id
     if anchors:
         head_id = min(anchors)
         mark = anchors[head_id][0]
-        missing = _missing(previous_id, head_id + 1) or f"row {head_id} was"
-        return ChainReport(count, head_id, f"{missing} removed: row {head_id} was the newest when "
-                                           f"{_named(mark)} anchored the chain")
-    return ChainReport(count, anchors=anchor_count)
+        first = previous_id + 1
+        return ChainReport(count, head_id, "newest_removed",
+                           {"first": first, "last": max(head_id, first), "head_id": head_id, **_anchor_params(mark)})
+    return ChainReport(count, anchors=anchor_count, last_id=previous_id or None)
 
 
-def _named(mark: AuditAnchor) -> str:
-    at = mark.at.strftime("%Y-%m-%d %H:%M") if hasattr(mark.at, "strftime") else str(mark.at)
-    return f"{mark.reason} ({at} UTC)"
+def check(requested_by: int | None = None) -> AuditCheck:
+    """Walk the chain and keep what was found (nightly on the task queue, and when the project
+    leader asks on the audit page)."""
+    report = verify()
+    with database.atomic():
+        return AuditCheck.create(rows=report.rows, anchors=report.anchors, last_id=report.last_id,
+                                 broken_at=report.broken_at, problem=report.problem,
+                                 params=json.dumps(report.params, sort_keys=True), requested_by=requested_by)
 
 
-def _missing(previous_id: int, row_id: int) -> str:
-    """'row 4 was' / 'rows 4-6 were' when ids are missing between two rows, else ''."""
-    first, last = previous_id + 1, row_id - 1
-    if first > last:
+@tasks.periodic(tasks.crontab(minute="40", hour="2"))
+def check_nightly() -> None:
+    """Every night (02:40 UTC): walk the whole chain and keep the outcome for the audit page."""
+    found = check()
+    if found.broken_at is not None:
+        log.error("audit chain broken at row %s: %s", found.broken_at, describe(found.problem, json.loads(found.params)))
+
+
+@tasks.task(retries=1, retry_delay=60)
+def check_requested(user_id: int) -> None:
+    """The project leader asked for a walk of the chain on the audit page."""
+    check(requested_by=user_id)
+
+
+def last_check() -> AuditCheck | None:
+    return AuditCheck.select().order_by(AuditCheck.id.desc()).first()
+
+
+def rows_since(last: AuditCheck | None) -> int:
+    """Audit rows written after `last` walked the chain (all rows when it never was)."""
+    query = AuditLog.select()
+    if last is not None and last.last_id is not None:
+        query = query.where(AuditLog.id > last.last_id)
+    elif last is not None and last.broken_at is not None:
+        query = query.where(AuditLog.id > last.broken_at)
+    return query.count()
+
+
+def _missing(first: int | None, last: int | None) -> str:
+    """'row 4 was' / 'rows 4-6 were'."""
+    if first is None or last is None or first > last:
         return ""
     return f"row {first} was" if first == last else f"rows {first}-{last} were"

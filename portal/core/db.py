@@ -9,16 +9,22 @@ from urllib.parse import unquote, urlparse
 
 import peewee
 from flask import Flask, g, has_app_context, has_request_context, request
+from playhouse.pool import PooledSqliteDatabase
 
 database = peewee.DatabaseProxy()
 
+BUSY_TIMEOUT_SECONDS = 10
 SQLITE_PRAGMAS = (
     ("journal_mode", "wal"),
     ("foreign_keys", 1),
     ("synchronous", "full"),
     ("cache_size", -64000),
+    ("busy_timeout", BUSY_TIMEOUT_SECONDS * 1000),
 )
-BUSY_TIMEOUT_SECONDS = 10
+# A SQLite file's connections are kept open between requests (a pool per process): opening one,
+# setting its pragmas and checkpointing the WAL when the last one closes cost more than a small
+# request itself. `release()` closes them all, for whoever copies or replaces the file.
+SQLITE_POOL_SIZE = 32
 
 
 class BaseModel(peewee.Model):
@@ -67,8 +73,13 @@ def make_database(url: str) -> peewee.Database:
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         path = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ":memory:"
-        return peewee.SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS,
-                                     timeout=BUSY_TIMEOUT_SECONDS)
+        if not path or path == ":memory:":  # each connection would be a database of its own
+            return peewee.SqliteDatabase(":memory:", pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT_SECONDS)
+        # The pool's `timeout` is how long a thread waits for a free connection; SQLite's own
+        # busy timeout is the pragma above. A pooled connection serves one thread at a time, but
+        # not always the thread that opened it.
+        return PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, max_connections=SQLITE_POOL_SIZE,
+                                    timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
     if parsed.scheme in {"postgres", "postgresql"}:
         return PostgresqlDatabase(
             parsed.path.lstrip("/"),
@@ -79,6 +90,17 @@ def make_database(url: str) -> peewee.Database:
             prefer_psycopg3=True,
         )
     raise ValueError(f"unsupported database URL scheme {parsed.scheme!r}: use sqlite:/// or postgresql://")
+
+
+def release(db: peewee.Database | None = None) -> None:
+    """Close every connection of the database (all of a pool's), so its file is whole on disk."""
+    db = db or database.obj
+    if db is None:
+        return
+    if hasattr(db, "close_all"):
+        db.close_all()
+    elif not db.is_closed():
+        db.close()
 
 
 def is_sqlite(db: peewee.Database | None = None) -> bool:

@@ -19,7 +19,13 @@ import unicodedata
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm as _FlaskForm
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
+
+# The languages a person or company can choose, each named in itself (and marked so: a Dutch page
+# that offers "English" says that word is English, for screen readers and the word checks).
+LANGUAGE_CHOICES = [SelectChoice("nl", "Nederlands", render_kw={"lang": "nl"}),
+                    SelectChoice("en", "English", render_kw={"lang": "en"})]
 
 MULTILINE_ALLOWED = frozenset("\n\r\t")
 LINE_SEPARATORS = frozenset("\u2028\u2029\u0085")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.core import audit_labels, money
+from portal.core import audit_labels, contributions, money
 from portal.core.i18n import LANGUAGES
 
 
@@ -70,6 +71,14 @@ def format_hours_unit(minutes: int, language: str | None = None) -> str:
     return f"{format_hm(minutes, language or current_language())} {unit}"
 
 
+def same_page(**changes: Any) -> str:
+    """This page's address with some query values changed (a page number): only the query's plain
+    names are carried over, never ones url_for itself reads (`endpoint`, `_external`, `_scheme`...)."""
+    values = {key: value for key, value in request.args.items()
+              if key.isidentifier() and not key.startswith("_") and key not in ("endpoint", "values")}
+    return url_for(request.endpoint, **{**values, **changes})
+
+
 def home_url() -> str:
     if "content.home" in current_app.view_functions:
         language = current_language()
@@ -82,6 +91,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["eur"] = lambda cents: money.format_eur(cents, current_language())
     app.jinja_env.filters["hours_unit"] = lambda minutes: format_hours_unit(int(minutes or 0))
     app.jinja_env.filters["audit_action"] = audit_labels.action_label
+    app.jinja_env.filters["audit_details"] = audit_labels.details
+    app.jinja_env.filters["contribution_ref"] = contributions.key_label
     app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
     app.jinja_env.filters["datetime"] = lambda value, fmt="short": format_datetime(value, fmt) if value else ""
     app.jinja_env.globals.update(
@@ -90,6 +101,7 @@ def init_app(app: Flask) -> None:
         main_menu=lambda: menu("main"),
         footer_menu=lambda: menu("footer"),
         home_url=home_url,
+        same_page=same_page,
     )
 
     @app.context_processor

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from portal import create_app
+from portal.core.db import release
 from tests.conftest import PG_URL
 
 
@@ -95,7 +96,15 @@ def outage(app_config, database_url, tmp_path):
     os.replace(path, moved)
     app = create_app(dict(app_config, DATABASE_URL=f"sqlite:///{moved}"))
     away = tmp_path / "away"
-    yield app, lambda: os.replace(folder, away), lambda: os.replace(away, folder)
+
+    def cut() -> None:
+        # A disk that goes away breaks the open connections too: the pool's are dropped with it
+        # (a file merely moved would still be served through the connections kept open).
+        os.replace(folder, away)
+        with app.app_context():
+            release()
+
+    yield app, cut, lambda: os.replace(away, folder)
 
 
 def test_the_portal_answers_503_while_the_database_is_gone_and_recovers_when_it_returns(outage):
