@@ -6,6 +6,7 @@
     GET /api/v1/menus?lang=nl                            main and footer menus
     GET /api/v1/search?q=...&lang=nl                     pages and FAQ answers, best first
     GET /api/v1/schema.json                              JSON Schema of every answer above
+    GET /api/v1/openapi.json                             OpenAPI 3.1 description of the API
 
 Every answer is public: CORS allows GET from anywhere (no credentials), and ETag,
 Last-Modified and 304 work as on the HTML pages. A page missing in English is answered with
@@ -206,6 +207,75 @@ def json_schema(base: str) -> dict[str, Any]:
         "title": "OnderwijsAmbassadeurs content API v1",
         "$defs": defs["$defs"],
         "x-endpoints": {path: {"$ref": f"#/$defs/{model.__name__}"} for path, model in RESPONSES.items()},
+    }
+
+
+def _parameter(name: str, where: str, schema: dict[str, Any], description: str, required: bool = False) -> dict:
+    return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
+
+
+LANG_PARAMETER = _parameter("lang", "query", {"type": "string", "enum": list(LANGUAGES), "default": "nl"},
+                            "language of the answer; a page missing in English comes in Dutch with fallback: true")
+BATCH_PARAMETERS = [
+    _parameter("b_start", "query", {"type": "integer", "minimum": 0, "maximum": 1_000_000, "default": 0},
+               "index of the first item of the batch"),
+    _parameter("b_size", "query", {"type": "integer", "minimum": 1, "maximum": MAX_BATCH, "default": DEFAULT_BATCH},
+               "items per batch"),
+]
+CONDITIONAL_PARAMETERS = [
+    _parameter("If-None-Match", "header", {"type": "string"}, "an ETag of an earlier answer: 304 when unchanged"),
+]
+
+# Each operation: path, id, summary, its own parameters, the shape of its answer, the errors it may give.
+OPERATIONS = (
+    (f"{API}/pages", "listPages", "Every published page", BATCH_PARAMETERS, PageList, (400,)),
+    (f"{API}/pages/{{slug}}", "getPage", "One page with its body, contents and questions",
+     [_parameter("slug", "path", {"type": "string", "minLength": 1, "maxLength": 200},
+                 "the page's slug in any language; `index` is the home page", required=True)],
+     PageDetail, (400, 404, 410)),
+    (f"{API}/faq", "listFaq", "Questions and answers",
+     [_parameter("category", "query", {"type": "string", "enum": list(FAQ_CATEGORIES)}, "only this category"),
+      *BATCH_PARAMETERS], FaqList, (400,)),
+    (f"{API}/menus", "getMenus", "The main and footer menus", [], Menus, (400,)),
+    (f"{API}/search", "search", "Pages and answers that match, best first",
+     [_parameter("q", "query", {"type": "string", "minLength": 1, "maxLength": service.MAX_QUERY_LENGTH,
+                                "pattern": r"\S"}, "what to look for", required=True), *BATCH_PARAMETERS],
+     SearchResults, (400,)),
+)
+ERROR_WORDS = {400: "The request is not valid (an unknown language, category or batch).",
+               404: "No page with this slug.", 410: "The page was published but has expired."}
+
+
+def openapi(base: str) -> dict[str, Any]:
+    """The API described in OpenAPI 3.1, whose schema dialect is JSON Schema 2020-12: the shapes
+    above become its components, as they are in /schema.json."""
+    _, defs = models_json_schema([(m, "serialization") for m in RESPONSES.values()],
+                                 ref_template="#/components/schemas/{model}")
+    headers = {"ETag": {"description": "version of this answer", "schema": {"type": "string"}},
+               "Last-Modified": {"description": "when the content last changed", "schema": {"type": "string"}}}
+
+    def json_body(model: type[Shape], description: str) -> dict[str, Any]:
+        return {"description": description,
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
+
+    paths: dict[str, Any] = {}
+    for path, operation_id, summary, parameters, model, errors in OPERATIONS:
+        responses = {"200": {**json_body(model, summary), "headers": headers},
+                     "304": {"description": "Not modified: the If-None-Match ETag is still current."}}
+        responses.update({str(code): json_body(ErrorBody, ERROR_WORDS[code]) for code in errors})
+        paths[path] = {"get": {"operationId": operation_id, "summary": summary, "tags": ["content"],
+                               "parameters": [LANG_PARAMETER, *parameters, *CONDITIONAL_PARAMETERS],
+                               "responses": responses}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "OnderwijsAmbassadeurs content API", "version": "1",
+                 "description": "Read-only, public content of the OnderwijsAmbassadeurs site in Dutch and English: "
+                                "pages, questions and answers, menus and search. Every answer has an ETag; CORS "
+                                "allows GET from any origin without credentials."},
+        "servers": [{"url": base}],
+        "tags": [{"name": "content", "description": "pages, questions, menus and search"}],
+        "paths": paths,
+        "components": {"schemas": defs["$defs"]},
     }
 
 
@@ -411,6 +481,10 @@ def schema():
     return _json(lambda: json_schema(_base()))
 
 
+def openapi_document():
+    return _json(lambda: openapi(_base()))
+
+
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
@@ -433,4 +507,5 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule(f"{API}/menus", "api_menus", menus)
     bp.add_url_rule(f"{API}/search", "api_search", search)
     bp.add_url_rule(f"{API}/schema.json", "api_schema", schema)
+    bp.add_url_rule(f"{API}/openapi.json", "api_openapi", openapi_document)
     bp.after_request(_cors)
