@@ -17,9 +17,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
-from portal.core.forms import FlaskForm
+from portal.core.forms import LANGUAGE_CHOICES, FlaskForm
 
-LANGUAGE_CHOICES = [SelectChoice("nl", "Nederlands"), SelectChoice("en", "English")]
 ROLE_CHOICES = [SelectChoice("member", _l("Member")), SelectChoice("admin", _l("Administrator"))]
 POSTCODE = re.compile(r"^([1-9][0-9]{3})\s?(?!SA|SD|SS)([A-Z]{2})$")
 
