@@ -39,7 +39,9 @@ PUBLIC_ENDPOINTS = {
     "giving.donation_status": "the donor's status page, by the key in their link",
     "giving.cancel": "back from Stripe Checkout, by the key in the link",
     "giving.document": "the donor's receipt, by the key in the link",
+    "giving.credit_note": "the donor's credit note, by the key in the link",
     "giving.stripe_webhook": "Stripe's webhook (authenticated by its signature)",
+    "giving.demo_checkout_page": "the demo payment page (development without Stripe keys), by the key in the link",
     # statements: anyone may check a statement's verification code
     "statements.verify_start": "the verification form",
     "statements.verify": "checking a statement number and code",
@@ -52,7 +54,8 @@ PUBLIC_ENDPOINTS = {
 }
 
 # Public pages that show an object only to whoever has the key from the link (?key=...).
-KEY_GUARDED = {"giving.donation_status", "giving.cancel", "giving.document"}
+KEY_GUARDED = {"giving.donation_status", "giving.cancel", "giving.document", "giving.credit_note",
+               "giving.demo_checkout_page"}
 
 
 def _names(by_blueprint: dict[str, set[str]]) -> frozenset[str]:
@@ -64,9 +67,9 @@ COMPANY_ENDPOINTS = _names({
     "enrollment": {"overview", "new", "edit", "detail", "withdraw", "vog", "send_link", "report_hours",
                    "extra_hours", "hours_export", "import_csv", "import_template"},
     "giving": {"donate", "index", "export_csv", "company_document", "withdraw", "materials", "pledge",
-               "decide_gift"},
+               "decide_gift", "company_credit_note"},
     "sroi": {"index", "new", "edit", "rules", "delete", "detail", "allocate", "remove_allocation", "suggest",
-             "approve", "correct", "report_pdf"},
+             "approve", "correct", "report_pdf", "download_letter", "allocate_bulk"},
     "statements": {"index", "preview", "preview_pdf", "issue", "detail", "download", "specification", "correct",
                    "certificates", "certificate_pdf"},
 })
@@ -81,15 +84,15 @@ LEADER_ENDPOINTS = _names({
     "contact": {"leader_messages", "leader_message", "leader_answer"},
     "giving": {"leader_desk", "leader_publish_need", "leader_close_need", "leader_pledge", "leader_move_pledge",
                "leader_resolve_issue", "leader_bank", "leader_donation", "leader_document", "leader_withdraw",
-               "leader_decide_gift"},
+               "leader_decide_gift", "leader_credit_note"},
     "reconcile": {"desk", "queue", "matched", "import_statement", "paste", "match_line", "unmatch_line",
                   "ignore_line", "restore_line", "rematch", "periods", "add_correction", "export", "export_csv",
-                  "export_xlsx", "stripe", "stripe_sync_now", "audit_log", "company_users", "start_acting",
+                  "export_xlsx", "journal", "journal_download", "stripe", "stripe_sync_now", "audit_log", "audit_check", "company_users", "start_acting",
                   "stop_acting", "surpluses"},
-    "sroi": {"leader_overview", "leader_detail", "leader_report_pdf"},
+    "sroi": {"leader_overview", "leader_detail", "leader_report_pdf", "leader_download_letter", "leader_review"},
     "tasks": {"index", "retry"},  # the task queue: waiting, failed, retry (portal/reconcile/jobs.py)
     "statements": {"register", "leader_detail", "leader_download", "leader_specification", "leader_correct",
-                   "leader_void"},
+                   "leader_void", "runs"},
 })
 
 # Pages behind the employee's own login (a mailed link), not a company account: visitors without

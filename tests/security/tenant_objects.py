@@ -61,7 +61,8 @@ QUERIES: dict[str, list[str]] = {
 FORMS: dict[str, dict[str, str]] = {
     "sroi.delete": {"fingerprint": "delete"},
     "sroi.remove_allocation": {"fingerprint": "remove"},
-    "statements.issue": {"kind": "school_year", "school_year": "2026"},
+    # A period that has ended (one that runs is refused; the world's clock says TODAY).
+    "statements.issue": {"kind": "custom", "start": "2026-01-01", "end": (TODAY - dt.timedelta(days=1)).isoformat()},
 }
 
 
@@ -264,6 +265,11 @@ def enrollment_objects(world: World) -> dict[str, Any]:
     completed = service.move(completed, "completed", world.leader)
     # The volunteered part of those hours, paid out as allowance in an exported batch.
     allowance.build_ledger(world.leader, TODAY)
+    # Paid only with the year's limits entered and a decision on each warned line (issue 14).
+    service.save_cap(world.leader, {"year": 2026, "per_month_cents": 21000, "per_year_cents": 210000,
+                                    "per_hour_cents": 560, "per_hour_under_21_cents": 330, "source": ""})
+    for row in allowance.ledger(dt.date(2026, 9, 1), dt.date(2026, 11, 1)).undecided:
+        allowance.decide(row.line.id, world.leader, "fixed_monthly", "Fixed monthly fee")
     batch, _csv = allowance.export_open(world.leader, dt.date(2026, 9, 1), dt.date(2026, 11, 1))
     world.secrets.update({active.employee_email, completed.employee_email})
     year = SchoolYear.get(SchoolYear.name == "2026-2027")
@@ -290,7 +296,12 @@ def sroi_objects(world: World) -> dict[str, Any]:
 
     first = commitment(f"REF-{world.marker}")
     allocation = service.set_allocation(world.a.admin, first.id, f"donation:{paid}", 10_000)
-    approval = service.record_approval(world.a.admin, first.id, 5_000, dt.date(2026, 10, 1), f"SR-{world.marker}")
+    from portal.sroi import evidence
+    from tests.sroi.conftest import pdf_bytes
+
+    letter = evidence.check(pdf_bytes(), f"letter-{world.marker}.pdf")   # the buyer's letter, for the downloads
+    approval = service.record_approval(world.a.admin, first.id, 5_000, dt.date(2026, 10, 1), f"SR-{world.marker}",
+                                       evidence=letter)
     # A's own second commitment: the first one's allocation and approval are 404 under its URLs.
     world.crossed["commitment_id"] = commitment(f"OTHER-{world.marker}").id
     return {"commitment_id": first.id, "allocation_id": allocation.id, "approval_id": approval.id}
@@ -304,7 +315,9 @@ def statements_objects(world: World) -> dict[str, Any]:
 
     if not world.contributions:
         contribution_source(world)
-    statement = service.issue(world.a, periods.school_year(2026), world.a.admin, today=TODAY)
+    # The school year so far: a running school year gets no statement (issue 14), a custom period does.
+    statement = service.issue(world.a, periods.custom(dt.date(2026, 8, 1), TODAY), world.a.admin,
+                              today=TODAY + dt.timedelta(days=1))
     add_contribution(world, world.a, 100, f"Change {world.marker}")  # the statement now needs correcting
     world.secrets.add(statement.number)
     active, completed = world.objects_of("enrollment")["enrolment_id"]
@@ -345,14 +358,19 @@ def giving_objects(world: World) -> dict[str, Any]:
             f"Gever {world.marker}", world.a.kvk, "Gever", "gever@example.org"), today=TODAY)
     assert service.mark_paid_by_bank(gift.reference, 3_300, TODAY, world.leader, f"line-gift-{world.marker}"
                                      ).status == "paid"
+    # Part of the paid gift sent back by bank: a credit note on its receipt (issue 14).
+    assert service.record_bank_refund(paid.reference, 5_000, TODAY, world.leader, f"line-back-{world.marker}"
+                                      ).status == "refund_recorded"
     service.wait_for_followups(world.app)
     for donation in (paid, pending):
         assert service.document(donation, "payment_request")
     assert service.document(paid, "receipt")
+    note = service.corrections_of(paid).notes[0]
+    world.secrets.add(note.number)
     world.secrets.update({paid.reference, pending.reference, gift.reference})
     world.keys["donation_id"] = {donation.id: service.access_key(donation) for donation in (paid, pending, gift)}
     return {"donation_id": [paid.id, pending.id, gift.id], "need_id": need.id, "pledge_id": pledge.id,
-            "issue_id": PaymentIssue.get(PaymentIssue.donation == pending.id).id}
+            "issue_id": PaymentIssue.get(PaymentIssue.donation == pending.id).id, "note_id": note.id}
 
 
 # --- reconcile (the project leader's desk: company users get 404 on all of it) ----------------

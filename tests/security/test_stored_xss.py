@@ -14,6 +14,7 @@ from portal.enrollment import service as enrollment
 from portal.giving.models import Donation
 from tests.enrollment.conftest import valid_raw
 from tests.pdftext import assert_in_pdf
+from tests.sroi.conftest import pdf_bytes
 
 SCRIPT = '<script>alert("x")</script>"><img src=x onerror=alert(1)>'
 FORMULA = '=HYPERLINK("http://evil.example","klik")'
@@ -97,7 +98,8 @@ def test_payloads_in_sroi_materials_schools_reasons_and_statements_stay_text(
     assert response.status_code == 302, response.data[:500]
     commitment_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
     response = client.post(f"/sroi/{commitment_id}/approvals/new", data={
-        "amount": "100", "approved_on": "2026-10-01", "reference": FORMULA, "note": f"Akkoord {SCRIPT}"})
+        "amount": "100", "approved_on": "2026-10-01", "reference": FORMULA, "note": f"Akkoord {SCRIPT}",
+        "evidence": (io.BytesIO(pdf_bytes()), f"brief {SCRIPT}.pdf"), "exceeds_reason": f"Vooraf {SCRIPT}"})
     assert response.status_code == 302, response.data[:500]
     for path in ("/sroi/", f"/sroi/{commitment_id}"):
         _shown_as_text(client, path)
@@ -144,7 +146,7 @@ def test_payloads_in_sroi_materials_schools_reasons_and_statements_stay_text(
             giving.DonationInput(25_000, "gift", "bank", secrets.token_urlsafe(24), earmark_purpose=f"{FORMULA} {SCRIPT}"),
             user=company.admin)
         giving.mark_paid_by_bank(donation.reference, 25_000, dt.date(2026, 11, 2), leader, "line 1")
-        statements.issue(company, periods.calendar_year(2026), company.admin, today=dt.date(2026, 11, 28))
+        statements.issue(company, periods.calendar_year(2026), company.admin, today=dt.date(2027, 1, 4))
     statement = Statement.get()
     _pdf_is_inert_and_prints(client.get(f"/statements/{statement.id}/pdf").data)
     rows = _csv_is_inert(client.get(f"/statements/{statement.id}/specification.csv").get_data(as_text=True))
