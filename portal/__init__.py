@@ -27,10 +27,13 @@ BLUEPRINTS = (
 
 # Modules that declare background work (core/tasks.py), imported before the app's queue is built.
 TASK_MODULES = (
+    "portal.core.audit",
     "portal.core.mail",
     "portal.giving.service",
+    "portal.giving.webhooks",
     "portal.enrollment.tasks",
     "portal.reconcile.jobs",
+    "portal.statements.bulk",
 )
 
 # Every capability with tables lists them in MODELS in its models module, in this order.

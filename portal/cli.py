@@ -10,7 +10,7 @@ import click
 from flask.cli import ScriptInfo
 
 from portal import all_models, create_app
-from portal.core.db import database
+from portal.core.db import database, release
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 
@@ -26,7 +26,7 @@ def with_app(fn):
             try:
                 return fn(*args, **kwargs)
             finally:
-                database.close()
+                release()
 
     return wrapper
 

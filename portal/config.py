@@ -62,15 +62,32 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ISSUER_RSIN", "000000000", "issuer's RSIN (fiscal number)"),
     Setting("ISSUER_ANBI", False, "whether the issuer has ANBI status"),
     Setting("ISSUER_IBAN", "NL91ABNA0417164300", "IBAN for bank transfers"),
+    Setting("ISSUER_VAT_NUMBER", "", "issuer's VAT number (btw-id); empty: not VAT-registered. When set, a paid sponsoring contribution gets a numbered VAT invoice whose total is the amount paid"),
+    Setting("VAT_RATE_BASIS_POINTS", 2100, "VAT rate on sponsoring invoices, in basis points (2100 = 21%)"),
     Setting("STRIPE_SECRET_KEY", "", "Stripe secret key (sk_test_… or sk_live_…)"),
     Setting("STRIPE_WEBHOOK_SECRET", "", "secret of the Stripe webhook endpoint (whsec_…)"),
     Setting("STRIPE_API_BASE", "", "override of Stripe's API address (tests point it at localstripe)"),
     Setting("STRIPE_PAYMENT_METHODS", "ideal,card,sepa_debit", "payment methods offered in Checkout"),
+    Setting("DEMO_PAYMENTS", "auto", "development only: a demo payment page stands in for Stripe Checkout and no money moves; `auto` turns it on when ENV is development, the base URL is this machine (127.0.0.1 or localhost) and no Stripe key or webhook secret is set, `on` or `off` decide; refused in production and beside Stripe keys"),
     Setting("PAYMENT_REQUEST_DUE_DAYS", 30, "days a company has to pay a payment request by bank transfer"),
     Setting("PENDING_ALERT_DAYS", 14, "the project leader sees online payments still unsettled after this many days"),
     Setting("RECONCILE_MAX_UPLOAD_MB", 10, "largest bank statement file the project leader may upload, in MB"),
+    Setting("RECONCILE_BACKGROUND_IMPORT_KB", 512,
+            "bank files larger than this (KB) are imported on the task queue; 0 sends every file there"),
     Setting("RECONCILE_GL_CODES", "money=8000,material=8100,hours_sponsored=8200,hours_volunteered=8300",
             "general-ledger code per contribution kind in the accounting export (`kind.method=` or `kind.classification=` refine it)"),
+    # The bookkeeper's journal (/leader/reconcile/journal, portal/reconcile/journal.py): one
+    # general-ledger account per role; every entry debits one and credits another.
+    Setting("JOURNAL_ACCOUNT_BANK", "1100", "journal: the foundation's bank account (bank transfers in, Stripe payouts in, surpluses refunded out)"),
+    Setting("JOURNAL_ACCOUNT_STRIPE", "1110", "journal: the Stripe clearing account (online payments net of fees, until Stripe pays them out to the bank)"),
+    Setting("JOURNAL_ACCOUNT_SURPLUS", "1610", "journal: bank money received beyond a payment request, owed back until refunded or kept as a gift"),
+    Setting("JOURNAL_ACCOUNT_VAT", "1500", "journal: VAT payable on invoiced sponsoring (credited with an invoice's VAT, debited with a credit note's)"),
+    Setting("JOURNAL_ACCOUNT_AWAITING", "1620", "journal: public gifts received that wait for the named company's decision (moved to income when it decides)"),
+    Setting("JOURNAL_ACCOUNT_STRIPE_FEES", "4510", "journal: Stripe's fees (an expense)"),
+    Setting("JOURNAL_ACCOUNT_IN_KIND_COST", "4600", "journal: materials received in kind and passed on to schools (debited at their confirmed value)"),
+    Setting("JOURNAL_ACCOUNT_GIFTS", "8000", "journal: income from money gifts (refunds and chargebacks are debited here)"),
+    Setting("JOURNAL_ACCOUNT_SPONSORING", "8010", "journal: income from money sponsoring (refunds and chargebacks are debited here)"),
+    Setting("JOURNAL_ACCOUNT_IN_KIND_INCOME", "8100", "journal: income from gifts in kind (materials, at their confirmed value)"),
 )
 
 
@@ -101,8 +118,48 @@ def load(instance_path: str, environ: os._Environ | dict | None = None) -> dict[
     return config
 
 
+DEMO_PAYMENTS_ENVS = ("development", "testing")
+_OFF = {"0", "false", "no", "off", ""}
+
+
+_ON = {"1", "true", "yes", "on"}
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _demo_payments_asked(config: dict[str, Any]) -> str:
+    """'auto', 'on' or 'off'; a value that is none of the known words is 'off' (never on by a typo)."""
+    value = config.get("DEMO_PAYMENTS", "auto")
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    text = str(value).strip().lower()
+    return "auto" if text == "auto" else ("on" if text in _ON else "off")
+
+
+def _on_this_machine(config: dict[str, Any]) -> bool:
+    """The portal's public address is this machine itself (a developer's `make run`)."""
+    from urllib.parse import urlsplit
+
+    return (urlsplit(str(config.get("BASE_URL") or "")).hostname or "") in LOOPBACK_HOSTS
+
+
+def demo_payments(config: dict[str, Any]) -> bool:
+    """Whether the demo payment page stands in for Stripe Checkout: only on a developer's machine
+    (ENV development or testing; with `auto`, also a base URL on this machine) and only while no
+    Stripe key or webhook secret is set."""
+    asked = _demo_payments_asked(config)
+    if asked == "off" or config.get("STRIPE_SECRET_KEY") or config.get("STRIPE_WEBHOOK_SECRET"):
+        return False
+    if asked == "auto":  # a deployment that forgot PORTAL_ENV=production still has a public address
+        return config.get("ENV") == "development" and _on_this_machine(config)
+    return config.get("ENV") in DEMO_PAYMENTS_ENVS
+
+
 def check_production(config: dict[str, Any]) -> None:
     """Refuse settings that are only safe on a developer's machine."""
+    if _demo_payments_asked(config) == "on" and not demo_payments(config):
+        raise ConfigError("PORTAL_DEMO_PAYMENTS=on is only for development without Stripe keys: "
+                          "unset it in production and wherever PORTAL_STRIPE_SECRET_KEY or "
+                          "PORTAL_STRIPE_WEBHOOK_SECRET is set")
     if config.get("ENV") != "production":
         return
     secret = config.get("SECRET_KEY") or ""
