@@ -2138,7 +2138,9 @@ def _taken_back() -> tuple[peewee.Node, peewee.Node, peewee.Expression]:
         peewee.fn.COALESCE(dispute.withdrawn_cents, dispute.amount_cents)
         - peewee.fn.COALESCE(dispute.reinstated_cents, 0)), 0))
         .where((dispute.donation == Donation.id) & (dispute.status == "lost")))
-    return refunded, lost, (Donation.status == "paid") & ((refunded + lost) >= Donation.amount_cents)
+    # Each subquery wrapped as a value: `select + select` would be peewee's UNION ALL, not a sum.
+    taken = peewee.fn.COALESCE(refunded, 0) + peewee.fn.COALESCE(lost, 0)
+    return refunded, lost, (Donation.status == "paid") & (taken >= Donation.amount_cents)
 
 
 @dataclass(frozen=True)

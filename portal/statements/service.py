@@ -312,18 +312,21 @@ def totals_from_books(company_id: int, start: dt.date, end: dt.date) -> dict:
     names = ("lines", "minutes", "value_cents", "gross_cents", "fee_cents", "net_cents")
     # An hours posting names the ambassador's enrolment in subject_id: her person key (other kinds'
     # subjects, a donation each, are not grouped on).
+    # Grouped on by its output name: PostgreSQL takes the CASE in GROUP BY, with parameters of its
+    # own, for another expression than the one selected.
     enrolment = peewee.Case(None, [(posting.kind.in_(HOUR_KINDS), posting.subject_id)], None)
-    groups = (posting.kind, posting.basis, posting.classification, posting.person, enrolment)
-    rows = [row for row in (posting.select(*groups[:-1], enrolment.alias("subject_id"),
+    groups = (posting.kind, posting.basis, posting.classification, posting.person)
+    rows = [row for row in (posting.select(*groups, enrolment.alias("hours_enrolment"),
                                            *[peewee.fn.SUM(getattr(posting, n)).alias(n) for n in names])
                             .where((posting.company_id == company_id) & posting.dated_on.between(start, end)
                                    & posting.kind.in_(ledger.CONTRIBUTION_KINDS))
-                            .group_by(*groups).dicts())
+                            .group_by(*groups, peewee.SQL('"hours_enrolment"')).dicts())
             if any(row[n] for n in names)]  # a group whose every line was withdrawn shows nothing
     for row in rows:
         for name in names:
             row[name] = int(row[name] or 0)
-        row["person_key"] = f"enrolment:{row['subject_id']}" if row["subject_id"] is not None else ""
+        enrolment_id = row.pop("hours_enrolment")
+        row["person_key"] = f"enrolment:{enrolment_id}" if enrolment_id is not None else ""
 
     def of(kind: str) -> list[dict]:
         return [row for row in rows if row["kind"] == kind]

@@ -270,3 +270,22 @@ def test_a_credit_note_is_mailed_once_even_when_a_worker_died_after_mailing(paid
     assert service.send_due_credit_notes() == 1
     assert len(credit_mails(outbox, company)) == 1
     assert CreditNote.get_by_id(note.id).pdf == note.pdf                # stored once, never rendered again
+
+
+def test_a_gift_taken_back_by_a_refund_and_a_lost_chargeback_together_shows_as_refunded(stripe_env, paid_online,
+                                                                                         outbox):
+    """EUR 600 refunded and the other EUR 400 lost to a chargeback: the whole gift went back, so it is
+    no longer "received" (the two sums are added in SQL, on either database)."""
+    company, client, donation, intent = paid_online("1.000,00")
+    stripe_env.refund(intent, 60_000)
+    stripe_env.send("charge.refunded", stripe_env.charge_of(intent))
+    charge = stripe_env.charge_of(intent)["id"]
+    disputes = stripe_env.transport.disputes
+    disputes["dp_test_1"] = dispute(intent, charge, "needs_response", [(-40_000, 1_500)])
+    stripe_env.send("charge.dispute.created", disputes["dp_test_1"])
+    disputes["dp_test_1"] = dispute(intent, charge, "lost", [(-40_000, 1_500)])
+    stripe_env.send("charge.dispute.closed", disputes["dp_test_1"])
+    assert sum(n.amount_cents for n in CreditNote.select()) == 100_000
+    stopped = client.get("/giving?state=stopped").get_data(as_text=True)
+    completed = client.get("/giving?state=completed").get_data(as_text=True)
+    assert donation.number in stopped and donation.number not in completed
