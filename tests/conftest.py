@@ -486,3 +486,25 @@ def contribute(app, leader):
                 return giving.Donation.get_by_id(donation.id)
 
     return Contribute()
+
+
+# --- the task queue as the running portal has it -------------------------------------------------
+
+@pytest.fixture
+def real_queue(app, tmp_path):
+    """A real queue (a SQLite file) instead of the tests' immediate one: tasks wait until a worker
+    takes them. The app fixture puts config and extensions back afterwards."""
+    from portal.core import tasks
+
+    app.config.update(QUEUE_IMMEDIATE=False, QUEUE_URL=f"sqlite:///{tmp_path / 'queue.db'}")
+    app.extensions[tasks.EXTENSION] = tasks.Queue(app)
+    return tasks.queue(app)
+
+
+def work_off(queue) -> int:
+    """What a worker does: take each waiting task and run it; returns how many ran."""
+    ran = 0
+    while (task := queue.huey.dequeue()) is not None:
+        queue.huey.execute(task)
+        ran += 1
+    return ran

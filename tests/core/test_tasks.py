@@ -18,15 +18,6 @@ from portal.giving.models import Donation
 
 
 @pytest.fixture
-def real_queue(app, tmp_path):
-    """The app with a real queue (a SQLite file) instead of the tests' immediate one; the app
-    fixture puts config and extensions back afterwards."""
-    app.config.update(QUEUE_IMMEDIATE=False, QUEUE_URL=f"sqlite:///{tmp_path / 'queue.db'}")
-    app.extensions[tasks.EXTENSION] = tasks.Queue(app)
-    return tasks.queue(app)
-
-
-@pytest.fixture
 def immediate_queue(app):
     """The tests' queue, emptied of what earlier tests left in it (the app is shared)."""
     queue = tasks.queue(app)

@@ -6,30 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from portal.core import tasks
 from portal.core.audit import AuditLog
 from portal.core.db import utcnow
 from portal.giving import webhooks
 from portal.giving.models import Donation, Refund, StripeEvent
-
-
-@pytest.fixture
-def real_queue(app, tmp_path):
-    """A real queue (a SQLite file) instead of the tests' immediate one: work waits for a worker."""
-    app.config.update(QUEUE_IMMEDIATE=False, QUEUE_URL=f"sqlite:///{tmp_path / 'queue.db'}")
-    app.extensions[tasks.EXTENSION] = tasks.Queue(app)
-    return tasks.queue(app)
-
-
-def work_off(queue) -> int:
-    """What the worker does: run every task that is due now."""
-    ran = 0
-    while (task := queue.huey.dequeue()) is not None:
-        queue.huey.execute(task)
-        ran += 1
-    return ran
+from tests.conftest import work_off
 
 
 def run_retries(queue) -> int:

@@ -20,6 +20,7 @@ from portal.core.audit import AuditLog
 from portal.reconcile import banks, jobs, service
 from portal.reconcile.matching import OpenItem
 from portal.reconcile.models import BankImportJob, BankLine, BankStatement, StatementBalance
+from tests.conftest import work_off
 
 from .conftest import fixture_bytes
 
@@ -87,23 +88,6 @@ def requests_for_may(app):
 @pytest.fixture
 def queue_every_file(app):
     app.config["RECONCILE_BACKGROUND_IMPORT_KB"] = 0
-
-
-@pytest.fixture
-def real_queue(app, tmp_path):
-    """The queue as the running portal has it (a SQLite file): tasks wait until a worker takes them."""
-    app.config.update(QUEUE_IMMEDIATE=False, QUEUE_URL=f"sqlite:///{tmp_path / 'queue.db'}")
-    app.extensions[tasks.EXTENSION] = tasks.Queue(app)
-    return tasks.queue(app)
-
-
-def work_off(queue) -> int:
-    """What one worker does: take each waiting task and run it."""
-    done = 0
-    while (task := queue.huey.dequeue()) is not None:
-        queue.huey.execute(task)
-        done += 1
-    return done
 
 
 def upload(client, data: bytes, name: str = "mei.xml", *, follow_redirects: bool = False):
