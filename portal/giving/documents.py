@@ -85,6 +85,7 @@ def _context(donation, language: str, created: dt.date) -> dict[str, Any]:
     date_locale = DATE_LOCALES.get(language, "nl_NL")
     return {
         "d": donation,
+        "company": donation.company if donation.company_id else None,  # its address on every document
         "lang": language,
         "issuer": issuer(),
         "created": created,
@@ -130,8 +131,7 @@ def invoice_html(donation, invoice) -> str:
     language = _language(donation)
     with force_locale(language):
         context = _context(donation, language, invoice.issued_on) | {
-            "invoice": invoice, "rate": percentage(invoice.vat_rate_bp, language),
-            "company": donation.company if donation.company_id else None}
+            "invoice": invoice, "rate": percentage(invoice.vat_rate_bp, language)}
         return _environment().get_template("giving_invoice.html").render(context)
 
 
