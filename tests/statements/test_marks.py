@@ -239,7 +239,7 @@ def test_a_mark_is_read_only_after_every_posting_begun_before_it_committed(app, 
             post(D(2026, 2, 3))  # takes the lower id, and keeps it uncommitted for a while
             posted.set()
             time.sleep(1.0)
-        committed.append(time.monotonic())
+            committed.append(time.monotonic())  # still uncommitted here: the mark must come after
 
     def quick_writer_then_mark():
         posted.wait(10)
