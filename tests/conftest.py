@@ -22,6 +22,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from portal import all_models, create_app
+from portal.core import hooks
 from portal.core.db import database, make_database, release
 from portal.core.security import limiter
 
@@ -188,9 +189,10 @@ def app(app_config, _built_apps):
         application = _built_apps[key] = create_app(app_config)
         application.test_client_class = FreshContextClient
     config = dict(application.config)
-    # Registries in extensions are lists and dicts a test may add to (a contribution source).
     extensions = {name: copy.copy(value) if isinstance(value, list | dict | set) else value
                   for name, value in application.extensions.items()}
+    # A test may connect its own receivers to the app's hooks (a contribution source): they go.
+    receivers = {signal: set(signal.receivers_for(application)) for signal in hooks.SIGNALS}
     application.config.update({name: app_config[name] for name in PER_TEST_SETTINGS})
     database.initialize(make_database(app_config["DATABASE_URL"]))
     limiter.init_app(application)
@@ -206,6 +208,9 @@ def app(app_config, _built_apps):
         application.config.update(config)
         application.extensions.clear()
         application.extensions.update(extensions)
+        for signal, kept in receivers.items():
+            for receiver in set(signal.receivers_for(application)) - kept:
+                signal.disconnect(receiver, sender=application)
 
 
 @pytest.fixture
@@ -434,7 +439,7 @@ def contribute(app, leader):
     import secrets
 
     from portal.core import clock
-    from portal.enrollment import hours
+    from portal.enrollment import hours, reference, schools, validation
     from portal.enrollment import service as enrollment
     from portal.giving import service as giving
 
@@ -448,9 +453,9 @@ def contribute(app, leader):
             """`count` sessions before today of a new placement (the most recent, or the first of the
             school year), each reported with `minutes` and confirmed."""
             with app.test_request_context():
-                enrollment.seed_reference_data()
-                year = enrollment.current_school_year()
-                school = enrollment.School.get_or_none(enrollment.School.brin == "12KL") or enrollment.save_school(
+                reference.seed_reference_data()
+                year = reference.current_school_year()
+                school = enrollment.School.get_or_none(enrollment.School.brin == "12KL") or schools.save_school(
                     leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
                              "postcode": "3562 JT", "city": "Utrecht", "coordinator_name": "Ic Klimop",
                              "coordinator_email": "ic@klimop.nl"})
@@ -461,7 +466,7 @@ def contribute(app, leader):
                        "hours_per_week": "8", "funding": "sponsored", "sponsored_hours_per_week": "",
                        "hourly_cost": "50,00", "vog_status": "received",
                        "vog_date": (year.starts_on - dt.timedelta(days=10)).isoformat(), "under_21": "no"}
-                data, errors = enrollment.validate_enrolment(raw, enrollment.ValidationContext.load(company))
+                data, errors = validation.validate_enrolment(raw, validation.ValidationContext.load(company))
                 assert not errors, errors
                 enrolment = enrollment.create_enrolment(company, company.admin, data)
                 for step in ("intake", "matched", "active"):

@@ -4,7 +4,10 @@
   asks the ledger in `portal.core` about periods, never the reconciliation desk;
 - there is no import circle between capability packages;
 - nothing under `portal/core` imports a capability, the desk or the factory (`portal`'s
-  `__init__`, and `portal.cli` / `portal.demo`, which build on it).
+  `__init__`, and `portal.cli` / `portal.demo`, which build on it);
+- no module is longer than one can hold in one's head (MAX_LINES, migrations aside);
+- capabilities offer panels, menus and contributions to each other through `portal.core.hooks`
+  (blinker signals), not through lists kept in `app.extensions`.
 
 Every import counts: at module level, inside functions, under `if TYPE_CHECKING:`, relative ones,
 and `importlib.import_module("portal.x...")` with a literal name.
@@ -20,10 +23,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CAPABILITIES = ("accounts", "content", "enrollment", "giving", "sroi", "statements")
+CAPABILITIES = ("accounts", "contact", "content", "enrollment", "giving", "sroi", "statements")
 DESK = "reconcile"
 # The factory: the package's __init__ (create_app, all_models) and the modules built on it.
 FACTORY = ("portal", "portal.cli", "portal.demo")
+MAX_LINES = 500
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,21 @@ def test_core_imports_no_capability_and_not_the_factory(imports):
     offending = [str(found) for found in imports if part_of(found.importer) == "core" and (
         part_of(found.target) in (*CAPABILITIES, DESK) or found.target in FACTORY)]
     assert not offending, "portal/core imports a capability or the factory:\n" + "\n".join(offending)
+
+
+def test_no_module_is_longer_than_one_can_hold_in_mind():
+    long = [f"{path.relative_to(ROOT)}: {lines} lines"
+            for path in sorted((ROOT / "portal").rglob("*.py")) if "migrations" not in path.parts
+            for lines in [len(path.read_text(encoding="utf-8").splitlines())] if lines > MAX_LINES]
+    assert not long, f"modules over {MAX_LINES} lines (split them along their seams):\n" + "\n".join(long)
+
+
+def test_capabilities_meet_through_signals_not_home_made_registries():
+    registries = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+                  for path in sorted((ROOT / "portal").rglob("*.py"))
+                  for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                  if "extensions.setdefault(" in line]
+    assert not registries, "lists of hooks kept in app.extensions (use portal.core.hooks):\n" + "\n".join(registries)
 
 
 # --- the reader itself, on a made-up package: it must not be blind to any way of importing ---------

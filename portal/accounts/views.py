@@ -40,9 +40,11 @@ from portal.accounts.forms import (
     RoleForm,
     TotpForm,
 )
+from portal.accounts.models import Company
+from portal.core import hooks
 from portal.core.i18n import LANGUAGES
 from portal.core.security import account_key, company_admin_required, company_required, limiter
-from portal.core.templating import MenuItem, register_menu_provider
+from portal.core.templating import MenuItem
 from portal.core.urls import safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -132,7 +134,7 @@ def _menus(state):
         items.append(MenuItem(_("My account"), url_for("accounts.profile"), 99))
         return items
 
-    register_menu_provider(state.app, provider)
+    hooks.connect(state.app, hooks.MENU, provider)
 
 
 def _apply_error(form, error: service.AccountError) -> None:
@@ -462,10 +464,12 @@ def switch_language():
     return redirect(safe_next(request.form.get("next")))
 
 
-def register_dashboard_panel(app, template: str, weight: int = 50, leader: bool = False) -> None:
-    """A capability adds a panel (a template included with `company` or `user`) to a dashboard."""
-    key = "portal.leader_panels" if leader else "portal.dashboard_panels"
-    app.extensions.setdefault(key, []).append((weight, template))
+def _panels(signal, **context) -> list[Markup]:
+    """The dashboard's cards, each rendered from what its capability computed (hooks.Panel)."""
+    found = sorted((panel for panel in hooks.collect(signal, *context.values()) if panel is not None),
+                   key=lambda panel: panel.weight)
+    # Each card is its template's own output, escaped by Jinja as it was rendered.
+    return [Markup(render_template(panel.template, **context, **panel.context)) for panel in found]  # noqa: S704
 
 
 @bp.get("/dashboard")
@@ -473,8 +477,9 @@ def register_dashboard_panel(app, template: str, weight: int = 50, leader: bool 
 def dashboard():
     if current_user.company_id is None:
         return redirect(_home_for(current_user))
-    panels = [t for _w, t in sorted(current_app.extensions.get("portal.dashboard_panels", []))]
-    return render_template("accounts/dashboard.html", company=current_user.company, panels=panels)
+    company = current_user.company
+    return render_template("accounts/dashboard.html", company=company,
+                           panels=_panels(hooks.COMPANY_PANELS, company=company))
 
 
 @bp.get("/leader")
@@ -482,11 +487,8 @@ def dashboard():
 def leader_home():
     if not current_user.is_leader:
         abort(404)
-    from portal.accounts.models import Company
-
-    panels = [t for _w, t in sorted(current_app.extensions.get("portal.leader_panels", []))]
     companies = list(Company.select().order_by(Company.legal_name))
-    return render_template("accounts/leader.html", companies=companies, panels=panels)
+    return render_template("accounts/leader.html", companies=companies, panels=_panels(hooks.LEADER_PANELS))
 
 
 @bp.app_context_processor

@@ -20,11 +20,12 @@ from wtforms import SelectChoice
 from portal.contact import service
 from portal.contact.forms import ContactForm, CostForm, ReplyForm
 from portal.contact.models import QUESTION_TYPES
+from portal.core import hooks
 from portal.core.errors import render_error
 from portal.core.security import account_key, leader_required, limiter
-from portal.core.templating import MenuItem, register_menu_provider
+from portal.core.templating import MenuItem
 from portal.enrollment import costs
-from portal.enrollment.service import CLOSURE_LABELS, WEEKDAY_LABELS
+from portal.enrollment.base import CLOSURE_LABELS, WEEKDAY_LABELS
 
 bp = Blueprint("contact", __name__)
 
@@ -42,8 +43,6 @@ PATHS = {
 
 @bp.record_once
 def _wire(state):
-    from portal.accounts.views import register_dashboard_panel
-
     app = state.app
 
     def menu(name, language, _user):
@@ -51,11 +50,11 @@ def _wire(state):
             return [MenuItem(_("What does it cost?"), PATHS["costs"]["en" if language == "en" else "nl"], 35)]
         return []
 
-    register_menu_provider(app, menu)
-    register_dashboard_panel(app, "contact/_leader_panel.html", 40, leader=True)
+    hooks.connect(app, hooks.MENU, menu)
+    hooks.connect(app, hooks.LEADER_PANELS, lambda: hooks.Panel(
+        "contact/_leader_panel.html", 40, {"waiting": service.new_count()}))
     app.jinja_env.globals.update(
         contact_hours=_hours,
-        contact_new_count=service.new_count,
         contact_question_label=service.question_label,
         contact_status_label=lambda status: str(service.STATUS_LABELS.get(status, status)),
     )

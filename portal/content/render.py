@@ -19,6 +19,8 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from portal.config import SETTINGS
+
 ALLOWED_TAGS = frozenset({
     "p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "a", "strong", "em", "s", "code", "pre",
     "blockquote", "table", "thead", "tbody", "tr", "th", "td", "hr", "br", "img",
@@ -47,8 +49,6 @@ PLACEHOLDER = re.compile(r"\{\{\s*setting:([A-Za-z0-9_]+)\s*\}\}")
 
 def setting_values(config: Mapping[str, Any] | None) -> dict[str, str]:
     """The allowed settings as text, from `config` (or the code defaults where it has none)."""
-    from portal.config import SETTINGS
-
     defaults = {s.name: s.default for s in SETTINGS}
     config = config or {}
     return {name: str(config.get(name, defaults.get(name, ""))) for name in SETTING_PLACEHOLDERS}

@@ -20,8 +20,9 @@ from portal.content import api, service
 from portal.content.http import install, latest, private_preview, respond, store
 from portal.content.loader import ContentStore, Page
 from portal.content.model import HOME_SLUG
+from portal.core import hooks
 from portal.core.errors import render_error, wants_json
-from portal.core.templating import MenuItem, register_menu_provider
+from portal.core.templating import MenuItem
 
 bp = Blueprint("content", __name__)
 
@@ -35,7 +36,7 @@ def _setup(state) -> None:
     app.extensions["portal.content"] = ContentStore(app.config["CONTENT_DIR"],
                                                     reload=bool(app.config.get("CONTENT_RELOAD")))
     install(app)  # prepared answers: served before any other work (content/http.py)
-    register_menu_provider(app, _menu_provider)
+    hooks.connect(app, hooks.MENU, _menu_provider)
 
 
 def _menu_provider(name: str, language: str, _user) -> list[MenuItem]:

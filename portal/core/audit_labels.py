@@ -11,6 +11,8 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from portal.core.contributions import key_label
+from portal.core.ledger import KIND_LABELS
 from portal.core.money import format_eur
 
 ACTION_LABELS = {
@@ -233,13 +235,8 @@ VALUE_LABELS = {
 
 def _value(key: str, value: Any) -> str:
     if key == "contribution_key" and isinstance(value, str):
-        from portal.core.contributions import key_label
-
         return key_label(value)
     if key == "kind" and isinstance(value, str):
-        # The ledger imports the audit log, and pages import this before either.
-        from portal.core.ledger import KIND_LABELS
-
         return str(KIND_LABELS.get(value, value))
     if isinstance(value, str) and value in VALUE_LABELS.get(key, {}):
         return str(VALUE_LABELS[key][value])

@@ -1,7 +1,7 @@
 """One shape for every contribution, whichever capability records it.
 
-Enrollment (hours) and giving (money, materials) register a source; SROI, statements and
-reconciliation read contributions through `contributions()` without importing them.
+Enrollment (hours) and giving (money, materials) answer `hooks.CONTRIBUTIONS`; SROI, statements
+and reconciliation read contributions through `contributions()` without importing them.
 Amounts are integer cents, durations integer minutes: never floats.
 """
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from portal.core import hooks
 from portal.core.db import request_cache
 
 KINDS = ("hours_sponsored", "hours_volunteered", "money", "material")
@@ -140,14 +140,6 @@ def describe(line: Contribution | Mapping[str, Any], *, person: bool = True) -> 
     return " · ".join(str(part) for part in parts if part)
 
 
-Source = Callable[[int | None, dt.date | None, dt.date | None], Iterable[Contribution]]
-
-
-def register_source(app, source: Source) -> None:
-    """A capability adds a function (company_id or None for all, start, end) -> contributions."""
-    app.extensions.setdefault("portal.contribution_sources", []).append(source)
-
-
 def contributions(company_id: int | None, start: dt.date | None = None, end: dt.date | None = None) -> list[Contribution]:
     """Every confirmed contribution of one company (or all), with start <= on <= end.
 
@@ -162,8 +154,8 @@ def contributions(company_id: int | None, start: dt.date | None = None, end: dt.
     if cache is not None and (company_id, start, end) in cache:
         return list(cache[(company_id, start, end)])
     found: list[Contribution] = []
-    for source in current_app.extensions.get("portal.contribution_sources", []):
-        found.extend(source(company_id, start, end))
+    for part in hooks.collect(hooks.CONTRIBUTIONS, company_id, start, end):
+        found.extend(part)
     found.sort(key=lambda c: (c.on, c.kind, c.key))
     if cache is not None:
         cache[(company_id, start, end)] = tuple(found)

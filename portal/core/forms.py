@@ -9,7 +9,9 @@ tabs. A text field the form marks as a number (`inputmode` numeric or decimal) t
 The complaint is an error on the field, in the user's language (the field's other checks are not
 run: one clear message), and the field keeps what was typed.
 
-Capabilities import `FlaskForm` from here instead of from flask_wtf.
+Capabilities import `FlaskForm` from here instead of from flask_wtf, and the fields and checks
+they all share: `Date` (a date input with a translatable complaint) and the "This field is
+required." checks `input_required()` / `data_required()`.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm as _FlaskForm
-from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import StopValidation
+from wtforms.validators import DataRequired, InputRequired, StopValidation
 
 # The languages a person or company can choose, each named in itself (and marked so: a Dutch page
 # that offers "English" says that word is English, for screen readers and the word checks).
@@ -93,3 +95,24 @@ class FlaskForm(_FlaskForm):
                 # The class's validator list is shared by every instance: give this field its own.
                 field.validators = [*checks, *field.validators]
             return field
+
+
+def input_required() -> InputRequired:
+    """'This field is required.' when nothing was typed (a bad date keeps its own complaint)."""
+    return InputRequired(message=_l("This field is required."))
+
+
+def data_required() -> DataRequired:
+    """'This field is required.' when the field holds nothing (blank text counts as nothing)."""
+    return DataRequired(message=_l("This field is required."))
+
+
+class Date(DateField):
+    """A date input whose complaint is translatable and says what to type."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            self.data = None
+            raise ValueError(_l("Enter a valid date.")) from exc

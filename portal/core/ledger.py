@@ -34,6 +34,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.core import audit, clock
 from portal.core.db import BaseModel, atomic_write, database, is_sqlite, utcnow
+from portal.core.errors import UserError
 
 KINDS = ("hours_sponsored", "hours_volunteered", "money", "material", "allowance")
 KIND_LABELS = {"hours_sponsored": _l("Sponsored hours"), "hours_volunteered": _l("Volunteered hours"),
@@ -50,7 +51,7 @@ open_items = signals.signal("ledger.open-items")
 sources = signals.signal("ledger.sources")
 
 
-class LedgerError(ValueError):
+class LedgerError(UserError):
     """A period may not be closed (yet); the message says why, in the reader's language."""
 
 

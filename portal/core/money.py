@@ -12,18 +12,13 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 
+from portal.core.errors import UserError
+
 DEFAULT_MAX_CENTS = 100_000_000  # EUR 1,000,000; the app passes PORTAL_MAX_AMOUNT_CENTS
 
 
-class AmountError(ValueError):
+class AmountError(UserError):
     """User text that is not an acceptable amount; str() is a message for the user."""
-
-    def __init__(self, message) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 # Grouped thousands ("1.234.567", "1 234") or plain digits, each with optional decimals.

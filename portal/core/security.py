@@ -17,6 +17,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal.core.errors import wants_json
+
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
@@ -81,8 +83,6 @@ NUL_MESSAGE = _l("What you sent contains a character that is not allowed (a NUL 
 def _refuse_nul():
     if not request_has_nul():
         return None
-    from portal.core.errors import wants_json
-
     if wants_json():
         return jsonify({"error": {"status": 400, "title": str(NUL_TITLE), "message": str(NUL_MESSAGE)}}), 400
     return render_template("errors/error.html", code=400, title=NUL_TITLE, message=NUL_MESSAGE, reference=None), 400

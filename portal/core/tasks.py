@@ -31,6 +31,7 @@ from huey import signals as huey_signals
 from huey.constants import EmptyData
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 
+from portal.core import urls
 from portal.core.db import database, utcnow
 
 log = logging.getLogger("portal.tasks")
@@ -214,8 +215,6 @@ def _one_line(exception: BaseException) -> str:
 def init_app(app: Flask) -> None:
     """Build the app's queue from its configuration (the factory calls this after importing the
     modules that declare tasks)."""
-    from portal.core import urls
-
     urls.build_outside_requests(app)
     app.extensions[EXTENSION] = Queue(app)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +11,7 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.core import audit_labels, contributions, money
+from portal.core import audit_labels, contributions, hooks, money
 from portal.core.i18n import LANGUAGES
 
 
@@ -32,22 +31,13 @@ class MenuItem:
         return self.matches() if self.selected is None else self.selected
 
 
-# A provider gets (menu name, language, user) and returns MenuItems; capabilities add theirs.
-MenuProvider = Callable[[str, str, object], list[MenuItem]]
-
-
-def register_menu_provider(app: Flask, provider: MenuProvider) -> None:
-    app.extensions.setdefault("portal.menus", []).append(provider)
-
-
 def current_language() -> str:
     return str(get_locale() or "nl")
 
 
 def menu(name: str) -> list[MenuItem]:
-    items: list[MenuItem] = []
-    for provider in current_app.extensions.get("portal.menus", []):
-        items.extend(provider(name, current_language(), current_user))
+    # Each capability answers hooks.MENU with (menu name, language, user) -> its MenuItems.
+    items = [item for found in hooks.collect(hooks.MENU, name, current_language(), current_user) for item in found]
     items.sort(key=lambda item: item.weight)
     # "/leader" and "/leader/statements" both match the statements page: only the closest is current.
     matching = [item for item in items if has_request_context() and item.matches()]

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from portal.core.contributions import Contribution, contributions, register_source
+from portal.core import hooks
+from portal.core.contributions import Contribution, contributions
 from portal.core.db import atomic_write
 
 D = dt.date
@@ -25,7 +26,7 @@ def source(app):
             return [c for c in self.items if (start is None or c.on >= start) and (end is None or c.on <= end)]
 
     found = Source()
-    register_source(app, found)
+    hooks.connect(app, hooks.CONTRIBUTIONS, found)
     return found
 
 

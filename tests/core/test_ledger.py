@@ -33,6 +33,7 @@ from portal.core.money import format_eur
 from portal.enrollment import hours
 from portal.giving import service as giving
 from portal.giving.models import Donation
+from portal.reconcile import bank_import, period_close
 from portal.reconcile import service as reconcile
 from portal.reconcile.models import BankLine, PeriodClose
 from tests.core.cli_runner import run_portal
@@ -232,7 +233,7 @@ def test_changes_dated_in_a_closed_month_leave_it_as_closed_and_are_booked_in_th
     november = ledger.totals(by=(), start=NOVEMBER, end=ledger.month_end(NOVEMBER),
                              kinds=ledger.CONTRIBUTION_KINDS)[0]
     assert november["corrections"] == 5
-    summary = reconcile.period_summary("month", "2026-11")
+    summary = period_close.period_summary("month", "2026-11")
     assert summary.bank_expected_cents == 30_000
     assert summary.stripe_expected_cents == -5_000 - 11_500
     assert not ledger.corrections(OCTOBER, ledger.month_end(OCTOBER)).exists()
@@ -261,9 +262,9 @@ def test_the_running_month_and_a_month_on_its_last_day_cannot_be_closed(app, cal
     with pytest.raises(ledger.LedgerError, match=ALREADY_ENDED):
         ledger.close_months(NOVEMBER, NOVEMBER, actor_id=leader.id)
     with pytest.raises(reconcile.ReconcileError, match=ALREADY_ENDED):
-        reconcile.close_period("month", "2026-11", leader, "nothing to explain")
+        period_close.close_period("month", "2026-11", leader, "nothing to explain")
     with pytest.raises(reconcile.ReconcileError, match=ALREADY_ENDED):
-        reconcile.close_period("school_year", "2026-2027", leader, "nothing to explain")
+        period_close.close_period("school_year", "2026-2027", leader, "nothing to explain")
     page = client.post("/leader/reconcile/periods", data={"kind": "month", "label": "2026-11", "explanation": "x"})
     assert page.status_code == 200 and ALREADY_ENDED in html.unescape(page.get_data(as_text=True))
 
@@ -310,7 +311,7 @@ def test_an_unexplained_inexact_bank_line_keeps_the_month_open_and_counts_in_its
     statement = camt(*[{"amount": amount, "on": on, "ref": f"OCT-{name}", "iban": "NL02ABNA0123456789",
                         "remittance": f"<Strd><CdtrRefInf><Ref>{requests[name].reference}</Ref></CdtrRefInf></Strd>"}
                        for amount, on, name in lines])
-    assert reconcile.import_statement(statement, actor=leader).matched == 3
+    assert bank_import.import_statement(statement, actor=leader).matched == 3
     short, over = (BankLine.get(BankLine.bank_ref == f"OCT-{name}") for name in ("short", "over"))
     assert (short.status, short.outcome, over.status, over.outcome) == ("matched", "partial", "matched", "over")
     assert Donation.get_by_id(requests["exact"].id).status == "paid"
@@ -319,18 +320,18 @@ def test_an_unexplained_inexact_bank_line_keeps_the_month_open_and_counts_in_its
     assert [Donation.get_by_id(requests[n].id).status for n in ("short", "over")] == ["pending", "paid"]
 
     # The flagged lines count in October's actual: expected and actual differ by the surplus.
-    summary = reconcile.period_summary("month", "2026-10")
+    summary = period_close.period_summary("month", "2026-10")
     assert summary.bank_expected_cents == 50_000 + 40_000 + 100_000
     assert summary.bank_actual_cents == 50_000 + 40_000 + 120_000
     assert summary.difference_cents == 20_000
-    items = reconcile.items_keeping_open("month", "2026-10")
+    items = period_close.items_keeping_open("month", "2026-10")
     assert sorted((item.code, item.amount_cents) for item in items) == sorted(
         [(f"bank_line:{short.id}", 40_000), (f"bank_line:{over.id}", 120_000)])
 
     # Refused without the leader's word on each flagged line, whatever the general explanation says.
     explanation = "Two companies paid the wrong amount; we agreed to settle it in November."
     with pytest.raises(reconcile.ReconcileError, match="Explain each open item before closing") as refused:
-        reconcile.close_period("month", "2026-10", leader, explanation)
+        period_close.close_period("month", "2026-10", leader, explanation)
     assert names_line(str(refused.value), "short") and names_line(str(refused.value), "over")
     with pytest.raises(ledger.LedgerError, match="Explain each open item before closing") as refused:
         ledger.close_months(OCTOBER, OCTOBER, actor_id=leader.id,
@@ -346,7 +347,7 @@ def test_an_unexplained_inexact_bank_line_keeps_the_month_open_and_counts_in_its
     # Each line explained but not the difference they make: still refused.
     word = {f"bank_line:{short.id}": "the rest follows in November", f"bank_line:{over.id}": "overpaid, refund agreed"}
     with pytest.raises(reconcile.ReconcileError, match="explain the difference"):
-        reconcile.close_period("month", "2026-10", leader, "", word)
+        period_close.close_period("month", "2026-10", leader, "", word)
 
     # With both explained, October closes, keeping the explanations and the flagged money in its actual.
     page = client.post("/leader/reconcile/periods", data={

@@ -17,6 +17,7 @@ import pytest
 import time_machine
 
 from portal.core import mail, tasks
+from portal.giving import base
 from portal.giving import service as giving
 from portal.giving.models import Donation
 from tests.conftest import REDIS_URL
@@ -142,7 +143,7 @@ def test_a_worker_killed_while_sending_receipts_loses_none_and_mails_none_twice(
         stop(worker)
 
     # The periodic sweep, once the killed run's claim has gone stale, finishes the one in flight.
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=giving.RECEIPT_CLAIM_MINUTES + 1)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=base.RECEIPT_CLAIM_MINUTES + 1)
     with time_machine.travel(later, tick=False):
         giving.sweep_receipts_regularly()
 
