@@ -91,7 +91,7 @@ def _measure(app, transport, events: int) -> dict[str, float]:
 
     from portal.accounts.models import Company, User
     from portal.core import tasks
-    from portal.giving import service
+    from portal.giving import receipts, service
     from portal.giving.models import Donation
 
     company = Company.create(legal_name="Bench B.V.", kvk=secrets.token_hex(4)[:8].replace("a", "1"), street="",
@@ -138,7 +138,7 @@ def _measure(app, transport, events: int) -> dict[str, float]:
                                              for _ in range(events)])
     unknown_work = work_off()
     start = time.perf_counter()
-    sent = service.send_due_receipts(limit=min(events, 50))
+    sent = receipts.send_due_receipts(limit=min(events, 50))
     receipt_rate = sent / (time.perf_counter() - start)
     return {"baseline": baseline, "settle": settle_rate, "duplicate": duplicate_rate, "unknown": unknown_rate,
             "settle_work": settle_work, "unknown_work": unknown_work, "receipts": receipt_rate}

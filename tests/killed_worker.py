@@ -38,15 +38,15 @@ def main(task: str, args: dict) -> None:
             company = Company.get_by_id(args["company_id"])
             service.issue(company, periods.calendar_year(args["year"]), None, via="test", renderer=stop_here)
     elif task == "webhook":
-        from portal.giving import service
+        from portal.giving import stripe_events
 
-        apply = service._apply
+        apply = stripe_events._apply
 
         def apply_then_stop(*a, **kw):
             apply(*a, **kw)
             stop_here()
 
-        service._apply = apply_then_stop
+        stripe_events._apply = apply_then_stop
         app.test_client().post("/webhooks/stripe", data=args["payload"].encode(), content_type="application/json",
                                headers={"Stripe-Signature": args["signature"]})
     else:

@@ -9,7 +9,7 @@ of sponsoring when the issuer is VAT-registered.
   UNIQUE, so a repeated event makes no second one. It is numbered gapless per year (a counter row
   per series and year, as statements do), dated on the day it is made; its PDF, and the receipt
   as issued with a stamp naming every credit note so far, are rendered and mailed by a task
-  (service.send_credit_note).
+  (receipts.send_credit_note).
 - A chargeback that is reversed (dispute won after the funds were withdrawn) never got a credit
   note, because one is only made once the dispute is lost: nothing to correct. When money that a
   credit note credited comes back after all (a lost dispute's funds reinstated, a refund that
@@ -106,7 +106,7 @@ def remaining_cents(donation: Donation, notes: list[CreditNote] | None = None) -
 
 
 # The source of a credit note made when a bank payment matched by mistake is undone after its
-# receipt was issued: 'unmatched:<donation id>:<n>' (service.undo_bank_line).
+# receipt was issued: 'unmatched:<donation id>:<n>' (bank.undo_bank_line).
 UNMATCHED = "unmatched:"
 
 

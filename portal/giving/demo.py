@@ -12,7 +12,7 @@ import datetime as dt
 
 from portal.core import audit, clock
 from portal.core.db import atomic_write, utcnow
-from portal.giving import service
+from portal.giving.checks import rf_reference
 from portal.giving.models import Donation, MaterialNeed, MaterialPledge, Refund
 
 PURPOSES = ("Leesboeken groep 3", "Schoolreis groep 8", "Muziekinstrumenten", "Techniekkist", "")
@@ -32,7 +32,7 @@ def _donation(company, admin, *, method: str, cents: int, classification: str, p
     donation = Donation.create(**values)
     if method == "bank":
         created = paid_on or clock.today()
-        donation.reference = service.rf_reference(donation.id, created.year)
+        donation.reference = rf_reference(donation.id, created.year)
         Donation.update(reference=donation.reference, due_on=created + dt.timedelta(days=30)).where(
             Donation.id == donation.id).execute()
     if paid_on is not None:
@@ -135,7 +135,7 @@ def _history(context, today: dt.date) -> None:
                    form_token=f"demo-history-{n:07d}", status="paid", paid_on=paid_on, paid_at=settled,
                    receipt_sent_at=settled, created_at=settled, updated_at=settled)
         if method == "bank":
-            row.update(reference=service.rf_reference(900_000 + n, paid_on.year), due_on=paid_on,
+            row.update(reference=rf_reference(900_000 + n, paid_on.year), due_on=paid_on,
                        bank_line_ref=f"DEMO-HIST-{n:07d}", fee_cents=0, net_cents=cents)
         else:
             kind = "ideal" if n % 2 else "card"

@@ -34,6 +34,8 @@ from urllib.parse import unquote
 from flask import current_app, url_for
 
 from portal import config as portal_config
+from portal.giving.checks import access_key
+from portal.giving.models import Donation
 
 API_KEY = "sk_test_demo_payments"   # noqa: S105 - not a secret: the demo gateway accepts any key
 API_BASE = "https://demo-checkout.invalid"
@@ -193,11 +195,8 @@ def _create_session(params: dict[str, str], idempotency_key: str) -> tuple[int, 
 
 
 def _page_url(donation_id: int) -> str:
-    from portal.giving import service
-    from portal.giving.models import Donation
-
     donation = Donation.get_by_id(donation_id)
-    path = url_for("giving.demo_checkout_page", donation_id=donation_id, key=service.access_key(donation))
+    path = url_for("giving.demo_checkout_page", donation_id=donation_id, key=access_key(donation))
     return current_app.config["BASE_URL"].rstrip("/") + path
 
 

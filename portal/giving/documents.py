@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 from typing import Any
 
 import segno.helpers
@@ -19,19 +18,15 @@ from babel.dates import format_date
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from jinja2 import FileSystemLoader
 from markupsafe import Markup
 from pypdf import PdfReader, PdfWriter
 from stdnum import iban as iban_number
 from stdnum import iso11649
 
-from portal import ROOT
-from portal.core import money
+from portal.core import money, pdf_templates
 from portal.core.clock import AMSTERDAM
 from portal.giving import corrections
 
-INVOICES_DIR = os.path.join(ROOT, "invoices")
-ENV_KEY = "portal.giving.documents_jinja"
 DATE_LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 
 CLASSIFICATION_LABELS = {"gift": _l("Gift"), "sponsoring": _l("Sponsoring")}
@@ -45,19 +40,9 @@ METHOD_LABELS = {
 }
 
 
-def _environment():
-    env = current_app.extensions.get(ENV_KEY)
-    if env is None:
-        # An overlay keeps the app's gettext and autoescape; the loader sees only invoices/.
-        env = current_app.jinja_env.overlay(loader=FileSystemLoader(INVOICES_DIR), autoescape=True)
-        current_app.extensions[ENV_KEY] = env
-    return env
-
-
 def stylesheet() -> Markup:
     """Our own print CSS, inlined (our file: no user text in it)."""
-    with open(os.path.join(INVOICES_DIR, "giving.css"), encoding="utf-8") as handle:
-        return Markup(handle.read())  # noqa: S704 - our file, not user input
+    return pdf_templates.stylesheet("giving.css")
 
 
 def issuer() -> dict[str, Any]:
@@ -111,7 +96,7 @@ def receipt_html(donation) -> str:
     language = _language(donation)
     with force_locale(language):
         context = _context(donation, language, donation.paid_on)
-        return _environment().get_template("giving_receipt.html").render(context)
+        return pdf_templates.render("giving_receipt.html", context)
 
 
 def payment_request_html(donation) -> str:
@@ -123,7 +108,7 @@ def payment_request_html(donation) -> str:
             "reference": format_reference(donation.reference),
             "qr": epc_qr(config["ISSUER_NAME"], config["ISSUER_IBAN"], donation.amount_cents, donation.reference),
         }
-        return _environment().get_template("giving_payment_request.html").render(context)
+        return pdf_templates.render("giving_payment_request.html", context)
 
 
 def invoice_html(donation, invoice) -> str:
@@ -132,7 +117,7 @@ def invoice_html(donation, invoice) -> str:
     with force_locale(language):
         context = _context(donation, language, invoice.issued_on) | {
             "invoice": invoice, "rate": percentage(invoice.vat_rate_bp, language)}
-        return _environment().get_template("giving_invoice.html").render(context)
+        return pdf_templates.render("giving_invoice.html", context)
 
 
 def percentage(basis_points: int, language: str) -> str:
@@ -152,7 +137,7 @@ def credit_note_html(note, donation, invoice, reversed_note=None) -> str:
             "note": note, "invoice": invoice, "reversed_note": reversed_note,
             "unmatched": corrections.is_unmatched(note),
             "rate": percentage(invoice.vat_rate_bp, language) if invoice else ""}
-        return _environment().get_template("giving_credit_note.html").render(context)
+        return pdf_templates.render("giving_credit_note.html", context)
 
 
 def stamp_html(donation, notes, invoice, remaining_cents: int, language: str) -> str:
@@ -160,7 +145,7 @@ def stamp_html(donation, notes, invoice, remaining_cents: int, language: str) ->
     with force_locale(language):
         context = _context(donation, language, notes[-1].issued_on) | {
             "notes": notes, "invoice": invoice, "remaining_cents": remaining_cents}
-        return _environment().get_template("giving_stamp.html").render(context)
+        return pdf_templates.render("giving_stamp.html", context)
 
 
 def stamped(original: bytes, stamp: bytes) -> bytes:
@@ -173,9 +158,7 @@ def stamped(original: bytes, stamp: bytes) -> bytes:
 
 
 def render_html(html: str) -> bytes:
-    from portal.core import pdf
-
-    return pdf.render_pdf(html)
+    return pdf_templates.to_pdf(html)
 
 
 def render(kind: str, donation, invoice=None) -> bytes:

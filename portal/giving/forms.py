@@ -13,7 +13,6 @@ import secrets
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
-    DateField,
     EmailField,
     HiddenField,
     RadioField,
@@ -22,10 +21,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
 from portal.accounts.forms import KvkField
-from portal.core.forms import LANGUAGE_CHOICES, FlaskForm
+from portal.core.forms import LANGUAGE_CHOICES, Date, FlaskForm, input_required
 
 CLASSIFICATION_CHOICES = [
     SelectChoice("gift", _l("Gift: nothing in return")),
@@ -41,39 +40,24 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _required():
-    return InputRequired(message=_l("This field is required."))
-
-
-class Date(DateField):
-    """A date input whose complaint is translatable and says what to type."""
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            self.data = None
-            raise ValueError(_l("Enter a valid date.")) from exc
-
-
 class DonationForm(FlaskForm):
     amount = StringField(_l("Amount (EUR)"), render_kw={"inputmode": "decimal", "autocomplete": "off"})
     classification = RadioField(_l("What kind of contribution is this?"), choices=CLASSIFICATION_CHOICES,
-                                validators=[_required()], validate_choice=False)
+                                validators=[input_required()], validate_choice=False)
     earmark_school = SelectField(_l("For a school (optional)"), validate_choice=False, coerce=str)
     earmark_purpose = StringField(_l("For a purpose (optional)"), [Optional(), Length(max=300)],
                                   render_kw={"placeholder": _l("for example: reading books for group 3")})
     method = RadioField(_l("How do you want to pay?"), choices=METHOD_CHOICES, default="stripe",
-                        validators=[_required()], validate_choice=False)
+                        validators=[input_required()], validate_choice=False)
     form_token = HiddenField()
 
 
 class PublicDonationForm(DonationForm):
-    company_name = StringField(_l("Legal name of the company"), [_required(), Length(max=200)],
+    company_name = StringField(_l("Legal name of the company"), [input_required(), Length(max=200)],
                                render_kw={"autocomplete": "organization"})
-    kvk = KvkField(_l("KvK number"), [_required()], render_kw={"inputmode": "numeric"})
+    kvk = KvkField(_l("KvK number"), [input_required()], render_kw={"inputmode": "numeric"})
     contact_name = StringField(_l("Your name"), [Optional(), Length(max=200)], render_kw={"autocomplete": "name"})
-    contact_email = EmailField(_l("Your e-mail address"), [_required(), Length(max=254)],
+    contact_email = EmailField(_l("Your e-mail address"), [input_required(), Length(max=254)],
                                render_kw={"autocomplete": "email"})
     language = RadioField(_l("Language for the receipt"), choices=LANGUAGE_CHOICES, default="nl",
                           validate_choice=False)
@@ -82,43 +66,43 @@ class PublicDonationForm(DonationForm):
 class PledgeForm(FlaskForm):
     need = SelectField(_l("For a need of a school"), validate_choice=False, coerce=str)
     description = StringField(_l("What do you offer?"), [Optional(), Length(max=500)])
-    quantity = StringField(_l("Quantity"), [_required()], render_kw={"inputmode": "numeric"})
+    quantity = StringField(_l("Quantity"), [input_required()], render_kw={"inputmode": "numeric"})
     declared_value = StringField(_l("Total value (EUR)"), render_kw={"inputmode": "decimal"})
     classification = RadioField(_l("What kind of contribution is this?"), choices=CLASSIFICATION_CHOICES,
-                                validators=[_required()], validate_choice=False)
+                                validators=[input_required()], validate_choice=False)
     form_token = HiddenField()
 
 
 class NeedForm(FlaskForm):
-    item = StringField(_l("Item"), [_required(), Length(max=200)])
+    item = StringField(_l("Item"), [input_required(), Length(max=200)])
     description = TextAreaField(_l("Description"), [Optional(), Length(max=2000)])
-    quantity = StringField(_l("Quantity"), [_required()], render_kw={"inputmode": "numeric"})
+    quantity = StringField(_l("Quantity"), [input_required()], render_kw={"inputmode": "numeric"})
     school = SelectField(_l("School"), validate_choice=False, coerce=str)
     needed_by = Date(_l("Needed by (optional)"), [Optional()])
 
 
 class DeclineForm(FlaskForm):
-    reason = TextAreaField(_l("Reason (sent to the company)"), [_required(), Length(max=1000)])
+    reason = TextAreaField(_l("Reason (sent to the company)"), [input_required(), Length(max=1000)])
 
 
 class DeliverForm(FlaskForm):
-    on = Date(_l("Delivered on"), [_required()])
+    on = Date(_l("Delivered on"), [input_required()])
 
 
 class ConfirmValueForm(FlaskForm):
-    value = StringField(_l("Market value at receipt (EUR)"), [_required()], render_kw={"inputmode": "decimal"})
-    on = Date(_l("Valued on"), [_required()])
+    value = StringField(_l("Market value at receipt (EUR)"), [input_required()], render_kw={"inputmode": "decimal"})
+    on = Date(_l("Valued on"), [input_required()])
 
 
 class ResolveForm(FlaskForm):
-    resolution = TextAreaField(_l("What was done"), [_required(), Length(max=1000)])
+    resolution = TextAreaField(_l("What was done"), [input_required(), Length(max=1000)])
 
 
 class BankPaymentForm(FlaskForm):
-    reference = StringField(_l("Payment reference (RF…)"), [_required(), Length(max=60)])
-    amount = StringField(_l("Amount received (EUR)"), [_required()], render_kw={"inputmode": "decimal"})
-    paid_on = Date(_l("Date on the bank statement"), [_required()])
-    bank_line_ref = StringField(_l("Bank statement line (unique reference)"), [_required(), Length(max=200)])
+    reference = StringField(_l("Payment reference (RF…)"), [input_required(), Length(max=60)])
+    amount = StringField(_l("Amount received (EUR)"), [input_required()], render_kw={"inputmode": "decimal"})
+    paid_on = Date(_l("Date on the bank statement"), [input_required()])
+    bank_line_ref = StringField(_l("Bank statement line (unique reference)"), [input_required(), Length(max=200)])
     # Issue 13: what to do when the amount is not exactly what is still open on the request.
     difference = RadioField(_l("If the amount differs from the request"), choices=[
         SelectChoice("refuse", _l("Record nothing and open an issue")),

@@ -1,10 +1,10 @@
 """Stripe's webhook, answered fast (issue 19): a verified event is stored and acknowledged, and its
-work (service.handle_event: re-read from Stripe, settle, refund, receipt) runs on the task queue.
+work (stripe_events.handle_event: re-read from Stripe, settle, refund, receipt) runs on the task queue.
 
 - Stored once: the event row goes in under its UNIQUE id with outcome `queued`, in one short
   transaction, and the work is queued when that commits. A second delivery of the same event
   finds the row and is acknowledged as a duplicate (if the first one's work has not been applied
-  yet, the work is queued again: only one run can claim the row, see service.handle_event).
+  yet, the work is queued again: only one run can claim the row, see stripe_events.handle_event).
 - Any order: the work re-reads what Stripe says now, as before, so an event that arrives late or
   twice changes nothing that a later one settled.
 - Failures stay visible and are retried: the task is retried with back-off; after its last retry
@@ -21,7 +21,7 @@ import logging
 
 from portal.core import tasks
 from portal.core.db import atomic_write, utcnow
-from portal.giving import payments, service
+from portal.giving import payments, service, stripe_events
 from portal.giving.models import StripeEvent
 
 log = logging.getLogger("portal.giving")
@@ -44,7 +44,7 @@ def accept(event: payments.EventFacts) -> str:
             tasks.enqueue(process_event, facts)
     if not stored:
         waiting = StripeEvent.select().where((StripeEvent.event_id == event.id)
-                                             & StripeEvent.outcome.in_(service.WAITING_OUTCOMES)).exists()
+                                             & StripeEvent.outcome.in_(stripe_events.WAITING_OUTCOMES)).exists()
         if waiting:
             tasks.enqueue(process_event, facts)
         return "duplicate"
@@ -55,10 +55,10 @@ def accept(event: payments.EventFacts) -> str:
 
 @tasks.task(retries=RETRIES, retry_delay=RETRY_DELAY_SECONDS, backoff=2.0, context=True)
 def process_event(facts: dict, task=None) -> str:
-    """The work of one stored Stripe event (service.handle_event), then its receipts."""
+    """The work of one stored Stripe event (stripe_events.handle_event), then its receipts."""
     event = payments.EventFacts(**facts)
     try:
-        outcome = service.handle_event(event)
+        outcome = stripe_events.handle_event(event)
     except Exception as error:
         if task is None or not task.retries:
             _mark_failed(event.id, error)

@@ -200,9 +200,9 @@ class Stripe:
     def deliver(self, payload: bytes, *, signature: str | None = None, client=None):
         response = (client or self.client).post("/webhooks/stripe", data=payload, content_type="application/json",
                                                 headers={"Stripe-Signature": signature or self.sign(payload)})
-        from portal.giving import service
+        from portal.giving import receipts
 
-        service.wait_for_followups(self.app)
+        receipts.wait_for_followups(self.app)
         return response
 
     def send(self, type_: str, obj: dict, **kwargs):
@@ -225,9 +225,9 @@ def stripe_env(app, localstripe_url):
     payments.reset_client(app)
     api = stripe.StripeClient(SECRET_KEY, base_addresses={"api": localstripe_url}, max_network_retries=0)
     yield Stripe(transport=transport, api=api, app=app, client=app.test_client())
-    from portal.giving import service
+    from portal.giving import receipts
 
-    service.wait_for_followups(app)
+    receipts.wait_for_followups(app)
 
 
 @pytest.fixture(autouse=True)
@@ -235,9 +235,9 @@ def _drain_followups(app):
     # localstripe's aiohttp routes are plain functions; aiohttp warns about that on every request.
     warnings.filterwarnings("ignore", "Bare functions are deprecated", DeprecationWarning)
     yield
-    from portal.giving import service
+    from portal.giving import receipts
 
-    service.wait_for_followups(app)
+    receipts.wait_for_followups(app)
 
 
 @pytest.fixture

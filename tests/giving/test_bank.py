@@ -9,7 +9,7 @@ from stdnum import iso11649
 
 from portal.core import clock
 from portal.core.audit import AuditLog
-from portal.giving import service
+from portal.giving import checks, contributions, receipts, service
 from portal.giving.models import Donation, PaymentIssue
 from tests.pdftext import assert_in_pdf, pdf_text
 
@@ -58,7 +58,7 @@ def test_a_matching_transfer_marks_it_paid_and_sends_the_receipt(app, requested,
     result = service.mark_paid_by_bank(iso11649.format(donation.reference).lower(), 250_000, D(2026, 11, 20),
                                        leader, "CAMT 2026-11-20 line 7")
     assert result.status == "paid" and result.applied
-    service.wait_for_followups(app)
+    receipts.wait_for_followups(app)
     donation = Donation.get_by_id(donation.id)
     assert (donation.status, donation.paid_on, donation.fee_cents, donation.net_cents) == (
         "paid", D(2026, 11, 20), 0, 250_000)
@@ -68,7 +68,7 @@ def test_a_matching_transfer_marks_it_paid_and_sends_the_receipt(app, requested,
     text = pdf_text(attachments_of(receipt)[f"receipt-{donation.number}.pdf"])
     for value in ("€2,500.00", "20 November 2026", "bank transfer"):
         assert_in_pdf(value, text)
-    line = service.contributions(company.id, None, None)[0]
+    line = contributions.contributions(company.id, None, None)[0]
     assert (line.kind, line.key, line.gross_cents, line.fee_cents, line.net_cents, line.method, line.reference) == (
         "money", f"donation:{donation.id}", 250_000, 0, 250_000, "bank", donation.reference)
     # The same bank line again: nothing new.
@@ -116,12 +116,12 @@ def test_a_public_payment_request_makes_the_company_when_paid(stripe_env, app, l
     donation = Donation.get()
     page = client.get(response.headers["Location"])
     assert page.status_code == 200 and iso11649.format(donation.reference).encode() in page.data
-    pdf = client.get(f"/give/donations/{donation.id}/payment-request.pdf?key={service.access_key(donation)}")
+    pdf = client.get(f"/give/donations/{donation.id}/payment-request.pdf?key={checks.access_key(donation)}")
     assert pdf.status_code == 200
     assert_in_pdf("€300.00", pdf.data)
     assert client.get(f"/give/donations/{donation.id}/payment-request.pdf").status_code == 404
     assert service.mark_paid_by_bank(donation.reference, 30_000, D(2026, 11, 20), leader, "line 1").applied
-    service.wait_for_followups(app)
+    receipts.wait_for_followups(app)
     donation = Donation.get_by_id(donation.id)
     assert donation.company.kvk == "87654321"
     # Issue 15 item 1: no invitation ("You are invited...") follows any more; the donor gains no role.
@@ -137,7 +137,7 @@ def test_the_leader_records_a_transfer_by_hand(requested, leader_client, app):
     assert Donation.get_by_id(donation.id).status == "pending"
     response = leader_client.post("/giving/leader/bank", data={**form, "amount": "99,95", "bank_line_ref": "stmt 12 line 4"})
     assert response.status_code == 302
-    service.wait_for_followups(app)
+    receipts.wait_for_followups(app)
     assert Donation.get_by_id(donation.id).status == "paid"
     desk = leader_client.get("/giving/leader")
     assert desk.status_code == 200 and donation.number.encode() in desk.data

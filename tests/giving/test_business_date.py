@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 import time_machine
 
-from portal.giving import service
+from portal.giving import contributions
 from portal.giving.models import Donation, MaterialPledge
 
 from .conftest import donate_form
@@ -51,7 +51,7 @@ def test_materials_delivered_today_in_utrecht_are_not_in_the_future(
     assert response.status_code == 302, response.data[:500]
     assert MaterialPledge.get().delivered_on == UTRECHT_DAY
     tomorrow = UTRECHT_DAY + dt.timedelta(days=1)
-    assert service.contributions(pledge.company_id, None, None) == []
+    assert contributions.contributions(pledge.company_id, None, None) == []
     response = leader_client.post(f"/giving/leader/pledges/{pledge.id}/confirm",
                                   data={"value": "40,00", "on": tomorrow.isoformat()})
     assert response.status_code == 422

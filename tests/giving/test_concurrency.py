@@ -13,7 +13,7 @@ import pytest
 from portal.core import clock
 from portal.core.audit import AuditLog
 from portal.core.db import database
-from portal.giving import service
+from portal.giving import contributions, receipts, service, stripe_events
 from portal.giving.models import Donation, Refund, StripeEvent
 
 from .conftest import donate_form
@@ -34,15 +34,15 @@ def paid_session(stripe_env, company_client):
 def run_together(app, monkeypatch, jobs):
     """Run each job in its own thread; all of them enter the database work at the same moment."""
     barrier = threading.Barrier(len(jobs))
-    original = service.observe
+    original = stripe_events.observe
 
     def observe_then_wait(event):
         observed = original(event)
         barrier.wait(20)
         return observed
 
-    monkeypatch.setattr(service, "observe", observe_then_wait)
-    monkeypatch.setattr(service, "already_handled", lambda event_id: False)  # no thread may skip ahead
+    monkeypatch.setattr(stripe_events, "observe", observe_then_wait)
+    monkeypatch.setattr(stripe_events, "already_handled", lambda event_id: False)  # no thread may skip ahead
     results: list = [None] * len(jobs)
     errors: list = []
 
@@ -76,7 +76,7 @@ def test_the_same_event_from_many_threads_has_one_effect(app, stripe_env, paid_s
         return response.status_code, response.get_json()["outcome"]
 
     results = run_together(app, monkeypatch, [deliver] * THREADS)
-    service.wait_for_followups(app)
+    receipts.wait_for_followups(app)
     assert sorted(results) == [(200, "applied")] + [(200, "duplicate")] * (THREADS - 1)
     assert Donation.get_by_id(donation.id).status == "paid"
     assert StripeEvent.select().count() == 1
@@ -101,14 +101,14 @@ def test_different_events_for_one_payment_at_once(app, stripe_env, paid_session,
         return deliver
 
     assert run_together(app, monkeypatch, [job(p) for p in payloads]) == [200] * 4
-    service.wait_for_followups(app)
+    receipts.wait_for_followups(app)
     assert Donation.get_by_id(donation.id).status == "paid"
     assert [(r.amount_cents, r.status) for r in Refund.select()] == [(4_000, "succeeded")]
     assert StripeEvent.select().count() == 4
     assert AuditLog.select().where(AuditLog.action == "donation.paid").count() == 1
     assert AuditLog.select().where(AuditLog.action == "donation.refund_succeeded").count() == 1
     assert len([m for m in outbox.to(company.admin.email) if m.subject.startswith("Receipt")]) == 1
-    assert sum(c.gross_cents for c in service.contributions(company.id, None, None)) == 6_000
+    assert sum(c.gross_cents for c in contributions.contributions(company.id, None, None)) == 6_000
 
 
 def test_two_bank_lines_paying_one_request_at_once(app, stripe_env, company_client, leader, monkeypatch):
@@ -130,7 +130,7 @@ def test_two_bank_lines_paying_one_request_at_once(app, stripe_env, company_clie
         thread.start()
     for thread in threads:
         thread.join(60)
-    service.wait_for_followups(app)
+    receipts.wait_for_followups(app)
     assert sorted(r.status for r in results) == ["duplicate_payment"] * (THREADS - 1) + ["paid"]
     assert Donation.get_by_id(donation.id).status == "paid"
     assert AuditLog.select().where(AuditLog.action == "donation.paid").count() == 1
@@ -147,7 +147,7 @@ def test_receipts_are_sent_once_when_every_worker_sweeps(app, stripe_env, paid_s
     def sweep():
         with app.app_context(), app.test_request_context():
             barrier.wait(20)
-            sent.append(service.send_due_receipts())
+            sent.append(receipts.send_due_receipts())
         if not database.is_closed():
             database.close()
 

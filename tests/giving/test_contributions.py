@@ -10,6 +10,7 @@ import sqlite3
 import pytest
 
 from portal.core.contributions import contributions
+from portal.giving import contributions as giving_contributions
 from portal.giving import service
 from portal.giving.models import Donation
 
@@ -51,7 +52,7 @@ def test_lines_by_company_and_date(app, stripe_env, company_client, leader, requ
 
 
 def test_sroi_nets_a_refund_with_its_payment(app, stripe_env, company_client):
-    from portal.sroi.service import group_of, make_pool
+    from portal.sroi.pool import group_of, make_pool
 
     company, client = company_client("Netto")
     client.post("/giving/donate", data=donate_form(amount="100"))
@@ -131,25 +132,25 @@ def _reference(company_id, start, end) -> list[tuple]:
             if company_id is None or d.company_id == company_id}
     found = [(f"donation:{d.id}", d.paid_on, d.amount_cents, d.fee_cents or 0,
               d.net_cents if d.net_cents is not None else d.amount_cents - (d.fee_cents or 0), d.method,
-              d.classification, service.reference_of(d),
-              " · ".join(part for part in (d.classification.capitalize(), d.number, service._earmark(d)) if part))
+              d.classification, giving_contributions.reference_of(d),
+              " · ".join(part for part in (d.classification.capitalize(), d.number, giving_contributions._earmark(d)) if part))
              for d in paid.values() if within(d.paid_on)]
     for r in Refund.select().where(Refund.status == "succeeded"):
         d = paid.get(r.donation_id)
         if d and within(r.succeeded_on):
             found.append((f"donation:{d.id}:refund:{r.id}", r.succeeded_on, -r.amount_cents, r.fee_cents or 0,
                           r.net_cents if r.net_cents is not None else -r.amount_cents - (r.fee_cents or 0), d.method,
-                          d.classification, service.reference_of(d), f"Refund · {d.number}"))
+                          d.classification, giving_contributions.reference_of(d), f"Refund · {d.number}"))
     for x in Dispute.select():
         d = paid.get(x.donation_id)
         if d and x.withdrawn_cents is not None and within(x.withdrawn_on):
             found.append((f"donation:{d.id}:dispute:{x.id}:withdrawn", x.withdrawn_on, -x.withdrawn_cents,
                           x.withdrawn_fee_cents, -x.withdrawn_cents - x.withdrawn_fee_cents, d.method,
-                          d.classification, service.reference_of(d), f"Chargeback · {d.number}"))
+                          d.classification, giving_contributions.reference_of(d), f"Chargeback · {d.number}"))
         if d and x.reinstated_cents is not None and within(x.reinstated_on):
             found.append((f"donation:{d.id}:dispute:{x.id}:reinstated", x.reinstated_on, x.reinstated_cents,
                           x.reinstated_fee_cents, x.reinstated_cents - x.reinstated_fee_cents, d.method,
-                          d.classification, service.reference_of(d), f"Chargeback reversed · {d.number}"))
+                          d.classification, giving_contributions.reference_of(d), f"Chargeback reversed · {d.number}"))
     for p in MaterialPledge.select().where(MaterialPledge.status == "confirmed"):
         if (company_id is None or p.company_id == company_id) and within(p.confirmed_on):
             found.append((f"material:{p.id}", p.confirmed_on, 0, 0, 0, "in_kind", p.classification, "",
@@ -187,9 +188,9 @@ def test_the_same_lines_as_reading_every_donation(app, make_company, leader, req
                (D(2026, 1, 12), D(2026, 1, 12))]
     for company_id in (None, first.id, second.id):
         for start, end in windows:
-            assert _lines(service.contributions(company_id, start, end)) == _reference(company_id, start, end), (
+            assert _lines(giving_contributions.contributions(company_id, start, end)) == _reference(company_id, start, end), (
                 company_id, start, end)
-    assert any(":reinstated" in c.key for c in service.contributions(None, None, None))
+    assert any(":reinstated" in c.key for c in giving_contributions.contributions(None, None, None))
 
 
 @pytest.mark.slow
@@ -214,7 +215,7 @@ def test_more_paid_donations_than_sqlite_binds_parameters(app, make_company, req
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
     try:
-        found = service.contributions(None, D(2026, 1, 1), D(2026, 12, 31))
+        found = giving_contributions.contributions(None, D(2026, 1, 1), D(2026, 12, 31))
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)

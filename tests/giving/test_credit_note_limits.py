@@ -11,7 +11,7 @@ import json
 import pytest
 
 from portal.core import ledger
-from portal.giving import corrections, service
+from portal.giving import bank, contributions, corrections, receipts, service
 from portal.giving.models import CreditNote, Document, Donation, Invoice, PaymentIssue
 from tests.pdftext import assert_in_pdf, assert_not_in_pdf, pdf_text
 
@@ -41,7 +41,7 @@ def mails_to(outbox, company, start: str) -> list:
 
 
 def money_of(company) -> int:
-    return sum(c.gross_cents for c in service.contributions(company.id, None, None) if c.kind == "money")
+    return sum(c.gross_cents for c in contributions.contributions(company.id, None, None) if c.kind == "money")
 
 
 def test_an_undone_match_credits_the_issued_receipt_and_a_new_match_restores_it(bank_request, leader, outbox):
@@ -50,11 +50,11 @@ def test_an_undone_match_credits_the_issued_receipt_and_a_new_match_restores_it(
                                        "CAMT 20-11 line 4").status == "paid"
     assert len(mails_to(outbox, company, "Receipt for")) == 1          # the receipt was issued and mailed
 
-    assert service.undo_bank_line("CAMT 20-11 line 4", leader, "another company's transfer").status == "undone"
+    assert bank.undo_bank_line("CAMT 20-11 line 4", leader, "another company's transfer").status == "undone"
     note = CreditNote.get()
     assert (note.kind, note.amount_cents, note.vat_cents, note.happened_on) == ("refund", 125_000, 0, D(2026, 11, 20))
     assert corrections.is_unmatched(note)
-    assert service.corrections_of(donation).remaining_cents == 0 == money_of(company)
+    assert receipts.corrections_of(donation).remaining_cents == 0 == money_of(company)
     [mail] = mails_to(outbox, company, "Credit note")
     assert "matched to your contribution" in mail.text and "by mistake" in mail.text
     assert "We refunded" not in mail.text
@@ -70,7 +70,7 @@ def test_an_undone_match_credits_the_issued_receipt_and_a_new_match_restores_it(
     first, reversal = CreditNote.select().order_by(CreditNote.id)
     assert (reversal.kind, reversal.reverses_id, reversal.amount_cents, reversal.happened_on) == (
         "reversal", first.id, 125_000, D(2026, 11, 27))
-    assert service.corrections_of(donation).remaining_cents == 125_000 == money_of(company)
+    assert receipts.corrections_of(donation).remaining_cents == 125_000 == money_of(company)
     assert Document.select().where((Document.donation == donation.id) & (Document.kind == "receipt")).count() == 1
     assert len(mails_to(outbox, company, "Receipt for")) == 1
     assert "counts again" in mails_to(outbox, company, "Credit note")[-1].subject
@@ -80,13 +80,13 @@ def test_an_undone_match_credits_the_issued_receipt_and_a_new_match_restores_it(
     assert ledger.check() == []
 
     # Matched by mistake a second time: a second credit note (its own source), reversed again on payment.
-    assert service.undo_bank_line("CAMT 27-11 line 1", leader, "wrong again").status == "undone"
-    assert service.corrections_of(donation).remaining_cents == 0 == money_of(company)
+    assert bank.undo_bank_line("CAMT 27-11 line 1", leader, "wrong again").status == "undone"
+    assert receipts.corrections_of(donation).remaining_cents == 0 == money_of(company)
     assert service.record_bank_payment(donation.reference, 125_000, D(2026, 11, 30), leader,
                                        "CAMT 30-11 line 2").status == "paid"
     assert [n.kind for n in CreditNote.select().order_by(CreditNote.id)] == ["refund", "reversal", "refund",
                                                                             "reversal"]
-    assert service.corrections_of(donation).remaining_cents == 125_000 == money_of(company)
+    assert receipts.corrections_of(donation).remaining_cents == 125_000 == money_of(company)
     assert ledger.check() == []
 
 
@@ -96,10 +96,10 @@ def test_an_undone_match_on_a_vat_invoice_credits_its_vat_and_a_new_match_restor
     service.record_bank_payment(donation.reference, 121_000, D(2026, 11, 20), leader, "CAMT sponsor")
     invoice = Invoice.get()
     assert (invoice.gross_cents, invoice.vat_cents) == (121_000, 21_000)
-    service.undo_bank_line("CAMT sponsor", leader, "wrong request")
+    bank.undo_bank_line("CAMT sponsor", leader, "wrong request")
     note = CreditNote.get()
     assert (note.amount_cents, note.vat_cents) == (121_000, 21_000)
-    assert_in_pdf(f"invoice {invoice.number} of", bytes(service.credit_note(donation, note.id).pdf))
+    assert_in_pdf(f"invoice {invoice.number} of", bytes(receipts.credit_note(donation, note.id).pdf))
     service.record_bank_payment(donation.reference, 121_000, D(2026, 11, 24), leader, "CAMT sponsor right")
     reversal = CreditNote.select().order_by(CreditNote.id.desc()).get()
     assert (reversal.kind, reversal.amount_cents, reversal.vat_cents) == ("reversal", 121_000, 21_000)
@@ -112,10 +112,10 @@ def test_a_match_undone_before_the_receipt_was_issued_needs_no_credit_note(bank_
     company, _client, donation = bank_request()
     monkeypatch.setattr(service, "schedule_receipts", lambda: None)     # the receipt task has not run yet
     service.record_bank_payment(donation.reference, 125_000, D(2026, 11, 20), leader, "CAMT early")
-    service.undo_bank_line("CAMT early", leader, "wrong request")
+    bank.undo_bank_line("CAMT early", leader, "wrong request")
     assert not CreditNote.select().exists() and not Document.select().where(Document.kind == "receipt").exists()
     service.record_bank_payment(donation.reference, 125_000, D(2026, 11, 26), leader, "CAMT right")
-    assert service.send_due_receipts() == 1
+    assert receipts.send_due_receipts() == 1
     [mail] = mails_to(outbox, company, "Receipt for")
     assert "Nov 26, 2026" in mail.text                       # the receipt names the payment that counts
     assert_in_pdf("26 November 2026", attachments_of(mail)[f"receipt-{donation.number}.pdf"])
@@ -127,20 +127,20 @@ def test_undoing_the_parts_of_a_paid_request_credits_each_part_and_paying_restor
     service.record_bank_payment(donation.reference, 60_000, D(2026, 11, 18), leader, "CAMT part 1")
     assert service.record_bank_payment(donation.reference, 65_000, D(2026, 11, 20), leader,
                                        "CAMT part 2").status == "paid"
-    service.undo_bank_line("CAMT part 2", leader, "not theirs")
+    bank.undo_bank_line("CAMT part 2", leader, "not theirs")
     assert Donation.get_by_id(donation.id).status == "pending"
     assert [(n.amount_cents, n.happened_on) for n in CreditNote.select()] == [(65_000, D(2026, 11, 20))]
     # The receipt counts what the books still hold: the first part.
-    assert service.corrections_of(donation).remaining_cents == 60_000 == money_of(company)
-    service.undo_bank_line("CAMT part 1", leader, "not theirs either")
+    assert receipts.corrections_of(donation).remaining_cents == 60_000 == money_of(company)
+    bank.undo_bank_line("CAMT part 1", leader, "not theirs either")
     assert [n.amount_cents for n in CreditNote.select().order_by(CreditNote.id)] == [65_000, 60_000]
-    assert service.corrections_of(donation).remaining_cents == 0 == money_of(company)
+    assert receipts.corrections_of(donation).remaining_cents == 0 == money_of(company)
     assert service.record_bank_payment(donation.reference, 125_000, D(2026, 11, 27), leader,
                                        "CAMT whole").status == "paid"
     notes = list(CreditNote.select().order_by(CreditNote.id))
     assert [(n.kind, n.amount_cents) for n in notes] == [("refund", 65_000), ("refund", 60_000),
                                                          ("reversal", 65_000), ("reversal", 60_000)]
-    assert service.corrections_of(donation).remaining_cents == 125_000 == money_of(company)
+    assert receipts.corrections_of(donation).remaining_cents == 125_000 == money_of(company)
     assert not PaymentIssue.select().exists()
     assert ledger.check() == []
 
@@ -152,8 +152,8 @@ def test_the_vat_of_small_partial_credit_notes_is_cumulative(app, bank_request, 
     _company, _client, donation = bank_request("100,01", "sponsoring")
     service.record_bank_payment(donation.reference, 10_001, D(2026, 11, 20), leader, "CAMT in")
     for n in range(5):
-        service.record_bank_refund(donation.reference, 1, D(2026, 11, 21), leader, f"CAMT back {n}")
-    service.record_bank_refund(donation.reference, 9_996, D(2026, 11, 22), leader, "CAMT back rest")
+        bank.record_bank_refund(donation.reference, 1, D(2026, 11, 21), leader, f"CAMT back {n}")
+    bank.record_bank_refund(donation.reference, 9_996, D(2026, 11, 22), leader, "CAMT back rest")
     notes = list(CreditNote.select().order_by(CreditNote.id))
     assert [n.vat_cents for n in notes[:5]] == [0, 0, 1, 0, 0]      # 0.17, 0.35, 0.52 -> 1, 0.69, 0.87 -> 1
     assert notes[-1].vat_cents == 1_736 - 1 and sum(n.vat_cents for n in notes) == Invoice.get().vat_cents
@@ -178,7 +178,7 @@ def test_a_chargeback_beyond_what_the_receipt_still_counts_is_raised_once_and_it
 
     refund_note, chargeback = CreditNote.select().order_by(CreditNote.id)
     assert (chargeback.kind, chargeback.amount_cents) == ("chargeback", 30_000)   # what the receipt still counted
-    assert service.corrections_of(donation).remaining_cents == 0
+    assert receipts.corrections_of(donation).remaining_cents == 0
     [issue] = PaymentIssue.select()
     details = json.loads(issue.details)
     assert issue.kind == "credit_exceeds_receipt"
@@ -194,6 +194,6 @@ def test_a_chargeback_beyond_what_the_receipt_still_counts_is_raised_once_and_it
     stripe_env.send("charge.dispute.funds_reinstated", disputes["dp_test_1"])
     reversal = CreditNote.select().order_by(CreditNote.id.desc()).get()
     assert (reversal.kind, reversal.reverses_id, reversal.amount_cents) == ("reversal", chargeback.id, 30_000)
-    assert service.corrections_of(donation).remaining_cents == 30_000 == money_of(company)
+    assert receipts.corrections_of(donation).remaining_cents == 30_000 == money_of(company)
     assert refund_note.amount_cents == 20_000
     assert ledger.check() == []

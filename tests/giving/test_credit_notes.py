@@ -10,7 +10,7 @@ import re
 import pytest
 
 from portal.core import clock, ledger
-from portal.giving import service
+from portal.giving import bank, base, contributions, overview, receipts, service
 from portal.giving.models import CreditNote, Donation
 from tests.pdftext import assert_in_pdf, assert_not_in_pdf, pdf_text
 
@@ -141,7 +141,7 @@ def test_a_lost_chargeback_is_credited_and_its_reversal_takes_the_credit_note_ba
     stripe_env.send("charge.dispute.closed", disputes["dp_test_1"])
     note = CreditNote.get()
     assert (note.kind, note.amount_cents) == ("chargeback", 125_000)
-    assert_in_pdf("chargeback", bytes(service.credit_note(donation, note.id).pdf))
+    assert_in_pdf("chargeback", bytes(receipts.credit_note(donation, note.id).pdf))
     page = company_client_.get("/giving").get_data(as_text=True)
     assert ">refunded<" in page
     # The funds come back after all: a reversal names the credit note it takes back.
@@ -149,7 +149,7 @@ def test_a_lost_chargeback_is_credited_and_its_reversal_takes_the_credit_note_ba
     stripe_env.send("charge.dispute.funds_reinstated", disputes["dp_test_1"])
     reversal = CreditNote.select().order_by(CreditNote.id.desc()).get()
     assert (reversal.kind, reversal.reverses_id, reversal.amount_cents) == ("reversal", note.id, 125_000)
-    text = pdf_text(bytes(service.credit_note(donation, reversal.id).pdf))
+    text = pdf_text(bytes(receipts.credit_note(donation, reversal.id).pdf))
     for value in ("Reversal of a credit note", reversal.number, f"credit note {note.number} of", "€1,250.00",
                   "Counts as received again"):
         assert_in_pdf(value, text)
@@ -194,7 +194,7 @@ def paid_by_bank(stripe_env, company_client, leader, request_context):
 
 def test_a_bank_refund_of_a_paid_gift_is_credited(paid_by_bank, leader, outbox, leader_client):
     company, client, donation = paid_by_bank()
-    result = service.record_bank_refund(donation.reference, 25_000, D(2026, 11, 25), leader, "CAMT 2026-11-25 line 2")
+    result = bank.record_bank_refund(donation.reference, 25_000, D(2026, 11, 25), leader, "CAMT 2026-11-25 line 2")
     assert result.status == "refund_recorded"
     note = CreditNote.get()
     assert (note.kind, note.amount_cents, note.happened_on) == ("refund", 25_000, D(2026, 11, 25))
@@ -202,18 +202,18 @@ def test_a_bank_refund_of_a_paid_gift_is_credited(paid_by_bank, leader, outbox, 
     assert_in_pdf(f"receipt {donation.number} of 20 November 2026", text)
     assert_in_pdf("refunded to you on 25 November 2026", text)
     # The refund counts everywhere a refund counts: the company's money after refunds.
-    assert sum(c.gross_cents for c in service.contributions(company.id, None, None)) == 100_000
-    assert service.company_totals(company.id, 2026).money_cents == 100_000
+    assert sum(c.gross_cents for c in contributions.contributions(company.id, None, None)) == 100_000
+    assert overview.company_totals(company.id, 2026).money_cents == 100_000
     # The same bank line again: nothing new.
-    again = service.record_bank_refund(donation.reference, 25_000, D(2026, 11, 25), leader, "CAMT 2026-11-25 line 2")
+    again = bank.record_bank_refund(donation.reference, 25_000, D(2026, 11, 25), leader, "CAMT 2026-11-25 line 2")
     assert again.status == "already_recorded" and CreditNote.select().count() == 1
     # More than is left of the gift: an issue for the leader, no credit note.
-    too_much = service.record_bank_refund(donation.reference, 100_001, D(2026, 11, 26), leader, "CAMT line 9")
+    too_much = bank.record_bank_refund(donation.reference, 100_001, D(2026, 11, 26), leader, "CAMT line 9")
     assert too_much.status == "refund_exceeds_surplus" and CreditNote.select().count() == 1
     # The rest: the gift is refunded in full.
-    service.record_bank_refund(donation.reference, 100_000, D(2026, 11, 27), leader, "CAMT 2026-11-27 line 1")
+    bank.record_bank_refund(donation.reference, 100_000, D(2026, 11, 27), leader, "CAMT 2026-11-27 line 1")
     assert [n.amount_cents for n in CreditNote.select().order_by(CreditNote.id)] == [25_000, 100_000]
-    assert service.shown_status(donation) == "refunded"
+    assert receipts.shown_status(donation) == "refunded"
     assert ledger.check() == []          # the books hold exactly what the refunds say
     assert ">refunded<" in client.get("/giving?year=2026").get_data(as_text=True)
     desk = leader_client.get("/giving/leader").get_data(as_text=True)
@@ -223,8 +223,8 @@ def test_a_bank_refund_of_a_paid_gift_is_credited(paid_by_bank, leader, outbox, 
 def test_refunding_a_surplus_makes_no_credit_note(paid_by_bank, leader, outbox):
     """A surplus was never on the receipt: sending it back corrects nothing."""
     company, _client, donation = paid_by_bank("1.250,00", 130_000, "CAMT over")
-    assert service.bank_balance(donation).surplus_cents == 5_000
-    assert service.record_bank_refund(donation.reference, 5_000, D(2026, 11, 25), leader,
+    assert bank.bank_balance(donation).surplus_cents == 5_000
+    assert bank.record_bank_refund(donation.reference, 5_000, D(2026, 11, 25), leader,
                                       "CAMT back").status == "refund_recorded"
     assert not CreditNote.select().exists() and not credit_mails(outbox, company)
 
@@ -233,7 +233,7 @@ def test_credit_note_numbers_are_gapless_per_year_across_donations(paid_by_bank,
     numbers = []
     for n in range(3):
         _company, _client, donation = paid_by_bank(line=f"CAMT pay {n}")
-        service.record_bank_refund(donation.reference, 10_000, D(2026, 11, 25), leader, f"CAMT back {n}")
+        bank.record_bank_refund(donation.reference, 10_000, D(2026, 11, 25), leader, f"CAMT back {n}")
         numbers.append(CreditNote.select().order_by(CreditNote.id.desc()).get().sequence)
     assert numbers == [1, 2, 3]
     assert {n.year for n in CreditNote.select()} == {clock.today().year}
@@ -241,33 +241,33 @@ def test_credit_note_numbers_are_gapless_per_year_across_donations(paid_by_bank,
 
 def test_a_bank_refund_matched_by_mistake_is_undone_with_a_reversal(paid_by_bank, leader, outbox):
     company, client, donation = paid_by_bank()
-    service.record_bank_refund(donation.reference, 25_000, D(2026, 11, 25), leader, "CAMT 2026-11-25 line 2")
+    bank.record_bank_refund(donation.reference, 25_000, D(2026, 11, 25), leader, "CAMT 2026-11-25 line 2")
     # The payment cannot be taken back while a refund of it stands.
-    with pytest.raises(service.GivingError):
-        service.undo_bank_line("CAMT 2026-11-20 line 7", leader, "wrong request")
-    assert service.undo_bank_line("CAMT 2026-11-25 line 2", leader, "not our refund").status == "undone"
+    with pytest.raises(base.GivingError):
+        bank.undo_bank_line("CAMT 2026-11-20 line 7", leader, "wrong request")
+    assert bank.undo_bank_line("CAMT 2026-11-25 line 2", leader, "not our refund").status == "undone"
     note, reversal = CreditNote.select().order_by(CreditNote.id)
     assert (reversal.kind, reversal.reverses_id, reversal.amount_cents) == ("reversal", note.id, 25_000)
-    assert sum(c.gross_cents for c in service.contributions(company.id, None, None)) == 125_000
-    assert service.company_totals(company.id, 2026).money_cents == 125_000
+    assert sum(c.gross_cents for c in contributions.contributions(company.id, None, None)) == 125_000
+    assert overview.company_totals(company.id, 2026).money_cents == 125_000
     assert_in_pdf(f"restored by credit note reversal {reversal.number}",
                   client.get(f"/giving/donations/{donation.id}/receipt.pdf").data)
     assert len(credit_mails(outbox, company)) == 2
     assert ledger.check() == []
     # Now the payment itself can be taken back.
-    assert service.undo_bank_line("CAMT 2026-11-20 line 7", leader, "wrong request").status == "undone"
+    assert bank.undo_bank_line("CAMT 2026-11-20 line 7", leader, "wrong request").status == "undone"
     assert ledger.check() == []
 
 
 def test_a_credit_note_is_mailed_once_even_when_a_worker_died_after_mailing(paid_by_bank, leader, outbox):
     company, _client, donation = paid_by_bank()
-    service.record_bank_refund(donation.reference, 25_000, D(2026, 11, 25), leader, "CAMT back")
+    bank.record_bank_refund(donation.reference, 25_000, D(2026, 11, 25), leader, "CAMT back")
     note = CreditNote.get()
     assert note.sent_at is not None and len(credit_mails(outbox, company)) == 1
-    assert service.send_credit_note(note.id) is False                  # already sent: nothing happens
+    assert receipts.send_credit_note(note.id) is False                  # already sent: nothing happens
     # A worker killed between the mail and marking it sent: the sweep sends it again under the same key.
     CreditNote.update(sent_at=None, claimed_at=None).where(CreditNote.id == note.id).execute()
-    assert service.send_due_credit_notes() == 1
+    assert receipts.send_due_credit_notes() == 1
     assert len(credit_mails(outbox, company)) == 1
     assert CreditNote.get_by_id(note.id).pdf == note.pdf                # stored once, never rendered again
 

@@ -10,7 +10,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from portal.giving import service
+from portal.giving import base, materials, service
 from portal.giving.models import Donation, MaterialNeed, MaterialPledge
 
 from .conftest import donate_form, public_form
@@ -68,12 +68,12 @@ def test_a_need_keeps_its_line_breaks_but_not_other_control_characters(leader_cl
 
 
 def test_the_service_refuses_control_characters_too(app, leader, request_context):
-    with pytest.raises(service.GivingError, match="control characters"):
+    with pytest.raises(base.GivingError, match="control characters"):
         service.create_donation(service.DonationInput(amount_cents=500, classification="gift", method="bank",
                                                       form_token="token-0123456789abcdef", earmark_purpose="a\x02b"),
                                 donor=service.PublicDonor("Naam B.V.", "12345678", "", "a@example.org"))
-    with pytest.raises(service.GivingError, match="control characters"):
-        service.publish_need(leader, item="Boeken", description="a\x02b", quantity=1, school_id=None, needed_by=None)
+    with pytest.raises(base.GivingError, match="control characters"):
+        materials.publish_need(leader, item="Boeken", description="a\x02b", quantity=1, school_id=None, needed_by=None)
 
 
 def test_the_leaders_xlsx_export_survives_control_characters_already_stored(app, company_client, leader,
@@ -97,9 +97,9 @@ def test_the_leaders_xlsx_export_survives_control_characters_already_stored(app,
 def test_quantities_typed_with_other_scripts_digits_are_refused_by_the_service(app, leader, request_context):
     """'١٢' is twelve in Arabic-Indic digits; int() would read it, the portal must not."""
     for typed in ("١٢", "１２", "٣"):
-        with pytest.raises(service.GivingError) as refused:
-            service.publish_need(leader, item="Scharen", description="", quantity=typed, school_id=None,
+        with pytest.raises(base.GivingError) as refused:
+            materials.publish_need(leader, item="Scharen", description="", quantity=typed, school_id=None,
                                  needed_by=None)
         assert refused.value.field == "quantity"
-    assert service.publish_need(leader, item="Scharen", description="", quantity="12", school_id=None,
+    assert materials.publish_need(leader, item="Scharen", description="", quantity="12", school_id=None,
                                 needed_by=None).quantity == 12

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.giving import service
+from portal.giving import contributions
 from portal.giving.models import Donation, Refund, StripeEvent
 
 
@@ -37,4 +37,4 @@ def test_a_webhook_killed_midway_is_applied_once_when_stripe_retries(stripe_env,
     assert stripe_env.deliver(payload).get_json()["outcome"] == "duplicate"
     assert StripeEvent.select().count() == events_before + 1
     assert Donation.get_by_id(donation.id).status == "paid"
-    assert sum(c.gross_cents for c in service.contributions(donation.company_id, None, None)) == 6_000
+    assert sum(c.gross_cents for c in contributions.contributions(donation.company_id, None, None)) == 6_000

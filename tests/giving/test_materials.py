@@ -8,7 +8,7 @@ import pytest
 
 from portal.core import clock
 from portal.core.audit import AuditLog
-from portal.giving import service
+from portal.giving import contributions, materials
 from portal.giving.models import MaterialNeed, MaterialPledge
 
 TODAY = clock.today()
@@ -16,7 +16,7 @@ TODAY = clock.today()
 
 @pytest.fixture
 def need(leader, request_context):
-    return service.publish_need(leader, item="Leesboeken groep 3", description="AVI-start tot E3", quantity=30,
+    return materials.publish_need(leader, item="Leesboeken groep 3", description="AVI-start tot E3", quantity=30,
                                 school_id=None, needed_by=TODAY + dt.timedelta(days=30))
 
 
@@ -39,7 +39,7 @@ def test_a_company_pledges_against_a_need_and_the_leader_takes_it_to_confirmed(
     assert (pledge.status, pledge.need_id, pledge.description, pledge.quantity, pledge.declared_value_cents) == (
         "pledged", need.id, "Leesboeken groep 3", 30, 45_000)
     assert "New offer" in outbox.last(leader.email).subject
-    assert service.needs()[0].pledged == 30
+    assert materials.needs()[0].pledged == 30
 
     assert leader_client.post(f"/giving/leader/pledges/{pledge.id}/accept").status_code == 302
     assert "accepted" in outbox.last(company.admin.email).subject
@@ -61,10 +61,10 @@ def test_a_company_pledges_against_a_need_and_the_leader_takes_it_to_confirmed(
     actions = [a.action for a in AuditLog.select().where(AuditLog.action.startswith("material.")).order_by(AuditLog.id)]
     assert actions == ["material.need_published", "material.pledged", "material.accepted", "material.delivered",
                        "material.confirmed"]
-    line = service.contributions(company.id, None, None)[0]
+    line = contributions.contributions(company.id, None, None)[0]
     assert (line.kind, line.key, line.value_cents, line.basis, line.method, line.on) == (
         "material", f"material:{pledge.id}", 41_250, "market_value", "in_kind", TODAY)
-    assert service.needs()[0].received == 30
+    assert materials.needs()[0].received == 30
 
 
 def test_a_free_offer_needs_a_description_and_a_valid_value(company_client):
@@ -97,7 +97,7 @@ def test_decline_needs_a_reason_and_ends_the_pledge(app, company_client, leader_
                          ("confirm", {"value": "10", "on": TODAY.isoformat()})):
         assert leader_client.post(f"/giving/leader/pledges/{pledge.id}/{action}", data=data).status_code == 422
     assert MaterialPledge.get().status == "declined"
-    assert service.contributions(company.id, None, None) == []
+    assert contributions.contributions(company.id, None, None) == []
 
 
 def test_steps_cannot_be_skipped(company_client, leader_client):

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from portal.core import clock
-from portal.giving import service
+from portal.giving import materials, overview, service
 from portal.giving.models import Donation, MaterialPledge
 
 from .conftest import donate_form
@@ -35,7 +35,7 @@ def history(stripe_env, company_client, leader, request_context):
     pledge = MaterialPledge.get()
     for action, kwargs in (("accept", {}), ("deliver", {"on": clock.today()}),
                            ("confirm", {"on": clock.today(), "value_cents": 8_000})):
-        service.move_pledge(leader, pledge.id, action, **kwargs)
+        materials.move_pledge(leader, pledge.id, action, **kwargs)
     return company, client, paid
 
 
@@ -96,12 +96,12 @@ def test_csv_export_is_what_is_on_screen_and_never_a_formula(history):
 
 
 def test_neutralise():
-    assert service.neutralise("=1+1") == "'=1+1"
-    assert service.neutralise("-5") == "'-5"
-    assert service.neutralise("@x") == "'@x"
-    assert service.neutralise("+x") == "'+x"
-    assert service.neutralise("plain") == "plain"
-    assert service.neutralise(None) == ""
+    assert overview.neutralise("=1+1") == "'=1+1"
+    assert overview.neutralise("-5") == "'-5"
+    assert overview.neutralise("@x") == "'@x"
+    assert overview.neutralise("+x") == "'+x"
+    assert overview.neutralise("plain") == "plain"
+    assert overview.neutralise(None) == ""
 
 
 def test_dashboard_panel(history):

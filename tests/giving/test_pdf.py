@@ -8,7 +8,7 @@ import io
 import pypdf
 from stdnum import iso11649
 
-from portal.giving import documents, service
+from portal.giving import checks, documents
 from portal.giving.models import Donation
 from tests.pdftext import assert_in_pdf, assert_not_in_pdf, pdf_text
 
@@ -105,5 +105,5 @@ def test_hostile_name_through_the_public_page(stripe_env, app, outbox):
     pdf = attachments_of(outbox.last("noor@nieuwbedrijf.nl"))[f"payment-request-{donation.number}.pdf"]
     assert not pypdf.PdfReader(io.BytesIO(pdf)).attachments and b"/EmbeddedFile" not in pdf
     assert_in_pdf("attachment href=file:", pdf)
-    page = client.get(f"/give/donations/{donation.id}?key={service.access_key(donation)}")
+    page = client.get(f"/give/donations/{donation.id}?key={checks.access_key(donation)}")
     assert b"&lt;link rel=attachment" in page.data and b"<link rel=attachment" not in page.data

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from portal.accounts.models import Company, User
-from portal.giving import service
+from portal.giving import checks, contributions, gifts, receipts, service
 from portal.giving.models import Donation
 
 from .conftest import public_form
@@ -41,7 +41,7 @@ def test_a_stranger_giving_50_cents_is_not_invited_into_a_company_without_users(
     first = give(app, amount="250", kvk="52000001", contact_email=elsewhere.admin.email,
                  earmark_purpose="Secret earmark of the first donor")
     first = pay(first, leader, "line first")
-    service.wait_for_followups(app)
+    receipts.wait_for_followups(app)
     company = Company.get(Company.kvk == "52000001")
     assert first.company_id == company.id
     assert not User.select().where(User.company == company.id).exists()   # a company without users
@@ -49,7 +49,7 @@ def test_a_stranger_giving_50_cents_is_not_invited_into_a_company_without_users(
     second = give(app, amount="0,50", kvk="52000001", company_name="Overname B.V.",
                   contact_email="stranger@example.org")
     second = pay(second, leader, "line second")
-    service.wait_for_followups(app)
+    receipts.wait_for_followups(app)
     assert not User.select().where(User.email == "stranger@example.org").exists()
     assert not User.select().where(User.company == company.id).exists()
     assert [m.subject.split(" ")[0] for m in outbox.to("stranger@example.org")] == ["Payment", "Receipt"]
@@ -70,7 +70,7 @@ def test_a_gift_naming_an_existing_company_waits_and_shows_nothing_of_it(
     gift = give(app, amount="120", kvk=existing.kvk, company_name="Visitor Ltd", classification="sponsoring",
                 earmark_purpose="Visitor earmark", contact_email="visitor@example.org")
     gift = pay(gift, leader, "line visitor")
-    service.wait_for_followups(app)
+    receipts.wait_for_followups(app)
     assert gift.company_id == existing.id
 
     # Nothing on the company's books: overview rows, CSV, totals, contributions, ledger, statement preview.
@@ -79,13 +79,13 @@ def test_a_gift_naming_an_existing_company_waits_and_shows_nothing_of_it(
     assert "Visitor earmark" not in rows_part and gift.number not in rows_part
     assert "Visitor earmark" in page.split("<div class=\"cards\">", 1)[0]   # only in "gifts naming your company"
     assert b"Visitor earmark" not in admin.get("/giving/export.csv?year=2026").data
-    assert not [c for c in service.contributions(existing.id, None, None) if c.kind == "money"]
+    assert not [c for c in contributions.contributions(existing.id, None, None) if c.kind == "money"]
     preview = admin.get("/statements/preview?kind=calendar_year&year=2026")
     assert preview.status_code == 200 and b"Visitor" not in preview.data and b"120" not in preview.data
     assert admin.get(f"/giving/donations/{gift.id}/receipt.pdf").status_code == 404
     assert admin.get(f"/give/donations/{gift.id}").status_code == 404
     # The visitor's own page shows what they typed, never the company's legal name.
-    status = app.test_client().get(f"/give/donations/{gift.id}?key={service.access_key(gift)}")
+    status = app.test_client().get(f"/give/donations/{gift.id}?key={checks.access_key(gift)}")
     assert status.status_code == 200 and b"Bestaand B.V." not in status.data and b"Visitor Ltd" in status.data
     from portal.core import ledger
 
@@ -99,7 +99,7 @@ def test_a_gift_naming_an_existing_company_waits_and_shows_nothing_of_it(
     assert response.status_code == 302
     assert Donation.get_by_id(gift.id).company_decision == "accepted"
     assert money_of(existing.id) == 12_000 and ledger.check() == []
-    assert [c.gross_cents for c in service.contributions(existing.id, None, None) if c.kind == "money"] == [12_000]
+    assert [c.gross_cents for c in contributions.contributions(existing.id, None, None) if c.kind == "money"] == [12_000]
     assert "Visitor earmark" in admin.get("/giving?year=2026").get_data(as_text=True).split("<div class=\"cards\">")[1]
     assert admin.post(f"/giving/gifts/{gift.id}/decline", data={}).status_code == 404   # decided once
 
@@ -123,7 +123,7 @@ def test_only_the_named_companys_admin_or_the_leader_decides(stripe_env, app, ma
     assert Donation.get_by_id(gift.id).company_decision == "declined"
     assert "declined this public gift" in leader_client.get(f"/giving/leader/donations/{gift.id}").get_data(as_text=True)
     assert money_of(existing.id) == 0 and ledger.check() == []
-    assert not [c for c in service.contributions(existing.id, None, None) if c.kind == "money"]
+    assert not [c for c in contributions.contributions(existing.id, None, None) if c.kind == "money"]
 
 
 def test_accepting_a_gift_of_a_closed_month_books_it_in_the_first_open_month(stripe_env, app, make_company, leader,
@@ -133,7 +133,7 @@ def test_accepting_a_gift_of_a_closed_month_books_it_in_the_first_open_month(str
     existing = make_company("Gesloten")
     gift = pay(give(app, amount="40", kvk=existing.kvk), leader, "line october", on=dt.date(2026, 10, 15))
     ledger.close_months(dt.date(2026, 10, 1), dt.date(2026, 10, 31), actor_id=leader.id, today=dt.date(2026, 12, 1))
-    service.decide_gift(existing.admin, gift.id, accept=True)
+    gifts.decide_gift(existing.admin, gift.id, accept=True)
     posting = ledger.Posting.get(ledger.Posting.key == f"donation:{gift.id}")
     assert (posting.company_id, posting.dated_on, posting.booked_on) == (existing.id, dt.date(2026, 10, 15),
                                                                         dt.date(2026, 11, 1))
@@ -155,6 +155,6 @@ def test_a_stripe_gift_refunded_while_waiting_posts_payment_and_refund_on_accept
     gift = Donation.get_by_id(gift.id)
     assert gift.status == "paid" and gift.company_decision == "waiting"
     assert not ledger.Posting.select().exists() and ledger.check() == []
-    service.decide_gift(leader, gift.id, accept=True)
+    gifts.decide_gift(leader, gift.id, accept=True)
     assert money_of(existing.id) == 6_500 and ledger.check() == []
-    assert sum(c.gross_cents for c in service.contributions(existing.id, None, None) if c.kind == "money") == 6_500
+    assert sum(c.gross_cents for c in contributions.contributions(existing.id, None, None) if c.kind == "money") == 6_500

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from portal.core import clock
-from portal.giving import corrections, service
+from portal.giving import corrections, receipts, service
 from portal.giving.models import CreditNote, Donation, Invoice
 from tests.pdftext import assert_in_pdf, assert_not_in_pdf, pdf_text
 
@@ -98,7 +98,7 @@ def test_a_refunded_sponsoring_invoice_is_credited_with_its_vat(app, stripe_env,
     stripe_env.send("charge.refunded", stripe_env.charge_of(intent))
     first = CreditNote.get()
     assert (first.amount_cents, first.vat_cents) == (24_200, 4_200)
-    text = pdf_text(bytes(service.credit_note(donation, first.id).pdf))
+    text = pdf_text(bytes(receipts.credit_note(donation, first.id).pdf))
     for value in (f"invoice {invoice.number} of", "Excluding VAT €200.00", "VAT 21% €42.00", "€242.00", VAT_NUMBER):
         assert_in_pdf(value, text)
     # The rest: together the credit notes take back exactly the invoice's VAT.
@@ -135,7 +135,7 @@ def test_a_receipt_issued_before_vat_registration_stays_a_receipt(app, stripe_en
     stripe_env.send("charge.refunded", stripe_env.charge_of(intent))
     note = CreditNote.get()
     assert note.vat_cents == 0 and not Invoice.select().exists()
-    text = pdf_text(bytes(service.credit_note(donation, note.id).pdf))
+    text = pdf_text(bytes(receipts.credit_note(donation, note.id).pdf))
     assert_in_pdf(f"receipt {donation.number} of", text)
     assert_not_in_pdf("VAT", text)
     download = client.get(f"/giving/donations/{donation.id}/receipt.pdf")

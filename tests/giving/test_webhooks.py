@@ -6,7 +6,7 @@ import json
 import time
 
 from portal.core.audit import AuditLog
-from portal.giving import service
+from portal.giving import contributions, stripe_events
 from portal.giving.models import Dispute, Donation, PaymentIssue, Refund, StripeEvent
 
 from .conftest import WEBHOOK_SECRET
@@ -166,7 +166,7 @@ def test_fee_and_net_come_from_the_balance_transaction(stripe_env, started):
     stripe_env.send("checkout.session.completed", session)
     donation = Donation.get_by_id(donation.id)
     assert (donation.amount_cents, donation.fee_cents, donation.net_cents) == (100_000, 1_525, 98_475)
-    line = [c for c in service.contributions(donation.company_id, None, None) if c.key == f"donation:{donation.id}"][0]
+    line = [c for c in contributions.contributions(donation.company_id, None, None) if c.key == f"donation:{donation.id}"][0]
     assert (line.gross_cents, line.fee_cents, line.net_cents) == (100_000, 1_525, 98_475)
 
 
@@ -216,7 +216,7 @@ def test_partial_then_full_refund(stripe_env, started):
     assert stripe_env.send("refund.created", refund).get_json()["outcome"] == "applied"
     assert sorted(r.amount_cents for r in Refund.select().where(Refund.status == "succeeded")) == [3_000, 7_000]
     assert Donation.get_by_id(donation.id).status == "paid"          # still a paid donation, fully refunded
-    lines = service.contributions(donation.company_id, None, None)
+    lines = contributions.contributions(donation.company_id, None, None)
     assert sum(c.gross_cents for c in lines) == 0
     assert {c.reference for c in lines} == {intent}                   # corrections net under one reference
     # The same refund reported again changes nothing.
@@ -233,7 +233,7 @@ def test_refund_before_completion_ends_paid_and_refunded(stripe_env, started, ou
     assert stripe_env.send("checkout.session.completed", session).get_json()["outcome"] == "no_change"
     assert Donation.get_by_id(donation.id).status == "paid"
     assert len(receipts(outbox, company)) == 1
-    assert sum(c.gross_cents for c in service.contributions(company.id, None, None)) == 6_000
+    assert sum(c.gross_cents for c in contributions.contributions(company.id, None, None)) == 6_000
 
 
 def test_refunds_beyond_what_was_paid_are_flagged(stripe_env, started):
@@ -246,7 +246,7 @@ def test_refunds_beyond_what_was_paid_are_flagged(stripe_env, started):
     assert stripe_env.send("charge.refunded", stripe_env.charge_of(intent)).get_json()["outcome"] == "flagged"
     assert Refund.select().where(Refund.status == "succeeded").count() == 1
     assert PaymentIssue.get().kind == "refund_exceeds_payment"
-    assert sum(c.gross_cents for c in service.contributions(donation.company_id, None, None)) == 1_000
+    assert sum(c.gross_cents for c in contributions.contributions(donation.company_id, None, None)) == 1_000
 
 
 def test_a_refund_only_moves_forward(app, stripe_env, started):
@@ -262,12 +262,12 @@ def test_a_refund_only_moves_forward(app, stripe_env, started):
     refund_id = stripe_env.refund(intent, 1_000)
     stripe_env.send("refund.created", stripe_env.api.v1.refunds.retrieve(refund_id).to_dict())
     event = payments.EventFacts("evt_late", "refund.updated", False, None, "refund", refund_id, {})
-    observed = service.observe(event)
+    observed = stripe_events.observe(event)
     for status, expected in (("pending", "succeeded"), ("failed", "failed"), ("succeeded", "failed")):
         with atomic_write():
-            service._apply(event, replace(observed, refunds=[replace(observed.refunds[0], status=status)]))
+            stripe_events._apply(event, replace(observed, refunds=[replace(observed.refunds[0], status=status)]))
         assert Refund.get().status == expected
-    assert sum(c.gross_cents for c in service.contributions(donation.company_id, None, None)) == 5_000
+    assert sum(c.gross_cents for c in contributions.contributions(donation.company_id, None, None)) == 5_000
 
 
 # --- disputes -------------------------------------------------------------------------------------------
@@ -291,13 +291,13 @@ def test_dispute_created_then_won(stripe_env, started):
     assert stripe_env.send("charge.dispute.created", stripe_env.transport.disputes["dp_test_1"]).status_code == 200
     row = Dispute.get()
     assert (row.status, row.withdrawn_cents, row.withdrawn_fee_cents) == ("needs_response", 5_000, 2_000)
-    lines = service.contributions(donation.company_id, None, None)
+    lines = contributions.contributions(donation.company_id, None, None)
     assert sum(c.gross_cents for c in lines) == 0 and sum(c.net_cents for c in lines) == -2_000
     stripe_env.transport.disputes["dp_test_1"] = dispute(intent, charge, "won", [(-5_000, 2_000), (5_000, -2_000)])
     assert stripe_env.send("charge.dispute.closed", stripe_env.transport.disputes["dp_test_1"]).status_code == 200
     row = Dispute.get()
     assert (row.status, row.reinstated_cents, row.reinstated_fee_cents) == ("won", 5_000, -2_000)
-    lines = service.contributions(donation.company_id, None, None)
+    lines = contributions.contributions(donation.company_id, None, None)
     assert sum(c.gross_cents for c in lines) == 5_000 and sum(c.net_cents for c in lines) == 5_000
     # An older 'needs_response' delivered late does not reopen it.
     stripe_env.transport.disputes["dp_test_1"]["status"] = "needs_response"
@@ -313,7 +313,7 @@ def test_dispute_lost_keeps_the_money_withdrawn(stripe_env, started):
     stripe_env.transport.disputes["dp_test_1"] = dispute(intent, charge, "lost", [(-5_000, 2_000)])
     stripe_env.send("charge.dispute.closed", stripe_env.transport.disputes["dp_test_1"])
     assert Dispute.get().status == "lost"
-    assert sum(c.gross_cents for c in service.contributions(donation.company_id, None, None)) == 0
+    assert sum(c.gross_cents for c in contributions.contributions(donation.company_id, None, None)) == 0
 
 
 # --- Stripe unreachable ---------------------------------------------------------------------------------
