@@ -20,26 +20,14 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from portal.core.db import atomic_write
+from portal.sroi.allocation import _set_allocation_locked, lock_groups
+from portal.sroi.base import KIND_LABELS, SroiError, _date
+from portal.sroi.commitments import _audit, _company_id, _owned
 from portal.sroi.models import ALLOCATABLE_KINDS, HOUR_KINDS, Allocation, Commitment
-from portal.sroi.service import (
-    KIND_LABELS,
-    Booked,
-    SroiError,
-    _amount_for_value,
-    _audit,
-    _company_id,
-    _date,
-    _owned,
-    _set_allocation_locked,
-    _value_of,
-    allocated_amount,
-    counts_kind,
-    group_of,
-    lock_groups,
-    pool_for,
-    summary,
-    whole_of,
-)
+from portal.sroi.pool import Booked, allocated_amount, group_of, pool_for, whole_of
+from portal.sroi.rules import counts_kind
+from portal.sroi.suggestion import _amount_for_value
+from portal.sroi.valuation import _value_of, summary
 
 RULES = ("all", "gap")
 RULE_LABELS = {

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+
+from pypdf import PdfWriter
 
 from portal.core import clock
-from portal.sroi import service
+from portal.sroi import evidence, service
 
 
 def _commitment(admin, template: str, today: dt.date, *, authority: str, reference: str, description: str,
@@ -27,12 +30,6 @@ def _commitment(admin, template: str, today: dt.date, *, authority: str, referen
 
 def demo_letter():
     """A one-page PDF standing in for the buyer's letter (waiting for the project leader's confirmation)."""
-    import io
-
-    from pypdf import PdfWriter
-
-    from portal.sroi import evidence
-
     writer = PdfWriter()
     writer.add_blank_page(595, 842)
     buffer = io.BytesIO()

@@ -22,6 +22,7 @@ from flask import Response, send_file
 from flask_babel import lazy_gettext as _l
 
 from portal.core.errors import UserError
+from portal.enrollment.documents import check_pdf
 
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
 # An image wider or taller than this is no scan of a letter (and could be a decompression bomb).
@@ -149,8 +150,6 @@ def check(data: bytes | None, filename: str | None) -> Evidence:
         raise EvidenceError(_l("This file is not a PDF, PNG or JPEG. Save the buyer's letter as PDF and upload that."),
                             "evidence")
     if content_type == "application/pdf":
-        from portal.enrollment.documents import check_pdf
-
         try:
             check_pdf(data)
         except UserError as error:

@@ -6,7 +6,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     RadioField,
     SelectChoice,
@@ -15,34 +14,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.core import clock
-from portal.core.forms import FlaskForm
+from portal.core.forms import Date, FlaskForm, data_required, input_required
 from portal.core.money import AmountError, parse_cents
 from portal.sroi import service
 from portal.sroi.models import ALLOCATABLE_KINDS, BASE_TYPES, MAX_BASE_CENTS, MAX_RATE_CENTS
-
-
-def _required():
-    return DataRequired(message=_l("This field is required."))
-
-
-def _date_required():
-    # InputRequired, not DataRequired: it keeps the "Enter a valid date" message of a bad date.
-    return InputRequired(message=_l("This field is required."))
-
-
-class Date(DateField):
-    """A date input whose complaint is translatable and says what to type."""
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            self.data = None
-            raise ValueError(_l("Enter a valid date.")) from exc
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -66,18 +45,18 @@ def _amount(field, *, required: bool, max_cents: int, allow_zero: bool = False) 
 
 class CommitmentForm(FlaskForm):
     template = SelectField(_l("Valuation table to start from"), validate_choice=False)
-    authority = StringField(_l("Contracting authority"), [_required(), Length(max=200)],
+    authority = StringField(_l("Contracting authority"), [data_required(), Length(max=200)],
                             render_kw={"placeholder": "Gemeente Utrecht"})
-    contract_reference = StringField(_l("Contract reference"), [_required(), Length(max=100)])
+    contract_reference = StringField(_l("Contract reference"), [data_required(), Length(max=100)])
     description = TextAreaField(_l("What the contract is about"), [Optional(), Length(max=2000)])
     base_type = SelectField(_l("The percentage is taken of"),
                             choices=[SelectChoice(code, service.BASE_TYPE_LABELS[code]) for code in BASE_TYPES])
     base_amount = StringField(_l("Base amount (EUR)"), render_kw={"inputmode": "decimal"})
     percentage = StringField(_l("Social-return percentage"), render_kw={"inputmode": "decimal"})
     cap_amount = StringField(_l("Cap on the obligation (EUR, optional)"), render_kw={"inputmode": "decimal"})
-    period_start_on = Date(_l("Contract period starts"), [_date_required()])
-    period_end_on = Date(_l("Contract period ends"), [_date_required()])
-    deadline_on = Date(_l("Deadline for meeting the obligation"), [_date_required()])
+    period_start_on = Date(_l("Contract period starts"), [input_required()])
+    period_end_on = Date(_l("Contract period ends"), [input_required()])
+    deadline_on = Date(_l("Deadline for meeting the obligation"), [input_required()])
     buyer_contact_name = StringField(_l("Contact at the buyer (name)"), [Optional(), Length(max=200)])
     buyer_contact_email = StringField(_l("Contact's e-mail address"), [Optional(), Length(max=254)])
     buyer_contact_phone = StringField(_l("Contact's phone number"), [Optional(), Length(max=40)])
@@ -175,16 +154,16 @@ class RulesForm(FlaskForm):
 
 
 class AllocationForm(FlaskForm):
-    key = HiddenField(validators=[_required(), Length(max=64)])
-    kind = HiddenField(validators=[_required(), Length(max=20)])
+    key = HiddenField(validators=[data_required(), Length(max=64)])
+    kind = HiddenField(validators=[data_required(), Length(max=20)])
     amount = StringField(_l("Amount to count toward this commitment"), [Length(max=40)])
 
 
 class ApprovalForm(FlaskForm):
     amount = StringField(_l("Amount the buyer approved (EUR)"), render_kw={"inputmode": "decimal"})
-    approved_on = Date(_l("Date of the buyer's approval"), [_date_required()], default=clock.today)
+    approved_on = Date(_l("Date of the buyer's approval"), [input_required()], default=clock.today)
     reference = StringField(_l("The buyer's reference (letter, e-mail or report number)"),
-                            [_required(), Length(max=100)])
+                            [data_required(), Length(max=100)])
     note = TextAreaField(_l("Note (optional)"), [Optional(), Length(max=2000)])
     evidence = FileField(_l("The buyer's letter (PDF, PNG or JPEG, at most 5 MB)"),
                          render_kw={"accept": "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"})
@@ -216,20 +195,20 @@ class ApprovalForm(FlaskForm):
 class CorrectionForm(ApprovalForm):
     evidence = FileField(_l("A new letter from the buyer (optional: otherwise the original's letter is kept)"),
                          render_kw={"accept": "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"})
-    reason = TextAreaField(_l("Reason for the correction"), [_required(), Length(max=1000)])
+    reason = TextAreaField(_l("Reason for the correction"), [data_required(), Length(max=1000)])
     letter_optional = True
 
 
 class ReviewForm(FlaskForm):
-    decision = HiddenField(validators=[_required(), AnyOf(("confirm", "reject"))])
+    decision = HiddenField(validators=[data_required(), AnyOf(("confirm", "reject"))])
     reason = TextAreaField(_l("Reason for rejecting (the company reads it)"), [Optional(), Length(max=1000)])
 
 
 class BulkForm(FlaskForm):
     kinds = MultiCheckboxField(_l("Kinds of contribution"), choices=[
         SelectChoice(kind, service.KIND_LABELS[kind]) for kind in ALLOCATABLE_KINDS])
-    start_on = Date(_l("From"), [_date_required()])
-    end_on = Date(_l("To"), [_date_required()])
+    start_on = Date(_l("From"), [input_required()])
+    end_on = Date(_l("To"), [input_required()])
     rule = RadioField(_l("How much to allocate"), choices=[
         SelectChoice("all", _l("Everything still free of each contribution")),
         SelectChoice("gap", _l("Only what is needed to cover the obligation (oldest contributions first)")),
@@ -238,4 +217,4 @@ class BulkForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
-    fingerprint = HiddenField(validators=[_required(), Length(max=64)])
+    fingerprint = HiddenField(validators=[data_required(), Length(max=64)])

@@ -25,22 +25,31 @@ MAX_RATE_CENTS = 1_000_000
 MAX_MINUTES_PER_PERSON = 600_000
 
 
+def _rules_fields() -> tuple[peewee.Field, ...]:
+    """The columns of a set of valuation rules, in their order: a valuation table's and a commitment's."""
+    return (
+        peewee.BooleanField(default=True),      # counts_hours_sponsored
+        peewee.BooleanField(default=False),     # counts_hours_volunteered
+        peewee.BooleanField(default=True),      # counts_money
+        peewee.BooleanField(default=True),      # counts_materials
+        peewee.CharField(max_length=16, constraints=[                       # hours_basis
+            peewee.Check("hours_basis IN ('rate', 'employer_cost')")]),
+        peewee.BigIntegerField(null=True, constraints=[                     # hourly_rate_cents
+            peewee.Check("hourly_rate_cents IS NULL OR (hourly_rate_cents > 0 AND hourly_rate_cents <= 1000000)")]),
+        peewee.IntegerField(null=True, constraints=[                        # max_minutes_per_person
+            peewee.Check("max_minutes_per_person IS NULL OR (max_minutes_per_person > 0 "
+                         "AND max_minutes_per_person <= 600000)")]),
+    )
+
+
 class ValuationTemplate(BaseModel):
     """A buyer's valuation table, copied into a commitment's rules when it is recorded."""
 
     code = peewee.CharField(max_length=40, unique=True)
     name = peewee.CharField(max_length=120)
     note = peewee.TextField(default="")
-    counts_hours_sponsored = peewee.BooleanField(default=True)
-    counts_hours_volunteered = peewee.BooleanField(default=False)
-    counts_money = peewee.BooleanField(default=True)
-    counts_materials = peewee.BooleanField(default=True)
-    hours_basis = peewee.CharField(max_length=16, constraints=[
-        peewee.Check("hours_basis IN ('rate', 'employer_cost')")])
-    hourly_rate_cents = peewee.BigIntegerField(null=True, constraints=[
-        peewee.Check("hourly_rate_cents IS NULL OR (hourly_rate_cents > 0 AND hourly_rate_cents <= 1000000)")])
-    max_minutes_per_person = peewee.IntegerField(null=True, constraints=[
-        peewee.Check("max_minutes_per_person IS NULL OR (max_minutes_per_person > 0 AND max_minutes_per_person <= 600000)")])
+    (counts_hours_sponsored, counts_hours_volunteered, counts_money, counts_materials, hours_basis,
+     hourly_rate_cents, max_minutes_per_person) = _rules_fields()
     sort_order = peewee.IntegerField(default=0)
 
     class Meta:
@@ -71,16 +80,8 @@ class Commitment(BaseModel):
     # The valuation rules: copied from a template, then the company's to edit.
     rules_template = peewee.CharField(max_length=40, default="")
     rules_name = peewee.CharField(max_length=120)
-    counts_hours_sponsored = peewee.BooleanField(default=True)
-    counts_hours_volunteered = peewee.BooleanField(default=False)
-    counts_money = peewee.BooleanField(default=True)
-    counts_materials = peewee.BooleanField(default=True)
-    hours_basis = peewee.CharField(max_length=16, constraints=[
-        peewee.Check("hours_basis IN ('rate', 'employer_cost')")])
-    hourly_rate_cents = peewee.BigIntegerField(null=True, constraints=[
-        peewee.Check("hourly_rate_cents IS NULL OR (hourly_rate_cents > 0 AND hourly_rate_cents <= 1000000)")])
-    max_minutes_per_person = peewee.IntegerField(null=True, constraints=[
-        peewee.Check("max_minutes_per_person IS NULL OR (max_minutes_per_person > 0 AND max_minutes_per_person <= 600000)")])
+    (counts_hours_sponsored, counts_hours_volunteered, counts_money, counts_materials, hours_basis,
+     hourly_rate_cents, max_minutes_per_person) = _rules_fields()
     created_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     created_at = peewee.DateTimeField(default=utcnow)
     updated_at = peewee.DateTimeField(default=utcnow)

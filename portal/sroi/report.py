@@ -10,38 +10,23 @@ decides what counts.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 
 from babel.dates import format_date
 from flask import current_app
 from flask_babel import force_locale
-from jinja2 import FileSystemLoader
 from markupsafe import Markup
 
-from portal import ROOT
-from portal.core import clock, money
+from portal.core import clock, money, pdf_templates
 from portal.sroi import service
 from portal.sroi.models import HOUR_KINDS
 
-INVOICES_DIR = os.path.join(ROOT, "invoices")
-ENV_KEY = "portal.sroi.report_jinja"
 DATE_LOCALES = {"nl": "nl_NL", "en": "en_GB"}
-
-
-def _environment():
-    env = current_app.extensions.get(ENV_KEY)
-    if env is None:
-        # An overlay keeps the app's gettext and autoescape; the loader sees only invoices/.
-        env = current_app.jinja_env.overlay(loader=FileSystemLoader(INVOICES_DIR), autoescape=True)
-        current_app.extensions[ENV_KEY] = env
-    return env
 
 
 def stylesheet() -> Markup:
     """Our own print CSS, inlined (our file: no user text in it)."""
-    with open(os.path.join(INVOICES_DIR, "sroi.css"), encoding="utf-8") as handle:
-        return Markup(handle.read())  # noqa: S704 - our file, not user input
+    return pdf_templates.stylesheet("sroi.css")
 
 
 def _hours(minutes: int, language: str) -> str:
@@ -91,11 +76,9 @@ def report_html(commitment, company, today: dt.date | None = None) -> str:
     language = company.language if company.language in DATE_LOCALES else "nl"
     with force_locale(language):
         context = report_context(commitment, company, language, today or clock.today())
-        return _environment().get_template("sroi_report.html").render(context)
+        return pdf_templates.render("sroi_report.html", context)
 
 
 def render_pdf(commitment, company, today: dt.date | None = None) -> bytes:
     """The report as PDF bytes (rendered by core/pdf, which fetches nothing from outside)."""
-    from portal.core import pdf
-
-    return pdf.render_pdf(report_html(commitment, company, today))
+    return pdf_templates.to_pdf(report_html(commitment, company, today))

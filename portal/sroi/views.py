@@ -11,11 +11,13 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from portal.accounts.models import Company
-from portal.core import clock
+from portal.core import clock, hooks
 from portal.core.money import AmountError, parse_cents
 from portal.core.security import company_required, get_owned_or_404, leader_required
-from portal.core.templating import MenuItem, current_language, register_menu_provider
-from portal.sroi import service
+from portal.core.templating import MenuItem, current_language
+from portal.sroi import bulk, evidence, report, service
+from portal.sroi.approval_records import approval_evidence, approval_history, is_corrected
+from portal.sroi.commitments import has_approvals, history
 from portal.sroi.forms import (
     AllocationForm,
     ApprovalForm,
@@ -25,6 +27,7 @@ from portal.sroi.forms import (
     CorrectionForm,
     ReviewForm,
     RulesForm,
+    plain_amount,
 )
 from portal.sroi.models import ALLOCATABLE_KINDS, HOUR_KINDS, MAX_BASE_CENTS, Approval, Commitment
 
@@ -33,8 +36,6 @@ bp = Blueprint("sroi", __name__, url_prefix="/sroi")
 
 @bp.record_once
 def _wire(state):
-    from portal.accounts.views import register_dashboard_panel
-
     app = state.app
 
     def menu(name, _language, user):
@@ -46,12 +47,15 @@ def _wire(state):
             return [MenuItem(_("SROI"), url_for("sroi.index"), 70)]
         return []
 
-    register_menu_provider(app, menu)
-    register_dashboard_panel(app, "sroi/_dashboard_panel.html", 40)
-    register_dashboard_panel(app, "sroi/_leader_panel.html", 40, leader=True)
+    def company_panel(company):
+        due = service.deadline_warnings(company.id)
+        return hooks.Panel("sroi/_dashboard_panel.html", 40, {"sroi_due": due}) if due else None
+
+    hooks.connect(app, hooks.MENU, menu)
+    hooks.connect(app, hooks.COMPANY_PANELS, company_panel)
+    hooks.connect(app, hooks.LEADER_PANELS, lambda: hooks.Panel(
+        "sroi/_leader_panel.html", 40, {"sroi_counts": service.leader_counts()}))
     app.jinja_env.globals.update(
-        sroi_warnings=lambda company: service.deadline_warnings(company.id),
-        sroi_leader_counts=service.leader_counts,
         sroi_hours_basis=lambda commitment: service.hours_basis_label(commitment, current_language()),
         sroi_template_label=service.template_label,
         sroi_template_note=service.template_note,
@@ -77,6 +81,14 @@ def _apply_error(form, error: service.SroiError) -> None:
 
 def _commitment(commitment_id: int) -> Commitment:
     return get_owned_or_404(Commitment, commitment_id, current_user.company_id)
+
+
+def _any_commitment(commitment_id: int) -> Commitment:
+    """Any company's commitment, for the project leader; a 404 when there is none."""
+    commitment = Commitment.get_or_none(Commitment.id == commitment_id)
+    if commitment is None:
+        abort(404)
+    return commitment
 
 
 def _status(form, refused: bool = False) -> int:
@@ -112,47 +124,38 @@ def new():
     return render_template("sroi/form.html", form=form, templates=templates, commitment=None), _status(form, refused)
 
 
+def _change(commitment: Commitment, form, save, saved: str, template: str):
+    """A commitment's details or rules: the form filled from it (GET), or saved with the reason (POST)."""
+    refused = False
+    if request.method == "GET":
+        form.fill_from(commitment, current_language())
+    elif form.validate_on_submit():
+        try:
+            save(current_user, commitment.id, form.to_input(), form.reason.data or "")
+        except service.SroiError as error:
+            _apply_error(form, error)
+            refused = True
+        else:
+            flash(saved, "success")
+            return redirect(url_for("sroi.detail", commitment_id=commitment.id))
+    return render_template(template, form=form, commitment=commitment,
+                           approved=has_approvals(commitment.id)), _status(form, refused)
+
+
 @bp.route("/<int:commitment_id>/edit", methods=["GET", "POST"])
 @company_required
 def edit(commitment_id: int):
     commitment = _commitment(commitment_id)
     form = CommitmentForm()
-    refused = False
     del form.template
-    if request.method == "GET":
-        form.fill_from(commitment, current_language())
-    elif form.validate_on_submit():
-        try:
-            service.update_commitment(current_user, commitment.id, form.to_input(), form.reason.data or "")
-        except service.SroiError as error:
-            _apply_error(form, error)
-            refused = True
-        else:
-            flash(_("The commitment is saved."), "success")
-            return redirect(url_for("sroi.detail", commitment_id=commitment.id))
-    return render_template("sroi/form.html", form=form, commitment=commitment,
-                           approved=service.has_approvals(commitment.id)), _status(form, refused)
+    return _change(commitment, form, service.update_commitment, _("The commitment is saved."), "sroi/form.html")
 
 
 @bp.route("/<int:commitment_id>/rules", methods=["GET", "POST"])
 @company_required
 def rules(commitment_id: int):
-    commitment = _commitment(commitment_id)
-    form = RulesForm()
-    refused = False
-    if request.method == "GET":
-        form.fill_from(commitment, current_language())
-    elif form.validate_on_submit():
-        try:
-            service.update_rules(current_user, commitment.id, form.to_input(), form.reason.data or "")
-        except service.SroiError as error:
-            _apply_error(form, error)
-            refused = True
-        else:
-            flash(_("The valuation rules are saved."), "success")
-            return redirect(url_for("sroi.detail", commitment_id=commitment.id))
-    return render_template("sroi/rules.html", form=form, commitment=commitment,
-                           approved=service.has_approvals(commitment.id)), _status(form, refused)
+    return _change(_commitment(commitment_id), RulesForm(), service.update_rules, _("The valuation rules are saved."),
+                   "sroi/rules.html")
 
 
 @bp.post("/<int:commitment_id>/delete")
@@ -197,7 +200,7 @@ def _render_detail(commitment: Commitment, *, status: int = 200, failed_key: str
     return render_template(
         "sroi/detail.html", commitment=commitment, summary=summary, available=available,
         allocated_page=_page(summary.lines, "page"), available_page=_page(available, "free_page"),
-        history=service.approval_history(commitment.id), audit_rows=service.history(commitment),
+        history=approval_history(commitment.id), audit_rows=history(commitment),
         current_ids={a.id for a in summary.approvals}, readonly=readonly,
         company=Company.get_by_id(commitment.company_id),
         failed_key=failed_key, failed_amount=failed_amount, failed_message=failed_message,
@@ -209,8 +212,6 @@ def _render_detail(commitment: Commitment, *, status: int = 200, failed_key: str
 def _plain_for_kind(kind: str, amount: int) -> str:
     if kind in HOUR_KINDS:
         return service.format_minutes(amount)
-    from portal.sroi.forms import plain_amount
-
     return plain_amount(amount, current_language())
 
 
@@ -319,17 +320,15 @@ def approve(commitment_id: int):
 @company_required
 def correct(commitment_id: int, approval_id: int):
     commitment = _commitment(commitment_id)
-    original = next((a for a in service.approval_history(commitment.id) if a.id == approval_id), None)
+    original = next((a for a in approval_history(commitment.id) if a.id == approval_id), None)
     if original is None:
         abort(404)
     form = CorrectionForm()
     refused = False
-    if service.is_corrected(original.id):
+    if is_corrected(original.id):
         flash(_("This approval was corrected already; correct the latest version instead."), "error")
         return redirect(url_for("sroi.detail", commitment_id=commitment.id))
     if request.method == "GET":
-        from portal.sroi.forms import plain_amount
-
         form.amount.data = plain_amount(original.amount_cents, current_language())
         form.approved_on.data = original.approved_on
         form.reference.data = original.reference
@@ -359,9 +358,7 @@ def download_letter(commitment_id: int, approval_id: int):
 
 
 def _letter_response(commitment: Commitment, approval_id: int) -> Response:
-    from portal.sroi import evidence
-
-    found = service.approval_evidence(commitment.id, approval_id)
+    found = approval_evidence(commitment.id, approval_id)
     if found is None:
         abort(404)
     return evidence.send(bytes(found.data), found.content_type, found.original_name)
@@ -370,8 +367,6 @@ def _letter_response(commitment: Commitment, approval_id: int) -> Response:
 # --- bulk allocation ------------------------------------------------------------------------
 
 def _bulk_request(form: BulkForm, commitment: Commitment):
-    from portal.sroi import bulk
-
     try:
         return bulk.check_request(commitment, form.kinds.data, form.start_on.data, form.end_on.data, form.rule.data)
     except service.SroiError as error:
@@ -383,8 +378,6 @@ def _bulk_request(form: BulkForm, commitment: Commitment):
 @company_required
 def allocate_bulk(commitment_id: int):
     """Choose kinds, a period and a rule; see the preview (GET); confirm it (POST)."""
-    from portal.sroi import bulk
-
     commitment = _commitment(commitment_id)
     asked = request.method == "GET" and bool(request.args)
     # The preview is a GET (a link that can be shared or reloaded): no token to check, nothing is saved.
@@ -422,8 +415,6 @@ def allocate_bulk(commitment_id: int):
 # --- report ---------------------------------------------------------------------------------
 
 def _report_response(commitment: Commitment) -> Response:
-    from portal.sroi import report
-
     company = Company.get_by_id(commitment.company_id)
     data = report.render_pdf(commitment, company)
     name = f"sroi-{commitment.id}-{clock.today():%Y%m%d}.pdf"
@@ -449,37 +440,27 @@ def leader_overview():
 @bp.get("/leader/<int:commitment_id>")
 @leader_required
 def leader_detail(commitment_id: int):
-    commitment = Commitment.get_or_none(Commitment.id == commitment_id)
-    if commitment is None:
-        abort(404)
-    return _render_detail(commitment, readonly=True)
+    return _render_detail(_any_commitment(commitment_id), readonly=True)
 
 
 @bp.get("/leader/<int:commitment_id>/report.pdf")
 @leader_required
 def leader_report_pdf(commitment_id: int):
-    commitment = Commitment.get_or_none(Commitment.id == commitment_id)
-    if commitment is None:
-        abort(404)
-    return _report_response(commitment)
+    return _report_response(_any_commitment(commitment_id))
 
 
 @bp.get("/leader/<int:commitment_id>/approvals/<int:approval_id>/letter")
 @leader_required
 def leader_download_letter(commitment_id: int, approval_id: int):
-    commitment = Commitment.get_or_none(Commitment.id == commitment_id)
-    if commitment is None:
-        abort(404)
-    return _letter_response(commitment, approval_id)
+    return _letter_response(_any_commitment(commitment_id), approval_id)
 
 
 @bp.post("/leader/<int:commitment_id>/approvals/<int:approval_id>/review")
 @leader_required
 def leader_review(commitment_id: int, approval_id: int):
     """Confirm an approval against the buyer's letter, or reject it with a reason."""
-    commitment = Commitment.get_or_none(Commitment.id == commitment_id)
-    if commitment is None or not Approval.select().where(
-            (Approval.id == approval_id) & (Approval.commitment == commitment.id)).exists():
+    commitment = _any_commitment(commitment_id)
+    if not Approval.select().where((Approval.id == approval_id) & (Approval.commitment == commitment.id)).exists():
         abort(404)
     form = ReviewForm()
     if not form.validate_on_submit():

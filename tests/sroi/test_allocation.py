@@ -8,8 +8,8 @@ import json
 import pytest
 
 from portal.core import audit
-from portal.sroi import service
-from portal.sroi.models import Allocation
+from portal.sroi import commitments, pool, service
+from portal.sroi.models import Allocation, Commitment
 from tests.sroi.conftest import Contribution
 
 pytestmark = pytest.mark.usefixtures("request_context")
@@ -28,7 +28,7 @@ def test_hours_at_the_utrecht_rate_money_and_materials_at_cost(make_company, led
     laptops = ledger.material(company, 120_050)
     commitment = make_commitment(company.admin)
     for contribution in (hours, money, laptops):
-        service.set_allocation(company.admin, commitment.id, contribution.key, service.whole_of(contribution))
+        service.set_allocation(company.admin, commitment.id, contribution.key, pool.whole_of(contribution))
     summary = service.summary(commitment, today=TODAY)
     assert summary.obligation_cents == 5_000_000
     assert summary.totals["hours_sponsored"].value_cents == 2_800_000   # 280 h x EUR 100, not the employer cost
@@ -131,7 +131,7 @@ def test_kind_switched_off_counts_for_nothing_and_says_why(make_company, ledger,
     rules = service.rules_of(commitment)
     rules.counts_money = False
     service.update_rules(company.admin, commitment.id, rules)
-    summary = service.summary(service.Commitment.get_by_id(commitment.id))
+    summary = service.summary(Commitment.get_by_id(commitment.id))
     assert summary.claimed_cents == 0
     assert [line.status for line in summary.lines] == ["not_counted"]
     assert "does not count" in summary.lines[0].status_label
@@ -219,8 +219,8 @@ def test_suggestion_needs_only_minutes_enough_and_respects_the_person_cap(make_c
     assert [(s.contribution.key, s.add, s.value_cents) for s in plan] == [(anna.key, 300, 50_000)]
     service.set_allocation(company.admin, commitment.id, anna.key, 100)
     service.update_commitment(company.admin, commitment.id,
-                              service.commitment_input(commitment).__class__(**{
-                                  **service.commitment_input(commitment).__dict__, "base_cents": 100_000_000}))
+                              commitments.commitment_input(commitment).__class__(**{
+                                  **commitments.commitment_input(commitment).__dict__, "base_cents": 100_000_000}))
     plan = service.suggest(company.id, TODAY)
     assert [(s.contribution.key, s.add, s.new_total) for s in plan] == [(anna.key, 500, 600)]   # up to the 10 h cap
 

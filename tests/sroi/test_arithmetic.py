@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.sroi import service
+from portal.sroi import arithmetic, service
 from portal.sroi.models import MAX_BASE_CENTS
 
 
@@ -31,13 +31,13 @@ def decimal_obligation(base_cents: int, bp: int, cap_cents: int | None) -> int:
     (MAX_BASE_CENTS, 10_000, None, MAX_BASE_CENTS),
 ])
 def test_obligation_examples(base, bp, cap, expected):
-    assert service.obligation_cents(base, bp, cap) == expected
+    assert arithmetic.obligation_cents(base, bp, cap) == expected
 
 
 @given(st.integers(1, MAX_BASE_CENTS), st.integers(1, 10_000),
        st.one_of(st.none(), st.integers(1, MAX_BASE_CENTS)))
 def test_obligation_matches_decimal_half_up(base, bp, cap):
-    result = service.obligation_cents(base, bp, cap)
+    result = arithmetic.obligation_cents(base, bp, cap)
     assert result == decimal_obligation(base, bp, cap)
     assert isinstance(result, int)
     assert 0 <= result <= base
@@ -46,33 +46,33 @@ def test_obligation_matches_decimal_half_up(base, bp, cap):
 @given(st.integers(0, 10**15), st.integers(1, 10**6))
 def test_div_half_up_matches_decimal(numerator, denominator):
     expected = int((Decimal(numerator) / Decimal(denominator)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    assert service.div_half_up(numerator, denominator) == expected
+    assert arithmetic.div_half_up(numerator, denominator) == expected
 
 
 def test_div_half_up_refuses_what_it_does_not_define():
     with pytest.raises(ValueError):
-        service.div_half_up(-1, 3)
+        arithmetic.div_half_up(-1, 3)
     with pytest.raises(ValueError):
-        service.div_half_up(1, 0)
+        arithmetic.div_half_up(1, 0)
 
 
 @given(st.integers(0, 600_000), st.integers(1, 1_000_000))
 def test_hours_at_rate_is_minutes_times_rate_over_sixty_half_up(minutes, rate):
     expected = int((Decimal(minutes) * rate / 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    assert service.hours_value_at_rate(minutes, rate) == expected
+    assert arithmetic.hours_value_at_rate(minutes, rate) == expected
 
 
 def test_hours_at_utrecht_rate():
-    assert service.hours_value_at_rate(280 * 60, 10_000) == 2_800_000   # 280 h x EUR 100 = EUR 28,000
-    assert service.hours_value_at_rate(1, 10_000) == 167                # one minute: 166.67 cents -> 167
+    assert arithmetic.hours_value_at_rate(280 * 60, 10_000) == 2_800_000   # 280 h x EUR 100 = EUR 28,000
+    assert arithmetic.hours_value_at_rate(1, 10_000) == 167                # one minute: 166.67 cents -> 167
 
 
 @given(st.integers(1, 10**9), st.integers(1, 10**6), st.data())
 def test_share_of_value_never_exceeds_the_whole(value, whole, data):
     part = data.draw(st.integers(0, whole))
-    share = service.share_of_value(value, part, whole)
+    share = arithmetic.share_of_value(value, part, whole)
     assert 0 <= share <= value
-    assert service.share_of_value(value, whole, whole) == value
+    assert arithmetic.share_of_value(value, whole, whole) == value
 
 
 @pytest.mark.parametrize(("text", "bp"), [

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from portal.core.db import database, is_sqlite
-from portal.sroi import service
+from portal.sroi import allocation, service
 from portal.sroi.models import Allocation
 
 PAUSE_SECONDS = 0.3
@@ -22,14 +22,14 @@ PAUSE_SECONDS = 0.3
 @pytest.fixture
 def slow_check(monkeypatch):
     """Pause after reading what is already allocated: the window in which a race would happen."""
-    original = service._room
+    original = allocation._room
 
     def slow(*args, **kwargs):
         found = original(*args, **kwargs)
         time.sleep(PAUSE_SECONDS)
         return found
 
-    monkeypatch.setattr(service, "_room", slow)
+    monkeypatch.setattr(allocation, "_room", slow)
 
 
 def race(app, attempts):
@@ -86,7 +86,7 @@ def test_without_the_lock_postgresql_would_count_a_donation_twice(app, make_comp
                                                                   slow_check, monkeypatch):
     """The control experiment: the same race with the lock taken away over-allocates."""
     assert not is_sqlite()
-    monkeypatch.setattr(service, "lock_groups", lambda groups: None)
+    monkeypatch.setattr(allocation, "lock_groups", lambda groups: None)
     company = make_company("Bouw")
     donation = ledger.money(company, 100_000)
     first = make_commitment(company.admin, contract_reference="A")

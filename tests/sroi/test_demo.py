@@ -9,7 +9,7 @@ import types
 from portal import demo
 from portal.core import clock
 from portal.core import ledger as ledger_module
-from portal.sroi import service
+from portal.sroi import pool, service
 from portal.sroi.models import Allocation, Approval, Commitment
 
 
@@ -40,6 +40,6 @@ def test_demo_fills_commitments_allocations_and_an_approval(app, ledger, monkeyp
     # Every contribution is allocated at most once in full.
     used: dict[str, int] = {}
     for allocation in Allocation.select():
-        used[allocation.contribution_key] = used.get(allocation.contribution_key, 0) + service.allocated_amount(allocation)
-    whole = {c.key: service.whole_of(c) for c in ledger.items}
+        used[allocation.contribution_key] = used.get(allocation.contribution_key, 0) + pool.allocated_amount(allocation)
+    whole = {c.key: pool.whole_of(c) for c in ledger.items}
     assert all(used[key] <= whole[key] for key in used)

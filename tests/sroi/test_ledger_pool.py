@@ -14,7 +14,8 @@ from flask_babel import force_locale
 from portal.core import clock
 from portal.core import ledger as books
 from portal.core.db import atomic_write
-from portal.sroi import service
+from portal.sroi import allocation, service
+from portal.sroi.models import Allocation
 from tests.querycount import measured_get
 from tests.sroi.conftest import Contribution
 
@@ -165,7 +166,7 @@ def test_the_pages_read_the_same_number_of_queries_with_10_or_1000_postings_outs
 def real_contributions(app, make_company, contribute, leader, make_commitment, monkeypatch):
     """Hours (an ambassador at a school), a donation paid by bank and a confirmed material pledge,
     made through the capabilities, all allocated to one commitment of a Dutch company."""
-    from portal.giving import service as giving
+    from portal.giving import materials
 
     def build(language: str):
         company = make_company(f"Keten {language}", language=language)
@@ -173,12 +174,12 @@ def real_contributions(app, make_company, contribute, leader, make_commitment, m
         session = contribute.confirmed_session(company, 480, "Sanne de Vries")
         donation = contribute.paid_by_bank(company, 150_000, today)
         with app.test_request_context():
-            pledge, _new = giving.pledge(company.admin, giving.PledgeInput(
+            pledge, _new = materials.pledge(company.admin, materials.PledgeInput(
                 description="Leesboeken groep 3", quantity=12, declared_value_cents=30_000,
                 classification="gift", form_token=secrets.token_urlsafe(24)))
             for action, values in (("accept", {}), ("deliver", {"on": today}),
                                    ("confirm", {"on": today, "value_cents": 24_000})):
-                giving.move_pledge(leader, pledge.id, action, **values)
+                materials.move_pledge(leader, pledge.id, action, **values)
             commitment = make_commitment(company.admin, period_start_on=session.worked_on - dt.timedelta(days=30),
                                          period_end_on=today + dt.timedelta(days=30),
                                          deadline_on=today + dt.timedelta(days=90))
@@ -247,11 +248,11 @@ def test_the_rooms_of_a_page_are_those_of_one_allocation(make_company, ledger, m
     ledger.add(Contribution(kind="money", key="donation:5:refund:1", company_id=company.id, on=dt.date(2026, 9, 30),
                             value_cents=-50_000, basis="at_cost", reference="pi_5"))
     pool = service.pool_for(company.id)
-    rows = list(service.Allocation.select().where(service.Allocation.company == company.id))
+    rows = list(Allocation.select().where(Allocation.company == company.id))
     for commitment in (first, second):
-        room_of = service._rooms(pool, commitment.id, rows)
+        room_of = allocation._rooms(pool, commitment.id, rows)
         for contribution in pool.live.values():
-            assert room_of(contribution) == service._room(pool, contribution, commitment.id, rows), contribution.key
+            assert room_of(contribution) == allocation._room(pool, contribution, commitment.id, rows), contribution.key
 
 
 def test_money_is_named_by_what_happened_and_the_donation_number(app, make_company, contribute, ledger,

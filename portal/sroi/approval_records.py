@@ -1,0 +1,60 @@
+"""The buyer's approvals as recorded: the current ones of each commitment with their review and
+the facts of their letter, every row of one commitment, and the letter itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import peewee
+
+from portal.accounts.models import User
+from portal.sroi.models import Approval, ApprovalEvidence, ApprovalReview
+
+
+def _approvals_query() -> peewee.ModelSelect:
+    """Approvals with their review and the facts of their letter (never its bytes), one row each."""
+    reviewer = User.alias("sroi_reviewer")
+    return (Approval.select(Approval, ApprovalReview.decision.alias("review_decision"),
+                            ApprovalReview.reason.alias("review_reason"),
+                            ApprovalReview.decided_at.alias("reviewed_at"),
+                            reviewer.name.alias("reviewed_by_name"),
+                            ApprovalEvidence.id.alias("evidence_id"),
+                            ApprovalEvidence.original_name.alias("evidence_name"),
+                            ApprovalEvidence.content_type.alias("evidence_type"),
+                            ApprovalEvidence.size_bytes.alias("evidence_size"))
+            .join(ApprovalReview, peewee.JOIN.LEFT_OUTER, on=(ApprovalReview.approval == Approval.id))
+            .join(reviewer, peewee.JOIN.LEFT_OUTER, on=(ApprovalReview.decided_by == reviewer.id))
+            .switch(Approval)
+            .join(ApprovalEvidence, peewee.JOIN.LEFT_OUTER, on=(ApprovalEvidence.approval == Approval.id))
+            .objects())
+
+
+def current_approvals(commitment_ids: Iterable[int]) -> dict[int, list[Approval]]:
+    """The approvals nobody corrected, per commitment, oldest first, each with its status
+    (`confirmed`, `pending` or `rejected`: only confirmed ones count as approved)."""
+    ids = list(commitment_ids)
+    found: dict[int, list[Approval]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    replaced = Approval.select(Approval.corrects).where(Approval.corrects.is_null(False))
+    query = (_approvals_query().where(Approval.commitment.in_(ids) & Approval.id.not_in(replaced))
+             .order_by(Approval.approved_on, Approval.id))
+    for approval in query:
+        found[approval.commitment_id].append(approval)
+    return found
+
+
+def is_corrected(approval_id: int) -> bool:
+    return Approval.select().where(Approval.corrects == approval_id).exists()
+
+
+def approval_history(commitment_id: int) -> list[Approval]:
+    """Every approval row of a commitment, corrections included, oldest first, with status and letter."""
+    return list(_approvals_query().where(Approval.commitment == commitment_id).order_by(Approval.id))
+
+
+def approval_evidence(commitment_id: int, approval_id: int) -> ApprovalEvidence | None:
+    """The letter of one approval of one commitment (the caller checked who may see the commitment)."""
+    return (ApprovalEvidence.select().join(Approval, on=(ApprovalEvidence.approval == Approval.id))
+            .where((Approval.id == approval_id) & (Approval.commitment == commitment_id)).first())

@@ -1,0 +1,50 @@
+"""SROI on the dashboards: a company's deadline warnings, the leader's counts and her overview of
+every commitment of every company.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from portal.accounts.models import Company
+from portal.core import clock
+from portal.sroi.approval_records import current_approvals
+from portal.sroi.commitments import company_commitments
+from portal.sroi.models import Commitment
+from portal.sroi.valuation import Summary, _warning_of, summaries
+
+
+def deadline_warnings(company_id: int, today: dt.date | None = None) -> list[Summary]:
+    """Commitments whose deadline is near or past while part of the obligation is not approved.
+    Which ones warn is known from the approvals; only those are evaluated (the claim is shown)."""
+    today = today or clock.today()
+    commitments = company_commitments(company_id)
+    approvals = current_approvals(c.id for c in commitments)
+    warned = [c for c in commitments if _warning_of(c, approvals[c.id], today)]
+    return summaries(warned, today=today)
+
+
+def leader_counts(today: dt.date | None = None) -> dict[str, int]:
+    """The leader's panel: commitments, companies with one, deadlines that warn and approvals waiting
+    for her confirmation; from the commitments and their approvals (two queries), without evaluating a claim."""
+    today = today or clock.today()
+    commitments = list(Commitment.select())
+    approvals = current_approvals(c.id for c in commitments)
+    return {"commitments": len(commitments), "companies": len({c.company_id for c in commitments}),
+            "warnings": sum(1 for c in commitments if _warning_of(c, approvals[c.id], today)),
+            "reviews": sum(1 for found in approvals.values() for approval in found if approval.status == "pending")}
+
+
+@dataclass
+class LeaderRow:
+    company: Company
+    summary: Summary
+
+
+def leader_overview(today: dt.date | None = None) -> list[LeaderRow]:
+    """Every commitment of every company, with what the programme's contributions count for."""
+    commitments = list(Commitment.select(Commitment, Company).join(Company)
+                       .order_by(Commitment.deadline_on, Company.legal_name, Commitment.id))
+    found = summaries(commitments, today=today, every_company=True)
+    return [LeaderRow(s.commitment.company, s) for s in found]
