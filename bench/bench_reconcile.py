@@ -92,7 +92,8 @@ def _app(folder: str):
 
 
 def measure(n: int) -> dict[str, float]:
-    from portal.reconcile import banks, service
+    from portal.core import hooks
+    from portal.reconcile import bank_import, banks
     from portal.reconcile.matching import LineFacts, OpenItems
 
     data = make_file(n)
@@ -111,20 +112,20 @@ def measure(n: int) -> dict[str, float]:
             engine = time.perf_counter() - started
             assert len(matches) == n, (len(matches), n)
 
-            service.register_open_item_source(app, lambda: make_items(n))
-            service.register_settler(app, "bench", lambda item, line, actor: "bench")
+            hooks.connect(app, hooks.OPEN_ITEMS, lambda: make_items(n))
+            hooks.connect(app, hooks.SETTLERS, lambda: {"bench": lambda item, line, actor: "bench"})
             started = time.perf_counter()
-            result = service.import_statement(data, filename="bench.xml", max_bytes=None)
+            result = bank_import.import_statement(data, filename="bench.xml", max_bytes=None)
             whole = time.perf_counter() - started
             assert result.lines_new == n and result.matched == n, (result.lines_new, result.matched)
             started = time.perf_counter()
-            again = service.import_statement(data, filename="bench.xml", max_bytes=None)
+            again = bank_import.import_statement(data, filename="bench.xml", max_bytes=None)
             reimport = time.perf_counter() - started
             assert again.lines_new == 0
             # The same statement downloaded again: other bytes (message id), the same statement.
             other = make_file(n, message="BENCH-2")
             started = time.perf_counter()
-            downloaded = service.import_statement(other, filename="bench (1).xml", max_bytes=None)
+            downloaded = bank_import.import_statement(other, filename="bench (1).xml", max_bytes=None)
             redownload = time.perf_counter() - started
             assert downloaded.lines_new == 0
     return {"bytes": len(data), "parse": parse, "engine": engine, "whole": whole, "reimport": reimport,

@@ -21,7 +21,7 @@ from portal.core import tasks
 from portal.core.db import atomic_write, database, utcnow
 from portal.core.forms import FlaskForm
 from portal.core.security import leader_required
-from portal.reconcile import banks, service, stripe_sync
+from portal.reconcile import bank_import, banks, line_matching, service, stripe_sync
 from portal.reconcile.models import BankImportJob
 
 log = logging.getLogger("portal.reconcile")
@@ -37,7 +37,7 @@ def stripe_sync_hourly() -> None:
     result = stripe_sync.sync()
     if result.error:
         raise RuntimeError(f"Stripe could not be read completely: {result.error}")
-    matched = service.auto_match()
+    matched = line_matching.auto_match()
     log.info("stripe sync: %d new balance transactions, %d new payouts, %d settled, %d bank lines matched",
              result.transactions_new, result.payouts_new, result.settled, matched)
 
@@ -84,7 +84,7 @@ def queue_import(data: bytes, *, filename: str, actor: User | None, fmt: str = "
     """Keep an uploaded bank file and queue its import. A file over the limit, empty or of an
     unknown format raises banks.StatementError at once; the same file waiting already raises
     service.ReconcileError."""
-    banks.open_statement(data, fmt=fmt, encoding=encoding, max_bytes=service.max_upload_bytes())
+    banks.open_statement(data, fmt=fmt, encoding=encoding, max_bytes=bank_import.max_upload_bytes())
     sha = hashlib.sha256(data).hexdigest()
     try:
         with atomic_write():
@@ -139,7 +139,7 @@ def run_import(job_id: int, task=None) -> None:
     job = BankImportJob.get_by_id(job_id)
     actor = User.get_or_none(User.id == job.created_by_id) if job.created_by_id else None
     try:
-        result = service.import_statement(bytes(job.data), filename=job.filename, actor=actor, fmt=job.format,
+        result = bank_import.import_statement(bytes(job.data), filename=job.filename, actor=actor, fmt=job.format,
                                           encoding=job.encoding)
     except (banks.StatementError, service.ReconcileError) as error:
         _finish(job_id, attempt, status="failed", finished_at=utcnow(), data=None, active_sha256=None,
@@ -193,7 +193,7 @@ def recent_imports(limit: int = 10) -> list[ImportJobView]:
     found = []
     for job in BankImportJob.select(*columns).order_by(BankImportJob.id.desc()).limit(limit):
         error = render_message(json.loads(job.error)) if job.error else ""
-        continuity = [str(service.continuity_message(facts)) for facts in json.loads(job.continuity or "[]")]
+        continuity = [str(bank_import.continuity_message(facts)) for facts in json.loads(job.continuity or "[]")]
         found.append(ImportJobView(job, error, continuity))
     return found
 

@@ -61,7 +61,7 @@ from flask_babel import lazy_gettext as _l
 from portal.accounts.models import Company
 from portal.core import clock, ledger
 from portal.core.errors import UserError
-from portal.core.spreadsheet import CsvStyle, Euros, Hours, Sheet, styled_csv_bytes, xlsx_bytes
+from portal.giving.models import Donation
 from portal.reconcile import journal_giving
 from portal.reconcile.models import BankLine, StripeBalanceTransaction, StripePayout
 
@@ -260,8 +260,6 @@ def _company_names(ids: Iterable[int]) -> dict[int, str]:
 
 
 def _donation_numbers(ids: Iterable[int]) -> dict[int, str]:
-    from portal.giving.models import Donation
-
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
@@ -433,8 +431,6 @@ def _surpluses(builder: _Builder, start: dt.date, end: dt.date, closes) -> None:
     """Bank money beyond what a request asked (issue 13): in the bank, owed to the company. An undone
     bank line is a reversing entry on the line's date, in the first open month when that month was
     closed at the undo, so that a closed month's journal stays as it was."""
-    from portal.giving.models import Donation
-
     earliest = _earliest(start, closes)
     found = [item for item in journal_giving.surpluses(earliest) if earliest <= item.on <= end]
     companies = _company_names(item.company_id for item in found)
@@ -462,45 +458,3 @@ def build(start: dt.date, end: dt.date) -> Journal:
     _stripe_fees(builder, start, end, closes)
     _surpluses(builder, start, end, closes)
     return builder.done()
-
-
-# --- files -------------------------------------------------------------------------------------
-
-def columns() -> list[str]:
-    return [str(_l("Date")), str(_l("Entry")), str(_l("Line")), str(_l("GL code")), str(_l("Account name")),
-            str(_l("Debit")), str(_l("Credit")), str(_l("Description")), str(_l("Company")), str(_l("Reference")),
-            str(_l("Original date"))]
-
-
-def _values(line: JournalLine) -> list:
-    return [line.on, line.entry, line.line_id, line.account, line.account_name,
-            Euros(line.debit_cents) if line.debit_cents else None,
-            Euros(line.credit_cents) if line.credit_cents else None,
-            line.description, line.company, line.reference, line.original_on]
-
-
-def memo_columns() -> list[str]:
-    return [str(_l("Date")), str(_l("Kind")), str(_l("Company")), str(_l("Hours")),
-            str(_l("Value at the employer's cost"))]
-
-
-def _memo_values(line: MemoLine) -> list:
-    return [line.on, line.kind_name, line.company, Hours(line.minutes),
-            Euros(line.value_cents) if line.kind == "hours_sponsored" else None]
-
-
-def to_csv(journal: Journal, style: CsvStyle) -> bytes:
-    """The journal's debit and credit lines only (an accounting package imports them as they are);
-    the hours memo is in the XLSX file and on the page."""
-    journal.check()
-    return styled_csv_bytes(columns(), (_values(line) for line in journal.lines), style)
-
-
-def to_xlsx(journal: Journal, language: str) -> bytes:
-    journal.check()
-    return xlsx_bytes([
-        Sheet(str(_l("Journal")), columns(), (_values(line) for line in journal.lines),
-              widths=(12, 24, 26, 10, 28, 14, 14, 48, 30, 22, 12)),
-        Sheet(str(_l("Hours, not money")), memo_columns(), (_memo_values(line) for line in journal.memo),
-              widths=(12, 22, 30, 10, 16)),
-    ], language)

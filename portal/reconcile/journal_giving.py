@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from portal.core import ledger
 from portal.core.audit import AuditLog
+from portal.giving.corrections import vat_in
+from portal.giving.models import BankReceipt, CreditNote, Donation, Invoice, Refund
 
 # The audit keeps whole seconds: what happened in the second of an audit row is taken as before its end.
 AUDIT_SECOND = dt.timedelta(seconds=1)
@@ -48,8 +50,6 @@ class Vat:
     credit note (or the reversal note that takes it back) its own."""
 
     def __init__(self, donation_ids: Iterable[int]) -> None:
-        from portal.giving.models import BankReceipt, CreditNote, Invoice
-
         self.invoices, self.notes, self.parts = {}, {}, defaultdict(list)
         for chunk in chunks(donation_ids):
             for invoice in Invoice.select().where(Invoice.donation.in_(chunk)):
@@ -63,8 +63,6 @@ class Vat:
         self.reversals = {note.reverses_id: note for note in self.notes.values() if note.reverses_id is not None}
 
     def _payment_vat(self, invoice, key: str, gross: int) -> int:
-        from portal.giving.corrections import vat_in
-
         if ":bank:" not in key:
             return invoice.vat_cents
         receipt_id = int(key.rsplit(":", 1)[1])
@@ -101,8 +99,6 @@ class Vat:
 
 def accepted_gifts(ids: Iterable[int]) -> dict[int, dt.datetime]:
     """Of these donations, the public gifts the named company accepted, with the moment it did."""
-    from portal.giving.models import Donation
-
     found = set()
     for chunk in chunks(ids):
         found.update(i for (i,) in Donation.select(Donation.id).where(
@@ -131,8 +127,6 @@ def awaiting_moves(end: dt.date) -> list[Move]:
     """The money of public gifts naming an existing company (paid by `end`) while the company had not
     decided: all of it for a gift waiting or declined, what came before the acceptance for one
     accepted (its acceptance posted that money to the ledger)."""
-    from portal.giving.models import BankReceipt, Donation, Refund
-
     donations = list(Donation.select().where(Donation.company_decision.is_null(False)
                                              & Donation.paid_on.is_null(False) & (Donation.paid_on <= end)
                                              & Donation.paid_at.is_null(False)).order_by(Donation.id))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.reconcile import service
+from portal.core import hooks
 from portal.reconcile.matching import OpenItem
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -44,8 +44,8 @@ class Items:
 @pytest.fixture
 def items(app):
     recorder = Items()
-    service.register_open_item_source(app, recorder.source)
-    service.register_settler(app, "test", recorder.settle)
+    hooks.connect(app, hooks.OPEN_ITEMS, recorder.source)
+    hooks.connect(app, hooks.SETTLERS, lambda: {"test": recorder.settle})
     return recorder
 
 

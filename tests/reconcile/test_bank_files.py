@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.reconcile import banks, service
+from portal.reconcile import bank_import, banks
 from portal.reconcile.models import BankLine, BankStatement
 
 DUTCH = Path(__file__).parent / "fixtures" / "dutch"
@@ -47,7 +47,7 @@ def test_a_camt_reversal_keeps_the_direction_its_cdtdbtind_gives(app):
 
 
 def test_a_camt_reversal_is_stored_as_money_going_out(app, leader):
-    service.import_statement(dutch("abnamro_reversal_camt053.xml"), actor=leader, match=False)
+    bank_import.import_statement(dutch("abnamro_reversal_camt053.xml"), actor=leader, match=False)
     stored = {line.bank_ref: line.amount_cents for line in BankLine.select()}
     assert stored["0601R0000000921"] == -92100 and stored["0601R0000000001"] == -100
     assert sum(stored.values()) == -90000
@@ -103,18 +103,18 @@ def _only_first_account(data: bytes) -> bytes:
 
 def test_a_single_account_export_after_a_multi_account_one_adds_nothing(app, leader):
     both = dutch("ing_two_accounts_camt053.xml")
-    first = service.import_statement(both, filename="beide.xml", actor=leader, match=False)
+    first = bank_import.import_statement(both, filename="beide.xml", actor=leader, match=False)
     assert first.lines_new == 5
-    again = service.import_statement(_only_second_account(both), filename="spaar.xml", actor=leader, match=False)
+    again = bank_import.import_statement(_only_second_account(both), filename="spaar.xml", actor=leader, match=False)
     assert again.duplicate and again.lines_new == 0
     assert BankLine.select().count() == 5
 
 
 def test_a_multi_account_export_after_a_single_account_one_adds_only_the_other_account(app, leader):
     both = dutch("ing_two_accounts_camt053.xml")
-    single = service.import_statement(_only_first_account(both), filename="zakelijk.xml", actor=leader, match=False)
+    single = bank_import.import_statement(_only_first_account(both), filename="zakelijk.xml", actor=leader, match=False)
     assert single.lines_new == 3 and single.statement.account_iban == "NL95INGB0006512345"
-    result = service.import_statement(both, filename="beide.xml", actor=leader, match=False)
+    result = bank_import.import_statement(both, filename="beide.xml", actor=leader, match=False)
     assert (result.lines_total, result.lines_new) == (5, 2)
     assert BankLine.select().count() == 5 and BankStatement.select().count() == 2
 
@@ -313,7 +313,7 @@ def test_a_wrapped_mt940_line_does_not_glue_the_next_word_onto_the_reference(app
 def test_a_camt_file_whose_closing_balance_is_off_is_refused_whole(request_context, leader):
     data = dutch("rabobank_batch_camt053.xml").replace(b">5637.75<", b">5737.75<")
     with pytest.raises(banks.StatementError) as error:
-        service.import_statement(data, actor=leader)
+        bank_import.import_statement(data, actor=leader)
     message = str(error.value)
     assert "EUR 5,737.75" in message and "EUR 5,637.75" in message and "does not add up" in message
     assert BankLine.select().count() == 0 and BankStatement.select().count() == 0

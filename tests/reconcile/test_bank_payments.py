@@ -14,7 +14,7 @@ import secrets
 import pytest
 
 from portal.core import ledger
-from portal.reconcile import matching, service
+from portal.reconcile import bank_import, line_matching, matching, service, work_list
 from portal.reconcile.models import BankLine, StatementBalance
 
 ACCOUNT = "NL81RABO0312345678"
@@ -102,7 +102,7 @@ def test_two_instalments_of_500_with_the_same_rf_settle_a_request_of_1000(app, l
 
     request = request_for(100_000)
     company = request.company_id
-    service.import_statement(statement(41, 250_000, entry(50_000, "2026-05-12", "Papendorp Advies B.V.",
+    bank_import.import_statement(statement(41, 250_000, entry(50_000, "2026-05-12", "Papendorp Advies B.V.",
                                                            "NL02ABNA0123456789", rf=request.reference)),
                              actor=leader)
     first = line("41-0001")
@@ -114,7 +114,7 @@ def test_two_instalments_of_500_with_the_same_rf_settle_a_request_of_1000(app, l
     open_item = next(i for i in service.open_items() if i.key == f"donation:{request.id}")
     assert open_item.amount_cents == 50_000
 
-    service.import_statement(statement(42, 300_000, entry(50_000, "2026-06-09", "Papendorp Advies B.V.",
+    bank_import.import_statement(statement(42, 300_000, entry(50_000, "2026-06-09", "Papendorp Advies B.V.",
                                                            "NL02ABNA0123456789", rf=request.reference),
                                        opened="2026-06-01", closed="2026-06-30"), actor=leader)
     second = line("42-0001")
@@ -132,7 +132,7 @@ def test_two_instalments_of_500_with_the_same_rf_settle_a_request_of_1000(app, l
 
 def test_two_instalments_in_one_statement_settle_the_request_too(app, leader, request_for, request_context):
     request = request_for(100_000)
-    service.import_statement(statement(43, 0, entry(50_000, "2026-05-04", "Acme B.V.", "NL44RABO0123456789",
+    bank_import.import_statement(statement(43, 0, entry(50_000, "2026-05-04", "Acme B.V.", "NL44RABO0123456789",
                                                     rf=request.reference),
                                        entry(50_000, "2026-05-18", "Acme B.V.", "NL44RABO0123456789",
                                              rf=request.reference)), actor=leader)
@@ -150,7 +150,7 @@ def test_3000_against_a_request_of_2000_settles_it_with_a_surplus_of_1000(app, l
     from portal.giving import service as giving
 
     request = request_for(200_000)
-    service.import_statement(statement(51, 100_000, entry(300_000, "2026-05-07", "Bouwbedrijf Brug B.V.",
+    bank_import.import_statement(statement(51, 100_000, entry(300_000, "2026-05-07", "Bouwbedrijf Brug B.V.",
                                                            "NL44RABO0123456789", rf=request.reference)),
                              actor=leader)
     over = line("51-0001")
@@ -165,7 +165,7 @@ def test_3000_against_a_request_of_2000_settles_it_with_a_surplus_of_1000(app, l
     assert "Surpluses to refund or keep" in desk
 
     # The refund leaves the account with the same reference, in the next statement: it closes the surplus.
-    service.import_statement(statement(52, 400_000, entry(-100_000, "2026-06-03", "Bouwbedrijf Brug B.V.",
+    bank_import.import_statement(statement(52, 400_000, entry(-100_000, "2026-06-03", "Bouwbedrijf Brug B.V.",
                                                            "NL44RABO0123456789", rf=request.reference),
                                        opened="2026-06-01", closed="2026-06-30"), actor=leader)
     refund = line("52-0001")
@@ -180,7 +180,7 @@ def test_3000_against_a_request_of_2000_settles_it_with_a_surplus_of_1000(app, l
 def test_a_surplus_kept_with_the_companys_consent_counts_as_its_gift(app, leader, leader_client, request_for,
                                                                      request_context):
     request = request_for(200_000)
-    service.import_statement(statement(53, 0, entry(300_000, "2026-05-07", "Bouwbedrijf Brug B.V.",
+    bank_import.import_statement(statement(53, 0, entry(300_000, "2026-05-07", "Bouwbedrijf Brug B.V.",
                                                     "NL44RABO0123456789", rf=request.reference)), actor=leader)
     response = leader_client.post("/leader/reconcile/surpluses", data={"donation": str(request.id)})
     assert response.status_code == 302
@@ -198,7 +198,7 @@ def test_the_leaders_manual_match_offers_the_same_choices(app, leader, leader_cl
     from portal.giving import service as giving
 
     short, over, kept = request_for(100_000), request_for(50_000), request_for(50_000)
-    service.import_statement(statement(
+    bank_import.import_statement(statement(
         54, 0,
         entry(40_000, "2026-05-04", "Stichting De Hoef", "NL20INGB0001234567", text="gift deel 1"),
         entry(75_000, "2026-05-05", "Cijfer B.V.", "NL69INGB0123456789", text="onze bijdrage"),
@@ -228,10 +228,10 @@ def test_an_rf_already_paid_in_a_later_statement_is_flagged_as_a_duplicate(app, 
     from portal.giving.models import PaymentIssue
 
     request = request_for(25_000)
-    service.import_statement(statement(61, 0, entry(25_000, "2026-05-04", "De Linde Zorg", "NL69INGB0123456789",
+    bank_import.import_statement(statement(61, 0, entry(25_000, "2026-05-04", "De Linde Zorg", "NL69INGB0123456789",
                                                     rf=request.reference)), actor=leader)
     assert donation(request.id).status == "paid"
-    service.import_statement(statement(62, 25_000, entry(25_000, "2026-06-02", "De Linde Zorg",
+    bank_import.import_statement(statement(62, 25_000, entry(25_000, "2026-06-02", "De Linde Zorg",
                                                           "NL69INGB0123456789", rf=request.reference),
                                        opened="2026-06-01", closed="2026-06-30"), actor=leader)
     duplicate = line("62-0001")
@@ -255,7 +255,7 @@ def test_a_registered_account_matches_when_one_open_request_has_the_amount(app, 
     accounts.add_company_iban(company.admin, "NL02 ABNA 0123 4567 89")
     one = request_for(150_000, company)
     request_for(80_000, company)
-    service.import_statement(statement(71, 0, entry(150_000, "2026-05-11", "PAPENDORP ADVIES BV",
+    bank_import.import_statement(statement(71, 0, entry(150_000, "2026-05-11", "PAPENDORP ADVIES BV",
                                                     "NL02ABNA0123456789", text="donatie 2026")), actor=leader)
     matched = BankLine.get()
     assert (matched.status, matched.match_method, matched.target) == ("matched", "iban_amount", f"donation:{one.id}")
@@ -269,12 +269,12 @@ def test_an_account_never_settles_one_of_two_requests_of_the_same_amount(app, le
     company = make_company("Papendorp Advies")
     accounts.add_company_iban(company.admin, "NL02ABNA0123456789")
     first, second = request_for(200_000, company), request_for(200_000, company)
-    service.import_statement(statement(72, 0, entry(200_000, "2026-05-11", "Papendorp Advies B.V.",
+    bank_import.import_statement(statement(72, 0, entry(200_000, "2026-05-11", "Papendorp Advies B.V.",
                                                     "NL02ABNA0123456789", text="bijdrage")), actor=leader)
     waiting = BankLine.get()
     assert waiting.status == "unmatched"
     assert donation(first.id).status == donation(second.id).status == "pending"
-    rows, _total = service.line_queue()
+    rows, _total = work_list.line_queue()
     assert {item.key for item in rows[0].suggestions[:2]} == {f"donation:{first.id}", f"donation:{second.id}"}
 
 
@@ -282,11 +282,11 @@ def test_a_learned_account_never_settles_an_ambiguous_amount(app, leader, make_c
                                                              request_context):
     company = make_company("De Linde Zorg")
     paid = request_for(50_000, company)
-    service.import_statement(statement(73, 0, entry(50_000, "2026-05-04", "De Linde Zorg", "NL69INGB0123456789",
+    bank_import.import_statement(statement(73, 0, entry(50_000, "2026-05-04", "De Linde Zorg", "NL69INGB0123456789",
                                                     rf=paid.reference)), actor=leader)
     assert donation(paid.id).status == "paid"      # the account is learned from this payment
     first, second = request_for(200_000, company), request_for(200_000, company)
-    service.import_statement(statement(74, 50_000, entry(200_000, "2026-06-15", "De Linde Zorg",
+    bank_import.import_statement(statement(74, 50_000, entry(200_000, "2026-06-15", "De Linde Zorg",
                                                           "NL69INGB0123456789", text="gift juni"),
                                        opened="2026-06-01", closed="2026-06-30"), actor=leader)
     assert line("74-0001").status == "unmatched"
@@ -295,7 +295,7 @@ def test_a_learned_account_never_settles_an_ambiguous_amount(app, leader, make_c
     from portal.giving import service as giving
 
     assert giving.withdraw_request(donation(second.id), company.admin)
-    assert service.auto_match(leader) == 1
+    assert line_matching.auto_match(leader) == 1
     assert donation(first.id).status == "paid"
 
 
@@ -307,7 +307,7 @@ def test_an_account_registered_by_two_companies_points_to_neither(app, leader, m
     for company in (holding, daughter):
         accounts.add_company_iban(company.admin, "NL44RABO0123456789")
     request = request_for(30_000, daughter)
-    service.import_statement(statement(75, 0, entry(30_000, "2026-05-20", "Brug", "NL44RABO0123456789",
+    bank_import.import_statement(statement(75, 0, entry(30_000, "2026-05-20", "Brug", "NL44RABO0123456789",
                                                     text="bijdrage")), actor=leader)
     assert BankLine.get().status == "unmatched" and donation(request.id).status == "pending"
 
@@ -320,9 +320,9 @@ def test_suggestions_rank_the_payers_name_against_company_names(app, leader, lea
     linde_request = request_for(100_000, linde)      # made first: it used to be suggested first
     papendorp_request = request_for(100_000, papendorp)
     other = request_for(40_000, papendorp)
-    service.import_statement(statement(81, 0, entry(95_000, "2026-05-21", "PAPENDORP ADVIES BV",
+    bank_import.import_statement(statement(81, 0, entry(95_000, "2026-05-21", "PAPENDORP ADVIES BV",
                                                     "NL02ABNA0123456789", text="bijdrage 2026")), actor=leader)
-    rows, _total = service.line_queue()
+    rows, _total = work_list.line_queue()
     keys = [item.key for item in rows[0].suggestions]
     # Papendorp's requests first (the one nearest the amount before the other), De Linde's after.
     assert keys[:2] == [f"donation:{papendorp_request.id}", f"donation:{other.id}"]
@@ -357,7 +357,7 @@ def test_a_reference_glued_to_the_next_words_is_never_stored_or_matched_longer(a
                                                                               request_context):
     items.add(key="test:rf", amount_cents=12_000, reference="RF772026000050", label="Brug 50")
     assert matching.rf_candidates("RF772026000050MET VRIENDELIJKE GROET") == ["RF772026000050"]
-    service.import_statement(statement(91, 0, entry(12_000, "2026-05-22", "Brug", "NL44RABO0123456789",
+    bank_import.import_statement(statement(91, 0, entry(12_000, "2026-05-22", "Brug", "NL44RABO0123456789",
                                                     text="RF772026000050MET VRIENDELIJKE GROET")), actor=leader)
     stored = BankLine.get()
     assert stored.reference == "RF772026000050"
@@ -370,16 +370,16 @@ def test_a_reference_glued_to_the_next_words_is_never_stored_or_matched_longer(a
 def test_each_statements_balances_are_stored_per_account(app, leader, request_context):
     from tests.reconcile.test_bank_files import dutch
 
-    service.import_statement(dutch("ing_two_accounts_camt053.xml"), actor=leader, match=False)
+    bank_import.import_statement(dutch("ing_two_accounts_camt053.xml"), actor=leader, match=False)
     stored = [(b.account_iban, b.number, b.opening_cents, b.closing_cents)
               for b in StatementBalance.select().order_by(StatementBalance.id)]
     assert stored == [("NL95INGB0006512345", "151", 100000, 129750), ("0004567890", "42", 1500000, 1698750)]
 
 
 def test_consecutive_statements_that_chain_report_nothing(app, leader, request_context):
-    may = service.import_statement(statement(101, 100_000, entry(5_000, "2026-05-04", "A", "NL20INGB0001234567",
+    may = bank_import.import_statement(statement(101, 100_000, entry(5_000, "2026-05-04", "A", "NL20INGB0001234567",
                                                                  text="gift")), actor=leader)
-    june = service.import_statement(statement(102, 105_000, entry(7_000, "2026-06-04", "B", "NL20INGB0001234567",
+    june = bank_import.import_statement(statement(102, 105_000, entry(7_000, "2026-06-04", "B", "NL20INGB0001234567",
                                                                   text="gift"),
                                               opened="2026-06-01", closed="2026-06-30"), actor=leader)
     assert may.continuity == [] and june.continuity == []
@@ -399,16 +399,16 @@ def test_a_gap_between_statements_of_an_account_is_reported_on_import(app, leade
     assert "€1,050.00" in text and "€1,800.00" in text and "111" in text and "113" in text
     # June, imported late, fills the gap: it chains to both.
     with app.test_request_context():
-        june = service.import_statement(statement(112, 105_000, entry(75_000, "2026-06-10", "C",
+        june = bank_import.import_statement(statement(112, 105_000, entry(75_000, "2026-06-10", "C",
                                                                       "NL20INGB0001234567", text="gift"),
                                                   opened="2026-06-01", closed="2026-06-30"), actor=leader)
         assert june.continuity == []
 
 
 def test_an_overlap_between_statements_of_an_account_is_reported(app, leader, request_context):
-    service.import_statement(statement(121, 100_000, entry(5_000, "2026-05-04", "A", "NL20INGB0001234567",
+    bank_import.import_statement(statement(121, 100_000, entry(5_000, "2026-05-04", "A", "NL20INGB0001234567",
                                                            text="gift")), actor=leader)
-    overlapping = service.import_statement(statement(
+    overlapping = bank_import.import_statement(statement(
         122, 90_000, entry(7_000, "2026-05-25", "B", "NL20INGB0001234567", text="gift"),
         opened="2026-05-20", closed="2026-06-20"), actor=leader)
     [message] = overlapping.continuity
@@ -416,9 +416,9 @@ def test_an_overlap_between_statements_of_an_account_is_reported(app, leader, re
 
 
 def test_statements_of_different_accounts_do_not_chain(app, leader, request_context):
-    service.import_statement(statement(131, 100_000, entry(5_000, "2026-05-04", "A", "NL20INGB0001234567",
+    bank_import.import_statement(statement(131, 100_000, entry(5_000, "2026-05-04", "A", "NL20INGB0001234567",
                                                            text="gift")), actor=leader)
-    other = service.import_statement(statement(
+    other = bank_import.import_statement(statement(
         132, 900_000, entry(7_000, "2026-06-04", "B", "NL20INGB0001234567", text="gift"),
         opened="2026-06-01", closed="2026-06-30", account="NL95INGB0006512345"), actor=leader)
     assert other.continuity == []
@@ -431,7 +431,7 @@ def test_a_camt_statement_100_euros_off_is_refused_whole_naming_both_balances(ap
                      entry(-1_250, "2026-05-05", "Rabobank", "NL81RABO0312345678", text="kosten"),
                      closing=113_750)   # 1,000.00 + 50.00 - 12.50 is 1,037.50, not 1,137.50
     with pytest.raises(banks.StatementError) as error:
-        service.import_statement(data, actor=leader)
+        bank_import.import_statement(data, actor=leader)
     assert "EUR 1,037.50" in str(error.value) and "EUR 1,137.50" in str(error.value)
     assert BankLine.select().count() == 0 and StatementBalance.select().count() == 0
 

@@ -10,11 +10,11 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from portal.core import ledger
+from portal.core import hooks, ledger
 from portal.core.audit import AuditLog
-from portal.core.contributions import Contribution, register_source
+from portal.core.contributions import Contribution
 from portal.core.db import atomic_write
-from portal.reconcile import service
+from portal.reconcile import bank_import, line_matching, period_close, service
 from portal.reconcile.models import BankLine, BankStatement, Correction, PeriodClose
 
 from .conftest import fixture_bytes
@@ -133,7 +133,7 @@ def books(app, make_company):
         return [r for r in rows if (company_id is None or r.company_id == company_id)
                 and (start is None or r.on >= start) and (end is None or r.on <= end)]
 
-    register_source(app, source)  # the line-level readers (exports) still read contributions
+    hooks.connect(app, hooks.CONTRIBUTIONS, source)  # the line-level readers (exports) still read contributions
     with atomic_write():  # the same contributions in the books, as the capabilities post them
         for c in source(None, None, None):
             ledger.post(company_id=c.company_id, dated_on=c.on, kind=c.kind, key=c.key, source="test",
@@ -184,12 +184,12 @@ def test_the_desk_shows_totals_per_year_and_company(leader_client, books):
 # --- periods ------------------------------------------------------------------------------
 
 def test_a_closed_month_changes_only_through_corrections(leader_client, leader, story, books, request_context):
-    service.import_statement(fixture_bytes("ing_camt053.xml"), actor=leader)
+    bank_import.import_statement(fixture_bytes("ing_camt053.xml"), actor=leader)
     response = leader_client.post("/leader/reconcile/periods", data={"kind": "month", "label": "2026-05"})
     assert b"explain the difference" in response.data and PeriodClose.select().count() == 0
     form = {"kind": "month", "label": "2026-05",
             "explanation": "coffee money is not a donation; test items are not giving's"}
-    items = service.items_keeping_open("month", "2026-05")
+    items = period_close.items_keeping_open("month", "2026-05")
     assert items and all(item.code.startswith("bank_line:") for item in items)  # the unmatched credits
     response = leader_client.post("/leader/reconcile/periods", data=form)
     assert b"Explain each open item before closing" in response.data and PeriodClose.select().count() == 0
@@ -203,8 +203,8 @@ def test_a_closed_month_changes_only_through_corrections(leader_client, leader, 
                                   follow_redirects=True)
     assert b"closed period" in response.data and BankLine.get_by_id(coffee.id).status == "unmatched"
     with pytest.raises(service.PeriodClosed):
-        service.ignore_line(coffee.id, leader, "costs")
-    assert service.auto_match(leader) == 0
+        line_matching.ignore_line(coffee.id, leader, "costs")
+    assert line_matching.auto_match(leader) == 0
     period = PeriodClose.get()
     response = leader_client.post(f"/leader/reconcile/periods/{period.id}/corrections", follow_redirects=True,
                                   data={"correction-on": "2026-05-20", "correction-amount": "33,00",
@@ -218,23 +218,23 @@ def test_a_closed_month_changes_only_through_corrections(leader_client, leader, 
 
 
 def test_a_school_year_closes_as_one_period(leader, books, request_context):
-    summary = service.period_summary("school_year", "2025-2026")
+    summary = period_close.period_summary("school_year", "2025-2026")
     assert (summary.starts_on, summary.ends_on) == (dt.date(2025, 8, 1), dt.date(2026, 7, 31))
     assert summary.bank_expected_cents == 25000 and summary.stripe_expected_cents == 9825 - 2500
     with pytest.raises(service.ReconcileError):
-        service.close_period("school_year", "2025-2026", leader)
-    service.close_period("school_year", "2025-2026", leader, "no bank statements imported yet")
+        period_close.close_period("school_year", "2025-2026", leader)
+    period_close.close_period("school_year", "2025-2026", leader, "no bank statements imported yet")
     assert ledger.is_closed(dt.date(2026, 2, 1))
     with pytest.raises(service.ReconcileError):
-        service.close_period("school_year", "2025-2026", leader, "again")
+        period_close.close_period("school_year", "2025-2026", leader, "again")
 
 
 # --- audit log ----------------------------------------------------------------------------
 
 def test_the_audit_log_filters_and_shows_the_chain_verified(leader_client, leader, story):
-    service.import_statement(fixture_bytes("ing.csv"), actor=leader)
+    bank_import.import_statement(fixture_bytes("ing.csv"), actor=leader)
     coffee = BankLine.get(BankLine.amount_cents == 3300)
-    service.match_line(coffee.id, "test:6", leader)   # a match by hand has a row of its own
+    line_matching.match_line(coffee.id, "test:6", leader)   # a match by hand has a row of its own
     page = leader_client.get("/leader/audit?action=reconcile.line")
     # Actions in words (issue 21), their code kept as data; the chain is walked on request, not per view.
     assert b"not checked yet" in page.data and b">Bank line matched</td>" in page.data
@@ -248,7 +248,7 @@ def test_the_audit_log_filters_and_shows_the_chain_verified(leader_client, leade
 
 
 def test_a_broken_chain_shows_on_screen(app, leader_client, leader, story):
-    service.import_statement(fixture_bytes("ing.csv"), actor=leader)
+    bank_import.import_statement(fixture_bytes("ing.csv"), actor=leader)
     from portal.core.db import database, is_sqlite
 
     second = AuditLog.select().order_by(AuditLog.id).offset(1).first()

@@ -13,8 +13,8 @@ import secrets
 import pytest
 from openpyxl import load_workbook
 
-from portal.core import ledger
-from portal.core.contributions import Contribution, register_source
+from portal.core import hooks, ledger
+from portal.core.contributions import Contribution
 from portal.core.db import atomic_write
 
 from .conftest import camt
@@ -39,7 +39,7 @@ def paid_through_the_bank(app, make_company, leader):
     """A payment request of EUR 1,234.56 paid on 4 May 2026 by a transfer on bank statement 7,
     matched on import; then a contribution statement issued for May."""
     from portal.giving import service as giving
-    from portal.reconcile import service
+    from portal.reconcile import bank_import
     from portal.statements import periods
     from portal.statements import service as statements
 
@@ -49,7 +49,7 @@ def paid_through_the_bank(app, make_company, leader):
             giving.DonationInput(123_456, "gift", "bank", secrets.token_urlsafe(24)), user=company.admin)
         statement = camt({"amount": "1234.56", "on": "2026-05-04", "ref": "BANK-1", "iban": "NL02ABNA0123456789",
                           "remittance": f"<Strd><CdtrRefInf><Ref>{donation.reference}</Ref></CdtrRefInf></Strd>"})
-        assert service.import_statement(statement, actor=leader).matched == 1
+        assert bank_import.import_statement(statement, actor=leader).matched == 1
         issued = statements.issue(company, periods.custom(dt.date(2026, 5, 1), dt.date(2026, 5, 31)), leader)
     return company, donation, issued
 
@@ -98,14 +98,14 @@ def test_a_mixed_hours_entry_gives_two_lines_with_their_own_ids(app, leader, mak
     """An entry of a mixed placement (sponsored and volunteered) is one key, "hours:N", for two
     contributions: the export named both "hours:N"; each line now has an id of its own."""
     from portal.core import clock
-    from portal.enrollment import hours
+    from portal.enrollment import hours, reference, schools, validation
     from portal.enrollment import service as enrollment
 
     company = make_company("Gemengd")
     with app.test_request_context():
-        enrollment.seed_reference_data()
-        year = enrollment.current_school_year()
-        school = enrollment.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
+        reference.seed_reference_data()
+        year = reference.current_school_year()
+        school = schools.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
                                                  "postcode": "3562 JT", "city": "Utrecht", "coordinator_name": "Ic",
                                                  "coordinator_email": "ic@klimop.nl"})
         raw = {"employee_name": "Iris Brouwer", "employee_email": "iris@gemengd.nl", "job_title": "Engineer",
@@ -113,7 +113,7 @@ def test_a_mixed_hours_entry_gives_two_lines_with_their_own_ids(app, leader, mak
                "duration": "full", "weekday": "tuesday", "hours_per_week": "8", "funding": "mixed",
                "sponsored_hours_per_week": "6", "hourly_cost": "50,00", "vog_status": "received",
                "vog_date": (year.starts_on - dt.timedelta(days=10)).isoformat(), "under_21": "no"}
-        data, errors = enrollment.validate_enrolment(raw, enrollment.ValidationContext.load(company))
+        data, errors = validation.validate_enrolment(raw, validation.ValidationContext.load(company))
         assert not errors, errors
         enrolment = enrollment.create_enrolment(company, company.admin, data)
         for step in ("intake", "matched", "active"):
@@ -137,7 +137,7 @@ def many_gifts(app, make_company):
                           on=dt.date(2026, 5, 1) + dt.timedelta(days=n % 28), what="donation", subject=f"G-{n:06d}",
                           value_cents=1_000 * n, basis="at_cost", classification="gift", gross_cents=1_000 * n,
                           net_cents=1_000 * n, method="bank") for n in range(1, 121)]
-    register_source(app, lambda company_id, start, end: [c for c in items if (start is None or c.on >= start)
+    hooks.connect(app, hooks.CONTRIBUTIONS, lambda company_id, start, end: [c for c in items if (start is None or c.on >= start)
                                                         and (end is None or c.on <= end)])
     with atomic_write():
         for c in items:

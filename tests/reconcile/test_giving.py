@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 
-from portal.reconcile import service
+from portal.reconcile import bank_import, line_matching
 from portal.reconcile.models import BankLine
 
 from .conftest import camt
@@ -36,7 +36,7 @@ def test_a_transfer_with_the_reference_pays_the_request(app, leader, request_for
                  "remittance": f"<Strd><CdtrRefInf><Ref>{exact.reference}</Ref></CdtrRefInf></Strd>"},
                 {"amount": "400.00", "on": "2026-05-05", "ref": "A2", "iban": "NL44RABO0123456789",
                  "remittance": f"<Ustrd>deel {short.reference}</Ustrd>"})
-    result = service.import_statement(data, actor=leader)
+    result = bank_import.import_statement(data, actor=leader)
     assert result.matched == 2
     paid = Donation.get_by_id(exact.id)
     assert paid.status == "paid" and paid.paid_on == dt.date(2026, 5, 4) and paid.bank_line_ref.startswith("bankline:")
@@ -48,7 +48,7 @@ def test_a_transfer_with_the_reference_pays_the_request(app, leader, request_for
     assert Donation.get_by_id(short.id).status == "pending"
     for recorded in (line, partial):
         # Undone through giving: the money leaves the books again (issue 21; tests/reconcile/test_work_list.py).
-        assert service.unmatch_line(recorded.id, leader, "oops").status == "unmatched"
+        assert line_matching.unmatch_line(recorded.id, leader, "oops").status == "unmatched"
     assert Donation.get_by_id(exact.id).status == "pending"
 
 
@@ -58,7 +58,7 @@ def test_a_later_transfer_from_a_known_account_matches_by_amount(app, leader, ma
 
     company = make_company("Loyal")
     first, second = request_for(5000, company), request_for(7500, company)
-    service.import_statement(camt(
+    bank_import.import_statement(camt(
         {"amount": "50.00", "on": "2026-05-04", "ref": "B1", "iban": "NL69INGB0123456789",
          "remittance": f"<Ustrd>{first.reference}</Ustrd>"},
         {"amount": "75.00", "on": "2026-05-20", "ref": "B2", "iban": "NL69INGB0123456789",
@@ -71,7 +71,7 @@ def test_the_donation_number_in_the_description_is_a_pattern(app, leader, reques
     from portal.giving.models import Donation
 
     donation = request_for(6000)
-    service.import_statement(camt({"amount": "60.00", "on": "2026-05-13", "ref": "C1", "iban": "NL20INGB0001234567",
+    bank_import.import_statement(camt({"amount": "60.00", "on": "2026-05-13", "ref": "C1", "iban": "NL20INGB0001234567",
                                    "remittance": f"<Ustrd>gift {donation.number}</Ustrd>"}), actor=leader)
     line = BankLine.get()
     assert (line.match_method, line.target) == ("description", f"donation:{donation.id}")

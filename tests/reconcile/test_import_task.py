@@ -15,9 +15,9 @@ import json
 
 import pytest
 
-from portal.core import audit, tasks
+from portal.core import audit, hooks, tasks
 from portal.core.audit import AuditLog
-from portal.reconcile import banks, jobs, service
+from portal.reconcile import bank_import, banks, jobs
 from portal.reconcile.matching import OpenItem
 from portal.reconcile.models import BankImportJob, BankLine, BankStatement, StatementBalance
 from tests.conftest import work_off
@@ -80,8 +80,8 @@ class Requests:
 @pytest.fixture
 def requests_for_may(app):
     requests = Requests(30)
-    service.register_open_item_source(app, requests.source)
-    service.register_settler(app, "job", requests.settle)
+    hooks.connect(app, hooks.OPEN_ITEMS, requests.source)
+    hooks.connect(app, hooks.SETTLERS, lambda: {"job": requests.settle})
     return requests
 
 
@@ -219,14 +219,14 @@ def test_the_same_file_again_adds_nothing_and_queues_nothing(leader_client, requ
 
 def test_a_statement_downloaded_again_is_known_before_its_transactions_are_read(
         leader, requests_for_may, request_context, monkeypatch):
-    first = service.import_statement(may_statement(9), filename="mei.xml", actor=leader)
+    first = bank_import.import_statement(may_statement(9), filename="mei.xml", actor=leader)
     rows = AuditLog.select().count()
 
     def read_everything(_self):
         raise AssertionError("the transactions were read")
 
     monkeypatch.setattr(banks.StatementFile, "parse", read_everything)
-    again = service.import_statement(may_statement(9, message="RABO-2"), filename="mei (1).xml", actor=leader)
+    again = bank_import.import_statement(may_statement(9, message="RABO-2"), filename="mei (1).xml", actor=leader)
     assert again.duplicate and again.statement is None and again.earlier.id == first.statement.id
     assert BankLine.select().count() == 9 and AuditLog.select().count() == rows
 
@@ -234,16 +234,16 @@ def test_a_statement_downloaded_again_is_known_before_its_transactions_are_read(
 def test_an_mt940_statement_downloaded_again_is_known_by_its_balances(leader, items, request_context,
                                                                       monkeypatch):
     data = fixture_bytes("rabobank_mt940.swi")
-    first = service.import_statement(data, filename="rabo.swi", actor=leader)
+    first = bank_import.import_statement(data, filename="rabo.swi", actor=leader)
     assert first.lines_new == 8 and StatementBalance.select().count() == 1
     monkeypatch.setattr(banks.StatementFile, "parse", lambda _self: pytest.fail("the transactions were read"))
-    again = service.import_statement(data.replace(b":20:", b":20:X", 1), filename="rabo2.swi", actor=leader)
+    again = bank_import.import_statement(data.replace(b":20:", b":20:X", 1), filename="rabo2.swi", actor=leader)
     assert again.earlier.id == first.statement.id and again.lines_new == 0
 
 
 def test_a_file_with_a_statement_not_seen_before_is_read_whole(leader, requests_for_may, request_context):
-    service.import_statement(may_statement(6), filename="mei.xml", actor=leader)
-    longer = service.import_statement(may_statement(9, message="RABO-2"), filename="mei-compleet.xml", actor=leader)
+    bank_import.import_statement(may_statement(6), filename="mei.xml", actor=leader)
+    longer = bank_import.import_statement(may_statement(9, message="RABO-2"), filename="mei-compleet.xml", actor=leader)
     # Other balances: another statement, so its lines are read; the six already here are skipped.
     assert (longer.lines_total, longer.lines_new) == (9, 3)
 
@@ -253,7 +253,7 @@ def test_a_file_with_a_statement_not_seen_before_is_read_whole(leader, requests_
 def test_one_audit_row_names_every_line_the_import_added_and_the_chain_verifies(leader, requests_for_may,
                                                                                request_context):
     newest = AuditLog.select(AuditLog.id).order_by(AuditLog.id.desc()).scalar() or 0
-    result = service.import_statement(may_statement(30), filename="mei.xml", actor=leader)
+    result = bank_import.import_statement(may_statement(30), filename="mei.xml", actor=leader)
     [row] = AuditLog.select().where(AuditLog.id > newest)
     assert row.action == "reconcile.statement_imported" and row.actor_id == leader.id
     details = json.loads(row.details)
@@ -267,26 +267,26 @@ def test_one_audit_row_names_every_line_the_import_added_and_the_chain_verifies(
 
 
 def test_id_ranges_are_exact():
-    assert service.id_ranges([9, 7, 8, 12, 14, 15]) == [[7, 9], [12, 12], [14, 15]]
-    assert service.id_ranges([]) == []
+    assert bank_import.id_ranges([9, 7, 8, 12, 14, 15]) == [[7, 9], [12, 12], [14, 15]]
+    assert bank_import.id_ranges([]) == []
 
 
 def test_lines_in_a_closed_month_are_stored_but_not_matched(leader, requests_for_may, request_context):
     from portal.core import ledger
 
     ledger.close_months(dt.date(2026, 5, 1), dt.date(2026, 5, 31), actor_id=leader.id, today=dt.date(2026, 6, 2))
-    result = service.import_statement(may_statement(6), filename="mei.xml", actor=leader)
+    result = bank_import.import_statement(may_statement(6), filename="mei.xml", actor=leader)
     assert (result.lines_new, result.matched) == (6, 0) and requests_for_may.settled == []
 
 
 def test_lines_another_import_stored_a_moment_ago_are_skipped_not_matched_twice(leader, requests_for_may,
                                                                                 request_context, monkeypatch):
-    service.import_statement(may_statement(6), filename="mei-deel.xml", actor=leader)
+    bank_import.import_statement(may_statement(6), filename="mei-deel.xml", actor=leader)
     assert sorted(requests_for_may.settled) == ["job:1", "job:2", "job:4", "job:5"]
     # As if the six lines arrived between this import's look at the database and its insert, their
     # requests still open: the engine matches them, but only the lines this import stored are settled.
-    monkeypatch.setattr(service, "_known_fingerprints", lambda _fingerprints: set())
+    monkeypatch.setattr(bank_import, "_known_fingerprints", lambda _fingerprints: set())
     requests_for_may.settled.clear()
-    result = service.import_statement(may_statement(9, message="RABO-2"), filename="mei.xml", actor=leader)
+    result = bank_import.import_statement(may_statement(9, message="RABO-2"), filename="mei.xml", actor=leader)
     assert (result.lines_new, result.matched) == (3, 2)
     assert BankLine.select().count() == 9 and sorted(requests_for_may.settled) == ["job:7", "job:8"]

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from portal.core import clock
 from portal.core.audit import AuditLog
-from portal.reconcile import journal, service
+from portal.reconcile import bank_import, journal, work_list
 from portal.reconcile.models import BankLine, StripePayout
 from tests.giving.conftest import app_config, company_client, started, stripe_env  # noqa: F401
 from tests.reconcile.test_stripe_sync import localstripe_url  # noqa: F401 (localstripe in a child process)
@@ -124,7 +124,7 @@ def test_a_stripe_gift_its_refund_and_the_payout_to_the_bank(app, stripe_env, st
                 f'<Amt Ccy="EUR">196.13</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>{payout_day}</Dt></BookgDt>'
                 '<NtryDtls><TxDtls><RltdPties><Dbtr><Nm>STRIPE</Nm></Dbtr></RltdPties><RmtInf><Ustrd>STRIPE '
                 'po_1JournalTest</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry></Stmt></BkToCstmrStmt></Document>')
-        assert service.import_statement(camt.encode(), actor=leader).matched == 1
+        assert bank_import.import_statement(camt.encode(), actor=leader).matched == 1
         assert BankLine.get().target == "payout:po_1JournalTest"
         built = journal.build(today, payout_day)
         payout = [line for line in built.lines if line.what == "payout"]
@@ -304,11 +304,11 @@ def test_a_transfer_beyond_the_request_is_owed_until_kept_as_a_gift(app, make_co
             giving.DonationInput(50_000, "gift", "bank", secrets.token_urlsafe(24)), user=company.admin)
         statement = camt({"amount": "550.00", "on": "2026-05-06", "ref": "BANK-9", "iban": "NL02ABNA0123456789",
                           "remittance": f"<Strd><CdtrRefInf><Ref>{donation.reference}</Ref></CdtrRefInf></Strd>"})
-        assert service.import_statement(statement, actor=leader).matched == 1
+        assert bank_import.import_statement(statement, actor=leader).matched == 1
         may = journal.build(dt.date(2026, 5, 1), dt.date(2026, 5, 31))
         assert sorted(lines_of(may)) == [("1100", 5000, 0), ("1100", 50000, 0), ("1610", 0, 5000), ("8000", 0, 50000)]
         assert may.unbalanced == []
-        service.keep_surplus(donation.id, leader)
+        work_list.keep_surplus(donation.id, leader)
         today = clock.today()
         kept = journal.build(today, today)
         assert lines_of(kept) == [("1610", 5000, 0), ("8000", 0, 5000)]
@@ -339,13 +339,14 @@ def balance(built: journal.Journal, *roles: str) -> int:
 def test_a_credit_note_on_a_sponsoring_invoice_takes_its_vat_back_from_the_vat_account(app, make_company, leader):
     """EUR 1,210.00 of sponsoring paid on 20 November (invoice: 1,000.00 + 210.00 VAT); EUR 605.00 sent
     back by bank on 24 November (credit note: 500.00 + 105.00 VAT)."""
+    from portal.giving import receipts
     from portal.giving import service as giving
     from portal.giving.models import CreditNote, Invoice
 
     app.config["ISSUER_VAT_NUMBER"] = "NL001234567B01"
     with app.test_request_context():
         _company, donation = _bank_request(make_company, leader, 121_000, dt.date(2026, 11, 20), "sponsoring")
-        giving.document(donation, "receipt")
+        receipts.document(donation, "receipt")
         assert giving.record_bank_refund(donation.reference, 60_500, dt.date(2026, 11, 24), leader,
                                          "CAMT back").status == "refund_recorded"
         built = journal.build(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
@@ -362,6 +363,7 @@ def test_a_credit_note_on_a_sponsoring_invoice_takes_its_vat_back_from_the_vat_a
 def test_an_invoice_made_after_the_close_books_its_vat_in_the_first_open_month(app, make_company, leader,
                                                                              monkeypatch):
     from portal.core import ledger
+    from portal.giving import receipts
     from portal.giving import service as giving
 
     app.config["ISSUER_VAT_NUMBER"] = "NL001234567B01"
@@ -371,7 +373,7 @@ def test_an_invoice_made_after_the_close_books_its_vat_in_the_first_open_month(a
         _company, donation = _bank_request(make_company, leader, 121_000, dt.date(2026, 11, 20), "sponsoring")
         closed = lines_of(journal.build(*november))
         ledger.ClosedMonth.create(month=november[0])
-        giving.document(donation, "receipt")       # the invoice is made now, after November closed
+        receipts.document(donation, "receipt")       # the invoice is made now, after November closed
         assert lines_of(journal.build(*november)) == closed == [("1100", 121_000, 0), ("8010", 0, 121_000)]
         december = journal.build(dt.date(2026, 12, 1), dt.date(2026, 12, 31))
     assert december.unbalanced == []
@@ -397,7 +399,7 @@ def test_a_public_gift_waits_in_its_own_account_and_is_income_once_accepted(app,
     """EUR 750.00 for a public gift naming an existing company, received on 20 November: in the bank
     and in the account of gifts awaiting the company's decision; accepted, it is gift income, once."""
     from portal.core import ledger
-    from portal.giving import service as giving
+    from portal.giving import gifts
 
     day = dt.date(2026, 11, 20)
     with app.test_request_context():
@@ -405,7 +407,7 @@ def test_a_public_gift_waits_in_its_own_account_and_is_income_once_accepted(app,
         waiting = journal.build(day, day)
         assert sorted(lines_of(waiting)) == [("1100", 75_000, 0), ("1620", 0, 75_000)]
         assert "awaiting the company's decision" in waiting.lines[0].description
-        giving.decide_gift(leader, donation.id, accept=True)
+        gifts.decide_gift(leader, donation.id, accept=True)
         accepted = journal.build(day, day)
     assert accepted.unbalanced == []
     assert balance(accepted, "bank") == 75_000 and balance(accepted, "awaiting") == 0
@@ -414,14 +416,14 @@ def test_a_public_gift_waits_in_its_own_account_and_is_income_once_accepted(app,
 
 def test_a_gift_declined_after_its_month_closed_becomes_income_in_the_first_open_month(app, make_company, leader):
     from portal.core import ledger
-    from portal.giving import service as giving
+    from portal.giving import gifts
 
     november = (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
     with app.test_request_context():
         donation = _public_gift(app, make_company, leader, "400,00", dt.date(2026, 11, 20))
         closed = lines_of(journal.build(*november))
         ledger.ClosedMonth.create(month=november[0])
-        giving.decide_gift(leader, donation.id, accept=False)
+        gifts.decide_gift(leader, donation.id, accept=False)
         assert lines_of(journal.build(*november)) == closed == [("1100", 40_000, 0), ("1620", 0, 40_000)]
         december = journal.build(dt.date(2026, 12, 1), dt.date(2026, 12, 31))
     assert [(line.on, line.account, line.debit_cents, line.credit_cents) for line in december.lines] == [
@@ -438,7 +440,7 @@ def test_a_payout_matched_after_the_close_moves_to_its_bank_date_in_the_open_mon
     ledger.ClosedMonth.create(month=dt.date(2026, 11, 1), closed_at=dt.datetime(2026, 12, 2, 9, 0))
     statement = camt_payout("196.13", "2026-12-01", "po_1JournalMove")
     with app.test_request_context():
-        assert service.import_statement(statement, actor=leader).matched == 1
+        assert bank_import.import_statement(statement, actor=leader).matched == 1
     BankLine.update(matched_at=dt.datetime(2026, 12, 3, 10, 0)).execute()
     december = journal.build(dt.date(2026, 12, 1), dt.date(2026, 12, 31))
     assert december.unbalanced == []

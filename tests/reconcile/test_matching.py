@@ -7,7 +7,7 @@ import json
 import pytest
 
 from portal.core.audit import AuditLog
-from portal.reconcile import service
+from portal.reconcile import bank_import, line_matching, service, work_list
 from portal.reconcile.matching import LineFacts, OpenItem, OpenItems
 from portal.reconcile.models import BankLine, BankStatement, KnownIban, StripePayout
 
@@ -16,7 +16,7 @@ from .conftest import BANK_FILES, fixture_bytes
 
 @pytest.mark.parametrize("name", BANK_FILES)
 def test_each_bank_export_matches_the_story(story, items, leader, name):
-    result = service.import_statement(fixture_bytes(name), filename=name, actor=leader)
+    result = bank_import.import_statement(fixture_bytes(name), filename=name, actor=leader)
     assert (result.lines_total, result.lines_new, result.matched) == (8, 8, 6)
     lines = {line.amount_cents: line for line in BankLine.select()}
     expect = {
@@ -44,9 +44,9 @@ def test_each_bank_export_matches_the_story(story, items, leader, name):
 
 @pytest.mark.parametrize("name", ["ing_camt053.xml", "rabobank_mt940.swi", "abnamro.tab"])
 def test_reimporting_the_same_statement_adds_nothing(story, leader, name):
-    first = service.import_statement(fixture_bytes(name), filename=name, actor=leader)
+    first = bank_import.import_statement(fixture_bytes(name), filename=name, actor=leader)
     audit_rows = AuditLog.select().count()
-    again = service.import_statement(fixture_bytes(name), filename=name, actor=leader)
+    again = bank_import.import_statement(fixture_bytes(name), filename=name, actor=leader)
     assert first.lines_new == 8
     assert again.duplicate and again.lines_new == 0 and again.statement is None
     assert BankLine.select().count() == 8
@@ -56,51 +56,51 @@ def test_reimporting_the_same_statement_adds_nothing(story, leader, name):
 
 def test_an_overlapping_statement_adds_only_its_new_lines(story, leader):
     text = fixture_bytes("ing.csv").decode().splitlines()
-    service.import_statement("\n".join(text[:5]).encode(), filename="first.csv", actor=leader)
-    result = service.import_statement("\n".join([text[0]] + text[3:]).encode(), filename="second.csv", actor=leader)
+    bank_import.import_statement("\n".join(text[:5]).encode(), filename="first.csv", actor=leader)
+    result = bank_import.import_statement("\n".join([text[0]] + text[3:]).encode(), filename="second.csv", actor=leader)
     assert (result.lines_total, result.lines_new) == (6, 4)
     assert BankLine.select().count() == 8
 
 
 def test_unmatched_lines_get_suggestions(story, leader):
-    service.import_statement(fixture_bytes("ing_camt053.xml"), actor=leader)
-    rows, total = service.line_queue("unmatched")
+    bank_import.import_statement(fixture_bytes("ing_camt053.xml"), actor=leader)
+    rows, total = work_list.line_queue("unmatched")
     assert total == 2
     coffee = next(r for r in rows if r.line.amount_cents == 3300)
     assert [item.key for item in coffee.suggestions] == ["test:6"]
 
 
 def test_matching_by_hand_unmatching_and_setting_aside_are_audited(story, items, leader, request_context):
-    service.import_statement(fixture_bytes("ing_camt053.xml"), actor=leader)
+    bank_import.import_statement(fixture_bytes("ing_camt053.xml"), actor=leader)
     coffee = BankLine.get(BankLine.amount_cents == 3300)
     costs = BankLine.get(BankLine.amount_cents == -1250)
-    line = service.match_line(coffee.id, "test:6", leader, note="confirmed by phone")
+    line = line_matching.match_line(coffee.id, "test:6", leader, note="confirmed by phone")
     assert (line.status, line.match_method, line.outcome, line.settlement) == ("matched", "manual", "exact", "recorded")
     with pytest.raises(service.ReconcileError):
-        service.match_line(coffee.id, "test:6", leader)
+        line_matching.match_line(coffee.id, "test:6", leader)
     with pytest.raises(service.ReconcileError):
-        service.unmatch_line(coffee.id, leader, "")
-    line = service.unmatch_line(coffee.id, leader, "wrong company")
+        line_matching.unmatch_line(coffee.id, leader, "")
+    line = line_matching.unmatch_line(coffee.id, leader, "wrong company")
     assert (line.status, line.target, line.outcome) == ("unmatched", "", "")
     with pytest.raises(service.ReconcileError):
-        service.match_line(coffee.id, "RF000000000000", leader)
-    service.ignore_line(costs.id, leader, "bank costs")
+        line_matching.match_line(coffee.id, "RF000000000000", leader)
+    line_matching.ignore_line(costs.id, leader, "bank costs")
     assert BankLine.get_by_id(costs.id).status == "ignored"
     actions = [row.action for row in AuditLog.select().order_by(AuditLog.id)]
     assert actions[-3:] == ["reconcile.line_matched", "reconcile.line_unmatched", "reconcile.line_ignored"]
 
 
 def test_a_debit_cannot_pay_an_open_item(story, leader, request_context):
-    service.import_statement(fixture_bytes("ing_camt053.xml"), actor=leader)
+    bank_import.import_statement(fixture_bytes("ing_camt053.xml"), actor=leader)
     costs = BankLine.get(BankLine.amount_cents == -1250)
     with pytest.raises(service.ReconcileError):
-        service.match_line(costs.id, "test:6", leader)
+        line_matching.match_line(costs.id, "test:6", leader)
 
 
 def test_a_payout_unmatched_by_hand_is_free_again(story, leader, request_context):
-    service.import_statement(fixture_bytes("ing_camt053.xml"), actor=leader)
+    bank_import.import_statement(fixture_bytes("ing_camt053.xml"), actor=leader)
     line = BankLine.get(BankLine.amount_cents == 123456)
-    service.unmatch_line(line.id, leader, "check")
+    line_matching.unmatch_line(line.id, leader, "check")
     assert StripePayout.get(StripePayout.payout_id == "po_1TestPayoutA").bank_line_id is None
 
 

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from portal.core.audit import AuditLog
-from portal.reconcile import service, stripe_sync
+from portal.reconcile import bank_import, stripe_sync
 from portal.reconcile.models import BankLine, StripeBalanceTransaction, StripePayout, StripeSync
 from tests.giving.conftest import SECRET_KEY, app_config, stripe_env  # noqa: F401, F811 (giving's fixtures, reused)
 
@@ -118,7 +118,7 @@ def test_a_payout_is_synced_once_and_found_on_the_bank_statement(app, stripe_env
             b"<NtryDtls><TxDtls><RltdPties><Dbtr><Nm>STRIPE</Nm></Dbtr></RltdPties><RmtInf><Ustrd>STRIPE "
             + payout.id.encode() + b"</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry></Stmt></BkToCstmrStmt></Document>")
     with app.test_request_context():
-        imported = service.import_statement(camt, actor=leader)
+        imported = bank_import.import_statement(camt, actor=leader)
     assert imported.matched == 1
     line = BankLine.get()
     assert (line.match_method, line.target) == ("payout", f"payout:{payout.id}")

@@ -12,7 +12,7 @@ import secrets
 import pytest
 
 from portal.core import clock, ledger
-from portal.reconcile import service
+from portal.reconcile import bank_import, line_matching, service
 from portal.reconcile.models import BankLine
 
 ENTRY = """<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>{on}</Dt></BookgDt>
@@ -56,7 +56,7 @@ def transfer(app, leader):
         entry = ENTRY.format(amount=f"{cents / 100:.2f}", on=(on or last_month_day()).isoformat(), ref=ref, name=name,
                              iban=iban, text=text)
         with app.test_request_context():
-            service.import_statement(CAMT.format(entries=entry).encode(), actor=leader)
+            bank_import.import_statement(CAMT.format(entries=entry).encode(), actor=leader)
         return BankLine.get(BankLine.bank_ref == ref)
 
     return make
@@ -178,12 +178,12 @@ def test_undo_of_parts_and_surpluses_keeps_their_rules(leader, leader_client, co
 
     request = request_for(25000, companies["Papendorp"])
     first, second = transfer(10000, "Papendorp"), transfer(20000, "Papendorp")
-    service.match_line(first.id, f"donation:{request.id}", leader)
-    service.match_line(second.id, request.reference, leader, keep_surplus=True)   # pays the rest, keeps 50.00
+    line_matching.match_line(first.id, f"donation:{request.id}", leader)
+    line_matching.match_line(second.id, request.reference, leader, keep_surplus=True)   # pays the rest, keeps 50.00
     assert BankLine.get_by_id(second.id).settlement == "paid_with_surplus"
     assert giving.Donation.get_by_id(request.id).status == "paid"
     with pytest.raises(service.ReconcileError, match="undo that first"):
-        service.unmatch_line(first.id, leader, "wrong")              # a later part depends on it
+        line_matching.unmatch_line(first.id, leader, "wrong")              # a later part depends on it
     assert BankLine.get_by_id(first.id).status == "matched"
     matched = leader_client.get("/leader/reconcile/matched").get_data(as_text=True)
     assert f"/lines/{first.id}/unmatch" not in matched and "undo that first" in matched   # said, not offered
@@ -191,10 +191,10 @@ def test_undo_of_parts_and_surpluses_keeps_their_rules(leader, leader_client, co
     # What giving answered, in words (issue 21): not the codes the engine stores.
     assert "part payment recorded" in matched and "paid, with an over-payment" in matched
     assert "part_recorded" not in matched and "paid_with_surplus" not in matched
-    service.unmatch_line(second.id, leader, "wrong")                 # its kept surplus goes with it
+    line_matching.unmatch_line(second.id, leader, "wrong")                 # its kept surplus goes with it
     assert giving.Donation.get_by_id(request.id).status == "pending"
     assert giving.bank_balance(giving.Donation.get_by_id(request.id)).parts_cents == 10000
-    service.unmatch_line(first.id, leader, "wrong")
+    line_matching.unmatch_line(first.id, leader, "wrong")
     assert sum(p.gross_cents for p in postings_of(request.id)) == 0
     assert giving.bank_balance(giving.Donation.get_by_id(request.id)).received_cents == 0
     assert ledger.check() == []
@@ -211,7 +211,7 @@ def test_undo_in_a_closed_month_lands_in_the_first_open_month(leader, companies,
     ledger.close_months(ledger.month_of(on), ledger.month_of(on), actor_id=leader.id)
     closed_total = list(ledger.Total.select().where(ledger.Total.month == ledger.month_of(on)).tuples())
 
-    service.unmatch_line(line.id, leader, "paid twice by the bank's mistake")
+    line_matching.unmatch_line(line.id, leader, "paid twice by the bank's mistake")
     assert Donation.get_by_id(donation.id).status == "pending"
     reversal = postings_of(donation.id)[-1]
     assert (reversal.dated_on, reversal.gross_cents) == (on, -25000)
