@@ -14,12 +14,13 @@ is out of proportion is the programme's call, so a line with any warning is paid
 project leader recorded a decision on it (pay as a fixed monthly allowance, reduce, do not pay),
 with a reason. A line follows its hours: a reversal recomputes an open line (or removes it when
 no confirmed hours remain) and blocks an exported one from any further payment.
+
+The export for payment lives in `allowance_export.py`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -30,7 +31,7 @@ from portal.accounts.models import Company, User
 from portal.core import audit, money
 from portal.core import ledger as books
 from portal.core.db import atomic_write, database, utcnow
-from portal.core.spreadsheet import csv_bytes, safe_cell
+from portal.enrollment.base import EnrollmentError
 from portal.enrollment.calendar import month_start, months_between
 from portal.enrollment.models import (
     ALLOWANCE_DECISIONS,
@@ -40,10 +41,8 @@ from portal.enrollment.models import (
     HoursEntry,
     SchoolYear,
 )
-from portal.enrollment.service import EnrollmentError
 
 ALLOWANCE_FUNDING = ("volunteer", "mixed")
-EXPORT_COLUMNS = ("batch", "month", "ambassador", "email", "iban", "company", "enrolment", "amount_eur", "warnings")
 MAX_REASON = 500
 DECISION_LABELS = {
     "fixed_monthly": _l("Pay as a fixed monthly allowance (no hourly rate agreed)"),
@@ -417,89 +416,6 @@ def follow_hours(enrolment_id: int, day: dt.date, *, actor: User | None, reason:
     _post(line, value_cents=new_payable - old_payable)
     audit.record("enrollment.allowance_recomputed", before_cents=old_payable, after_cents=new_payable, **common)
     return "recomputed"
-
-
-# --- export for payment -----------------------------------------------------------------------
-
-def _month_label(row: LedgerRow) -> str:
-    return f"{row.enrolment.employee_name} ({row.line.month:%Y-%m})"
-
-
-def _names(rows: list[LedgerRow], most: int = 20) -> str:
-    """'Vera Visser (2026-09); ...' for a message, the first `most` of them."""
-    shown = "; ".join(_month_label(row) for row in rows[:most])
-    return shown + (f"; … (+{len(rows) - most})" if len(rows) > most else "")
-
-
-def _csv_notes(row: LedgerRow) -> str:
-    notes = list(row.warnings)
-    if row.line.decision:
-        notes.append(str(_l("Decision: %(decision)s (%(reason)s)", decision=DECISION_LABELS[row.line.decision],
-                            reason=row.line.decision_reason or "")))
-    if row.line.blocked_at is not None:
-        notes.append(str(_l("Blocked from further payment: its hours were reversed after export.")))
-    return " | ".join(notes)
-
-
-def _csv(rows: list[LedgerRow], batch: str) -> bytes:
-    return csv_bytes([EXPORT_COLUMNS] + [[safe_cell(v) for v in (
-        batch, row.line.month.strftime("%Y-%m"), row.enrolment.employee_name, row.enrolment.employee_email,
-        row.enrolment.payout_iban, row.company_name, row.enrolment.id,
-        money.format_plain(row.payable_cents), _csv_notes(row))] for row in rows])
-
-
-def export_open(actor: User, month_from: dt.date, month_to: dt.date, language: str = "nl") -> tuple[str, bytes]:
-    """Mark the open lines of a month range as exported in a new batch; returns (batch, CSV).
-
-    Refused, naming the lines, while a year has no limits or a line has a warning without a decision.
-    Lines the leader decided not to pay stay out of the file; blocked lines are never paid again.
-    """
-    batch = f"A{utcnow():%Y%m%d%H%M%S}{secrets.token_hex(2)}"
-    with atomic_write():
-        current = ledger(month_from, month_to, language=language)
-        candidates = [row for row in current.rows if row.is_open]
-        without_caps = sorted({row.line.month.year for row in candidates if row.caps_missing})
-        if without_caps:
-            raise EnrollmentError(_l("Nothing was exported: no allowance limits entered for %(years)s. "
-                                     "Enter them before paying.", years=", ".join(str(y) for y in without_caps)))
-        undecided = [row for row in candidates if row.needs_decision]
-        if undecided:
-            raise EnrollmentError(_l("Nothing was exported: these allowances have a warning and no decision yet: "
-                                     "%(lines)s. Record a decision for each first.",
-                                     lines=_names(undecided)))
-        rows = [row for row in candidates if row.payable_cents > 0]
-        if not rows:
-            raise EnrollmentError(_l("There are no open allowance lines in this period."))
-        now = utcnow()
-        exported = 0
-        for row in rows:
-            exported += (AllowanceLine.update(status="exported", export_batch=batch, exported_at=now,
-                                              minutes=row.volunteered_minutes)
-                         .where((AllowanceLine.id == row.line.id) & (AllowanceLine.status == "open")
-                                & AllowanceLine.blocked_at.is_null()).execute())
-        if exported != len(rows):
-            raise EnrollmentError(_l("Someone else exported these allowances a moment ago. Please look again."))
-        audit.record("enrollment.allowance_exported", actor=actor, object_type="allowance_batch", object_id=batch,
-                     lines=len(rows), total_cents=sum(row.payable_cents for row in rows))
-    return batch, _csv(rows, batch)
-
-
-def batch_csv(batch: str, language: str = "nl") -> bytes | None:
-    """The CSV of an earlier export batch, again (a line blocked since says so)."""
-    months = list(AllowanceLine.select(AllowanceLine.month).where(AllowanceLine.export_batch == batch).tuples())
-    if not months:
-        return None
-    first, last = min(m for (m,) in months), max(m for (m,) in months)
-    rows = [row for row in ledger(first, last, language=language).rows if row.line.export_batch == batch]
-    return _csv(rows, batch)
-
-
-def batches() -> list[tuple[str, dt.datetime, int, int]]:
-    paid = peewee.fn.COALESCE(AllowanceLine.payable_cents, AllowanceLine.amount_cents)
-    return list(AllowanceLine.select(AllowanceLine.export_batch, peewee.fn.MIN(AllowanceLine.exported_at),
-                                     peewee.fn.COUNT(AllowanceLine.id), peewee.fn.SUM(paid))
-                .where(AllowanceLine.export_batch != "").group_by(AllowanceLine.export_batch)
-                .order_by(peewee.fn.MIN(AllowanceLine.exported_at).desc()).tuples())
 
 
 def years_without_caps() -> list[int]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from portal.core import money
+from portal.enrollment.base import EnrollmentError
 from portal.enrollment.calendar import Calendar, month_start, value_cents
 from portal.enrollment.models import (
     MAX_WEEK_MINUTES,
@@ -27,14 +28,8 @@ from portal.enrollment.models import (
     Closure,
     SchoolYear,
 )
-from portal.enrollment.service import (
-    MAX_HOURLY_COST_CENTS,
-    EnrollmentError,
-    calendar_for,
-    current_school_year,
-    parse_minutes,
-    school_years,
-)
+from portal.enrollment.reference import calendar_for, current_school_year, school_years
+from portal.enrollment.validation import MAX_HOURLY_COST_CENTS, parse_minutes
 
 PERIODS = ("full", "first", "second")
 WEEKDAYS = (0, 1, 2, 3, 4)

@@ -16,8 +16,9 @@ from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company, User
 from portal.core.spreadsheet import csv_bytes
-from portal.enrollment import service
-from portal.enrollment.service import EnrolmentData, ValidationContext
+from portal.enrollment import service, validation
+from portal.enrollment.base import EnrollmentError
+from portal.enrollment.validation import EnrolmentData, ValidationContext
 
 COLUMNS = ("employee_name", "employee_email", "job_title", "department", "language", "type", "start", "duration",
            "weekday", "hours_per_week", "funding", "sponsored_hours_per_week", "hourly_cost", "vog_status",
@@ -66,16 +67,16 @@ def template_csv() -> bytes:
 
 def _decode(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise service.EnrollmentError(_l("The file is saved as UTF-16 ('Unicode text'). Save it as 'CSV UTF-8 (comma delimited)' and upload it again."))
+        raise EnrollmentError(_l("The file is saved as UTF-16 ('Unicode text'). Save it as 'CSV UTF-8 (comma delimited)' and upload it again."))
     if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise service.EnrollmentError(_l("This is an Excel workbook, not a CSV file. In Excel choose Save as, 'CSV UTF-8 (comma delimited)'."))
+        raise EnrollmentError(_l("This is an Excel workbook, not a CSV file. In Excel choose Save as, 'CSV UTF-8 (comma delimited)'."))
     if b"\x00" in data[:4096]:
-        raise service.EnrollmentError(_l("This is not a text file. Upload the CSV template filled in."))
+        raise EnrollmentError(_l("This is not a text file. Upload the CSV template filled in."))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise service.EnrollmentError(_l("Line %(line)d is not UTF-8 text (the file is probably saved as 'CSV (semicolon/comma delimited)' in an older encoding). In Excel choose 'CSV UTF-8' and upload it again.", line=line)) from exc
+        raise EnrollmentError(_l("Line %(line)d is not UTF-8 text (the file is probably saved as 'CSV (semicolon/comma delimited)' in an older encoding). In Excel choose 'CSV UTF-8' and upload it again.", line=line)) from exc
     return text.removeprefix("\ufeff")
 
 
@@ -83,9 +84,9 @@ def _delimiter(header: str) -> str:
     counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=counts.get)
     if counts[best] == 0:
-        raise service.EnrollmentError(_l("We could not find separate columns in the first line. Keep the template's first line and separate the columns with commas or semicolons."))
+        raise EnrollmentError(_l("We could not find separate columns in the first line. Keep the template's first line and separate the columns with commas or semicolons."))
     if best in ("\t", "|"):
-        raise service.EnrollmentError(_l("The columns are separated by tabs or bars. Separate them with commas or semicolons (save as 'CSV UTF-8')."))
+        raise EnrollmentError(_l("The columns are separated by tabs or bars. Separate them with commas or semicolons (save as 'CSV UTF-8')."))
     return best
 
 
@@ -96,9 +97,9 @@ def _normal_header(name: str) -> str:
 def parse(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and (line number, cells) of every non-empty row, or EnrollmentError."""
     if not data.strip():
-        raise service.EnrollmentError(_l("The file is empty."))
+        raise EnrollmentError(_l("The file is empty."))
     if len(data) > MAX_FILE_BYTES:
-        raise service.EnrollmentError(_l("The file is larger than 2 MB. Split it into smaller files of at most %(rows)d rows.", rows=MAX_ROWS))
+        raise EnrollmentError(_l("The file is larger than 2 MB. Split it into smaller files of at most %(rows)d rows.", rows=MAX_ROWS))
     text = _decode(data)
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
     delimiter = _delimiter(first_line)
@@ -114,11 +115,11 @@ def parse(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
                 continue
             rows.append((reader.line_num, cells))
             if len(rows) > MAX_ROWS:
-                raise service.EnrollmentError(_l("The file has more than %(rows)d rows. Split it into smaller files.", rows=MAX_ROWS))
+                raise EnrollmentError(_l("The file has more than %(rows)d rows. Split it into smaller files.", rows=MAX_ROWS))
     except csv.Error as exc:
-        raise service.EnrollmentError(_l("Line %(line)d cannot be read as CSV (check its quotation marks).", line=reader.line_num)) from exc
+        raise EnrollmentError(_l("Line %(line)d cannot be read as CSV (check its quotation marks).", line=reader.line_num)) from exc
     if header is None:
-        raise service.EnrollmentError(_l("The file is empty."))
+        raise EnrollmentError(_l("The file is empty."))
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in COLUMNS]
     duplicate = sorted({c for c in header if header.count(c) > 1})
@@ -130,9 +131,9 @@ def parse(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
     if duplicate:
         problems.append(str(_l("Columns that appear twice: %(columns)s.", columns=", ".join(duplicate))))
     if problems:
-        raise service.EnrollmentError(" ".join(problems) + " " + str(_l("Start from the template: its first line names every column.")))
+        raise EnrollmentError(" ".join(problems) + " " + str(_l("Start from the template: its first line names every column.")))
     if not rows:
-        raise service.EnrollmentError(_l("The file has a header but no rows to import."))
+        raise EnrollmentError(_l("The file has a header but no rows to import."))
     return header, rows
 
 
@@ -143,7 +144,7 @@ def validate_rows(company: Company, rows: list[ImportRow]) -> ImportResult:
     seen: dict[tuple[str, int, str], int] = {}
     for row in rows:
         raw = {FIELD_OF.get(k, k): v for k, v in row.values.items()}
-        data, errors = service.validate_enrolment(raw, context)
+        data, errors = validation.validate_enrolment(raw, context)
         row.errors = {COLUMN_OF.get(k, k): v for k, v in errors.items()}
         if data is None:
             continue
@@ -162,7 +163,7 @@ def read_file(company: Company, data: bytes) -> ImportResult:
     """Parse and validate an uploaded CSV file."""
     try:
         header, cells = parse(data)
-    except service.EnrollmentError as error:
+    except EnrollmentError as error:
         return ImportResult(file_errors=[str(error)])
     rows = []
     for line, values in cells:
@@ -186,5 +187,5 @@ def read_file(company: Company, data: bytes) -> ImportResult:
 def import_rows(company: Company, actor: User, result: ImportResult):
     """Save every row of a fully valid result in one transaction."""
     if not result.ok:
-        raise service.EnrollmentError(_l("Nothing was imported: correct the rows marked below first."))
+        raise EnrollmentError(_l("Nothing was imported: correct the rows marked below first."))
     return service.create_enrolments(company, actor, result.valid, source="csv")

@@ -14,10 +14,11 @@ from markupsafe import Markup, escape
 from peewee import fn
 
 from portal.core import clock, ledger
-from portal.enrollment import service
+from portal.enrollment import reminders
+from portal.enrollment.base import OPEN_STATUSES
 from portal.enrollment.calendar import month_start
-from portal.enrollment.models import STATUSES, Document, Enrolment, HoursEntry, School
-from portal.enrollment.service import Calendars, SchoolYear, current_school_year, school_years
+from portal.enrollment.models import STATUSES, Document, Enrolment, HoursEntry, School, SchoolYear
+from portal.enrollment.reference import Calendars, current_school_year, school_years
 
 PLANNING = ("matched", "active", "completed", "submitted", "intake")
 
@@ -58,15 +59,21 @@ Placement.COLUMNS = (Enrolment.id, Enrolment.employee_name, Enrolment.job_title,
                      Enrolment.group_name, School.name)
 
 
-@dataclass
-class AmbassadorLine:
-    enrolment: Placement
-    school_name: str = ""
+@dataclass(kw_only=True)
+class HourFigures:
+    """The hour figures that one ambassador's line and the whole overview both carry."""
+
     planned_minutes: int = 0
-    reported_minutes: int = 0
     confirmed_minutes: int = 0
     confirmed_sponsored_minutes: int = 0
     value_cents: int = 0
+
+
+@dataclass
+class AmbassadorLine(HourFigures):
+    enrolment: Placement
+    school_name: str = ""
+    reported_minutes: int = 0
     to_report: int = 0
     awaiting: int = 0
     rejected: int = 0
@@ -83,18 +90,14 @@ class Todo:
 
 
 @dataclass
-class Overview:
+class Overview(HourFigures):
     year: SchoolYear | None
     years: list[SchoolYear]
     counts: dict[str, int]
     lines: list[AmbassadorLine]
     months: list[tuple[dt.date, int, int, int]]  # month, planned, awaiting, confirmed minutes
     todos: list[Todo] = field(default_factory=list)   # every open to-do, whoever's it is
-    planned_minutes: int = 0
-    confirmed_minutes: int = 0
-    confirmed_sponsored_minutes: int = 0
     confirmed_volunteered_minutes: int = 0
-    value_cents: int = 0
     unvalued: int = 0
 
     @property
@@ -139,7 +142,7 @@ def company_overview(company_id: int, *, year_id: int | None = None, today: dt.d
         unvalued += int(without_rate or 0) if status != "withdrawn" else 0
     shown = Enrolment.school_year == (year.id if year else 0)
     if year is not None and current is not None and year.id == current.id:
-        shown |= (Enrolment.starts_on > year.ends_on) | Enrolment.status.in_(service.OPEN_STATUSES)
+        shown |= (Enrolment.starts_on > year.ends_on) | Enrolment.status.in_(OPEN_STATUSES)
     shown &= Enrolment.company == company_id
     enrolments = [Placement(*row) for row in                                             # query 3
                   Enrolment.select(*Placement.COLUMNS)
@@ -281,8 +284,8 @@ def leader_figures(today: dt.date | None = None) -> LeaderFigures:
     for status, count in Enrolment.select(Enrolment.status, fn.COUNT(Enrolment.id)).group_by(Enrolment.status).tuples():
         counts[status] = count
     # The lists' own order is of no use to a count.
-    return LeaderFigures(counts, service.awaiting_confirmation_count(), service.vog_missing(today).order_by().count(),
-                         service.start_passed_not_active(today).order_by().count())
+    return LeaderFigures(counts, reminders.awaiting_confirmation_count(), reminders.vog_missing(today).order_by().count(),
+                         reminders.start_passed_not_active(today).order_by().count())
 
 
 # --- the SVG chart -----------------------------------------------------------------------

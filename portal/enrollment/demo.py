@@ -13,7 +13,7 @@ import unicodedata
 
 from portal.core import audit, clock
 from portal.core.db import atomic_write, utcnow
-from portal.enrollment import allowance, service
+from portal.enrollment import allowance, reference
 from portal.enrollment.calendar import (
     expected_sessions,
     placement_period,
@@ -61,7 +61,7 @@ def fill(context) -> None:
 
     rng = context.rng
     today = clock.today()
-    service.seed_reference_data()
+    reference.seed_reference_data()
     year = SchoolYear.get(SchoolYear.name == "2026-2027")
     with atomic_write():
         schools = []
@@ -72,7 +72,7 @@ def fill(context) -> None:
         # One school takes the common two-week May holiday.
         Closure.create(school_year=year, school=schools[1], kind="holiday", name="May holiday (second week)",
                                starts_on=dt.date(2027, 5, 3), ends_on=dt.date(2027, 5, 9))
-        calendars = service.Calendars([year])
+        calendars = reference.Calendars([year])
         now = utcnow()
 
         rows: list[dict] = []
@@ -192,7 +192,7 @@ def _history(context, current, schools, current_rows: list[dict]) -> None:
                                  allowance_monthly_cents=current.allowance_monthly_cents)
         Closure.insert_many([{"school_year": year.id, "school": None, "kind": c.kind, "name": c.name,
                               "starts_on": c.starts_on - shift, "ends_on": c.ends_on - shift} for c in closures]).execute()
-        calendar = service.Calendars([year]).get(year.id)
+        calendar = reference.Calendars([year]).get(year.id)
         starts_on, ends_on = placement_period(calendar, "first", "full")
         rows = [{**row, "school_year": year.id, "start_half": "first", "duration": "full", "starts_on": starts_on,
                  "ends_on": ends_on, "status": "completed", "vog_status": "received",

@@ -26,7 +26,7 @@ import secrets
 import unicodedata
 
 import peewee
-from flask import Response, current_app, send_file
+from flask import Response, abort, current_app, send_file
 from flask_babel import lazy_gettext as _l
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PdfReadError, PyPdfError
@@ -42,8 +42,8 @@ from pypdf.generic import (
 
 from portal.core import audit
 from portal.core.db import atomic_write, database, utcnow
+from portal.enrollment.base import SESSION_ENDED, EnrollmentError
 from portal.enrollment.models import DOCUMENT_KINDS, Document, Enrolment
-from portal.enrollment.service import SESSION_ENDED, EnrollmentError
 
 log = logging.getLogger("portal.enrollment.documents")
 
@@ -330,8 +330,6 @@ def _served_bytes(path: str) -> bytes | None:
 def send(document: Document) -> Response:
     """The PDF as a download that no browser renders in the portal's origin, and that
     holds no active content even if it was stored before uploads were rewritten."""
-    from flask import abort
-
     try:
         path = _path(document.stored_name)
     except ValueError:

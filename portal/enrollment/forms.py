@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.core.forms import LANGUAGE_CHOICES, FlaskForm
-from portal.enrollment.service import (
+from portal.enrollment.base import (
     CLOSURE_LABELS,
     DURATION_LABELS,
     FUNDING_LABELS,

@@ -10,22 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import peewee
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from portal.accounts.models import Company, User
-from portal.core import audit, clock, ledger, mail
+from portal.core import audit, clock, hooks, ledger, mail
 from portal.core.contributions import Contribution
 from portal.core.db import atomic_write, database, utcnow
 from portal.enrollment import allowance
+from portal.enrollment.base import EnrollmentError
 from portal.enrollment.calendar import split_minutes, value_cents
 from portal.enrollment.models import MAX_SESSION_MINUTES, Enrolment, HoursEntry, School
-from portal.enrollment.service import Calendars, EnrollmentError, _hr_recipients
+from portal.enrollment.reference import Calendars
+from portal.enrollment.reminders import _hr_recipients
 
 REPORTABLE_ENROLMENT = ("active", "completed", "withdrawn")
 OPEN_FOR_REPORT = ("planned", "rejected")
@@ -319,8 +320,7 @@ def correct_entry(entry_id: int, actor: User, reason: str, new_minutes: int | No
                      before=original.minutes, after=new_minutes, on_statement=is_on_issued_statement(original))
         keys = [contribution_key(original.id)]
         if original.locked_at is not None:
-            for listener in current_app.extensions.get("portal.enrollment.correction_listeners", []):
-                listener(keys, reason)
+            hooks.collect(hooks.HOURS_CORRECTED, keys, reason)
     return reversal, correction
 
 
@@ -414,12 +414,6 @@ def lock_entries(entry_ids: Iterable[int]) -> int:
     return (HoursEntry.update(locked_at=utcnow())
             .where(HoursEntry.id.in_(ids) & (HoursEntry.status == "confirmed") & HoursEntry.locked_at.is_null())
             .execute())
-
-
-def register_correction_listener(app, listener: Callable[[list[str], str], None]) -> None:
-    """`listener(contribution_keys, reason)` runs inside the correction's transaction when a
-    row that is on an issued statement gets a reversal."""
-    app.extensions.setdefault("portal.enrollment.correction_listeners", []).append(listener)
 
 
 def contributions(company_id: int | None, start: dt.date | None, end: dt.date | None) -> list[Contribution]:

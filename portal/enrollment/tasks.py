@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 
 from portal.core import clock, tasks
-from portal.enrollment import allowance, service
+from portal.enrollment import allowance, reminders
 
 log = logging.getLogger("portal.enrollment")
 
@@ -15,7 +15,7 @@ log = logging.getLogger("portal.enrollment")
 @tasks.periodic(tasks.crontab(minute="15", hour="5"))
 def remind_daily() -> int:
     """Every morning (05:15 UTC): VOG reminders for placements starting within two weeks, each once."""
-    count = service.send_vog_reminders()
+    count = reminders.send_vog_reminders()
     log.info("VOG reminders sent: %d", count)
     return count
 

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from portal.enrollment import service as enrollment
+from portal.enrollment import reference, schools
 from portal.enrollment.models import AllowanceCap, Enrolment, SchoolYear
 
 
@@ -21,7 +21,7 @@ from portal.enrollment.models import AllowanceCap, Enrolment, SchoolYear
 def seeded(app):
     """The migration seeds the calendar; PostgreSQL test runs truncate it, so seed again."""
     with app.test_request_context():
-        enrollment.seed_reference_data()
+        reference.seed_reference_data()
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_the_figures_change_when_the_school_calendar_changes(app, client, leader
     assert "€16,400.00" in before  # 41 Tuesdays x 8 hours x €50
 
     with app.test_request_context():
-        enrollment.add_closure(leader, year, "holiday", "Extra study week", dt.date(2027, 3, 6), dt.date(2027, 3, 14))
+        schools.add_closure(leader, year, "holiday", "Extra study week", dt.date(2027, 3, 6), dt.date(2027, 3, 14))
     after = text(client.get("/en/what-does-it-cost?weekday=1&hourly_cost=50"))
     assert cells(after, "full")[3:] == ["40", "38 to 40", "228 to 320 hours"]
     assert cells(after, "second")[3:] == ["21", "19 to 21", "114 to 168 hours"]
@@ -77,7 +77,7 @@ def test_the_figures_change_when_the_school_calendar_changes(app, client, leader
     assert "Extra study week" in after
 
     with app.test_request_context():  # school starts a week later
-        enrollment.save_school_year(leader, {"name": year.name, "starts_on": dt.date(2026, 9, 7),
+        schools.save_school_year(leader, {"name": year.name, "starts_on": dt.date(2026, 9, 7),
                                              "ends_on": year.ends_on, "half_starts_on": year.half_starts_on}, year)
     later = text(client.get("/en/what-does-it-cost"))
     assert cells(later, "first")[1:] == ["Sep 7, 2026", "Jan 31, 2027", "18", "18", "108 to 144 hours"]

@@ -36,9 +36,9 @@ def request_context(app):
 @pytest.fixture(autouse=True)
 def seeded(app, request_context):
     """The migration seeds the calendar; PostgreSQL test runs truncate it, so seed again."""
-    from portal.enrollment import service
+    from portal.enrollment import reference
 
-    service.seed_reference_data()
+    reference.seed_reference_data()
 
 
 @pytest.fixture
@@ -58,9 +58,9 @@ def year(app):
 
 @pytest.fixture
 def school(app, leader):
-    from portal.enrollment import service
+    from portal.enrollment import schools
 
-    return service.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
+    return schools.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
                                         "postcode": "3562 JT", "city": "Utrecht", "coordinator_name": "Ic Klimop",
                                         "coordinator_email": "ic@klimop.nl"})
 
@@ -68,12 +68,12 @@ def school(app, leader):
 @pytest.fixture
 def enrol(app):
     """Enrol through the service as the company's admin; `status` walks the workflow there."""
-    from portal.enrollment import service
+    from portal.enrollment import service, validation
 
     def make(company, *, status="submitted", leader=None, school=None, **overrides):
         overrides.setdefault("employee_email", f"person{make.counter}@{company.legal_name.split()[0].lower()}.nl")
         make.counter += 1
-        data, errors = service.validate_enrolment(valid_raw(**overrides), service.ValidationContext.load(company))
+        data, errors = validation.validate_enrolment(valid_raw(**overrides), validation.ValidationContext.load(company))
         assert not errors, errors
         enrolment = service.create_enrolment(company, company.admin, data)
         path = {"submitted": [], "intake": ["intake"], "matched": ["intake", "matched"],

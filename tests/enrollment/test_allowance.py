@@ -26,12 +26,12 @@ def volunteer(hr, enrol, leader, school, today):
 
 
 def _cap(leader, year, **values):
-    from portal.enrollment import service
+    from portal.enrollment import schools
 
     defaults = {"year": year, "per_month_cents": 21000, "per_year_cents": 210000, "per_hour_cents": 560,
                 "per_hour_under_21_cents": 330, "source": "test"}
     defaults.update(values)
-    return service.save_cap(leader, defaults)
+    return schools.save_cap(leader, defaults)
 
 
 def test_one_line_per_active_month_and_building_again_adds_nothing(volunteer, leader):
@@ -149,7 +149,7 @@ def test_export_marks_lines_and_the_batch_downloads_again(volunteer, leader, lea
 
 
 def test_formulas_in_names_are_neutralised_in_the_export():
-    from portal.enrollment.allowance import safe_cell
+    from portal.enrollment.allowance_export import safe_cell
 
     assert safe_cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
     assert safe_cell("+31 6") == "'+31 6"

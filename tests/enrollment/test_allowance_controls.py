@@ -36,9 +36,9 @@ def vera(hr, enrol, leader, school, today):
 
 
 def _caps_2026(leader, per_hour_cents=560):
-    from portal.enrollment import service
+    from portal.enrollment import schools
 
-    return service.save_cap(leader, {"year": 2026, "per_month_cents": 21000, "per_year_cents": 210000,
+    return schools.save_cap(leader, {"year": 2026, "per_month_cents": 21000, "per_year_cents": 210000,
                                      "per_hour_cents": per_hour_cents, "per_hour_under_21_cents": 330,
                                      "source": "entered by the leader"})
 
@@ -129,7 +129,7 @@ def test_an_ambassador_under_21_is_held_to_the_under_21_limit(hr, enrol, leader,
 # --- 2026: no limits until the leader enters them ---------------------------------------------
 
 def test_2026_has_no_limits_until_the_leader_enters_them_and_nothing_is_paid_before(vera, leader, leader_client):
-    from portal.enrollment import allowance
+    from portal.enrollment import allowance, allowance_export
     from portal.enrollment.models import AllowanceCap
 
     assert not AllowanceCap.select().where(AllowanceCap.year == 2026).exists()
@@ -141,7 +141,7 @@ def test_2026_has_no_limits_until_the_leader_enters_them_and_nothing_is_paid_bef
     assert "No allowance limits entered for 2026: enter them before paying." in page
     assert "No limits entered for 2026" in page  # in the line itself, where the hourly limit would be
     with pytest.raises(allowance.EnrollmentError, match="no allowance limits entered for 2026"):
-        allowance.export_open(leader, SEPTEMBER, OCTOBER)
+        allowance_export.export_open(leader, SEPTEMBER, OCTOBER)
     with pytest.raises(allowance.EnrollmentError, match="No allowance limits entered for 2026"):
         allowance.decide(_line(SEPTEMBER).id, leader, "fixed_monthly", "Fixed fee")
     refused = leader_client.post("/leader/allowances", data={"action": "export", "month_from": "2026-09",
@@ -167,12 +167,12 @@ def test_2026_has_no_limits_until_the_leader_enters_them_and_nothing_is_paid_bef
 # --- the leader's decision --------------------------------------------------------------------
 
 def test_a_warned_line_is_exported_only_after_a_decision_and_the_export_names_it(vera, leader, leader_client):
-    from portal.enrollment import allowance
+    from portal.enrollment import allowance, allowance_export
 
     _caps_2026(leader)
     allowance.build_ledger(leader, TODAY)
     with pytest.raises(allowance.EnrollmentError) as refused:
-        allowance.export_open(leader, SEPTEMBER, OCTOBER, language="en")
+        allowance_export.export_open(leader, SEPTEMBER, OCTOBER, language="en")
     message = str(refused.value)
     assert "Vera Visser (2026-09)" in message and "Vera Visser (2026-10)" in message
     response = leader_client.post("/leader/allowances", data={"action": "export", "month_from": "2026-09",
@@ -239,7 +239,7 @@ def test_a_decision_needs_a_reason_and_a_refused_one_keeps_what_was_typed(vera, 
 
 
 def test_reduce_and_do_not_pay_change_what_is_paid_and_the_books(vera, leader):
-    from portal.enrollment import allowance
+    from portal.enrollment import allowance, allowance_export
 
     _caps_2026(leader)
     allowance.build_ledger(leader, TODAY)
@@ -253,8 +253,8 @@ def test_reduce_and_do_not_pay_change_what_is_paid_and_the_books(vera, leader):
     _books_agree()
     # November (4 x 6 h = 24 h, 6.67 an hour) still waits for its decision.
     with pytest.raises(allowance.EnrollmentError, match=r"Vera Visser \(2026-11\)"):
-        allowance.export_open(leader, SEPTEMBER, dt.date(2026, 11, 1), language="en")
-    _batch, data = allowance.export_open(leader, SEPTEMBER, OCTOBER, language="en")
+        allowance_export.export_open(leader, SEPTEMBER, dt.date(2026, 11, 1), language="en")
+    _batch, data = allowance_export.export_open(leader, SEPTEMBER, OCTOBER, language="en")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert [(r["month"], r["amount_eur"]) for r in rows] == [("2026-09", "145.60")]
     assert _line(OCTOBER).status == "open"  # not paid: never in a payment file
@@ -265,7 +265,7 @@ def test_reduce_and_do_not_pay_change_what_is_paid_and_the_books(vera, leader):
 # --- a line follows reversals of its hours ----------------------------------------------------
 
 def test_a_reversal_before_export_recomputes_the_line(vera, leader):
-    from portal.enrollment import allowance, hours
+    from portal.enrollment import allowance, allowance_export, hours
 
     _caps_2026(leader)
     allowance.build_ledger(leader, TODAY)
@@ -284,7 +284,7 @@ def test_a_reversal_before_export_recomputes_the_line(vera, leader):
     assert october.decision_stale and october.needs_decision
     assert "Hours were reversed after this decision: decide again." in october.notes
     with pytest.raises(allowance.EnrollmentError, match=r"Vera Visser \(2026-10\)"):
-        allowance.export_open(leader, SEPTEMBER, OCTOBER, language="en")
+        allowance_export.export_open(leader, SEPTEMBER, OCTOBER, language="en")
     assert _allowance_total(vera.company_id) == 11200 + 16000 + 16000
     _books_agree()
 
@@ -306,12 +306,12 @@ def test_a_month_whose_hours_are_all_reversed_before_export_loses_its_line(vera,
 
 
 def test_a_reversal_after_export_blocks_the_line_from_further_payment(vera, leader, leader_client):
-    from portal.enrollment import allowance, hours
+    from portal.enrollment import allowance, allowance_export, hours
 
     _caps_2026(leader)
     allowance.build_ledger(leader, TODAY)
     allowance.decide(_line(SEPTEMBER).id, leader, "fixed_monthly", "Fixed fee, no hourly rate agreed")
-    batch, _data = allowance.export_open(leader, SEPTEMBER, SEPTEMBER, language="en")
+    batch, _data = allowance_export.export_open(leader, SEPTEMBER, SEPTEMBER, language="en")
     assert (_line(SEPTEMBER).status, _line(SEPTEMBER).minutes) == ("exported", 26 * 60)
     # After the payment file went out, two sessions turn out not to have happened: 26 h became 14 h.
     september = _confirmed(vera, SEPTEMBER)
@@ -332,11 +332,11 @@ def test_a_reversal_after_export_blocks_the_line_from_further_payment(vera, lead
     with pytest.raises(allowance.EnrollmentError, match="already exported"):
         allowance.decide(line.id, leader, "fixed_monthly", "Pay again")
     allowance.decide(_line(OCTOBER).id, leader, "fixed_monthly", "Fixed fee, no hourly rate agreed")
-    next_batch, data = allowance.export_open(leader, SEPTEMBER, OCTOBER, language="en")
+    next_batch, data = allowance_export.export_open(leader, SEPTEMBER, OCTOBER, language="en")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert [(r["month"], r["amount_eur"]) for r in rows] == [("2026-10", "160.00")]
     assert next_batch != batch and _line(SEPTEMBER).export_batch == batch
     # The earlier batch, downloaded again, says the line is blocked.
-    again = list(csv.DictReader(io.StringIO(allowance.batch_csv(batch, "en").decode("utf-8-sig"))))
+    again = list(csv.DictReader(io.StringIO(allowance_export.batch_csv(batch, "en").decode("utf-8-sig"))))
     assert "Blocked from further payment" in again[0]["warnings"]
     _books_agree()

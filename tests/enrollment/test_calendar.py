@@ -30,9 +30,9 @@ TWO_WEEK_MAY = (dt.date(2027, 5, 3), dt.date(2027, 5, 9))
 
 @pytest.fixture
 def calendar(year):
-    from portal.enrollment import service
+    from portal.enrollment import reference
 
-    return service.calendar_for(year)
+    return reference.calendar_for(year)
 
 
 @pytest.fixture
@@ -109,11 +109,11 @@ def test_a_thematic_series_is_three_lessons(calendar):
 
 
 def test_a_school_of_its_own_gets_its_own_days_off(year, school, leader):
-    from portal.enrollment import service
+    from portal.enrollment import reference, schools
 
-    service.add_closure(leader, year, "day_off", "Studiedag", dt.date(2026, 11, 24), dt.date(2026, 11, 24), school)
-    regional = service.calendar_for(year)
-    own = service.calendar_for(year, school)
+    schools.add_closure(leader, year, "day_off", "Studiedag", dt.date(2026, 11, 24), dt.date(2026, 11, 24), school)
+    regional = reference.calendar_for(year)
+    own = reference.calendar_for(year, school)
     assert regional.is_school_day(dt.date(2026, 11, 24))
     assert not own.is_school_day(dt.date(2026, 11, 24))
 

@@ -35,14 +35,14 @@ def _race(app, fn, workers: int = 2) -> list:
 
 
 def test_two_tabs_enrol_the_same_person_once(app, hr):
-    from portal.enrollment import service
+    from portal.enrollment import base, service, validation
     from portal.enrollment.models import Enrolment
 
-    context = service.ValidationContext.load(hr)
-    items = [service.validate_enrolment(valid_raw(job_title=f"Tab {n}"), context)[0] for n in range(2)]
+    context = validation.ValidationContext.load(hr)
+    items = [validation.validate_enrolment(valid_raw(job_title=f"Tab {n}"), context)[0] for n in range(2)]
     results = _race(app, lambda i: service.create_enrolment(hr, hr.admin, items[i]))
     assert sum(isinstance(r, Enrolment) for r in results) == 1
-    assert sum(isinstance(r, service.EnrollmentError) for r in results) == 1, results
+    assert sum(isinstance(r, base.EnrollmentError) for r in results) == 1, results
     assert Enrolment.select().count() == 1
 
 

@@ -14,7 +14,7 @@ from tests.enrollment.conftest import TODAY
 def bulk_ambassadors(company, count: int, school, leader) -> None:
     """`count` active ambassadors with a register each (insert_many, like the demo)."""
     from portal.core.db import utcnow
-    from portal.enrollment import service
+    from portal.enrollment import reference
     from portal.enrollment.calendar import split_minutes, value_cents
     from portal.enrollment.models import Enrolment, HoursEntry, SchoolYear
 
@@ -32,7 +32,7 @@ def bulk_ambassadors(company, count: int, school, leader) -> None:
     } for n in range(count)]
     for start in range(0, len(rows), 500):
         Enrolment.insert_many(rows[start:start + 500]).execute()
-    calendars = service.Calendars([year])
+    calendars = reference.Calendars([year])
     entries = []
     for enrolment in Enrolment.select().where(Enrolment.company == company.id):
         for index, day in enumerate(calendars.sessions(enrolment)[:12]):

@@ -9,7 +9,7 @@ import html
 import re
 
 from portal.core import clock
-from portal.enrollment import hours, service
+from portal.enrollment import hours, reference, validation
 from portal.enrollment.models import User
 
 D = dt.date
@@ -35,11 +35,11 @@ def test_the_hours_queue_does_not_tick_absences(app, leader, leader_client, hr, 
 
 def test_a_start_month_that_has_passed_is_not_offered(app, hr, year, monkeypatch):
     december = D(2026, 12, 2)
-    offered = [value for value, _label in service.start_options(today=december)]
+    offered = [value for value, _label in validation.start_options(today=december)]
     assert "2026-09" not in offered and "2027-02" in offered
-    assert [value for value, _label in service.start_options(today=D(2026, 9, 1))][:2] == ["2026-09", "2027-02"]
+    assert [value for value, _label in validation.start_options(today=D(2026, 9, 1))][:2] == ["2026-09", "2027-02"]
     # An enrolment that already starts in September keeps its start on its form.
-    assert "2026-09" in [value for value, _label in service.start_options(today=december, keep="2026-09")]
+    assert "2026-09" in [value for value, _label in validation.start_options(today=december, keep="2026-09")]
 
     monkeypatch.setattr(clock, "today", lambda: december)
     page = text(hr.client.get("/ambassadors/new", headers={"Accept-Language": "en"}))
@@ -78,4 +78,4 @@ def test_seeded_holidays_are_named_in_the_readers_language(app, leader, leader_c
         assert english not in page, english
     assert "Herfstvakantie" in page and "Tweede Pinksterdag" in page
     # A name the leader typed is shown as typed.
-    assert service.closure_name("Studiedag OBS Zon") == "Studiedag OBS Zon"
+    assert reference.closure_name("Studiedag OBS Zon") == "Studiedag OBS Zon"

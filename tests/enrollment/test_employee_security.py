@@ -328,12 +328,12 @@ def test_a_changed_address_ends_the_employee_s_sessions_and_links(app, hr, enrol
 def clock_at(monkeypatch):
     """Move the enrolment service's clock: clock_at(minutes=...) after the real now."""
     from portal.core.db import utcnow
-    from portal.enrollment import service
+    from portal.enrollment import access
 
     start = utcnow()
 
     def move(**delta):
-        monkeypatch.setattr(service, "utcnow", lambda: start + dt.timedelta(**delta))
+        monkeypatch.setattr(access, "utcnow", lambda: start + dt.timedelta(**delta))
 
     return move
 
@@ -396,8 +396,8 @@ def test_a_stranger_asking_for_a_link_leaves_the_mailed_one_working(app, enrolme
 
 def test_a_request_that_raced_the_address_change_saves_nothing(app, hr, enrolment, ambassador_client):
     from portal.enrollment import documents, service
+    from portal.enrollment.base import EnrollmentError
     from portal.enrollment.models import Document, Enrolment
-    from portal.enrollment.service import EnrollmentError
 
     ambassador_client(enrolment)
     seen_by_the_session = Enrolment.get_by_id(enrolment.id)  # loaded before HR's change landed

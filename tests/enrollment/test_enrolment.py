@@ -94,13 +94,13 @@ def test_duplicate_enrolment_for_an_overlapping_period_is_refused(hr):
 
 def test_the_unique_slot_catches_a_race_the_lookup_missed(hr, app):
     """Two requests that both validated before either saved: the database refuses the second."""
-    from portal.enrollment import service
+    from portal.enrollment import base, service, validation
 
-    context = service.ValidationContext.load(hr)
-    first, _ = service.validate_enrolment(valid_raw(), context)
-    second, _ = service.validate_enrolment(valid_raw(job_title="Other"), context)
+    context = validation.ValidationContext.load(hr)
+    first, _ = validation.validate_enrolment(valid_raw(), context)
+    second, _ = validation.validate_enrolment(valid_raw(job_title="Other"), context)
     service.create_enrolment(hr, hr.admin, first)
-    with pytest.raises(service.EnrollmentError, match="overlapping period"):
+    with pytest.raises(base.EnrollmentError, match="overlapping period"):
         service.create_enrolment(hr, hr.admin, second)
     assert _count() == 1
 
@@ -146,24 +146,24 @@ def test_the_form_offers_september_and_february_starts(hr, today):
 
 
 def test_parsing_what_people_type():
-    from portal.enrollment import service
+    from portal.enrollment import base, validation
 
-    assert service.parse_minutes("7,5") == 450
-    assert service.parse_minutes("7.25") == 435
-    assert service.parse_minutes("6:45") == 405
-    assert service.parse_minutes(" 8 uur ") == 480
-    with pytest.raises(service.EnrollmentError):
-        service.parse_minutes("7,333")
-    assert service.parse_weekday("Dinsdag") == 1
-    assert service.parse_weekday("5") == 4
-    assert service.parse_start("september 2026") == (2026, 9)
-    assert service.parse_start("02-2027") == (2027, 2)
-    assert service.parse_start("2026-09-01") == (2026, 9)
+    assert validation.parse_minutes("7,5") == 450
+    assert validation.parse_minutes("7.25") == 435
+    assert validation.parse_minutes("6:45") == 405
+    assert validation.parse_minutes(" 8 uur ") == 480
+    with pytest.raises(base.EnrollmentError):
+        validation.parse_minutes("7,333")
+    assert validation.parse_weekday("Dinsdag") == 1
+    assert validation.parse_weekday("5") == 4
+    assert validation.parse_start("september 2026") == (2026, 9)
+    assert validation.parse_start("02-2027") == (2027, 2)
+    assert validation.parse_start("2026-09-01") == (2026, 9)
     # Digits of other scripts are not read as numbers (a CSV with "٨" hours is refused, not guessed).
     for typed in ("٨", "７:３０", "٥"):
-        with pytest.raises(service.EnrollmentError):
-            service.parse_minutes(typed)
-    with pytest.raises(service.EnrollmentError):
-        service.parse_weekday("٣")
-    with pytest.raises(service.EnrollmentError):
-        service.parse_start("٠٩-٢٠٢٦")
+        with pytest.raises(base.EnrollmentError):
+            validation.parse_minutes(typed)
+    with pytest.raises(base.EnrollmentError):
+        validation.parse_weekday("٣")
+    with pytest.raises(base.EnrollmentError):
+        validation.parse_start("٠٩-٢٠٢٦")

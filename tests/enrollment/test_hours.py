@@ -176,12 +176,13 @@ def test_confirmed_hours_are_contributions_with_their_basis(placement, leader, h
 
 
 def test_statements_lock_rows_and_hear_about_corrections(app, placement, leader, hr):
+    from portal.core import hooks
     from portal.enrollment import hours
 
     (entry,) = _past(placement, 1)
     hours.report_sessions(placement, [hours.SessionReport(entry.id, True, 480)], actor=hr.admin, via="hr")
     heard = []
-    hours.register_correction_listener(app, lambda keys, reason: heard.append((keys, reason)))
+    hooks.connect(app, hooks.HOURS_CORRECTED, lambda keys, reason: heard.append((keys, reason)))
     assert hours.lock_entries([entry.id]) == 0  # not confirmed yet: nothing to lock
     hours.decide_entries([entry.id], leader, approve=True)
     assert hours.lock_entries([entry.id]) == 1
@@ -191,23 +192,23 @@ def test_statements_lock_rows_and_hear_about_corrections(app, placement, leader,
 
 
 def test_matching_plans_sessions_and_a_new_day_off_replans_them(placement, leader, year, school):
-    from portal.enrollment import hours, service
+    from portal.enrollment import hours, schools
     from portal.enrollment.models import Closure
 
     day = dt.date(2027, 3, 2)  # a Tuesday
     assert any(e.worked_on == day for e in hours.register(placement))
-    service.add_closure(leader, year, "day_off", "Studiedag", day, day, school)
+    schools.add_closure(leader, year, "day_off", "Studiedag", day, day, school)
     assert not any(e.worked_on == day for e in hours.register(placement))
-    service.remove_closure(leader, Closure.get(Closure.name == "Studiedag"))
+    schools.remove_closure(leader, Closure.get(Closure.name == "Studiedag"))
     assert any(e.worked_on == day for e in hours.register(placement))
 
 
 def test_reported_sessions_survive_a_new_closure(placement, leader, year, hr):
-    from portal.enrollment import hours, service
+    from portal.enrollment import hours, schools
 
     (entry,) = _past(placement, 1)
     hours.report_sessions(placement, [hours.SessionReport(entry.id, True, 480)], actor=hr.admin, via="hr")
-    service.add_closure(leader, year, "day_off", "Late notice", entry.worked_on, entry.worked_on)
+    schools.add_closure(leader, year, "day_off", "Late notice", entry.worked_on, entry.worked_on)
     assert _row(entry.id).status == "reported"
 
 

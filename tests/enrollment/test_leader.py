@@ -50,31 +50,31 @@ def test_the_leader_keeps_a_school_calendar(leader_client, year):
 
 
 def test_dates_of_a_school_year_in_use_cannot_move(hr, enrol, leader, year):
-    from portal.enrollment import service
+    from portal.enrollment import base, schools
 
     enrol(hr)
-    with pytest.raises(service.EnrollmentError, match="can no longer change"):
-        service.save_school_year(leader, {"name": year.name, "starts_on": dt.date(2026, 9, 7), "ends_on": year.ends_on,
+    with pytest.raises(base.EnrollmentError, match="can no longer change"):
+        schools.save_school_year(leader, {"name": year.name, "starts_on": dt.date(2026, 9, 7), "ends_on": year.ends_on,
                                           "half_starts_on": year.half_starts_on}, year)
     # The allowance per month may change.
-    service.save_school_year(leader, {"name": year.name, "starts_on": year.starts_on, "ends_on": year.ends_on,
+    schools.save_school_year(leader, {"name": year.name, "starts_on": year.starts_on, "ends_on": year.ends_on,
                                       "half_starts_on": year.half_starts_on, "allowance_monthly_cents": 17000}, year)
 
 
 def test_vog_reminders_go_once_two_weeks_before_the_start(app, make_company, enrol, leader, outbox):
-    from portal.enrollment import service
+    from portal.enrollment import reminders
 
     company = make_company("Acme")
     soon = enrol(company, start="2027-02", duration="half", vog_status="requested", vog_date="2026-11-01",
                  employee_email="soon@acme.nl")
     enrol(company, start="2027-02", duration="half", employee_email="fine@acme.nl")  # VOG received
-    assert service.send_vog_reminders(today=dt.date(2027, 1, 10)) == 0  # three weeks ahead: not yet
-    assert service.send_vog_reminders(today=dt.date(2027, 1, 20)) == 1
+    assert reminders.send_vog_reminders(today=dt.date(2027, 1, 10)) == 0  # three weeks ahead: not yet
+    assert reminders.send_vog_reminders(today=dt.date(2027, 1, 20)) == 1
     assert "VOG" in outbox.last("soon@acme.nl").subject
     assert outbox.last(company.admin.email).subject == f"Reminder: VOG of {soon.employee_name}"
     assert "VOG still missing for 1 ambassador" in outbox.last(leader.email).subject
-    assert service.send_vog_reminders(today=dt.date(2027, 1, 21)) == 0  # once
-    assert [e.id for e in service.vog_missing(dt.date(2027, 1, 20))] == [soon.id]
+    assert reminders.send_vog_reminders(today=dt.date(2027, 1, 21)) == 0  # once
+    assert [e.id for e in reminders.vog_missing(dt.date(2027, 1, 20))] == [soon.id]
 
 
 def test_the_remind_command_and_the_visible_list(app, make_company, enrol, leader, leader_client, monkeypatch, outbox):
