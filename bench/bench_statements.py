@@ -34,7 +34,7 @@ def _median_seconds(fn, repeat: int = REPEAT) -> float:
 def _snapshot(hours: int, extras: int = 4, language: str = "nl") -> dict:
     """A statement's data: `hours` hour lines (one in six volunteered) and up to 4 money/material lines."""
     from portal.core.contributions import Contribution
-    from portal.statements import periods, service
+    from portal.statements import periods, snapshots
 
     company = {"id": 1, "name": "Bouwgroep Domstad B.V.", "street": "Vredenburg 40", "postcode": "3511 BD",
                "city": "Utrecht", "kvk": "30000000"}
@@ -61,10 +61,10 @@ def _snapshot(hours: int, extras: int = 4, language: str = "nl") -> dict:
                      description="Laptops for group 8", value_cents=189_900, basis="market_value",
                      classification="gift", method="in_kind"),
     ][:extras]
-    rows = [service.line_of(c) for c in sorted(found + extras, key=lambda c: (c.on, c.kind, c.key))]
-    return {"version": service.SNAPSHOT_VERSION, "number": "OA-2026-0001", "issued_on": "2026-11-28",
-            "language": language, "period": periods.calendar_year(2026).as_dict(), "issuer": service.issuer(),
-            "company": company, "replaces": None, "lines": rows, "sroi": [], "totals": service.totals_of(rows, [])}
+    rows = [snapshots.line_of(c) for c in sorted(found + extras, key=lambda c: (c.on, c.kind, c.key))]
+    return {"version": snapshots.SNAPSHOT_VERSION, "number": "OA-2026-0001", "issued_on": "2026-11-28",
+            "language": language, "period": periods.calendar_year(2026).as_dict(), "issuer": snapshots.issuer(),
+            "company": company, "replaces": None, "lines": rows, "sroi": [], "totals": snapshots.totals_of(rows, [])}
 
 
 def _synthetic_source(company_ids: list[int]):
@@ -153,7 +153,8 @@ def _pages(data: bytes) -> int:
 def _issue_everything(app, scale: int) -> tuple[int, float, bool, int]:
     from portal import demo
     from portal.accounts.models import Company
-    from portal.core.contributions import contributions, register_source
+    from portal.core import hooks
+    from portal.core.contributions import contributions
     from portal.statements import periods, service
 
     steps = demo.DEMO_STEPS
@@ -165,7 +166,7 @@ def _issue_everything(app, scale: int) -> tuple[int, float, bool, int]:
     period = periods.calendar_year(2026)
     synthetic = not contributions(None, period.start, period.end)
     if synthetic:
-        register_source(app, _synthetic_source([c.id for c in Company.select(Company.id)]))
+        hooks.connect(app, hooks.CONTRIBUTIONS, _synthetic_source([c.id for c in Company.select(Company.id)]))
     companies = Company.select().count()
     start = time.perf_counter()
     result = service.issue_bulk(period, today=dt.date(2027, 1, 4))

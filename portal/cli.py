@@ -2,48 +2,48 @@
 
 from __future__ import annotations
 
-import functools
+import importlib
+import logging
 import os
 import sys
+from urllib.parse import urlsplit
 
 import click
+from flask import current_app
 from flask.cli import ScriptInfo
+from playhouse.migrations import Runner, template
+from playhouse.schema_diff import diff_models
 
+import portal
 from portal import all_models, create_app
-from portal.core.db import database, release
+from portal import demo as demo_data
+from portal.accounts import service as accounts
+from portal.config import SETTINGS
+from portal.content import check as content_checks
+from portal.core import audit, ledger, tasks
+from portal.core import backup as backups
+from portal.core.commands import with_app
+from portal.core.db import database
+from portal.enrollment.views import bp as enrollment_bp
+from portal.reconcile import bank_import, banks, line_matching
+from portal.reconcile import stripe_sync as sync
+from portal.statements.cli import group as statements_group
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
-
-
-def with_app(fn):
-    """Run the command inside an application context with a database connection."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        app = create_app()
-        with app.app_context():  # url_for builds on PORTAL_BASE_URL (core/urls.py)
-            database.connect(reuse_if_open=True)
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                release()
-
-    return wrapper
 
 
 @click.group()
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """OnderwijsAmbassadeurs employer portal."""
-    # Flask's own command groups (blueprints' `bp.cli`) find the app through this object.
-    ctx.obj = ScriptInfo(create_app=lambda: create_app())
+    # Flask's own command groups (blueprints' `bp.cli`) and core/commands.with_app find the app
+    # through this object; the factory is looked up when called (a test may put its own there).
+    ctx.obj = ScriptInfo(create_app=lambda: portal.create_app())
 
 
 # --- database ---------------------------------------------------------------------------
 
 def runner():
-    from playhouse.migrations import Runner
-
     return Runner(database.obj, MIGRATIONS_DIR)
 
 
@@ -81,11 +81,6 @@ def db_status() -> None:
 @with_app
 def db_makemigration(name: str, modules: tuple[str, ...]) -> None:
     """Write a migration for the difference between the models and the migrated database."""
-    import importlib
-
-    from playhouse.migrations import template
-    from playhouse.schema_diff import diff_models
-
     upgrade_database()
     models = [m for module in modules for m in importlib.import_module(module).MODELS] if modules else all_models()
     diff = diff_models(database.obj, models)
@@ -104,12 +99,10 @@ def db_makemigration(name: str, modules: tuple[str, ...]) -> None:
 @with_app
 def create_leader(email: str, name: str, password: str) -> None:
     """Create the project leader's account; TOTP is set up at first login."""
-    from portal.accounts import service
-
     upgrade_database()
     try:
-        service.create_leader(email, password, name)
-    except service.AccountError as error:
+        accounts.create_leader(email, password, name)
+    except accounts.AccountError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"project leader {email} created; log in to set up the authenticator app")
 
@@ -122,10 +115,6 @@ def create_leader(email: str, name: str, password: str) -> None:
 @with_app
 def demo(scale: int, if_empty: bool) -> None:
     """Fill an empty database with realistic demo data and print the logins."""
-    from flask import current_app
-
-    from portal import demo as demo_data
-
     if current_app.config["ENV"] == "production":
         raise click.ClickException("portal demo refuses to run with PORTAL_ENV=production")
     upgrade_database()
@@ -150,8 +139,6 @@ def demo(scale: int, if_empty: bool) -> None:
 @with_app
 def backup(destination: str) -> None:
     """Make a consistent online copy of the SQLite database and check it."""
-    from portal.core import backup as backups
-
     try:
         result = backups.backup(database.obj, destination)
     except backups.BackupError as error:
@@ -168,8 +155,6 @@ def audit_group() -> None:
 @with_app
 def audit_verify() -> None:
     """Check the hash chain of the audit log, and that every anchored head is still there."""
-    from portal.core import audit
-
     report = audit.verify()
     if report.ok:
         click.echo(f"audit log intact: {report.rows} rows, {report.anchors} anchors")
@@ -187,8 +172,6 @@ def ledger_group() -> None:
 @with_app
 def ledger_check() -> None:
     """Recompute every total from the postings and the postings from the capabilities' rows."""
-    from portal.core import ledger
-
     problems = ledger.check()
     if not problems:
         click.echo("ledger agrees with its postings and with every capability's rows")
@@ -212,12 +195,8 @@ def content_group() -> None:
               help="Check this folder instead of PORTAL_CONTENT_DIR.")
 def content_check(strict: bool, content_dir: str | None) -> None:
     """Validate every page (schema, links, anchors, translations, alt text, no raw HTML)."""
-    import logging
-
-    from portal.content.check import check
-
     logging.getLogger("portal.content").setLevel(logging.CRITICAL)  # the list below says it all
-    problems = check(create_app(), content_dir)
+    problems = content_checks.check(create_app(), content_dir)
     for problem in problems:
         click.echo(str(problem))
     errors = sum(1 for p in problems if p.severity == "error")
@@ -236,13 +215,10 @@ def stripe_group() -> None:
 @with_app
 def stripe_sync() -> None:
     """Fetch new balance transactions and payouts, tie payouts, settle missed payments, match."""
-    from portal.reconcile import service as reconcile
-    from portal.reconcile import stripe_sync as sync
-
     result = sync.sync()
     if result.error:
         raise click.ClickException(f"Stripe could not be read completely: {result.error}")
-    matched = reconcile.auto_match()
+    matched = line_matching.auto_match()
     click.echo(f"{result.transactions_new} new balance transactions, {result.payouts_new} new payouts, "
                f"{result.payouts_tied} payouts tied, {result.settled} payments settled, {matched} bank lines matched")
 
@@ -256,8 +232,6 @@ def worker(workers: int) -> None:
 
     Ctrl-C (SIGINT) lets running tasks finish; SIGTERM stops at once (what was running is retried by
     its periodic sweep, or lost when it has none: see core/tasks.py)."""
-    from portal.core import tasks
-
     app = create_app()
     queue = tasks.queue(app)
     click.echo(f"portal worker: {workers} worker(s), queue {_without_password(queue.location)}, "
@@ -266,8 +240,6 @@ def worker(workers: int) -> None:
 
 
 def _without_password(location: str) -> str:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(location)
     if not parts.password:
         return location
@@ -286,13 +258,10 @@ def reconcile_group() -> None:
 @with_app
 def reconcile_import(path: str, fmt: str, encoding: str) -> None:
     """Import a bank statement file (re-importing adds nothing) and match its lines."""
-    from portal.reconcile import banks
-    from portal.reconcile import service as reconcile
-
     with open(path, "rb") as handle:
         data = handle.read()
     try:
-        result = reconcile.import_statement(data, filename=os.path.basename(path), fmt=fmt, encoding=encoding)
+        result = bank_import.import_statement(data, filename=os.path.basename(path), fmt=fmt, encoding=encoding)
     except banks.StatementError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"{result.lines_new} new lines of {result.lines_total}; {result.matched} matched")
@@ -301,8 +270,6 @@ def reconcile_import(path: str, fmt: str, encoding: str) -> None:
 @main.command("config")
 def show_config() -> None:
     """Print the PORTAL_* settings as a markdown table (used in the README)."""
-    from portal.config import SETTINGS
-
     click.echo("| variable | default | meaning |\n|---|---|---|")
     for setting in SETTINGS:
         default = setting.default if setting.default != "" else "(empty)"
@@ -311,11 +278,7 @@ def show_config() -> None:
 
 # --- capabilities' command groups -------------------------------------------------------
 
-from portal.statements.cli import group as statements_group  # noqa: E402
-
 main.add_command(statements_group)
-
-from portal.enrollment.views import bp as enrollment_bp  # noqa: E402
 
 enrollment_bp.cli.help = "Enrolments: VOG reminders, volunteer allowances, reference data."
 main.add_command(enrollment_bp.cli, "enrollment")

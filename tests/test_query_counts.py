@@ -162,11 +162,11 @@ def history_today(monkeypatch):
 @pytest.mark.slow
 def test_pages_read_one_year_whatever_the_history(app, make_company, login, leader, history_today):
     from portal.core import ledger
-    from portal.enrollment import service as enrollment
+    from portal.enrollment import reference, schools
 
     with app.test_request_context():
-        enrollment.seed_reference_data()
-        school = enrollment.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
+        reference.seed_reference_data()
+        school = schools.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
                                                  "postcode": "3562 JT", "city": "Utrecht", "coordinator_name": "Ic",
                                                  "coordinator_email": "ic@klimop.nl"})
     small, large = make_company("Small"), make_company("Large")
@@ -190,8 +190,7 @@ def test_pages_read_one_year_whatever_the_history(app, make_company, login, lead
 @pytest.mark.slow
 def test_the_leader_panels_count_in_sql_whatever_the_history(app, make_company, leader, history_today):
     """/leader's giving and enrolment panels: the same few COUNT queries for 10 rows as for 1,000."""
-    from portal.enrollment import dashboard
-    from portal.enrollment import service as enrollment
+    from portal.enrollment import dashboard, reference, schools
     from portal.giving import service as giving
 
     def panels() -> list[str]:
@@ -208,8 +207,8 @@ def test_the_leader_panels_count_in_sql_whatever_the_history(app, make_company, 
         return handler.sql
 
     with app.test_request_context():
-        enrollment.seed_reference_data()
-        school = enrollment.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
+        reference.seed_reference_data()
+        school = schools.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
                                                  "postcode": "3562 JT", "city": "Utrecht", "coordinator_name": "Ic",
                                                  "coordinator_email": "ic@klimop.nl"})
     fill_history(make_company("Small"), 10, school)

@@ -24,6 +24,7 @@ from flask import current_app, has_app_context
 from pydantic import ValidationError
 
 from portal.content import render as markdown
+from portal.content import yaml_source
 from portal.content.model import (
     AMSTERDAM,
     HOME_SLUG,
@@ -155,65 +156,6 @@ def _has_placeholder(page: Page) -> bool:
 
 # --- one file ---------------------------------------------------------------------------------
 
-def _node_line(node: yaml.Node | None, loc: tuple, default: int) -> int:
-    """The file line of the YAML node at `loc` (a pydantic error location)."""
-    line = default
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            found = None
-            for key, value in node.value:
-                if key.value == part:
-                    found = key if value is None else value
-                    line = key.start_mark.line + 1
-                    break
-            node = found
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
-def _duplicate_keys(node: yaml.Node | None) -> list[tuple[str, int]]:
-    found = []
-    if isinstance(node, yaml.MappingNode):
-        seen = set()
-        for key, value in node.value:
-            if key.value in seen:
-                found.append((key.value, key.start_mark.line + 1))
-            seen.add(key.value)
-            found += _duplicate_keys(value)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            found += _duplicate_keys(item)
-    return found
-
-
-def _answer_offset(tree: yaml.Node | None, category: int, item: int) -> int:
-    """File line just before the answer's first markdown line."""
-    node = tree
-    for part in ("faq", category, "items", item, "answer"):
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            return 1
-    if not isinstance(node, yaml.ScalarNode):
-        return 1
-    # a block scalar (`answer: |`) starts on the next line; a plain one on the key's line
-    return node.start_mark.line + 1 if node.style in ("|", ">") else node.start_mark.line
-
-
-class _YamlLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, but dates stay text: the schema parses them and names the key
-    and line of an impossible one (PyYAML would raise on 2026-13-01 and hide every other error)."""
-
-
-_YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
-
-
 def parse_file(path: Path, lang: str, relative: str, problems: list[Problem]) -> Page | None:
     """Parse, validate and render one file; on failure record problems and return None."""
 
@@ -241,7 +183,7 @@ def parse_file(path: Path, lang: str, relative: str, problems: list[Problem]) ->
     body_line = text[: len(text) - len(body)].count("\n")  # file line = body_line + markdown line
     try:
         tree = yaml.compose(fm_text, Loader=yaml.SafeLoader)
-        metadata = handler.load(fm_text, Loader=_YamlLoader)
+        metadata = handler.load(fm_text, Loader=yaml_source.YamlLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         detail = getattr(exc, "problem", None) or str(exc)
@@ -255,7 +197,7 @@ def parse_file(path: Path, lang: str, relative: str, problems: list[Problem]) ->
     if not isinstance(metadata, dict):
         error(2, "front matter must be YAML keys and values (a mapping)")
         return None
-    for key, line in _duplicate_keys(tree):
+    for key, line in yaml_source.duplicate_keys(tree):
         error(line, f"key '{key}' appears twice (YAML keeps only the last one)")
     try:
         meta = FrontMatter.model_validate(metadata)
@@ -266,7 +208,7 @@ def parse_file(path: Path, lang: str, relative: str, problems: list[Problem]) ->
             message = err["msg"]
             if err["type"] == "extra_forbidden":
                 message = "unknown key (allowed: " + ", ".join(FrontMatter.model_fields) + ")"
-            error(_node_line(tree, loc, 2), f"{where}: {message}{yaml_hint(err)}")
+            error(yaml_source.node_line(tree, loc, 2), f"{where}: {message}{yaml_hint(err)}")
         return None
     if any(p.path == relative and p.severity == "error" for p in problems):
         return None
@@ -274,11 +216,11 @@ def parse_file(path: Path, lang: str, relative: str, problems: list[Problem]) ->
     stem = Path(relative).with_suffix("").name
     is_home = stem == "index"
     if is_home and meta.slug:
-        error(_node_line(tree, ("slug",), 2), "the home page (index.md) has no slug")
+        error(yaml_source.node_line(tree, ("slug",), 2), "the home page (index.md) has no slug")
         return None
     slug = HOME_SLUG if is_home else (meta.slug or stem)
     if not is_home and slug == HOME_SLUG:
-        error(_node_line(tree, ("slug",), 2), f"slug '{HOME_SLUG}' is reserved for the home page")
+        error(yaml_source.node_line(tree, ("slug",), 2), f"slug '{HOME_SLUG}' is reserved for the home page")
         return None
 
     taken: set[str] = set()
@@ -287,18 +229,18 @@ def parse_file(path: Path, lang: str, relative: str, problems: list[Problem]) ->
     faq_rendered = []
     for c_index, category in enumerate(meta.faq):
         if category.id in taken:
-            error(_node_line(tree, ("faq", c_index, "id"), 2), f"FAQ category '{category.id}' clashes with a heading id")
+            error(yaml_source.node_line(tree, ("faq", c_index, "id"), 2), f"FAQ category '{category.id}' clashes with a heading id")
         taken.add(category.id)
         entries = []
         for i_index, item in enumerate(category.items):
             if item.id in taken:
-                error(_node_line(tree, ("faq", c_index, "items", i_index, "id"), 2),
+                error(yaml_source.node_line(tree, ("faq", c_index, "items", i_index, "id"), 2),
                       f"FAQ id '{item.id}' clashes with a heading id on this page")
             taken.add(item.id)
             answer = markdown.render(item.answer, taken_ids=set())
             entry = FaqEntry(item.id, category.id, item.question, answer.html, answer.text,
-                             _answer_offset(tree, c_index, i_index),
-                             _node_line(tree, ("faq", c_index, "items", i_index, "question"), 2))
+                             yaml_source.answer_offset(tree, c_index, i_index),
+                             yaml_source.node_line(tree, ("faq", c_index, "items", i_index, "question"), 2))
             entries.append(entry)
             faq_rendered.append((entry, answer))
         sections.append(FaqSection(category.id, category.title, tuple(entries)))
@@ -314,7 +256,7 @@ def parse_file(path: Path, lang: str, relative: str, problems: list[Problem]) ->
         html=body_rendered.html, text=body_rendered.text, headings=body_rendered.headings,
         faq=tuple(sections), digest=hashlib.sha256(raw).hexdigest(), body_line=body_line,
         rendered=body_rendered, faq_rendered=tuple(faq_rendered), sources=tuple(meta.sources),
-        field_lines={key: _node_line(tree, (key,), 2) for key in ("title", "summary", "sources")},
+        field_lines={key: yaml_source.node_line(tree, (key,), 2) for key in ("title", "summary", "sources")},
     )
 
 

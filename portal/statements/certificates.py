@@ -15,7 +15,10 @@ from dataclasses import asdict, dataclass
 from flask import current_app
 from peewee import fn
 
+from portal import MODEL_MODULES
+from portal.accounts.models import Company
 from portal.core.i18n import LANGUAGES
+from portal.statements import document
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,6 @@ class Certificate:
 
 
 def available() -> bool:
-    from portal import MODEL_MODULES
-
     return "portal.enrollment.models" in MODEL_MODULES
 
 
@@ -73,8 +74,6 @@ def _query(company_id: int, enrolment_id: int | None = None) -> list[Certificate
     models = importlib.import_module("portal.enrollment.models")
     Enrolment, HoursEntry = models.Enrolment, models.HoursEntry  # noqa: N806 - model classes
     School, SchoolYear = models.School, models.SchoolYear  # noqa: N806
-    from portal.accounts.models import Company
-
     query = (Enrolment.select(Enrolment, School.name.alias("school_name"), SchoolYear.name.alias("year_name"),
                               Company.legal_name.alias("company_name"))
              .join(SchoolYear, on=(Enrolment.school_year == SchoolYear.id))
@@ -98,6 +97,4 @@ def _query(company_id: int, enrolment_id: int | None = None) -> list[Certificate
 
 
 def render(certificate: Certificate) -> bytes:
-    from portal.statements import document
-
     return document.certificate_pdf(certificate.data())

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-
 import click
 
-from portal.statements import periods
-
-
-def _with_app(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from portal import create_app
-        from portal.core.db import database, release
-
-        app = create_app()
-        with app.app_context():  # url_for builds on PORTAL_BASE_URL (core/urls.py)
-            database.connect(reuse_if_open=True)
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                release()
-
-    return wrapper
+from portal.accounts.models import Company
+from portal.core.commands import with_app
+from portal.statements import after_issue, periods, service
+from portal.statements.models import Statement
 
 
 @click.group("statements")
@@ -35,15 +19,12 @@ def group() -> None:
 @click.option("--year", type=int, help="Calendar year, e.g. 2026.")
 @click.option("--school-year", "school_year", help="School year instead, e.g. 2026-2027.")
 @click.option("--company", "kvk", help="Only the company with this KvK number.")
-@_with_app
+@with_app
 def issue(year: int | None, school_year: str | None, kvk: str | None) -> None:
     """Issue the period's statement for every company that has contributions and no statement yet.
 
     Running it again issues nothing twice: a company whose statement exists is skipped.
     """
-    from portal.accounts.models import Company
-    from portal.statements import service
-
     if (year is None) == (school_year is None):
         raise click.UsageError("give either --year or --school-year")
     try:
@@ -76,15 +57,12 @@ def issue(year: int | None, school_year: str | None, kvk: str | None) -> None:
 
 
 @group.command("check")
-@_with_app
+@with_app
 def check() -> None:
     """List issued statements whose contributions changed since they were issued."""
-    from portal.statements import service
-    from portal.statements.models import Statement
-
     issued = list(Statement.select(Statement.id, Statement.number).where(Statement.status == "issued")
                   .order_by(Statement.number))
-    flags = service.flags_where(Statement.status == "issued")
+    flags = after_issue.flags_where(Statement.status == "issued")
     for statement in issued:
         if statement.id in flags:
             click.echo(f"{statement.number}: {', '.join(flags[statement.id].reasons())}")

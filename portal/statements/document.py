@@ -9,7 +9,6 @@ language in the browser. The QR code is an SVG data: URI, so rendering fetches n
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 
 import segno
@@ -18,17 +17,12 @@ from babel.numbers import format_decimal
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from jinja2 import FileSystemLoader
 from markupsafe import Markup
 
-from portal import ROOT
-from portal.core import money
+from portal.core import money, pdf_templates
 from portal.core.contributions import describe
 from portal.core.spreadsheet import csv_bytes, safe_cell
 from portal.core.templating import format_hm, format_hours_unit
-
-INVOICES_DIR = os.path.join(ROOT, "invoices")
-ENV_KEY = "portal.statements.jinja"
 
 # Documents in English use British conventions (28 November 2026), Dutch ones Dutch.
 DATE_LOCALES = {"nl": "nl_NL", "en": "en_GB"}
@@ -97,19 +91,9 @@ def qr_data_uri(text: str) -> str:
     return segno.make(text, error="m").svg_data_uri(scale=4, border=0, dark="#1f2a44", nl=False)
 
 
-def _environment():
-    env = current_app.extensions.get(ENV_KEY)
-    if env is None:
-        # An overlay keeps the app's i18n (gettext), filters and autoescape for .html names.
-        env = current_app.jinja_env.overlay(loader=FileSystemLoader(INVOICES_DIR), autoescape=True)
-        current_app.extensions[ENV_KEY] = env
-    return env
-
-
 def stylesheet() -> Markup:
     """Our own print CSS, inlined (it is ours: no user text in it)."""
-    with open(os.path.join(INVOICES_DIR, "statement.css"), encoding="utf-8") as handle:
-        return Markup(handle.read())  # noqa: S704 - our file, not user input
+    return pdf_templates.stylesheet("statement.css")
 
 
 def helpers(language: str) -> dict[str, Any]:
@@ -172,7 +156,7 @@ def statement_html(snapshot: dict, *, verification_code: str | None = None, draf
             "created": snapshot["issued_on"],
             "specification_limit": SPECIFICATION_LIMIT,
         }
-        return _environment().get_template("statement.html").render(context)
+        return pdf_templates.render("statement.html", context)
 
 
 def _display(code: str | None) -> str:
@@ -215,20 +199,16 @@ def specification_csv(snapshot: dict) -> bytes:
 
 def statement_pdf(snapshot: dict, *, verification_code: str | None = None, draft: bool = False,
                   interim: bool = False) -> bytes:
-    from portal.core import pdf
-
     html = statement_html(snapshot, verification_code=verification_code, draft=draft, interim=interim)
-    return pdf.render_pdf(html)
+    return pdf_templates.to_pdf(html)
 
 
 def certificate_html(data: dict) -> str:
     language = data["language"]
     with force_locale(language):
         context = helpers(language) | {"c": data, "lang": language, "created": data["issued_on"]}
-        return _environment().get_template("certificate.html").render(context)
+        return pdf_templates.render("certificate.html", context)
 
 
 def certificate_pdf(data: dict) -> bytes:
-    from portal.core import pdf
-
-    return pdf.render_pdf(certificate_html(data))
+    return pdf_templates.to_pdf(certificate_html(data))

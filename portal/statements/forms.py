@@ -6,10 +6,10 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import DateField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.core.forms import FlaskForm
+from portal.core.forms import Date, FlaskForm
 from portal.statements import periods
 
 PERIOD_KIND_CHOICES = (
@@ -17,17 +17,6 @@ PERIOD_KIND_CHOICES = (
     SelectChoice("school_year", _l("School year (August to July, for the programme)")),
     SelectChoice("custom", _l("Other period")),
 )
-
-
-class Date(DateField):
-    """A date input whose complaint is translatable and says what to type."""
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            self.data = None
-            raise ValueError(_l("Enter a valid date.")) from exc
 
 
 class PeriodForm(FlaskForm):

@@ -1,10 +1,9 @@
-"""SROI allocations on a statement, through an optional hook.
+"""SROI allocations on a statement.
 
-Statements work without the SROI capability. A provider is a function
-`(company_id, start, end) -> iterable of SroiClaim` registered on the app with
-`register_allocation_provider(app, fn)`. When none is registered and `portal.sroi` is one of
-the portal's capabilities, an adapter over its service is used: it reads each commitment's
+By default an adapter over the SROI capability's service gives them: it reads each commitment's
 valued allocation lines and keeps those of contributions dated inside the period that count.
+Another source (a test) answers `hooks.STATEMENT_CLAIMS` with a function
+`(company_id, start, end) -> iterable of SroiClaim`, which then replaces the adapter.
 
 With the adapter, a statement also keeps a change mark of its period's allocations
 (`mark_expression`): what they were at issue, compared in SQL with what they are now. A
@@ -16,13 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import peewee
-from flask import current_app
 
-EXTENSION = "portal.statement_allocations"
+from portal.core import hooks
 
 
 @dataclass(frozen=True)
@@ -48,34 +45,18 @@ class SroiClaim:
         return sum(line.value_cents for line in self.lines)
 
 
-AllocationProvider = Callable[[int, dt.date, dt.date], Iterable[SroiClaim]]
-
-
-def register_allocation_provider(app, provider: AllocationProvider) -> None:
-    """Add a source of SROI claims for statements (replaces the built-in adapter)."""
-    app.extensions.setdefault(EXTENSION, []).append(provider)
-
-
 def claims(company_id: int, start: dt.date, end: dt.date) -> list[SroiClaim]:
     """Every SROI claim of a company built from contributions dated inside the period."""
-    providers = current_app.extensions.get(EXTENSION)
-    if providers is None:
-        providers = [_sroi_adapter] if _sroi_installed() else []
-    found: list[SroiClaim] = []
-    for provider in providers:
-        found.extend(claim for claim in provider(company_id, start, end) if claim.lines)
-    return found
-
-
-def _sroi_installed() -> bool:
-    from portal import MODEL_MODULES
-
-    return "portal.sroi.models" in MODEL_MODULES
+    if uses_adapter():
+        answers = [_sroi_adapter(company_id, start, end)]
+    else:
+        answers = hooks.collect(hooks.STATEMENT_CLAIMS, company_id, start, end)
+    return [claim for found in answers for claim in found if claim.lines]
 
 
 def uses_adapter() -> bool:
-    """Whether claims come from the SROI capability's own tables (no provider registered)."""
-    return current_app.extensions.get(EXTENSION) is None and _sroi_installed()
+    """Whether claims come from the SROI capability's own tables (no other source answers)."""
+    return not hooks.connected(hooks.STATEMENT_CLAIMS)
 
 
 def allocation_models():

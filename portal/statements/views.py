@@ -21,10 +21,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.models import Company
-from portal.core import clock, money
+from portal.core import clock, hooks, money
 from portal.core.security import company_required, get_owned_or_404, leader_required, limiter
-from portal.core.templating import MenuItem, format_hours_unit, register_menu_provider
-from portal.statements import bulk, document, periods, service
+from portal.core.templating import MenuItem, current_language, format_hours_unit
+from portal.statements import after_issue, bulk, document, periods, records, service, snapshots
 from portal.statements import certificates as certificates_service
 from portal.statements.forms import ConfirmForm, PeriodForm, VerifyForm, VoidForm
 from portal.statements.models import Statement
@@ -37,8 +37,6 @@ MAX_VERIFY_UPLOAD = 10 * 1024 * 1024
 
 @bp.record_once
 def _wire(state):
-    from portal.accounts.views import register_dashboard_panel
-
     app = state.app
 
     def menu(name, _language, user):
@@ -48,12 +46,12 @@ def _wire(state):
             return [MenuItem(_("Statements"), url_for("statements.register"), 92)]
         return [MenuItem(_("Statements"), url_for("statements.index"), 60)]
 
-    register_menu_provider(app, menu)
-    register_dashboard_panel(app, "statements/_dashboard_panel.html", 30)
-    register_dashboard_panel(app, "statements/_leader_panel.html", 30, leader=True)
+    hooks.connect(app, hooks.MENU, menu)
+    hooks.connect(app, hooks.COMPANY_PANELS, lambda company: hooks.Panel(
+        "statements/_dashboard_panel.html", 30, {"st": _company_panel(company)}))
+    hooks.connect(app, hooks.LEADER_PANELS, lambda: hooks.Panel(
+        "statements/_leader_panel.html", 30, {"st": _leader_panel()}))
     app.jinja_env.globals.update(
-        statements_panel=_company_panel,
-        statements_leader_panel=_leader_panel,
         statement_period=lambda statement: document.period_label(
             {"kind": statement.period_kind, "start": statement.period_start.isoformat(),
              "end": statement.period_end.isoformat()}, _web_language()),
@@ -67,7 +65,7 @@ def _wire(state):
     )
 
 
-def _change_amount(change: service.LineChange, side: dict | None) -> str:
+def _change_amount(change: after_issue.LineChange, side: dict | None) -> str:
     """One side of a changed line, in words and figures, for every shape a statement ever kept:
     a contribution line (hours, money with gross_cents, materials) or an SROI claim line
     (allocated minutes or cents, and the value the commitment's rules give them)."""
@@ -92,23 +90,21 @@ def _change_amount(change: service.LineChange, side: dict | None) -> str:
 
 
 def _web_language() -> str:
-    from portal.core.templating import current_language
-
     return current_language()
 
 
 def _company_panel(company):
-    statements = service.company_statements(company.id)
-    flags = service.correction_flags(statements)
+    statements = records.company_statements(company.id)
+    flags = after_issue.correction_flags(statements)
     return {"latest": statements[:3], "count": len(statements), "flags": flags}
 
 
 def _leader_panel():
-    year = service.year_count(clock.today().year)
+    year = records.year_count(clock.today().year)
     return {"year": year.year, "total": year.total, "issued": year.by_status.get("issued", 0),
             "void": year.by_status.get("void", 0),
             # Corrections are due whatever the year the statement was issued in.
-            "needs_correction": service.count_needing_correction(),
+            "needs_correction": after_issue.count_needing_correction(),
             "missing": year.missing}
 
 
@@ -136,8 +132,8 @@ def _period_form(formdata):
 @bp.get("/statements")
 @company_required
 def index():
-    statements = service.company_statements(current_user.company_id)
-    flags = service.correction_flags(statements)
+    statements = records.company_statements(current_user.company_id)
+    flags = after_issue.correction_flags(statements)
     replaced = {s.replaces_id: s for s in statements if s.replaces_id}
     form = _period_form(None)
     return render_template("statements/index.html", statements=statements, flags=flags, replaced=replaced, form=form)
@@ -149,12 +145,12 @@ def preview():
     form = _period_form(request.args)
     period = form.period() if form.validate() else None
     if period is None:
-        statements = service.company_statements(current_user.company_id)
+        statements = records.company_statements(current_user.company_id)
         return render_template("statements/index.html", statements=statements,
-                               flags=service.correction_flags(statements),
+                               flags=after_issue.correction_flags(statements),
                                replaced={s.replaces_id: s for s in statements if s.replaces_id}, form=form), 422
     company = current_user.company
-    snapshot = service.summary_of(company, period)  # totals from the books: no line is read
+    snapshot = snapshots.summary_of(company, period)  # totals from the books: no line is read
     existing = service.current_statement(company.id, period)
     # A calendar or school year still running gets an interim overview, never a statement yet.
     running = periods.is_running(period, clock.today())
@@ -199,20 +195,20 @@ def issue():
 
 
 def _detail_context(statement: Statement) -> dict:
-    flag = service.correction_flags([statement]).get(statement.id)
+    flag = after_issue.correction_flags([statement]).get(statement.id)
     if statement.status != "issued":
         changes = []
     elif statement.ledger_mark is None:  # issued before change marks: the flag compared its lines
         changes = list(flag.lines) if flag is not None else []
     else:  # what changed, line by line, in this statement's period
-        changes = service.changes(statement)
+        changes = after_issue.changes(statement)
     return {
         "statement": statement,
-        "snapshot": service.snapshot_of(statement),
+        "snapshot": snapshots.snapshot_of(statement),
         "flag": flag,
         "changes": changes,
         "replaces": Statement.get_by_id(statement.replaces_id) if statement.replaces_id else None,
-        "replaced_by": service.replaced_by(statement),
+        "replaced_by": records.replaced_by(statement),
         "confirm_form": ConfirmForm(),
     }
 
@@ -283,14 +279,14 @@ def certificate_pdf(enrolment_id: int):
 @bp.get("/leader/statements")
 @leader_required
 def register():
-    years = service.register_years()
+    years = records.register_years()
     try:
         year = int(request.args.get("year") or (years[0] if years else clock.today().year))
     except ValueError:
         abort(404)
-    found = service.register(year)
-    entry = found[0] if found else service.RegisterYear(year, 0, [])
-    flags = service.correction_flags(entry.statements)
+    found = records.register(year)
+    entry = found[0] if found else records.RegisterYear(year, 0, [])
+    flags = after_issue.correction_flags(entry.statements)
     ids = [s.id for s in entry.statements]
     corrections = Statement.select(Statement.id, Statement.number, Statement.replaces).where(Statement.replaces.in_(ids)) if ids else []
     replaced = {s.replaces_id: s for s in corrections}
@@ -351,7 +347,7 @@ def leader_specification(statement_id: int):
 
 def _specification_response(statement: Statement) -> Response:
     """Every line of the statement as frozen at issue (one row per session, payment or delivery), as CSV."""
-    data = document.specification_csv(service.snapshot_of(statement))
+    data = document.specification_csv(snapshots.snapshot_of(statement))
     response = Response(data, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{statement.number}-specification.csv"'
     return response
@@ -402,13 +398,13 @@ def verify(number: str):
     code = form.code.data or ""
     if not code:
         return render_template("statements/verify.html", form=form, number=number, result=None)
-    statement = service.verify(number, code)
+    statement = records.verify(number, code)
     upload = None
     if statement is not None and request.method == "POST" and form.document.data:
         data = form.document.data.read(MAX_VERIFY_UPLOAD + 1)
-        upload = {"matches": service.sha256_of(data) == statement.pdf_sha256, "sha256": service.sha256_of(data)}
+        upload = {"matches": records.sha256_of(data) == statement.pdf_sha256, "sha256": records.sha256_of(data)}
     result = {"genuine": statement is not None, "statement": statement, "upload": upload,
-              "snapshot": service.snapshot_of(statement) if statement else None,
-              "replaced_by": service.replaced_by(statement) if statement else None}
+              "snapshot": snapshots.snapshot_of(statement) if statement else None,
+              "replaced_by": records.replaced_by(statement) if statement else None}
     status = 200 if statement is not None else 404
     return render_template("statements/verify.html", form=form, number=number, result=result), status

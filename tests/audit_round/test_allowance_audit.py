@@ -45,9 +45,9 @@ def volunteer(hr, enrol, leader, school, september_minutes: list[int], *, later_
 
 
 def caps_2026(leader):
-    from portal.enrollment import service
+    from portal.enrollment import schools
 
-    return service.save_cap(leader, {"year": 2026, "per_month_cents": 21000, "per_year_cents": 210000,
+    return schools.save_cap(leader, {"year": 2026, "per_month_cents": 21000, "per_year_cents": 210000,
                                      "per_hour_cents": 560, "per_hour_under_21_cents": 330,
                                      "source": "Belastingdienst 2025 figures, entered by the leader"})
 
@@ -152,7 +152,7 @@ def test_a_reduction_follows_a_reversal_booked_after_a_closed_month(hr, enrol, l
 
 def test_the_payment_file_adds_up_to_the_books_and_to_its_batch(hr, enrol, leader, school, today):
     from portal.core import ledger
-    from portal.enrollment import allowance
+    from portal.enrollment import allowance, allowance_export
 
     volunteer(hr, enrol, leader, school, [360, 360, 360, 360, 120])
     caps_2026(leader)
@@ -162,12 +162,12 @@ def test_the_payment_file_adds_up_to_the_books_and_to_its_batch(hr, enrol, leade
     for row in allowance.ledger(NOVEMBER, NOVEMBER).rows:
         if row.needs_decision:
             allowance.decide(row.line.id, leader, "fixed_monthly", "Fixed fee, no hourly rate agreed")
-    batch, data = allowance.export_open(leader, SEPTEMBER, NOVEMBER, language="en")
+    batch, data = allowance_export.export_open(leader, SEPTEMBER, NOVEMBER, language="en")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     amounts = {r["month"]: int(Decimal(r["amount_eur"]) * 100) for r in rows}
     assert amounts == {"2026-09": 14560, "2026-11": 16000}                    # October decided not to pay
     assert all(Decimal(r["amount_eur"]) == Decimal(r["amount_eur"]).quantize(Decimal("0.01")) for r in rows)
-    [(found, _at, count, total)] = [b for b in allowance.batches() if b[0] == batch]
+    [(found, _at, count, total)] = [b for b in allowance_export.batches() if b[0] == batch]
     assert (count, int(total)) == (2, 30560) == (len(rows), sum(amounts.values()))
     assert allowance_books() == 30560                                         # October's line is 0 in the books
     assert ledger.check() == []

@@ -22,10 +22,10 @@ from openpyxl import load_workbook
 
 from portal.core import clock, ledger
 from portal.core.spreadsheet import CSV_STYLES
-from portal.giving import corrections, payments
+from portal.giving import corrections, gifts, payments, receipts
 from portal.giving import service as giving
 from portal.giving.models import CreditNote, Donation, Invoice, PaymentIssue, Refund
-from portal.reconcile import exports, journal
+from portal.reconcile import exports, journal, journal_files
 from tests.giving.conftest import (  # noqa: F401
     _drain_followups,
     app_config,
@@ -410,7 +410,7 @@ def test_undoing_a_transfer_with_a_surplus_leaves_the_closed_month_journal_as_it
 
 
 def test_matching_a_payout_after_the_close_leaves_the_closed_month_journal_as_it_was(app, leader, request_context):
-    from portal.reconcile import service as reconcile
+    from portal.reconcile import bank_import
     from portal.reconcile.models import BankLine, StripePayout
 
     StripePayout.create(payout_id="po_1AuditPayout", amount_cents=19_613, status="paid", arrival_on=D(2026, 11, 29),
@@ -425,7 +425,7 @@ def test_matching_a_payout_after_the_close_leaves_the_closed_month_journal_as_it
                  b'</BookgDt><NtryDtls><TxDtls><RltdPties><Dbtr><Nm>STRIPE</Nm></Dbtr></RltdPties><RmtInf><Ustrd>'
                  b'STRIPE po_1AuditPayout</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry></Stmt></BkToCstmrStmt>'
                  b'</Document>')
-    assert reconcile.import_statement(statement, actor=leader).matched == 1
+    assert bank_import.import_statement(statement, actor=leader).matched == 1
     BankLine.update(matched_at=dt.datetime(2026, 12, 3, 10, 0)).execute()
     assert [(ln.line_id, ln.on, ln.role, ln.debit_cents, ln.credit_cents)
             for ln in journal.build(*november).lines] == closed
@@ -511,7 +511,7 @@ def test_a_document_whose_bank_payment_is_undone_is_credited(app, pay_by_bank, l
     app.config["ISSUER_VAT_NUMBER"] = VAT_NUMBER
     company, donation = pay_by_bank(121_000, D(2026, 11, 20), classification=classification,
                                     line="CAMT wrong match")
-    giving.document(donation, "receipt")
+    receipts.document(donation, "receipt")
     invoice = Invoice.get_or_none(Invoice.donation == donation.id)
     if classification == "sponsoring":
         assert (invoice.gross_cents, invoice.vat_cents) == (121_000, 21_000)
@@ -535,7 +535,7 @@ def test_money_received_for_a_public_gift_that_waits_or_is_declined_is_in_the_jo
     donation = Donation.select().order_by(Donation.id.desc()).get()
     assert giving.mark_paid_by_bank(donation.reference, 100_000, D(2026, 11, 20), leader, "CAMT public").applied
     assert Donation.get_by_id(donation.id).company_decision == "waiting"
-    giving.decide_gift(leader, donation.id, accept=False)
+    gifts.decide_gift(leader, donation.id, accept=False)
     built = journal.build(D(2026, 11, 20), D(2026, 11, 20))
     assert role_balance(built, ("bank",)) == 100_000
     assert -role_balance(built, INCOME) == 100_000
@@ -545,7 +545,7 @@ def test_the_journal_books_the_vat_of_an_invoiced_sponsoring_apart_from_income(a
                                                                                 request_context):
     app.config["ISSUER_VAT_NUMBER"] = VAT_NUMBER
     _company, donation = pay_by_bank(121_000, D(2026, 11, 20), classification="sponsoring")
-    giving.document(donation, "receipt")
+    receipts.document(donation, "receipt")
     invoice = Invoice.get()
     built = journal.build(D(2026, 11, 20), D(2026, 11, 20))
     assert built.unbalanced == []
@@ -597,13 +597,13 @@ def test_credit_note_and_invoice_numbers_restart_gapless_in_the_new_year(app, pa
     fix_today(monkeypatch, D(2026, 12, 30))
     _c1, gift = pay_by_bank(50_000, D(2026, 12, 30))
     _c2, sponsoring = pay_by_bank(10_001, D(2026, 12, 30), classification="sponsoring")
-    giving.document(sponsoring, "receipt")                       # its invoice, numbered in 2026
+    receipts.document(sponsoring, "receipt")                       # its invoice, numbered in 2026
     fix_today(monkeypatch, D(2026, 12, 31))
     giving.record_bank_refund(gift.reference, 10_000, D(2026, 12, 31), leader, "CAMT 31-12 a")
     giving.record_bank_refund(sponsoring.reference, 5_000, D(2026, 12, 31), leader, "CAMT 31-12 b")
     fix_today(monkeypatch, D(2027, 1, 1))
     _c3, january = pay_by_bank(20_000, D(2027, 1, 1), classification="sponsoring")
-    giving.document(january, "receipt")
+    receipts.document(january, "receipt")
     # A refund of 31 December seen on 1 January is a 2027 document about a 2026 event.
     giving.record_bank_refund(gift.reference, 10_000, D(2026, 12, 31), leader, "CAMT 31-12 c")
     fix_today(monkeypatch, D(2027, 1, 4))
@@ -697,7 +697,7 @@ def test_export_csv_and_xlsx_amounts_round_trip_to_the_same_cents(app, stripe_en
     # The journal's CSV too: every debit and credit back to the journal's cents, the file balanced.
     built = journal.build(today - dt.timedelta(days=3), today + dt.timedelta(days=3))
     for style, delimiter, decimal in (("nl", ";", ","), ("en", ",", ".")):
-        data = journal.to_csv(built, CSV_STYLES[style])
+        data = journal_files.to_csv(built, CSV_STYLES[style])
         rows = read_csv(data, delimiter)
         header = list(rows[0])
         debit, credit = header[5], header[6]
@@ -710,8 +710,7 @@ def test_export_csv_and_xlsx_amounts_round_trip_to_the_same_cents(app, stripe_en
 
 def test_the_statement_counts_refunds_and_the_lost_chargeback_once_and_not_a_won_one(
         app, stripe_env, pay_online, request_context):
-    from portal.statements import periods
-    from portal.statements import service as statements
+    from portal.statements import periods, snapshots
 
     company, _client, donation, intent = pay_online("1.250,00", fee=1_900)
     stripe_env.refund(intent, 25_000)
@@ -724,7 +723,7 @@ def test_the_statement_counts_refunds_and_the_lost_chargeback_once_and_not_a_won
     stripe_env.send("charge.dispute.closed", disputes["dp_audit_1"])
     today = clock.today()
     period = periods.Period("custom", today - dt.timedelta(days=5), today + dt.timedelta(days=5))
-    snapshot = statements.build_snapshot(company, period, issued_on=today)
+    snapshot = snapshots.build_snapshot(company, period, issued_on=today)
     money = snapshot["totals"]["money"]
     assert money["gross_cents"] == 0
     assert money["refunds_cents"] == -125_000            # 250 + 400 + 600: each once

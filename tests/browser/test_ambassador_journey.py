@@ -6,7 +6,7 @@ from pathlib import Path
 
 from portal.accounts import service as accounts
 from portal.core import clock
-from portal.enrollment import hours
+from portal.enrollment import hours, reference, schools, validation
 from portal.enrollment import service as enrollment
 from portal.enrollment.models import Document, HoursEntry
 from tests.conftest import PASSWORD, Outbox
@@ -17,12 +17,12 @@ def test_an_employee_uploads_documents_and_reports_hours(live_server, journey, m
     leader = accounts.create_leader("projectleider@onderwijsambassadeurs.example", PASSWORD, "Pim Projectleider")
     company = make_company("Drukkerij Lek", language="nl")
     with live_server.app.test_request_context():
-        enrollment.seed_reference_data()  # the migration seeds it; PostgreSQL test runs truncate it
-        school = enrollment.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
+        reference.seed_reference_data()  # the migration seeds it; PostgreSQL test runs truncate it
+        school = schools.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
                                                  "postcode": "3562 JT", "city": "Utrecht"})
-        data, errors = enrollment.validate_enrolment(valid_raw(employee_name="Noor Bakker", employee_email="noor@lek.example",
+        data, errors = validation.validate_enrolment(valid_raw(employee_name="Noor Bakker", employee_email="noor@lek.example",
                                                                language="nl"),
-                                                     enrollment.ValidationContext.load(company))
+                                                     validation.ValidationContext.load(company))
         assert not errors
         enrolment = enrollment.create_enrolment(company, company.admin, data)
         for step in ("intake", "matched", "active"):

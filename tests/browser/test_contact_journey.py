@@ -9,12 +9,12 @@ import pyotp
 
 from portal.accounts import service as accounts
 from portal.contact.models import ContactMessage
-from portal.enrollment import service as enrollment
+from portal.enrollment import reference
 from tests.conftest import PASSWORD
 
 
 def test_a_visitor_asks_a_question_and_the_leader_answers_it(live_server, journey):
-    enrollment.seed_reference_data()  # the school calendar: the migration seeds it, PostgreSQL runs truncate it
+    reference.seed_reference_data()  # the school calendar: the migration seeds it, PostgreSQL runs truncate it
     leader = accounts.create_leader("projectleider@onderwijsambassadeurs.example", PASSWORD, "Pim Projectleider")
     page = journey.page
     base = live_server.url

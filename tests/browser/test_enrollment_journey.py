@@ -1,12 +1,12 @@
 """HR enrols one employee through the form and two more from a CSV file, in a real browser (Dutch)."""
 
-from portal.enrollment import service as enrollment
+from portal.enrollment import reference
 from portal.enrollment.csv_import import template_csv
 from tests.conftest import PASSWORD, Outbox
 
 
 def test_hr_enrols_an_employee_by_form_and_more_by_csv(live_server, journey, make_company, tmp_path):
-    enrollment.seed_reference_data()  # the school calendar: the migration seeds it, PostgreSQL runs truncate it
+    reference.seed_reference_data()  # the school calendar: the migration seeds it, PostgreSQL runs truncate it
     company = make_company("Bouwbedrijf Vecht", language="nl")
     page = journey.page
     outbox = Outbox(__import__("pathlib").Path(live_server.app.config["OUTBOX_DIR"]))

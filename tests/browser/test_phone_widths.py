@@ -61,7 +61,7 @@ def check(journey, url: str, label: str, failures: list[str]) -> None:
 def test_no_page_is_wider_than_a_phone_and_every_table_box_is_reachable(
         live_server, new_journey, app, make_company, leader, monkeypatch):
     from portal.accounts.models import Company, User
-    from portal.enrollment import service as enrollment
+    from portal.enrollment import access
 
     world = build_world(app, make_company, leader, monkeypatch)
     Company.update(language="nl").where(Company.id == world.a.id).execute()
@@ -97,7 +97,7 @@ def test_no_page_is_wider_than_a_phone_and_every_table_box_is_reachable(
     # The employee, by a fresh link mailed to her (the world's own link is used up).
     email = "employee@tenant-a.nl"  # the active placement of the world (tenant_objects.py)
     with app.test_request_context("/", base_url=base):
-        enrollment.request_access_link(email)
+        access.request_access_link(email)
     links = [m.link() for m in Outbox(pathlib.Path(app.config["OUTBOX_DIR"])).to(email)
              if "/ambassador/start/" in m.text]
     employee = new_journey(viewport=PHONE)

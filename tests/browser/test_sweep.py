@@ -331,14 +331,14 @@ class Sweep:
         page.wait_for_url(re.compile(r".*/dashboard$"))
 
     def _log_in_employee(self, page, lang: str) -> None:
-        from portal.enrollment import service as enrollment
+        from portal.enrollment import access
         from portal.enrollment.models import Enrolment
 
         email = "employee@tenant-a.nl"  # the world's active placement; its own link is used up
         # Her pages are in the language of her e-mails, taken when her link is opened.
         Enrolment.update(language=lang).where(Enrolment.employee_email == email).execute()
         with self.app.test_request_context("/", base_url=self.base):
-            enrollment.request_access_link(email)
+            access.request_access_link(email)
         links = [m.link() for m in Outbox(pathlib.Path(self.app.config["OUTBOX_DIR"])).to(email)
                  if "/ambassador/start/" in m.text]
         page.goto(self.base + re.sub(r"^https?://[^/]+", "", links[-1]))

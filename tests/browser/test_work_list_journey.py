@@ -10,7 +10,7 @@ from portal.accounts import service as accounts
 from portal.core import clock
 from portal.giving import service as giving
 from portal.giving.models import Donation
-from portal.reconcile import service as reconcile
+from portal.reconcile import bank_import
 from portal.reconcile.models import BankLine
 from tests.conftest import PASSWORD
 
@@ -26,7 +26,7 @@ def test_the_work_list_fits_1280_px_and_matches_in_one_click(live_server, new_jo
                                    user=make_company(name, language="nl").admin)
             rows.append(f"{day},{euros}.00,gift van {name.lower()} voor het schooljaar met een lange omschrijving,,"
                         f"{name} B.V.,NL{44 + n}ABNA04171643{n:02d}")
-        reconcile.import_statement(("\n".join(rows) + "\n").encode(), filename="rekening.csv", actor=leader)
+        bank_import.import_statement(("\n".join(rows) + "\n").encode(), filename="rekening.csv", actor=leader)
     assert BankLine.select().where(BankLine.status == "unmatched").count() == 3
 
     journey = new_journey(viewport={"width": 1280, "height": 800})

@@ -101,9 +101,9 @@ def isolation(migrated_template, tmp_path_factory):
                 app=app, db=database.obj, world=world, b=b, a_admin=login(app.test_client(), world.a.admin),
                 a_member=login(app.test_client(), world.a.member),
                 leader=base.sign_in_leader.__wrapped__(app, leader, login)(), make_company=make_company, login=login)
-            from portal.giving import service
+            from portal.giving import receipts
 
-            service.wait_for_followups(app)
+            receipts.wait_for_followups(app)
     finally:
         if not database.is_closed():
             database.close()

@@ -116,9 +116,9 @@ class World:
             if blueprint in self.app.blueprints:
                 self.objects_of(blueprint)
         if "giving" in self.app.blueprints:
-            from portal.giving import service
+            from portal.giving import receipts
 
-            service.wait_for_followups(self.app)  # receipts sent now, not while a test compares rows
+            receipts.wait_for_followups(self.app)  # receipts sent now, not while a test compares rows
 
     def values_for(self, rule) -> dict[str, Any]:
         """One complete set of A's values for the rule (the first object of each)."""
@@ -156,7 +156,8 @@ class World:
 
 def contribution_source(world: World):
     """A contribution source with A's contributions, as enrolment and giving register theirs."""
-    from portal.core.contributions import Contribution, register_source
+    from portal.core import hooks
+    from portal.core.contributions import Contribution
 
     world.contributions.append(Contribution(
         kind="money", key="donation:tenant-a", company_id=world.a.id, on=dt.date(2026, 10, 1),
@@ -168,7 +169,7 @@ def contribution_source(world: World):
                 if (company_id is None or c.company_id == company_id)
                 and (start is None or c.on >= start) and (end is None or c.on <= end)]
 
-    register_source(world.app, source)
+    hooks.connect(world.app, hooks.CONTRIBUTIONS, source)
     return world.contributions[0]
 
 
@@ -199,7 +200,7 @@ def accounts_objects(world: World) -> dict[str, Any]:
 # --- enrollment -------------------------------------------------------------------------------
 
 def _placement(world: World, email: str, *, to: str):
-    from portal.enrollment import service
+    from portal.enrollment import service, validation
 
     raw = {
         "employee_name": f"Employee {world.marker}", "employee_email": email, "job_title": "Engineer",
@@ -207,7 +208,7 @@ def _placement(world: World, email: str, *, to: str):
         "weekday": "tuesday", "hours_per_week": "8", "funding": "mixed", "sponsored_hours_per_week": "6",
         "hourly_cost": "50,00", "vog_status": "received", "vog_date": "2026-08-01", "under_21": "no",
     }
-    data, errors = service.validate_enrolment(raw, service.ValidationContext.load(world.a))
+    data, errors = validation.validate_enrolment(raw, validation.ValidationContext.load(world.a))
     assert not errors, errors
     enrolment = service.create_enrolment(world.a, world.a.admin, data)
     steps = ("intake", "matched", "active", "completed")
@@ -238,13 +239,13 @@ def enrollment_objects(world: World) -> dict[str, Any]:
     import io
 
     from portal.core import clock
-    from portal.enrollment import allowance, hours, service
+    from portal.enrollment import allowance, allowance_export, hours, reference, schools, service
     from portal.enrollment.models import Closure, SchoolYear
     from tests.enrollment.conftest import pdf_bytes
 
     world.monkeypatch.setattr(clock, "today", lambda: TODAY)
-    service.seed_reference_data()
-    world.school = service.save_school(world.leader, {  # schools are shared: no marker
+    reference.seed_reference_data()
+    world.school = schools.save_school(world.leader, {  # schools are shared: no marker
         "name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2", "postcode": "3562 JT",
         "city": "Utrecht", "coordinator_name": "Ic Klimop", "coordinator_email": "ic@klimop.nl"})
     # An active placement: the employee uploaded her CV and reported a session, the leader confirmed it.
@@ -266,11 +267,11 @@ def enrollment_objects(world: World) -> dict[str, Any]:
     # The volunteered part of those hours, paid out as allowance in an exported batch.
     allowance.build_ledger(world.leader, TODAY)
     # Paid only with the year's limits entered and a decision on each warned line (issue 14).
-    service.save_cap(world.leader, {"year": 2026, "per_month_cents": 21000, "per_year_cents": 210000,
+    schools.save_cap(world.leader, {"year": 2026, "per_month_cents": 21000, "per_year_cents": 210000,
                                     "per_hour_cents": 560, "per_hour_under_21_cents": 330, "source": ""})
     for row in allowance.ledger(dt.date(2026, 9, 1), dt.date(2026, 11, 1)).undecided:
         allowance.decide(row.line.id, world.leader, "fixed_monthly", "Fixed monthly fee")
-    batch, _csv = allowance.export_open(world.leader, dt.date(2026, 9, 1), dt.date(2026, 11, 1))
+    batch, _csv = allowance_export.export_open(world.leader, dt.date(2026, 9, 1), dt.date(2026, 11, 1))
     world.secrets.update({active.employee_email, completed.employee_email})
     year = SchoolYear.get(SchoolYear.name == "2026-2027")
     return {"enrolment_id": [active.id, completed.id], "kind": "cv", "school_id": world.school.id,
@@ -329,7 +330,7 @@ def statements_objects(world: World) -> dict[str, Any]:
 
 @factory("giving")
 def giving_objects(world: World) -> dict[str, Any]:
-    from portal.giving import service
+    from portal.giving import checks, materials, receipts, service
     from portal.giving.forms import new_token
     from portal.giving.models import PaymentIssue
 
@@ -345,9 +346,9 @@ def giving_objects(world: World) -> dict[str, Any]:
     pending = request(7_700, "Chairs")     # a transfer of the wrong amount: an issue for the leader
     assert service.mark_paid_by_bank(pending.reference, 1, TODAY, world.leader, f"line-{world.marker}"
                                      ).status == "amount_mismatch"
-    need = service.publish_need(world.leader, item="Laptops", description="For group 8", quantity=3, school_id=None,
-                                needed_by=None, today=TODAY)
-    pledge, _new = service.pledge(world.a.admin, service.PledgeInput(
+    need = materials.publish_need(world.leader, item="Laptops", description="For group 8", quantity=3,
+                                  school_id=None, needed_by=None, today=TODAY)
+    pledge, _new = materials.pledge(world.a.admin, materials.PledgeInput(
         description=f"Laptops {world.marker}", quantity=2, declared_value_cents=40_000, classification="gift",
         form_token=new_token(), need_id=need.id))
     # A public gift naming A, paid, waiting for A to accept it (issue 15 item 4): B's accept and
@@ -361,14 +362,14 @@ def giving_objects(world: World) -> dict[str, Any]:
     # Part of the paid gift sent back by bank: a credit note on its receipt (issue 14).
     assert service.record_bank_refund(paid.reference, 5_000, TODAY, world.leader, f"line-back-{world.marker}"
                                       ).status == "refund_recorded"
-    service.wait_for_followups(world.app)
+    receipts.wait_for_followups(world.app)
     for donation in (paid, pending):
-        assert service.document(donation, "payment_request")
-    assert service.document(paid, "receipt")
+        assert receipts.document(donation, "payment_request")
+    assert receipts.document(paid, "receipt")
     note = service.corrections_of(paid).notes[0]
     world.secrets.add(note.number)
     world.secrets.update({paid.reference, pending.reference, gift.reference})
-    world.keys["donation_id"] = {donation.id: service.access_key(donation) for donation in (paid, pending, gift)}
+    world.keys["donation_id"] = {donation.id: checks.access_key(donation) for donation in (paid, pending, gift)}
     return {"donation_id": [paid.id, pending.id, gift.id], "need_id": need.id, "pledge_id": pledge.id,
             "issue_id": PaymentIssue.get(PaymentIssue.donation == pending.id).id, "note_id": note.id}
 
@@ -377,11 +378,11 @@ def giving_objects(world: World) -> dict[str, Any]:
 
 @factory("reconcile")
 def reconcile_objects(world: World) -> dict[str, Any]:
-    from portal.reconcile import service
+    from portal.reconcile import bank_import
 
     csv = ("date,amount,counterparty_iban,counterparty_name,description\n"
            f"2026-05-04,250.00,NL02ABNA0123456789,Payer,Gift {world.marker}\n").encode()
-    service.import_statement(csv, filename="tenant.csv", actor=world.leader, match=False)
+    bank_import.import_statement(csv, filename="tenant.csv", actor=world.leader, match=False)
     from portal.reconcile.models import BankLine, PeriodClose
 
     period = PeriodClose.create(kind="month", starts_on=dt.date(2026, 4, 1), ends_on=dt.date(2026, 4, 30),

@@ -47,7 +47,8 @@ def unescaped(response) -> str:
 def given_in_2025(app, ledger, gifts) -> None:
     """Money each company gave in March 2025, in the books and in a contribution source, as a
     capability posts it: what a run for every company issues statements of."""
-    from portal.core.contributions import Contribution, register_source
+    from portal.core import hooks
+    from portal.core.contributions import Contribution
 
     class Posted:
         def __init__(self, company_id: int) -> None:
@@ -59,7 +60,7 @@ def given_in_2025(app, ledger, gifts) -> None:
              for company, cents in gifts]
     for c in given:
         ledger.money(Posted(c.company_id), c.gross_cents, on=c.on, key=c.key)
-    register_source(app, lambda company_id, start, end: [
+    hooks.connect(app, hooks.CONTRIBUTIONS, lambda company_id, start, end: [
         c for c in given if (company_id is None or c.company_id == company_id)
         and (start is None or c.on >= start) and (end is None or c.on <= end)])
 
@@ -255,7 +256,7 @@ def test_script_in_a_rejection_reason_and_a_letters_name_stays_text(sroi):
 def refunded(app, make_company, login, leader):
     """Company A's donation of EUR 250 paid by bank, EUR 50 sent back: a credit note. A second donation
     of A's with a credit note of its own, and company B logged in."""
-    from portal.giving import service
+    from portal.giving import checks, receipts, service
     from portal.giving.forms import new_token
 
     a = make_company("Alpha", member=True)
@@ -271,9 +272,9 @@ def refunded(app, make_company, login, leader):
             assert service.record_bank_refund(donation.reference, 5_000, TODAY, leader, f"back-{donation.id}"
                                               ).status == "refund_recorded"
             made.append(donation)
-        service.wait_for_followups(app)
+        receipts.wait_for_followups(app)
         notes = [service.corrections_of(d).notes[0] for d in made]
-        keys = [service.access_key(d) for d in made]
+        keys = [checks.access_key(d) for d in made]
 
     class R:
         pass
@@ -372,7 +373,7 @@ def test_in_production_the_demo_page_does_nothing_and_demo_signed_events_are_ref
     """A production portal (with or without Stripe keys): the demo page with the donation's right key
     only leads to the donation's page, and an event signed with the demo secret (derived from the
     app's own SECRET_KEY) is refused by the webhook."""
-    from portal.giving import service
+    from portal.giving import checks, service
     from portal.giving.forms import new_token
 
     production = create_app(_production(app_config, **overrides))
@@ -385,7 +386,7 @@ def test_in_production_the_demo_page_does_nothing_and_demo_signed_events_are_ref
             user=company.admin, today=TODAY)
         Donation.update(method="stripe", reference=None, bank_line_ref=None, stripe_checkout_session_id="cs_demo_0123456789abcdef01234567").where(
             Donation.id == donation.id).execute()
-        key = service.access_key(donation)
+        key = checks.access_key(donation)
         event = {"id": "evt_demo_forged", "object": "event", "type": "checkout.session.completed",
                  "livemode": False, "created": int(time.time()), "data": {"object": {
                      "id": "cs_demo_0123456789abcdef01234567", "object": "checkout.session",
@@ -459,9 +460,9 @@ def test_a_demo_event_replayed_tampered_or_stale_is_refused(demo_app, make_compa
 def test_the_demo_page_needs_its_key_and_its_csrf_token(demo_app, make_company, login):
     company, client, donation = _demo_donation(demo_app, make_company, login)
     with demo_app.test_request_context():
-        from portal.giving import service
+        from portal.giving import checks
 
-        key = service.access_key(donation)
+        key = checks.access_key(donation)
     other_company = make_company("Other")
     other = login(demo_app.test_client(), other_company.admin)
     url = f"/give/donations/{donation.id}/demo-checkout"
@@ -608,7 +609,7 @@ def test_a_statements_filename_shows_as_text_on_the_import_and_tasks_pages(app, 
 def hostile_books(app, make_company, leader):
     """Companies whose legal names are spreadsheet formulas, each with a donation paid by bank."""
     from portal.accounts.models import Company
-    from portal.giving import service
+    from portal.giving import receipts, service
     from portal.giving.forms import new_token
 
     companies = []
@@ -622,7 +623,7 @@ def hostile_books(app, make_company, leader):
             assert service.mark_paid_by_bank(donation.reference, 10_000 + n, TODAY, leader, f"line-{n}"
                                              ).status == "paid"
             companies.append(company)
-        service.wait_for_followups(app)
+        receipts.wait_for_followups(app)
     return companies
 
 
@@ -681,11 +682,11 @@ def test_company_names_and_purposes_as_formulas_stay_text_in_the_exports(app, ho
 
 def test_script_in_company_names_and_failure_reasons_stays_text_on_the_runs_page(app, make_company, leader_client,
                                                                                   ledger, monkeypatch):
-    from portal.core import clock
+    from portal.core import clock, hooks
     from portal.statements import service
 
     monkeypatch.setattr(clock, "today", lambda: dt.date(2026, 12, 2))
-    app.extensions["portal.statement_allocations"] = []
+    hooks.connect(app, hooks.STATEMENT_CLAIMS, lambda company_id, start, end: [])  # no SROI claims
     good, broken = make_company(f"Goed {SCRIPT}"), make_company(f"Kapot {SCRIPT}")
     given_in_2025(app, ledger, ((good, 250_000), (broken, 10_000)))
     render = service.render
@@ -814,7 +815,7 @@ def test_markup_in_a_company_name_is_printed_not_fetched_in_the_credit_note(app,
     """A company named with HTML that would fetch a local file prints that HTML as text on its credit
     note, and the PDF attaches, links and runs nothing."""
     from portal.accounts.models import Company
-    from portal.giving import service
+    from portal.giving import receipts, service
     from portal.giving.forms import new_token
     from tests.pdftext import assert_in_pdf
 
@@ -827,8 +828,8 @@ def test_markup_in_a_company_name_is_printed_not_fetched_in_the_credit_note(app,
             user=company.admin, today=TODAY)
         service.mark_paid_by_bank(donation.reference, 25_000, TODAY, leader, "in-evil")
         service.record_bank_refund(donation.reference, 5_000, TODAY, leader, "back-evil")
-        service.wait_for_followups(app)
-        note = service.credit_note(Donation.get_by_id(donation.id), service.corrections_of(donation).notes[0].id)
+        receipts.wait_for_followups(app)
+        note = receipts.credit_note(Donation.get_by_id(donation.id), service.corrections_of(donation).notes[0].id)
     for data in (bytes(note.pdf), bytes(note.receipt_pdf)):
         assert data.startswith(b"%PDF-")
         assert b"/EmbeddedFile" not in data and b"/JavaScript" not in data and b"/Launch" not in data

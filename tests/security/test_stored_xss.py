@@ -10,6 +10,7 @@ import io
 import secrets
 
 from portal.core.spreadsheet import FORMULA_START
+from portal.enrollment import reference, schools, validation
 from portal.enrollment import service as enrollment
 from portal.giving.models import Donation
 from tests.enrollment.conftest import valid_raw
@@ -26,10 +27,10 @@ def test_payloads_in_free_text_stay_text_in_html_csv_and_pdf(app, make_company, 
     company.member.name = f"Mia {SCRIPT}"
     company.member.save()
     with app.test_request_context():
-        enrollment.seed_reference_data()  # the migration seeds it; PostgreSQL test runs truncate it
-        data, errors = enrollment.validate_enrolment(
+        reference.seed_reference_data()  # the migration seeds it; PostgreSQL test runs truncate it
+        data, errors = validation.validate_enrolment(
             valid_raw(employee_name=f"Ed {SCRIPT}", job_title=FORMULA, department=SCRIPT),
-            enrollment.ValidationContext.load(company))
+            validation.ValidationContext.load(company))
         assert not errors, errors
         enrolment = enrollment.create_enrolment(company, company.admin, data)
     response = client.post("/giving/donate", data={
@@ -80,6 +81,7 @@ def _csv_is_inert(data: str) -> list[list[str]]:
 
 def test_payloads_in_sroi_materials_schools_reasons_and_statements_stay_text(
         app, make_company, login, leader, leader_client):
+    from portal.giving import materials
     from portal.giving import service as giving
     from portal.statements import periods
     from portal.statements import service as statements
@@ -108,7 +110,7 @@ def test_payloads_in_sroi_materials_schools_reasons_and_statements_stay_text(
 
     # Materials: the leader's need, the company's offer, the leader's reason for declining.
     with app.test_request_context():
-        giving.publish_need(leader, item=f"Boeken {SCRIPT}", description=FORMULA, quantity=3, school_id=None,
+        materials.publish_need(leader, item=f"Boeken {SCRIPT}", description=FORMULA, quantity=3, school_id=None,
                             needed_by=None)
     response = client.post("/giving/materials/pledge", data={
         "need": "", "description": f"Laptops {SCRIPT}", "quantity": "2", "declared_value": "100,00",
@@ -125,11 +127,11 @@ def test_payloads_in_sroi_materials_schools_reasons_and_statements_stay_text(
 
     # Schools (named by the leader) and a withdrawal's reason, as HR sees them.
     with app.test_request_context():
-        enrollment.seed_reference_data()
-        school = enrollment.save_school(leader, {
+        reference.seed_reference_data()
+        school = schools.save_school(leader, {
             "name": f"OBS {SCRIPT}", "brin": "12KL", "street": "Zamenhofdreef 2", "postcode": "3562 JT",
             "city": "Utrecht", "coordinator_name": f"Ic {SCRIPT}", "coordinator_email": "ic@klimop.nl"})
-        data, errors = enrollment.validate_enrolment(valid_raw(), enrollment.ValidationContext.load(company))
+        data, errors = validation.validate_enrolment(valid_raw(), validation.ValidationContext.load(company))
         assert not errors, errors
         enrolment = enrollment.create_enrolment(company, company.admin, data)
         enrollment.move(enrolment, "intake", leader)

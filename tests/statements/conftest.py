@@ -17,9 +17,9 @@ import io
 import pypdf
 import pytest
 
-from portal.core import clock
+from portal.core import clock, hooks
 from portal.core import ledger as books
-from portal.core.contributions import Contribution, register_source
+from portal.core.contributions import Contribution
 from portal.core.db import atomic_write, forget_reads
 from tests.pdftext import pdf_text  # noqa: F401 - re-exported: test_isolation.py imports it from here
 
@@ -95,7 +95,7 @@ class Ledger:
 @pytest.fixture
 def ledger(app):
     source = Ledger()
-    register_source(app, source)
+    hooks.connect(app, hooks.CONTRIBUTIONS, source)
     return source
 
 
@@ -114,8 +114,8 @@ def many_companies(app):
 
 @pytest.fixture
 def no_sroi(app):
-    """Statements without SROI claims (the hook with no provider)."""
-    app.extensions["portal.statement_allocations"] = []
+    """Statements without SROI claims (a source that answers none, in place of the SROI adapter)."""
+    hooks.connect(app, hooks.STATEMENT_CLAIMS, lambda company_id, start, end: [])
 
 
 def pdf_reader(data: bytes) -> pypdf.PdfReader:
@@ -148,16 +148,16 @@ def request_context(app):
 
 @pytest.fixture
 def placement(app, request_context, make_company, leader, monkeypatch, no_sroi):
-    from portal.enrollment import hours
+    from portal.enrollment import hours, reference, schools, validation
     from portal.enrollment import service as enrollment
 
     monkeypatch.setattr(clock, "today", lambda: TODAY)
-    enrollment.seed_reference_data()
-    school = enrollment.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
+    reference.seed_reference_data()
+    school = schools.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
                                              "postcode": "3562 JT", "city": "Utrecht", "coordinator_name": "Ic",
                                              "coordinator_email": "ic@klimop.nl"})
     company = make_company("Acme", language="nl")
-    data, errors = enrollment.validate_enrolment(raw(), enrollment.ValidationContext.load(company))
+    data, errors = validation.validate_enrolment(raw(), validation.ValidationContext.load(company))
     assert not errors, errors
     enrolment = enrollment.create_enrolment(company, company.admin, data)
     for step in ("intake", "matched", "active"):

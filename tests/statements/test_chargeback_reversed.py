@@ -14,7 +14,7 @@ import pytest
 
 from portal.core.db import utcnow
 from portal.giving.models import Dispute, Donation, Refund
-from portal.statements import periods, service
+from portal.statements import periods, service, snapshots
 from tests.pdftext import assert_in_pdf, assert_not_in_pdf, pdf_text
 
 D = dt.date
@@ -62,7 +62,7 @@ def test_a_won_dispute_is_not_a_refund_but_a_lost_one_and_a_refund_are(app, make
                   fee_cents=0, net_cents=-10_000, succeeded_on=D(2025, 5, 1))   # EUR 100.00 given back
 
     statement = service.issue(company, periods.calendar_year(2025), today=D(2026, 1, 8))
-    money = service.snapshot_of(statement)["totals"]["money"]
+    money = snapshots.snapshot_of(statement)["totals"]["money"]
     # 2,500 + 500 + 250 + 800 paid; -2,500 and +2,500 for the won dispute; -250 lost; -100 refunded.
     assert money["gross_cents"] == 250_000 + 50_000 + 25_000 + 80_000 - 25_000 - 10_000 == 370_000
     assert money["refunds_cents"] == -(10_000 + 25_000)                  # not -2,850.00
@@ -86,10 +86,10 @@ def test_a_reversal_in_a_later_year_does_not_lower_that_years_refunds(app, make_
 
     # At the end of 2025 the chargeback stood: it is that year's refund.
     year_2025 = service.issue(company, periods.calendar_year(2025), today=D(2026, 1, 8))
-    assert service.snapshot_of(year_2025)["totals"]["money"]["refunds_cents"] == -100_000
+    assert snapshots.snapshot_of(year_2025)["totals"]["money"]["refunds_cents"] == -100_000
     # 2026 has the money back and one real refund of EUR 150.00; the reversal is no negative refund.
     custom = periods.custom(D(2026, 1, 1), D(2026, 3, 31))
-    money = service.snapshot_of(service.issue(company, custom, today=D(2026, 4, 2)))["totals"]["money"]
+    money = snapshots.snapshot_of(service.issue(company, custom, today=D(2026, 4, 2)))["totals"]["money"]
     assert money["gross_cents"] == 100_000 + 40_000 - 15_000
     assert money["refunds_cents"] == -15_000
 
@@ -108,6 +108,6 @@ def test_refunds_of_every_snapshot_shape_are_counted_from_its_lines(app):
               line("donation:4:dispute:9:reinstated", 50_000, description="Chargeback of G-000004 reversed"),
               line("donation:5:refund:2", -7_500, description="Refund of G-000005")]
     for lines in (coded, worded):
-        assert service.refunds_of(lines) == -7_500
+        assert snapshots.refunds_of(lines) == -7_500
     # A reversal alone (its chargeback in an earlier period) counts for nothing.
-    assert service.refunds_of([coded[2], coded[3]]) == -7_500
+    assert snapshots.refunds_of([coded[2], coded[3]]) == -7_500

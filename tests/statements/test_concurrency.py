@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from portal.core.db import database
-from portal.statements import periods, service
+from portal.statements import periods, records, service
 from portal.statements.models import Statement, StatementCounter
 
 D = dt.date
@@ -57,7 +57,7 @@ def test_concurrent_issuers_get_consecutive_numbers(app, ledger, no_sroi, many_c
     assert all(isinstance(r, str) for r in results), results
     assert sorted(results) == [f"OA-2027-{n:04d}" for n in range(1, 9)]
     assert StatementCounter.get(StatementCounter.year == 2027).last_number == 8
-    (year,) = service.register(2027)
+    (year,) = records.register(2027)
     assert year.missing == []
 
 

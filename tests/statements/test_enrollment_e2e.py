@@ -12,7 +12,7 @@ pytest.importorskip("portal.enrollment.hours")
 from portal.enrollment import hours  # noqa: E402
 from portal.enrollment import service as enrollment  # noqa: E402
 from portal.enrollment.models import HoursEntry  # noqa: E402
-from portal.statements import certificates, periods, service  # noqa: E402
+from portal.statements import after_issue, certificates, periods, service, snapshots  # noqa: E402
 from tests.pdftext import assert_in_pdf, pdf_text  # noqa: E402
 
 from .conftest import TODAY  # noqa: E402
@@ -23,7 +23,7 @@ def test_confirmed_hours_are_on_the_statement_and_marked(app, placement, leader)
     # The school year so far (a running school year gets no statement, a custom period does).
     statement = service.issue(company, periods.custom(dt.date(2026, 8, 1), TODAY), company.admin,
                               today=TODAY + dt.timedelta(days=1))
-    totals = service.snapshot_of(statement)["totals"]
+    totals = snapshots.snapshot_of(statement)["totals"]
     # Mixed funding, 6 of 8 hours sponsored: 3 x 6:00 sponsored at EUR 50 = 900.00, 3 x 2:00 volunteered.
     assert totals["hours_sponsored"]["minutes"] == 3 * 360
     assert totals["hours_sponsored"]["value_by_basis"] == {"employer_cost": 3 * 30_000}
@@ -33,15 +33,15 @@ def test_confirmed_hours_are_on_the_statement_and_marked(app, placement, leader)
         assert_in_pdf(value, text)
     # Enrolment now knows these rows are on an issued statement.
     assert all(HoursEntry.get_by_id(e.id).locked_at is not None for e in planned)
-    assert not service.needs_correction(statement)
+    assert not after_issue.needs_correction(statement)
 
     # The leader corrects one session from 8 to 6 hours: the statement needs a correction.
     hours.correct_entry(planned[0].id, leader, "Left early", 360)
-    assert service.needs_correction(statement)
-    kinds = {(c.change, c.kind) for c in service.changes(statement)}
+    assert after_issue.needs_correction(statement)
+    kinds = {(c.change, c.kind) for c in after_issue.changes(statement)}
     assert ("added", "hours_sponsored") in kinds  # the reversal and the corrected row
     correction = service.issue_correction(statement, company.admin, today=dt.date(2026, 11, 30))
-    fixed = service.snapshot_of(correction)["totals"]
+    fixed = snapshots.snapshot_of(correction)["totals"]
     assert fixed["hours_sponsored"]["minutes"] + fixed["hours_volunteered"]["minutes"] == 3 * 480 - 120
 
 

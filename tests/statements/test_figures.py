@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 
-from portal.statements import periods, service
+from portal.core import hooks
+from portal.statements import periods, service, snapshots
 from portal.statements.periods import PeriodError
-from portal.statements.sroi import SroiClaim, SroiLine, register_allocation_provider
+from portal.statements.sroi import SroiClaim, SroiLine
 
 D = dt.date
 
@@ -32,7 +33,7 @@ def fill(ledger, company):
 
 def test_totals_per_kind_match_hand_computed_sums(app, ledger, no_sroi, company):
     fill(ledger, company)
-    snapshot = service.build_snapshot(company, periods.calendar_year(2026), issued_on=D(2026, 11, 28))
+    snapshot = snapshots.build_snapshot(company, periods.calendar_year(2026), issued_on=D(2026, 11, 28))
     t = snapshot["totals"]
 
     assert t["hours_sponsored"]["minutes"] == 420 + 450 + 480 == 1350
@@ -64,7 +65,7 @@ def test_only_this_company_and_period(app, ledger, no_sroi, company, make_compan
     ledger.hours(company, D(2026, 12, 31), 120, "Anna")     # last day: in
     ledger.hours(company, D(2027, 1, 1), 60, "Anna")        # after
     ledger.hours(other, D(2026, 6, 1), 600, "Someone else")
-    snapshot = service.build_snapshot(company, periods.calendar_year(2026), issued_on=D(2027, 1, 5))
+    snapshot = snapshots.build_snapshot(company, periods.calendar_year(2026), issued_on=D(2027, 1, 5))
     assert snapshot["totals"]["hours_sponsored"]["minutes"] == 180
     assert {line["person"] for line in snapshot["lines"]} == {"Anna"}
     assert snapshot["company"]["name"] == "Domstad B.V."
@@ -75,7 +76,7 @@ def test_issuer_details_come_from_configuration(app, ledger, no_sroi, company):
     app.config.update(ISSUER_NAME="Stichting Test", ISSUER_RSIN="812345678", ISSUER_ANBI=True,
                       ISSUER_IBAN="NL02ABNA0123456789", ISSUER_KVK="87654321", ISSUER_ADDRESS="Straat 1, Utrecht")
     ledger.money(company, D(2026, 3, 2), 1000)
-    snapshot = service.build_snapshot(company, periods.calendar_year(2026), issued_on=D(2026, 11, 28))
+    snapshot = snapshots.build_snapshot(company, periods.calendar_year(2026), issued_on=D(2026, 11, 28))
     assert snapshot["issuer"] == {"name": "Stichting Test", "address": "Straat 1, Utrecht", "kvk": "87654321",
                                   "rsin": "812345678", "anbi": True, "iban": "NL02ABNA0123456789"}
 
@@ -91,8 +92,8 @@ def test_sroi_claims_come_from_a_registered_provider(app, ledger, company):
                                     value_cents=80_000),)),
                 SroiClaim("Empty commitment", "at cost", ())]
 
-    register_allocation_provider(app, provider)
-    snapshot = service.build_snapshot(company, periods.school_year(2025), issued_on=D(2026, 11, 28))
+    hooks.connect(app, hooks.STATEMENT_CLAIMS, provider)
+    snapshot = snapshots.build_snapshot(company, periods.school_year(2025), issued_on=D(2026, 11, 28))
     assert calls == [(company.id, D(2025, 8, 1), D(2026, 7, 31))]
     assert len(snapshot["sroi"]) == 1  # a commitment without lines in the period is left out
     assert snapshot["sroi"][0]["value_cents"] == 80_000

@@ -11,7 +11,7 @@ import pytest
 
 from portal.core.audit import AuditLog
 from portal.core.db import database
-from portal.statements import periods, service
+from portal.statements import after_issue, periods, records, service, snapshots
 from portal.statements.models import Statement, StatementCounter
 from tests.pdftext import assert_in_pdf, pdf_text
 
@@ -97,7 +97,7 @@ def test_issued_statement_never_changes(app, ledger, no_sroi, company):
     refund_later = ledger.money(company, D(2026, 3, 2), 250_000)
     statement = service.issue(company, YEAR, today=TODAY)
     before = statement.pdf_bytes
-    assert not service.needs_correction(statement)
+    assert not after_issue.needs_correction(statement)
 
     # The sources change: an hour correction, a refund, a new contribution, a description.
     ledger.replace(hours, minutes=390, value_cents=32_500)
@@ -109,10 +109,10 @@ def test_issued_statement_never_changes(app, ledger, no_sroi, company):
     assert stored.pdf_bytes == before
     assert hashlib.sha256(stored.pdf_bytes).hexdigest() == stored.pdf_sha256
     assert json.loads(stored.snapshot)["totals"]["money"]["gross_cents"] == 250_000
-    assert service.needs_correction(stored)
-    found = {(c.change, c.kind) for c in service.changes(stored)}
+    assert after_issue.needs_correction(stored)
+    found = {(c.change, c.kind) for c in after_issue.changes(stored)}
     assert found == {("changed", "hours_sponsored"), ("removed", "money"), ("added", "money"), ("added", "material")}
-    changed = next(c for c in service.changes(stored) if c.change == "changed")
+    changed = next(c for c in after_issue.changes(stored) if c.change == "changed")
     assert set(changed.fields) == {"minutes", "value_cents"}
 
 
@@ -141,10 +141,10 @@ def test_correction_names_the_statement_it_replaces(app, ledger, no_sroi, compan
     assert correction.number == "OA-2027-0002"
     assert correction.replaces_id == original.id
     assert Statement.get_by_id(original.id).status == "superseded"
-    assert not service.needs_correction(correction)
-    assert not service.needs_correction(Statement.get_by_id(original.id))
-    assert service.replaced_by(original).id == correction.id
-    snapshot = service.snapshot_of(correction)
+    assert not after_issue.needs_correction(correction)
+    assert not after_issue.needs_correction(Statement.get_by_id(original.id))
+    assert records.replaced_by(original).id == correction.id
+    snapshot = snapshots.snapshot_of(correction)
     assert snapshot["replaces"] == {"number": "OA-2027-0001", "issued_on": "2027-01-15"}
     assert snapshot["totals"]["hours_sponsored"]["minutes"] == 360
     text = pdf_text(correction.pdf_bytes)
@@ -168,7 +168,7 @@ def test_void_keeps_the_number_with_a_reason(app, ledger, no_sroi, company, lead
     # The period is free again, and the register still lists the withdrawn number.
     again = service.issue(company, YEAR, today=TODAY)
     assert again.number == "OA-2027-0002"
-    (year,) = service.register(2027)
+    (year,) = records.register(2027)
     assert [(s.number, s.status) for s in year.statements] == [("OA-2027-0001", "void"), ("OA-2027-0002", "issued")]
     assert year.missing == []
 
@@ -196,8 +196,8 @@ def test_one_source_row_with_two_parts_is_compared_part_by_part(app, ledger, no_
     ledger.add(Contribution(kind="hours_volunteered", key="hours:7", company_id=company.id, on=D(2026, 2, 2),
                             description="Volunteered hours", value_cents=0, basis="none", minutes=180, person="Anna"))
     statement = service.issue(company, YEAR, today=TODAY)
-    totals = service.snapshot_of(statement)["totals"]
+    totals = snapshots.snapshot_of(statement)["totals"]
     assert (totals["hours_sponsored"]["minutes"], totals["hours_volunteered"]["minutes"]) == (240, 180)
-    assert service.changes(statement) == []
+    assert after_issue.changes(statement) == []
     ledger.replace(sponsored, minutes=120, value_cents=10_000)
-    assert [(c.change, c.kind, c.key) for c in service.changes(statement)] == [("changed", "hours_sponsored", "hours:7")]
+    assert [(c.change, c.kind, c.key) for c in after_issue.changes(statement)] == [("changed", "hours_sponsored", "hours:7")]

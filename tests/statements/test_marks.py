@@ -13,7 +13,7 @@ import pytest
 from portal.core import ledger as books
 from portal.core.db import database
 from portal.sroi import service as sroi
-from portal.statements import periods, service
+from portal.statements import after_issue, periods, service, snapshots
 from portal.statements import sroi as statement_sroi
 from portal.statements.models import Statement
 from tests.conftest import PG_URL
@@ -29,7 +29,7 @@ def company(make_company):
 
 
 def flagged(*statements) -> dict:
-    return service.correction_flags([Statement.get_by_id(s.id) for s in statements])
+    return after_issue.correction_flags([Statement.get_by_id(s.id) for s in statements])
 
 
 def test_a_change_dated_in_the_period_flags_the_statement_and_one_outside_it_does_not(app, ledger, no_sroi, company):
@@ -42,12 +42,12 @@ def test_a_change_dated_in_the_period_flags_the_statement_and_one_outside_it_doe
     ledger.money(company, D(2026, 7, 1), 5_000)           # after both periods
     ledger.money(company, D(2025, 12, 31), 5_000)         # before both
     assert flagged(first, second) == {}
-    assert not service.needs_correction(first) and not service.needs_correction(second)
+    assert not after_issue.needs_correction(first) and not after_issue.needs_correction(second)
 
     ledger.replace(hours, minutes=390, value_cents=32_500)  # dated in the first quarter only
-    assert flagged(first, second) == {first.id: service.Flag(contributions=True)}
-    assert service.needs_correction(first) and not service.needs_correction(second)
-    assert [(c.change, c.kind) for c in service.changes(first)] == [("changed", "hours_sponsored")]
+    assert flagged(first, second) == {first.id: after_issue.Flag(contributions=True)}
+    assert after_issue.needs_correction(first) and not after_issue.needs_correction(second)
+    assert [(c.change, c.kind) for c in after_issue.changes(first)] == [("changed", "hours_sponsored")]
 
 
 def test_a_change_booked_after_a_closed_month_counts_by_its_business_date(app, ledger, no_sroi, company):
@@ -104,15 +104,15 @@ def test_an_allocation_changed_after_issue_flags_the_statement_of_its_period(app
 
     with app.test_request_context():  # an allocation in the second quarter: only its statement changes
         sroi.set_allocation(company.admin, commitment.id, late.key, 10_000)
-    assert flagged(first, second) == {second.id: service.Flag(sroi=True)}
-    assert [(c.change, c.key) for c in service.changes(Statement.get_by_id(second.id))] == [
+    assert flagged(first, second) == {second.id: after_issue.Flag(sroi=True)}
+    assert [(c.change, c.key) for c in after_issue.changes(Statement.get_by_id(second.id))] == [
         ("added", f"Gemeente Utrecht · UTR-2026-001|{late.key}")]
 
     corrected = service.issue_correction(Statement.get_by_id(second.id), today=TODAY)
     assert flagged(first, corrected) == {}
     with app.test_request_context():  # changed, added and removed in the first quarter
         sroi.set_allocation(company.admin, commitment.id, early.key, 30_000)
-    assert flagged(first) == {first.id: service.Flag(sroi=True)}
+    assert flagged(first) == {first.id: after_issue.Flag(sroi=True)}
     first = service.issue_correction(Statement.get_by_id(first.id), today=TODAY)
     with app.test_request_context():
         sroi.set_allocation(company.admin, commitment.id, hours.key, 240)
@@ -139,14 +139,14 @@ def test_the_commitment_s_rules_are_part_of_the_sroi_mark(app, ledger, company):
         rules = sroi.rules_of(commitment)
         sroi.update_rules(company.admin, commitment.id, dataclasses.replace(
             rules, counts_hours_volunteered=not rules.counts_hours_volunteered), "the buyer's new table")
-    assert flagged(statement) == {statement.id: service.Flag(sroi=True)}
+    assert flagged(statement) == {statement.id: after_issue.Flag(sroi=True)}
 
 
 def test_statements_issued_before_marks_are_compared_line_by_line(app, ledger, no_sroi, company, monkeypatch, login):
     hours = ledger.hours(company, D(2026, 2, 3), 420, "Anna de Vries")
     ledger.money(company, D(2026, 5, 4), 10_000)
     with monkeypatch.context() as patch:  # as a statement issued before migration 0009
-        patch.setattr(service, "ledger_mark", lambda company_id: None)
+        patch.setattr(after_issue, "ledger_mark", lambda company_id: None)
         patch.setattr(statement_sroi, "allocations_mark", lambda company_id, start, end: None)
         old = service.issue(company, Q1, today=TODAY)
     new = service.issue(company, Q2, today=TODAY)
@@ -160,7 +160,7 @@ def test_statements_issued_before_marks_are_compared_line_by_line(app, ledger, n
     assert list(flags) == [old.id] and not flags[old.id].contributions
     assert [(c.change, c.kind, set(c.fields)) for c in flags[old.id].lines] == [
         ("changed", "hours_sponsored", {"minutes", "value_cents"})]
-    assert service.needs_correction(old) and service.count_needing_correction() == 1
+    assert after_issue.needs_correction(old) and after_issue.count_needing_correction() == 1
 
     client = login(app.test_client(), company.admin)
     assert b"needs correction" in client.get("/statements").data
@@ -175,7 +175,7 @@ def test_changes_that_cancel_out_still_flag_and_the_page_says_so(app, ledger, no
     statement = service.issue(company, Q1, today=TODAY)
     changed = ledger.replace(gift, gross_cents=9_000, value_cents=9_000, net_cents=9_000)
     ledger.replace(changed, gross_cents=10_000, value_cents=10_000, net_cents=10_000)
-    assert service.changes(statement) == [] and service.needs_correction(statement)
+    assert after_issue.changes(statement) == [] and after_issue.needs_correction(statement)
     client = login(app.test_client(), company.admin)
     page = client.get(f"/statements/{statement.id}").get_data(as_text=True)
     assert "the changes cancel out" in page and "Issue a correction" in page and "needs correction" in page
@@ -204,8 +204,8 @@ def test_the_concept_s_summary_reads_the_books_and_matches_the_statement(app, le
     ledger.replace(anna, minutes=400, value_cents=33_333)
     ledger.money(company, D(2027, 1, 2), 99_900)  # another year
     period = periods.calendar_year(2026)
-    summary = service.summary_of(company, period)
-    snapshot = service.build_snapshot(company, period, issued_on=TODAY)
+    summary = snapshots.summary_of(company, period)
+    snapshot = snapshots.build_snapshot(company, period, issued_on=TODAY)
     expected = snapshot["totals"]
     del expected["money"]["refunds_cents"]
     assert summary["totals"] == expected
@@ -245,7 +245,7 @@ def test_a_mark_is_read_only_after_every_posting_begun_before_it_committed(app, 
         posted.wait(10)
         with atomic_write():
             post(D(2026, 3, 4))  # a higher id (another month's total row), committed at once
-        mark = service.ledger_mark(company.id)
+        mark = after_issue.ledger_mark(company.id)
         return mark, time.monotonic()
 
     _none, (mark, marked_at) = run_together(app, [slow_writer, quick_writer_then_mark])
@@ -260,6 +260,6 @@ def test_many_statements_are_asked_about_by_their_id_range(app, ledger, no_sroi,
     first, middle, last = (service.issue(company, Q1, today=TODAY) for company in companies)
     for company in companies[:2]:
         ledger.money(company, D(2026, 2, 3), 1_000)
-    monkeypatch.setattr(service, "MAX_NAMED", 1)
+    monkeypatch.setattr(after_issue, "MAX_NAMED", 1)
     assert set(flagged(first, last)) == {first.id}  # the middle one needs a correction too, unasked
     assert set(flagged(first, middle, last)) == {first.id, middle.id}

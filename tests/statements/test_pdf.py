@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from portal.statements import periods, service
+from portal.statements import periods, service, snapshots
 from tests.pdfprocesses import render_in_other_processes
 from tests.pdftext import (
     assert_in_pdf,
@@ -114,7 +114,7 @@ def test_same_data_gives_the_same_bytes(app, ledger, no_sroi, make_company):
     company = make_company("Domstad", language="nl")
     fill(ledger, company)
     statement = service.issue(company, YEAR, today=TODAY)
-    snapshot = service.snapshot_of(statement)
+    snapshot = snapshots.snapshot_of(statement)
     again = service.render(snapshot, verification_code=statement.verification_code)
     assert again == statement.pdf_bytes
 
@@ -127,7 +127,7 @@ def test_an_issued_statement_renders_to_the_same_bytes_in_two_processes_on_a_bus
     company = make_company("Domstad", language="nl")
     fill(ledger, company)
     statement = service.issue(company, YEAR, today=TODAY)
-    html = document.statement_html(service.snapshot_of(statement), verification_code=statement.verification_code)
+    html = document.statement_html(snapshots.snapshot_of(statement), verification_code=statement.verification_code)
     first, second = render_in_other_processes(html, tmp_path)
     assert first == second == statement.pdf_bytes
 

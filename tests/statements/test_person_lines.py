@@ -15,7 +15,7 @@ import json
 import pytest
 
 from portal.core.contributions import Contribution
-from portal.statements import periods, service
+from portal.statements import after_issue, periods, service, snapshots
 from portal.statements.models import Statement
 from tests.pdftext import assert_in_pdf, assert_not_in_pdf, pdf_text
 from tests.statements.test_snapshot_shapes import read_as, stored
@@ -41,7 +41,7 @@ def test_two_ambassadors_with_one_name_are_two_rows_with_their_own_hours(app, le
     two_jans(ledger, company)
     statement = service.issue(company, YEAR, company.admin, today=AFTER)
 
-    snapshot = service.snapshot_of(statement)
+    snapshot = snapshots.snapshot_of(statement)
     assert snapshot["version"] == 3
     assert {line["person_key"] for line in snapshot["lines"]} == {"enrolment:11", "enrolment:12", "enrolment:13"}
     people = [(p["person"], p["person_key"], p["lines"], p["minutes"], p["value_cents"])
@@ -61,9 +61,9 @@ def test_two_ambassadors_with_one_name_are_two_rows_with_their_own_hours(app, le
     assert_not_in_pdf("Jan de Vries 3 21:30", text)   # not the two added together under one name
 
     # The books group the same way: the concept's totals agree with the statement's.
-    books = service.totals_from_books(company.id, YEAR.start, YEAR.end)
+    books = snapshots.totals_from_books(company.id, YEAR.start, YEAR.end)
     assert books["hours_sponsored"]["people"] == snapshot["totals"]["hours_sponsored"]["people"]
-    assert not service.needs_correction(statement)
+    assert not after_issue.needs_correction(statement)
 
 
 def test_one_ambassador_is_one_row_whatever_her_number_of_sessions(app, ledger, no_sroi, make_company):
@@ -71,7 +71,7 @@ def test_one_ambassador_is_one_row_whatever_her_number_of_sessions(app, ledger, 
     ledger.hours(company, D(2025, 9, 2), 480, "Sanne de Wit", person_key="enrolment:5")
     ledger.hours(company, D(2025, 9, 9), 480, "Sanne de Wit", person_key="enrolment:5")
     statement = service.issue(company, YEAR, today=AFTER)
-    (row,) = service.snapshot_of(statement)["totals"]["hours_sponsored"]["people"]
+    (row,) = snapshots.snapshot_of(statement)["totals"]["hours_sponsored"]["people"]
     assert (row["person"], row["lines"], row["minutes"], row["value_cents"]) == ("Sanne de Wit", 2, 960, 80_000)
     text = pdf_text(statement.pdf_bytes)
     assert_in_pdf("Sanne de Wit 2 16:00 €800.00", text)
@@ -125,8 +125,8 @@ def test_a_version_2_statement_opens_as_issued_and_is_corrected_into_version_3(
                                 person=line["person"], person_key=key))
 
     # A key the old lines did not keep is no change: nothing to correct.
-    assert service.changes(statement) == []
-    assert not service.needs_correction(statement)
+    assert after_issue.changes(statement) == []
+    assert not after_issue.needs_correction(statement)
     login(client, company.admin)
     for language in ("nl", "en"):
         for page in (read_as(client, company.admin, language, f"/statements/{statement.id}"),
@@ -139,7 +139,7 @@ def test_a_version_2_statement_opens_as_issued_and_is_corrected_into_version_3(
     # A real change (the second Jan's session was 5 hours): corrected into version 3, per person.
     second = next(c for c in ledger.items if c.key == "hours:22")
     ledger.replace(second, minutes=300, value_cents=31_250)
-    assert [(c.change, c.key, c.fields) for c in service.changes(statement)] == [
+    assert [(c.change, c.key, c.fields) for c in after_issue.changes(statement)] == [
         ("changed", "hours:22", ["minutes", "value_cents"])]
     assert client.post(f"/statements/{statement.id}/correct").status_code == 302
     correction = Statement.get(Statement.replaces == statement.id)
@@ -158,20 +158,20 @@ def test_two_enrolled_namesakes_are_two_rows_on_a_real_statement(app, request_co
     """Two employees named Sanne de Vries, each enrolled and placed, each with confirmed hours."""
     from portal.core import clock
     from portal.core.contributions import contributions
-    from portal.enrollment import hours
+    from portal.enrollment import hours, reference, schools, validation
     from portal.enrollment import service as enrollment
     from tests.statements.conftest import TODAY, raw
 
     monkeypatch.setattr(clock, "today", lambda: TODAY)
-    enrollment.seed_reference_data()
-    school = enrollment.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
+    reference.seed_reference_data()
+    school = schools.save_school(leader, {"name": "OBS De Klimop", "brin": "12KL", "street": "Zamenhofdreef 2",
                                              "postcode": "3562 JT", "city": "Utrecht", "coordinator_name": "Ic",
                                              "coordinator_email": "ic@klimop.nl"})
     company = make_company("Naamgenoten", language="nl")
     enrolments = []
     for email, weekday in (("sanne@naamgenoten.nl", "tuesday"), ("s.devries@naamgenoten.nl", "thursday")):
-        data, errors = enrollment.validate_enrolment(raw(employee_email=email, weekday=weekday),
-                                                     enrollment.ValidationContext.load(company))
+        data, errors = validation.validate_enrolment(raw(employee_email=email, weekday=weekday),
+                                                     validation.ValidationContext.load(company))
         assert not errors, errors
         enrolment = enrollment.create_enrolment(company, company.admin, data)
         for step in ("intake", "matched", "active"):
@@ -189,7 +189,7 @@ def test_two_enrolled_namesakes_are_two_rows_on_a_real_statement(app, request_co
 
     statement = service.issue(company, periods.custom(D(2026, 8, 1), TODAY), company.admin,
                               today=TODAY + dt.timedelta(days=1))
-    people = service.snapshot_of(statement)["totals"]["hours_sponsored"]["people"]
+    people = snapshots.snapshot_of(statement)["totals"]["hours_sponsored"]["people"]
     # Mixed funding: 6 of each 8 hours sponsored at EUR 50.
     assert sorted((p["person"], p["person_key"], p["minutes"], p["value_cents"]) for p in people) == [
         ("Sanne de Vries", f"enrolment:{enrolments[0].id}", 3 * 360, 3 * 30_000),

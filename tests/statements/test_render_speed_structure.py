@@ -18,7 +18,7 @@ import weasyprint
 from weasyprint import html as weasyprint_html
 
 from portal.core import pdf
-from portal.statements import document, periods, service
+from portal.statements import document, periods, service, snapshots
 
 from .test_pdf import fill
 
@@ -31,7 +31,7 @@ def issued_html(make_company, ledger, language="nl"):
     company = make_company("Domstad", language=language)
     fill(ledger, company)
     statement = service.issue(company, YEAR, today=TODAY)
-    return statement, document.statement_html(service.snapshot_of(statement),
+    return statement, document.statement_html(snapshots.snapshot_of(statement),
                                               verification_code=statement.verification_code)
 
 
@@ -94,7 +94,7 @@ def test_issuing_builds_the_snapshot_once_and_renders_once(app, ledger, no_sroi,
     company = make_company("Domstad", language="nl")
     fill(ledger, company)
     built, rendered = [], []
-    build = service.build_snapshot
+    build = snapshots.build_snapshot
 
     def counting_build(*args, **kwargs):
         built.append(1)
@@ -104,7 +104,7 @@ def test_issuing_builds_the_snapshot_once_and_renders_once(app, ledger, no_sroi,
         rendered.append(snapshot["number"])
         return service.render(snapshot, **kwargs)
 
-    monkeypatch.setattr(service, "build_snapshot", counting_build)
+    monkeypatch.setattr(snapshots, "build_snapshot", counting_build)
     statement = service.issue(company, YEAR, today=TODAY, renderer=counting_render)
     assert built == [1] and rendered == [statement.number]
     assert json.loads(statement.snapshot)["number"] == statement.number

@@ -22,9 +22,10 @@ import json
 import pytest
 
 from portal.accounts.models import User
+from portal.core import hooks
 from portal.core.contributions import Contribution
 from portal.sroi import service as sroi_service
-from portal.statements import periods, service
+from portal.statements import after_issue, periods, service, snapshots
 from portal.statements.models import Statement, StatementCounter
 from portal.statements.sroi import SroiClaim, SroiLine
 from tests.pdftext import assert_in_pdf, pdf_text
@@ -77,7 +78,7 @@ def v1_snapshot(company) -> dict:
             "company": {"id": company.id, "name": company.legal_name, "street": company.street,
                         "postcode": company.postcode, "city": company.city, "kvk": company.kvk},
             "replaces": None, "lines": V1_LINES, "sroi": claims,
-            "totals": service.totals_of(V1_LINES, claims)}
+            "totals": snapshots.totals_of(V1_LINES, claims)}
 
 
 def stored(company, snapshot: dict, *, marks: bool) -> Statement:
@@ -107,7 +108,7 @@ class Claims:
 @pytest.fixture
 def claims(app):
     provider = Claims()
-    app.extensions["portal.statement_allocations"] = [provider]
+    hooks.connect(app, hooks.STATEMENT_CLAIMS, provider)
     return provider
 
 
@@ -166,8 +167,8 @@ def test_a_version_1_statement_opens_shows_its_changes_in_words_and_is_corrected
     now_different(ledger, claims, company)
     login(client, company.admin)
 
-    assert service.needs_correction(statement)
-    kinds = {(change.change, change.kind, change.sroi) for change in service.changes(statement)}
+    assert after_issue.needs_correction(statement)
+    kinds = {(change.change, change.kind, change.sroi) for change in after_issue.changes(statement)}
     assert {("changed", "hours_sponsored", False), ("removed", "hours_volunteered", False),
             ("removed", "money", False), ("added", "money", False), ("removed", "material", False),
             ("changed", "hours_sponsored", True), ("changed", "money", True), ("removed", "material", True)} <= kinds
@@ -184,7 +185,7 @@ def test_a_version_1_statement_opens_shows_its_changes_in_words_and_is_corrected
     assert response.status_code == 302
     correction = Statement.get(Statement.replaces == statement.id)
     assert Statement.get_by_id(statement.id).status == "superseded"
-    assert service.snapshot_of(correction)["version"] == service.SNAPSHOT_VERSION
+    assert snapshots.snapshot_of(correction)["version"] == snapshots.SNAPSHOT_VERSION
     for url in (f"/statements/{correction.id}", f"/statements/{statement.id}"):
         assert client.get(url).status_code == 200
     assert leader_client.get(f"/leader/statements/{statement.id}").status_code == 200
@@ -208,8 +209,8 @@ def test_a_current_statement_opens_shows_its_changes_and_is_corrected_by_the_lea
                              description=line["description"], person=line["person"], minutes=line["minutes"],
                              cents=line["cents"], value_cents=line["value_cents"]) for line in V1_CLAIM_LINES]
     statement = service.issue(company, YEAR, company.admin, today=D(2027, 1, 4))  # once the year has ended
-    snapshot = service.snapshot_of(statement)
-    assert snapshot["version"] == service.SNAPSHOT_VERSION == 3
+    snapshot = snapshots.snapshot_of(statement)
+    assert snapshot["version"] == snapshots.SNAPSHOT_VERSION == 3
     assert all("what" in line and line["description"] == "" for line in snapshot["lines"])
     # The document of a Dutch company names its lines in Dutch, from the codes.
     printed = pdf_text(statement.pdf_bytes)
@@ -226,7 +227,7 @@ def test_a_current_statement_opens_shows_its_changes_and_is_corrected_by_the_lea
     now_different(ledger, claims, company)
     login(client, company.admin)
 
-    assert service.needs_correction(statement)
+    assert after_issue.needs_correction(statement)
     assert_detail_pages(client, leader_client, leader, company, statement,
                         dutch_words=["Gesponsorde uren", "Terugboeking · G-000004", "Correctie · Iris Brouwer",
                                      "3 × laptops"])
@@ -268,5 +269,5 @@ def test_the_allocation_of_a_gift_changed_after_issue_no_longer_breaks_the_pages
         assert "SROI" in text and ("€ 300,00" in text or "€300.00" in text)
     assert client.post(f"/statements/{statement.id}/correct").status_code == 302
     correction = Statement.get(Statement.replaces == statement.id)
-    assert [line["cents"] for claim in service.snapshot_of(correction)["sroi"] for line in claim["lines"]] == [30_000]
+    assert [line["cents"] for claim in snapshots.snapshot_of(correction)["sroi"] for line in claim["lines"]] == [30_000]
     assert client.get(f"/statements/{correction.id}").status_code == 200

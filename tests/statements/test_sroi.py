@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from portal.sroi import service as sroi
-from portal.statements import periods, service
+from portal.statements import after_issue, periods, service, snapshots
 from tests.pdftext import assert_in_pdf, pdf_text
 
 D = dt.date
@@ -36,7 +36,7 @@ def test_allocations_appear_with_their_claimed_value(app, ledger, commitment):
 
     # The school year so far (a running school year gets no statement, a custom period does).
     statement = service.issue(company, periods.custom(D(2026, 8, 1), D(2026, 11, 28)), today=D(2026, 11, 29))
-    snapshot = service.snapshot_of(statement)
+    snapshot = snapshots.snapshot_of(statement)
     (claim,) = snapshot["sroi"]
     assert claim["commitment"] == "Gemeente Utrecht · UTR-2026-001"
     assert claim["value_cents"] == 80_000 + 20_000
@@ -47,19 +47,19 @@ def test_allocations_appear_with_their_claimed_value(app, ledger, commitment):
         assert_in_pdf(value, text)
 
     # Allocations outside the statement's period are not on it.
-    assert service.build_snapshot(company, periods.calendar_year(2025), issued_on=D(2026, 11, 28))["sroi"] == []
+    assert snapshots.build_snapshot(company, periods.calendar_year(2025), issued_on=D(2026, 11, 28))["sroi"] == []
 
     # Changing an allocation after issue makes the statement need a correction.
-    assert not service.needs_correction(statement)
+    assert not after_issue.needs_correction(statement)
     with app.test_request_context():
         sroi.set_allocation(company.admin, made.id, gift.key, 30_000)
-    changes = service.changes(statement)
+    changes = after_issue.changes(statement)
     assert [(c.change, c.kind) for c in changes] == [("changed", "money")]
-    assert service.needs_correction(statement)
+    assert after_issue.needs_correction(statement)
 
 
 def test_statements_work_without_any_allocation_provider(app, ledger, no_sroi, make_company):
     company = make_company("Plain")
     ledger.money(company, D(2026, 3, 1), 1000)
-    snapshot = service.build_snapshot(company, periods.calendar_year(2026), issued_on=D(2026, 11, 28))
+    snapshot = snapshots.build_snapshot(company, periods.calendar_year(2026), issued_on=D(2026, 11, 28))
     assert snapshot["sroi"] == []

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from portal.statements import periods, service
+from portal.statements import periods, service, snapshots
 from portal.statements.models import Statement
 from tests.pdftext import assert_in_pdf, pdf_text
 
@@ -200,7 +200,7 @@ def test_qr_code_on_the_pdf_leads_to_verification(app, client, acme, issued):
     # The printed text names the address; the QR (an SVG data: URI) encodes it with the code.
     assert_in_pdf(f"{app.config['BASE_URL']}/verify/{issued.number}", issued.pdf_bytes)
     target = f"{app.config['BASE_URL']}/verify/{issued.number}?code={issued.verification_code}"
-    html = document.statement_html(service.snapshot_of(issued), verification_code=issued.verification_code)
+    html = document.statement_html(snapshots.snapshot_of(issued), verification_code=issued.verification_code)
     assert f'src="{document.qr_data_uri(target)}"' in html
     response = client.get(target.removeprefix(app.config["BASE_URL"]))
     assert b"Genuine" in response.data
