@@ -55,6 +55,10 @@ class DemoContext:
     companies: list[Company] = field(default_factory=list)
     admins: dict[int, User] = field(default_factory=dict)
 
+    def person_name(self) -> tuple[str, str]:
+        """A made-up first and last name, from the same lists as the companies' users."""
+        return self.rng.choice(FIRST), self.rng.choice(LAST)
+
 
 def has_data() -> bool:
     return Company.select().exists() or User.select().exists()

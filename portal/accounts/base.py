@@ -12,7 +12,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from zxcvbn import zxcvbn
 
@@ -20,6 +20,7 @@ from portal.accounts.models import LoginSession, Token, User
 from portal.core import mail
 from portal.core.db import utcnow
 from portal.core.errors import UserError
+from portal.core.urls import external_url
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
@@ -101,7 +102,7 @@ def _new_token(user: User, purpose: str, lifetime: dt.timedelta) -> str:
 def _send_link(user: User, purpose: str, lifetime: dt.timedelta, template: str, subject, **context) -> None:
     raw = _new_token(user, purpose, lifetime)
     endpoint = {"confirm": "accounts.confirm", "reset": "accounts.reset_password", "invite": "accounts.accept_invite"}[purpose]
-    link = current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, token=raw)
+    link = external_url(endpoint, token=raw)
     hours = max(1, int(lifetime.total_seconds() // 3600))
     mail.send_template(user.email, template, user.language, subject, user=user, link=link, hours=hours, **context)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import peewee
 import pyotp
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -33,19 +33,10 @@ from portal.accounts.base import (
     token_user,
 )
 from portal.accounts.models import Company, CompanyIban, LoginSession, User
-from portal.accounts.team import (  # noqa: F401 - accounts/views.py still calls these as service.<name>
-    _colleague,
-    accept_invite,
-    change_role,
-    invitations,
-    invite,
-    set_active,
-    team,
-    withdraw_invitation,
-)
 from portal.core import audit, mail
 from portal.core.db import atomic_write, database, utcnow
 from portal.core.security import account_key
+from portal.core.urls import external_url
 
 UNLOCK_HOURS = 24
 SESSION_TOUCH_SECONDS = 60
@@ -195,7 +186,7 @@ def send_unlock_link(email: str) -> None:
     if user is None or not user.is_active or not user.password_hash:
         return
     raw = _unlock_serializer().dumps({"a": account_key(user.email)})
-    link = current_app.config["BASE_URL"].rstrip("/") + url_for("accounts.login", unlock=raw)
+    link = external_url("accounts.login", unlock=raw)
     mail.send_template(user.email, "accounts/unlock", user.language, _l("Someone is trying to log in to your account"),
                        user=user, link=link, hours=UNLOCK_HOURS)
 

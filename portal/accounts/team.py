@@ -11,7 +11,6 @@ from types import SimpleNamespace
 import peewee
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import NotFound as HttpNotFound
 
 from portal.accounts.base import (
     AccountError,
@@ -28,9 +27,9 @@ from portal.core import audit, mail
 from portal.core.db import atomic_write, utcnow
 
 
-class NotFound(HttpNotFound, LookupError):
+class NotFound(LookupError):
     """No such colleague or invitation in the administrator's company (another company's is not
-    found either). A LookupError for callers; unhandled, the web answers it as a 404 page."""
+    found either): the page answers 404."""
 
 
 def invite(admin: User, email: str, role: str, name: str = "") -> None:
@@ -150,7 +149,7 @@ def team(company: Company) -> list[User]:
                 .order_by(User.is_active.desc(), User.name, User.email))
 
 
-def _colleague(admin: User, user_id: int) -> User:
+def colleague(admin: User, user_id: int) -> User:
     user = User.get_or_none((User.id == user_id) & (User.company == admin.company_id))
     if user is None:
         raise NotFound()
@@ -167,7 +166,7 @@ def change_role(admin: User, user_id: int, role: str) -> User:
     if role not in ("admin", "member"):
         raise AccountError(_l("Choose a role."), "role")
     with atomic_write():
-        user = _colleague(admin, user_id)
+        user = colleague(admin, user_id)
         if user.role == "admin" and role == "member" and _other_active_admins(user.company_id, user.id) == 0:
             raise AccountError(_l("A company needs at least one active administrator."))
         User.update(role=role).where(User.id == user.id).execute()
@@ -178,7 +177,7 @@ def change_role(admin: User, user_id: int, role: str) -> User:
 def set_active(admin: User, user_id: int, active: bool) -> User:
     """Deactivate (ending every session) or reactivate a colleague."""
     with atomic_write():
-        user = _colleague(admin, user_id)
+        user = colleague(admin, user_id)
         if not active:
             if user.id == admin.id:
                 raise AccountError(_l("You cannot deactivate yourself."))

@@ -1,13 +1,12 @@
-"""Registration, login with TOTP for the leader, password reset, invitations, team, profile."""
+"""Registration, login with TOTP for the leader, password reset, profile, dashboards (the team's
+pages are in team_views.py)."""
 
 from __future__ import annotations
 
 import logging
-import re
 
 import segno
 from flask import (
-    Blueprint,
     abort,
     after_this_request,
     copy_current_request_context,
@@ -26,28 +25,26 @@ from flask_login import current_user, login_required
 from limits import parse, parse_many
 from markupsafe import Markup
 
-from portal.accounts import auth, service
+from portal.accounts import auth, service, team_views  # noqa: F401 (team_views' pages register on bp)
+from portal.accounts.blueprint import attempt_limit, bp
 from portal.accounts.forms import (
-    AcceptInviteForm,
     ChangePasswordForm,
     CompanyIbanForm,
     ConfirmActionForm,
     ForgotForm,
-    InviteForm,
     LoginForm,
     NewPasswordForm,
     RegisterForm,
-    RoleForm,
     TotpForm,
 )
 from portal.accounts.models import Company
 from portal.core import hooks
 from portal.core.i18n import LANGUAGES
-from portal.core.security import account_key, company_admin_required, company_required, limiter
+from portal.core.security import account_key, limiter
 from portal.core.templating import MenuItem
 from portal.core.urls import safe_next
+from portal.core.views import apply_error
 
-bp = Blueprint("accounts", __name__)
 log = logging.getLogger("portal.accounts")
 
 # Failed logins one account takes from all addresses together before it stops accepting logins
@@ -55,10 +52,6 @@ log = logging.getLogger("portal.accounts")
 ACCOUNT_CEILING = "100 per day"
 UNLOCK_MAIL_LIMIT = "1 per hour"
 UNLOCKED_SESSION_KEY = "unlocked"
-
-
-def _attempt_limit() -> str:
-    return current_app.config["RATELIMIT_LOGIN"]
 
 
 def _account_address_key() -> str:
@@ -70,8 +63,8 @@ def _throttled_login(view):
     """Rate-limit login attempts per client address and per account-and-address pair: someone
     hammering an account from elsewhere does not keep its owner out (the account's own ceiling,
     with the owner's unlock link, is in the view)."""
-    view = limiter.limit(_attempt_limit, key_func=_account_address_key, methods=["POST"])(view)
-    return limiter.limit(_attempt_limit, methods=["POST"])(view)
+    view = limiter.limit(attempt_limit, key_func=_account_address_key, methods=["POST"])(view)
+    return limiter.limit(attempt_limit, methods=["POST"])(view)
 
 
 def _pending_login_key() -> str:
@@ -102,7 +95,7 @@ def _may_mail_reset_link(email: str) -> bool:
     if not limiter.enabled:
         return True
     account = account_key(email)
-    return all(limiter.limiter.hit(item, "reset-mail", account) for item in parse_many(_attempt_limit()))
+    return all(limiter.limiter.hit(item, "reset-mail", account) for item in parse_many(attempt_limit()))
 
 
 def after_response(work, *args) -> None:
@@ -137,14 +130,6 @@ def _menus(state):
     hooks.connect(state.app, hooks.MENU, provider)
 
 
-def _apply_error(form, error: service.AccountError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [str(error)]
-    else:
-        flash(str(error), "error")
-
-
 # --- register and confirm -----------------------------------------------------------------
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -156,7 +141,7 @@ def register():
         try:
             service.register_company(data)
         except service.AccountError as error:
-            _apply_error(form, error)
+            apply_error(form, error)
         else:
             return render_template("accounts/check_mail.html", email=data.admin_email)
     return render_template("accounts/register.html", form=form), 200 if request.method == "GET" or not form.errors else 422
@@ -235,8 +220,8 @@ def _pending_leader():
 
 
 @bp.route("/login/totp", methods=["GET", "POST"])
-@limiter.limit(_attempt_limit, key_func=_pending_login_key, methods=["POST"])
-@limiter.limit(_attempt_limit, methods=["POST"])
+@limiter.limit(attempt_limit, key_func=_pending_login_key, methods=["POST"])
+@limiter.limit(attempt_limit, methods=["POST"])
 def totp():
     login_session = _pending_leader()
     if login_session is None:
@@ -271,7 +256,7 @@ def logout():
 # --- password reset -----------------------------------------------------------------------
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit(_attempt_limit, methods=["POST"])
+@limiter.limit(attempt_limit, methods=["POST"])
 def forgot_password():
     form = ForgotForm()
     if form.validate_on_submit():
@@ -285,7 +270,7 @@ def forgot_password():
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
-@limiter.limit(_attempt_limit, methods=["POST"])
+@limiter.limit(attempt_limit, methods=["POST"])
 def reset_password(token: str):
     if service.token_user(token, "reset") is None:
         flash(_("This link is no longer valid. Request a new one."), "error")
@@ -295,111 +280,11 @@ def reset_password(token: str):
         try:
             service.reset_password(token, form.password.data)
         except service.AccountError as error:
-            _apply_error(form, error)
+            apply_error(form, error)
         else:
             flash(_("Your password has been changed. Log in with your new password."), "success")
             return redirect(url_for("accounts.login"))
     return render_template("accounts/reset.html", form=form)
-
-
-# --- invitations and team -----------------------------------------------------------------
-
-@bp.route("/invite/<token>", methods=["GET", "POST"])
-@limiter.limit(_attempt_limit, methods=["POST"])
-def accept_invite(token: str):
-    invited = service.token_user(token, "invite")
-    if invited is None or not invited.is_active:
-        flash(_("This invitation is no longer valid. Ask your administrator for a new one."), "error")
-        return redirect(url_for("accounts.login"))
-    form = AcceptInviteForm(name=invited.name)
-    if form.validate_on_submit():
-        try:
-            user = service.accept_invite(token, form.name.data, form.password.data)
-        except service.AccountError as error:
-            _apply_error(form, error)
-        else:
-            auth.begin(user, mfa_passed=True)
-            flash(_("Welcome! Your account is ready."), "success")
-            return redirect(url_for("accounts.dashboard"))
-    return render_template("accounts/accept_invite.html", form=form, invited=invited)
-
-
-@bp.route("/team", methods=["GET", "POST"])
-@company_admin_required
-@limiter.limit("30 per hour", methods=["POST"])
-def team():
-    if request.method == "POST" and "withdraw" in request.form:
-        return _withdraw_invitation(request.form["withdraw"])
-    form = InviteForm()
-    if form.validate_on_submit():
-        try:
-            service.invite(current_user, form.email.data, form.role.data, form.name.data or "")
-        except service.AccountError as error:
-            _apply_error(form, error)
-        else:
-            flash(_("The invitation to %(email)s is on its way.", email=form.email.data.strip().lower()), "success")
-            return redirect(url_for("accounts.team"))
-    members = service.team(current_user.company)
-    return render_template("accounts/team.html", form=form, members=members, role_form=RoleForm(),
-                           invitations=service.invitations(current_user.company))
-
-
-def _withdraw_invitation(value: str):
-    """The team page's "Withdraw invitation" button (a pending invitation of the admin's company)."""
-    if not re.fullmatch(r"[0-9]{1,12}", value or ""):
-        abort(404)
-    invitation = service.withdraw_invitation(current_user, int(value))
-    flash(_("The invitation to %(email)s was withdrawn.", email=invitation.email), "success")
-    return redirect(url_for("accounts.team"))
-
-
-def _colleague_for_admin(user_id: int):
-    """A colleague of the current user (404 for anyone else's), for an administrator (403)."""
-    colleague = service._colleague(current_user, user_id)
-    if not current_user.is_company_admin:
-        abort(403)
-    return colleague
-
-
-@bp.post("/team/<int:user_id>/role")
-@company_required
-def change_role(user_id: int):
-    _colleague_for_admin(user_id)
-    form = RoleForm()
-    if form.validate_on_submit():
-        try:
-            user = service.change_role(current_user, user_id, form.role.data)
-        except service.AccountError as error:
-            flash(str(error), "error")
-        else:
-            flash(_("The role of %(name)s has been changed.", name=user.display_name), "success")
-    else:
-        flash(_("Choose a role."), "error")
-    return redirect(url_for("accounts.team"))
-
-
-@bp.post("/team/<int:user_id>/deactivate")
-@company_required
-def deactivate(user_id: int):
-    return _set_active(user_id, False)
-
-
-@bp.post("/team/<int:user_id>/activate")
-@company_required
-def activate(user_id: int):
-    return _set_active(user_id, True)
-
-
-def _set_active(user_id: int, active: bool):
-    _colleague_for_admin(user_id)
-    try:
-        user = service.set_active(current_user, user_id, active)
-    except service.AccountError as error:
-        flash(str(error), "error")
-    else:
-        message = _("%(name)s can use the portal again.") if active else _("%(name)s can no longer log in.")
-        flash(message % {"name": user.display_name}, "success")
-    return redirect(url_for("accounts.team"))
 
 
 # --- profile, language, dashboards ---------------------------------------------------------
@@ -413,7 +298,7 @@ def profile():
         try:
             service.change_password(current_user, form.current_password.data, form.new_password.data)
         except service.AccountError as error:
-            _apply_error(form, error)
+            apply_error(form, error)
         else:
             # A new session for this browser: a copy of the old cookie opens nothing.
             auth.begin(login_session.user, mfa_passed=login_session.mfa_passed)
@@ -448,7 +333,7 @@ def company_ibans():
             flash(_("Account %(iban)s is registered.", iban=row.iban), "success")
             return redirect(url_for("accounts.profile") + "#ibans")
     except service.AccountError as error:
-        _apply_error(form, error)
+        apply_error(form, error)
     return _profile_page(ChangePasswordForm(formdata=None), form, 422)
 
 

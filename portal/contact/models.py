@@ -11,7 +11,7 @@ from __future__ import annotations
 import peewee
 
 from portal.accounts.models import User
-from portal.core.db import BaseModel, utcnow
+from portal.core.db import BaseModel, check_in, utcnow
 
 QUESTION_TYPES = ("employer", "school", "ambassador", "donation", "other")
 STATUSES = ("new", "answered")
@@ -24,22 +24,18 @@ MAX_MESSAGE = 5000
 MAX_REPLY = 10000
 
 
-def _in(column: str, values: tuple[str, ...]) -> peewee.Check:
-    return peewee.Check(f"{column} IN ({', '.join(repr(v) for v in values)})")
-
-
 class ContactMessage(BaseModel):
     """One message sent through the contact form, and the project leader's reply to it."""
 
     name = peewee.CharField(max_length=MAX_NAME)
     organisation = peewee.CharField(max_length=MAX_ORGANISATION, default="")
     email = peewee.CharField(max_length=MAX_EMAIL)
-    question_type = peewee.CharField(max_length=12, constraints=[_in("question_type", QUESTION_TYPES)])
+    question_type = peewee.CharField(max_length=12, constraints=[check_in("question_type", QUESTION_TYPES)])
     message = peewee.TextField()
-    language = peewee.CharField(max_length=2, default="nl", constraints=[_in("language", LANGUAGES)])
+    language = peewee.CharField(max_length=2, default="nl", constraints=[check_in("language", LANGUAGES)])
     # A double click sends the same form twice: the second finds the first by its token.
     form_token = peewee.CharField(max_length=64, unique=True)
-    status = peewee.CharField(max_length=10, default="new", index=True, constraints=[_in("status", STATUSES)])
+    status = peewee.CharField(max_length=10, default="new", index=True, constraints=[check_in("status", STATUSES)])
     received_at = peewee.DateTimeField(default=utcnow, index=True)
     reply = peewee.TextField(default="")
     answered_at = peewee.DateTimeField(null=True)

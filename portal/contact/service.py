@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import peewee
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from peewee import fn
 
@@ -32,6 +30,7 @@ from portal.contact.models import (
 from portal.core import audit, mail
 from portal.core.db import atomic_write, utcnow
 from portal.core.errors import UserError
+from portal.core.urls import external_url
 
 QUESTION_LABELS = {
     "employer": _l("Employer: employees taking part"),
@@ -90,12 +89,6 @@ def leaders() -> list[User]:
     return list(User.select().where((User.role == "leader") & User.is_active))
 
 
-def _external(endpoint: str, **values) -> str:
-    """An absolute link for e-mails, also outside a request."""
-    base = urlsplit(current_app.config["BASE_URL"])
-    adapter = current_app.url_map.bind(base.netloc or "localhost", script_name=base.path.rstrip("/") or "/",
-                                       url_scheme=base.scheme or "https")
-    return adapter.build(endpoint, values, force_external=True)
 
 
 def question_label(code: str) -> str:
@@ -121,7 +114,7 @@ def submit(data: Submission, *, confirm: bool = True) -> tuple[ContactMessage, b
             row = ContactMessage.create(name=name, organisation=organisation, email=email,
                                         question_type=data.question_type, message=text, language=language,
                                         form_token=data.form_token)
-            link = _external("contact.leader_message", message_id=row.id)
+            link = external_url("contact.leader_message", message_id=row.id)
             for leader in leaders():
                 mail.send_template(leader.email, "contact/for_leader", leader.language,
                                    _l("Contact form: %(type)s", type=QUESTION_LABELS[row.question_type]),

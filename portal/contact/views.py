@@ -24,6 +24,7 @@ from portal.core import hooks
 from portal.core.errors import render_error
 from portal.core.security import account_key, leader_required, limiter
 from portal.core.templating import MenuItem
+from portal.core.views import apply_error
 from portal.enrollment import costs
 from portal.enrollment.base import CLOSURE_LABELS, WEEKDAY_LABELS
 
@@ -84,14 +85,6 @@ def _may_confirm(email: str) -> bool:
     return limiter.limiter.hit(parse(CONFIRMATIONS_PER_ADDRESS), "contact-confirmation", account_key(email))
 
 
-def _apply_error(form, error: service.ContactError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [str(error)]
-    else:
-        flash(str(error), "error")
-
-
 @bp.route("/contactformulier", methods=["GET", "POST"], defaults={"lang": "nl"})
 @bp.route("/en/contact-form", methods=["GET", "POST"], defaults={"lang": "en"})
 @limiter.limit(CONTACT_LIMIT, methods=["POST"])
@@ -114,7 +107,7 @@ def form(lang: str):
             try:
                 service.submit(data, confirm=_may_confirm(entry.email.data or ""))
             except service.ContactError as error:
-                _apply_error(entry, error)
+                apply_error(entry, error)
                 refused = True
                 if not error.field:
                     entry.form_token.data = service.new_token()
@@ -201,7 +194,7 @@ def leader_answer(message_id: int):
         try:
             service.answer(row.id, form.reply.data, current_user._get_current_object())
         except service.ContactError as error:
-            _apply_error(form, error)
+            apply_error(form, error)
         else:
             flash(_("Your reply has been sent and the message is marked as answered."), "success")
             return redirect(url_for("contact.leader_message", message_id=row.id), 303)

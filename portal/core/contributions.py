@@ -171,11 +171,52 @@ _KEY_PARTS = {"refund": _l("refund"), "withdrawn": _l("chargeback"), "reinstated
               "volunteered": _l("volunteered")}
 
 
+@dataclass(frozen=True)
+class Key:
+    """A contribution's key read as what it names: "donation:4:refund:2" is the source "donation",
+    its row 4, and the parts ("refund", "2") of what happened to it. Capabilities write keys as
+    text (they are stored in the books); whoever reads one parses it here, never by hand."""
+
+    source: str
+    id: int
+    parts: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str | None) -> Key | None:
+        """The key's parts, or None for text that is not a key (no source and row number)."""
+        pieces = (text or "").split(":")
+        if len(pieces) < 2 or not pieces[0] or not (pieces[1].isascii() and pieces[1].isdigit()):
+            return None
+        return cls(pieces[0], int(pieces[1]), tuple(pieces[2:]))
+
+    def __str__(self) -> str:
+        return ":".join((self.source, str(self.id), *self.parts))
+
+    @property
+    def whole(self) -> bool:
+        """The row itself ("hours:12"), not a later part of it ("donation:4:refund:2")."""
+        return not self.parts
+
+    def number_of(self, part: str) -> int | None:
+        """The number after `part` ("donation:4:bank:9" -> 9 for "bank"), or None."""
+        for name, value in zip(self.parts, self.parts[1:], strict=False):
+            if name == part and value.isascii() and value.isdigit():
+                return int(value)
+        return None
+
+    def before(self, *parts: str) -> Key:
+        """The key up to the first of `parts` ("donation:4:refund:2" before "refund" is "donation:4")."""
+        for index, name in enumerate(self.parts):
+            if name in parts:
+                return Key(self.source, self.id, self.parts[:index])
+        return self
+
+
 def key_label(key: str | None) -> str:
     """'donation:4:refund:2' -> 'donation 4 · refund'; a key of an unknown shape as it is."""
-    parts = (key or "").split(":")
-    if len(parts) < 2 or parts[0] not in _KEY_SOURCES:
+    parsed = Key.parse(key)
+    if parsed is None or parsed.source not in _KEY_SOURCES:
         return key or ""
-    words = [str(_KEY_SOURCES[parts[0]] % {"id": parts[1]})]
-    words += [str(_KEY_PARTS[part]) for part in parts[2:] if part in _KEY_PARTS]
+    words = [str(_KEY_SOURCES[parsed.source] % {"id": parsed.id})]
+    words += [str(_KEY_PARTS[part]) for part in parsed.parts if part in _KEY_PARTS]
     return " · ".join(words)

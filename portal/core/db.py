@@ -33,6 +33,11 @@ class BaseModel(peewee.Model):
         legacy_table_names = False
 
 
+def check_in(column: str, values: tuple[str, ...]) -> peewee.Check:
+    """The CHECK that keeps a text column to its known values (`column IN ('a', 'b')`)."""
+    return peewee.Check(f"{column} IN ({', '.join(repr(v) for v in values)})")
+
+
 def utcnow() -> dt.datetime:
     """Naive UTC now: the convention for every `*_at` column."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -131,43 +131,26 @@ def get_owned_or_404(model: type[M], object_id: Any, company: Any) -> M:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def company_required(view: F) -> F:
-    """The user must be logged in as a member of a company (not the project leader)."""
+def _requires(allowed: Callable[[Any], bool], refusal: int) -> Callable[[F], F]:
+    """A view decorator: anonymous visitors go to the login page; a logged-in user for whom
+    `allowed(user)` is false gets `refusal` (404 where the page's existence is not theirs to know)."""
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if not allowed(current_user):
+                abort(refusal)
+            return view(*args, **kwargs)
 
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if not current_user.is_authenticated:
-            return current_app.login_manager.unauthorized()
-        if current_user.company_id is None:
-            abort(404)
-        return view(*args, **kwargs)
+        return wrapped  # type: ignore[return-value]
 
-    return wrapped  # type: ignore[return-value]
-
-
-def company_admin_required(view: F) -> F:
-    """The user must be an administrator of their company."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if not current_user.is_authenticated:
-            return current_app.login_manager.unauthorized()
-        if current_user.company_id is None or current_user.role != "admin":
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped  # type: ignore[return-value]
+    return decorate
 
 
-def leader_required(view: F) -> F:
-    """The user must be the project leader and have passed the TOTP second factor."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if not current_user.is_authenticated:
-            return current_app.login_manager.unauthorized()
-        if current_user.role != "leader":
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapped  # type: ignore[return-value]
+# The user must be logged in as a member of a company (not the project leader).
+company_required = _requires(lambda user: user.company_id is not None, 404)
+# The user must be an administrator of their company.
+company_admin_required = _requires(lambda user: user.company_id is not None and user.role == "admin", 403)
+# The user must be the project leader (who has passed the TOTP second factor to be logged in at all).
+leader_required = _requires(lambda user: user.role == "leader", 404)

@@ -31,6 +31,18 @@ class MenuItem:
         return self.matches() if self.selected is None else self.selected
 
 
+def main_menu(label, *, leader: tuple[str, int] | None = None, company: tuple[str, int] | None = None):
+    """A capability's entry in the main menu, for hooks.MENU: `label` (lazy) linking to the
+    (endpoint, weight) of the project leader's page, or of a company user's page."""
+    def provider(name: str, _language: str, user) -> list[MenuItem]:
+        if name != "main" or not user.is_authenticated:
+            return []
+        entry = leader if user.is_leader else company if user.company_id is not None else None
+        return [MenuItem(str(label), url_for(entry[0]), entry[1])] if entry else []
+
+    return provider
+
+
 def current_language() -> str:
     return str(get_locale() or "nl")
 

@@ -1,8 +1,24 @@
-"""Redirect targets (only paths on this site) and links built outside a request."""
+"""Redirect targets (only paths on this site) and absolute links: every link a mail, a document,
+a sitemap or Stripe carries is built here, on PORTAL_BASE_URL, inside a request or not."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
+
+from flask import current_app
+
+
+def site_base() -> str:
+    """PORTAL_BASE_URL without its trailing slash: where the public reaches the portal."""
+    return current_app.config["BASE_URL"].rstrip("/")
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link to `endpoint` on PORTAL_BASE_URL (never on the address a request came in on)."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc or "localhost", script_name=base.path.rstrip("/") or "/",
+                                       url_scheme=base.scheme or "https")
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -28,9 +28,12 @@ def written_actions() -> dict[str, str]:
                 first = node.args[0]
             elif isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "action" for t in node.targets):
                 first = node.value  # action = "enrollment.school_created", written a few lines on
+            elif isinstance(node, ast.keyword) and node.arg == "actions":
+                first = node.value  # _update(..., actions=("sroi.rules.corrected", "sroi.rules.updated"))
             if first is not None:
                 values = [first] if isinstance(first, ast.Constant) else (
-                    [first.body, first.orelse] if isinstance(first, ast.IfExp) else [])
+                    [first.body, first.orelse] if isinstance(first, ast.IfExp) else
+                    list(first.elts) if isinstance(first, ast.Tuple) else [])
                 for value in values:
                     if isinstance(value, ast.Constant) and isinstance(value.value, str) and "." in value.value:
                         found[value.value] = f"{path.relative_to(PORTAL.parent)}:{node.lineno}"
