@@ -21,18 +21,19 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, abort, request
 
 from portal.content import service
 from portal.content.api_schema import API, DEFAULT_BATCH, MAX_BATCH, json_schema, openapi
 from portal.content.http import latest, respond, store
 from portal.content.loader import FaqEntry, Page, Site
 from portal.content.model import FAQ_CATEGORIES, LANGUAGES
+from portal.core.urls import site_base
 
 # --- building answers -------------------------------------------------------------------------
 
 def _base() -> str:
-    return current_app.config["BASE_URL"].rstrip("/")
+    return site_base()
 
 
 def _iso(moment: dt.datetime | None) -> str | None:

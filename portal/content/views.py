@@ -23,6 +23,7 @@ from portal.content.model import HOME_SLUG
 from portal.core import hooks
 from portal.core.errors import render_error, wants_json
 from portal.core.templating import MenuItem
+from portal.core.urls import site_base
 
 bp = Blueprint("content", __name__)
 
@@ -85,7 +86,7 @@ def _render(page: Page, status: str) -> str:
     now = content.now()
     preview = status != "published"
     translations = service.translations(content.site, page, now, preview=preview)
-    base = current_app.config["BASE_URL"].rstrip("/")
+    base = site_base()
     template = "content/home.html" if page.is_home else "content/page.html"
     with force_locale(page.lang):
         return render_template(
@@ -199,7 +200,7 @@ def search_en():
 def _sitemap_xml() -> str:
     content = store()
     now = content.now()
-    base = current_app.config["BASE_URL"].rstrip("/")
+    base = site_base()
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
              'xmlns:xhtml="http://www.w3.org/1999/xhtml">']
@@ -230,7 +231,7 @@ ROBOTS_DISALLOW = ("/api/", "/dashboard", "/leader", "/team", "/account", "/invi
 
 @bp.get("/robots.txt")
 def robots():
-    base = current_app.config["BASE_URL"].rstrip("/")
+    base = site_base()
 
     def build() -> str:
         lines = ["User-agent: *", *(f"Disallow: {path}" for path in ROBOTS_DISALLOW), "",

@@ -13,7 +13,8 @@ from flask_babel import lazy_gettext as _l
 from portal.accounts.models import Company, User
 from portal.core import audit, mail
 from portal.core.db import atomic_write, utcnow
-from portal.enrollment.base import OPEN_STATUSES, EnrollmentError, _external
+from portal.core.urls import external_url
+from portal.enrollment.base import OPEN_STATUSES, EnrollmentError
 from portal.enrollment.models import AccessLink, AmbassadorSession, Enrolment
 
 LINK_LIFETIME = dt.timedelta(days=14)
@@ -37,7 +38,7 @@ def _send_access_link(enrolment: Enrolment, actor: User | None) -> None:
     mail.send_template(enrolment.employee_email, "enrollment/invite", enrolment.language,
                        _l("Your place as onderwijsambassadeur: complete your details"),
                        enrolment=enrolment, company=enrolment.company, inviter=actor,
-                       link=_external("enrollment.ambassador_welcome", token=raw), days=LINK_LIFETIME.days)
+                       link=external_url("enrollment.ambassador_welcome", token=raw), days=LINK_LIFETIME.days)
 
 
 def end_employee_access(enrolment: Enrolment) -> None:

@@ -3,6 +3,8 @@ a new one, documents, hours, the payout IBAN and logging out."""
 
 from __future__ import annotations
 
+import functools
+
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,13 +21,14 @@ from portal.enrollment.forms import (
     LinkRequestForm,
     UploadForm,
 )
-from portal.enrollment.models import DOCUMENT_KINDS, Document, Enrolment, School
+from portal.enrollment.models import DOCUMENT_KINDS, Enrolment, School
 from portal.enrollment.web import (
     AMBASSADOR_SESSION_KEY,
-    _apply_error,
+    _attempt,
     _expected,
     _extra,
     _report,
+    _send_document,
     bp,
 )
 
@@ -36,13 +39,18 @@ def _ambassador() -> Enrolment | None:
     return g.ambassador_enrolment
 
 
-def _ambassador_or_redirect():
-    enrolment = _ambassador()
-    if enrolment is None:
-        session.pop(AMBASSADOR_SESSION_KEY, None)
-        flash(_("Your session has ended. Ask for a new link below."), "warning")
-        return None, redirect(url_for("enrollment.ambassador_link"))
-    return enrolment, None
+def _ambassador_session(view):
+    """A page of the employee's own session: `view(enrolment, ...)` gets their enrolment; when the
+    session has ended they go to the page that sends a new link."""
+    @functools.wraps(view)
+    def with_enrolment(*args, **kwargs):
+        enrolment = _ambassador()
+        if enrolment is None:
+            session.pop(AMBASSADOR_SESSION_KEY, None)
+            flash(_("Your session has ended. Ask for a new link below."), "warning")
+            return redirect(url_for("enrollment.ambassador_link"))
+        return view(enrolment, *args, **kwargs)
+    return with_enrolment
 
 
 @bp.route("/ambassador/start/<token>", methods=["GET", "POST"])
@@ -90,32 +98,27 @@ def _ambassador_page(enrolment: Enrolment, status: int = 200, **forms):
 
 
 @bp.get("/ambassador")
-def ambassador_home():
-    enrolment, response = _ambassador_or_redirect()
-    if response:
-        return response
+@_ambassador_session
+def ambassador_home(enrolment: Enrolment):
     return _ambassador_page(enrolment)
 
 
 @bp.post("/ambassador/documents")
 @limiter.limit("30 per hour")
-def ambassador_upload():
-    enrolment, response = _ambassador_or_redirect()
-    if response:
-        return response
+@_ambassador_session
+def ambassador_upload(enrolment: Enrolment):
     form = UploadForm()
-    if form.validate_on_submit():
+
+    def store():
         upload = request.files.get("file")
-        try:
-            if upload is None or not upload.filename:
-                raise EnrollmentError(_l("Choose the PDF file to upload."), "file")
-            data = upload.read(documents.MAX_PDF_BYTES + 1)
-            documents.store(enrolment, form.kind.data, data, upload.filename)
-        except EnrollmentError as error:
-            _apply_error(form, error)
-        else:
-            flash(_("Thank you, your %(document)s is uploaded.", document=str(documents.KIND_LABELS[form.kind.data]).lower()), "success")
-            return redirect(url_for("enrollment.ambassador_home"))
+        if upload is None or not upload.filename:
+            raise EnrollmentError(_l("Choose the PDF file to upload."), "file")
+        data = upload.read(documents.MAX_PDF_BYTES + 1)
+        return documents.store(enrolment, form.kind.data, data, upload.filename)
+
+    if form.validate_on_submit() and _attempt(form, store, lambda document: _(
+            "Thank you, your %(document)s is uploaded.", document=str(documents.KIND_LABELS[form.kind.data]).lower())):
+        return redirect(url_for("enrollment.ambassador_home"))
     return _ambassador_page(enrolment, status=422, upload_form=form)
 
 
@@ -124,17 +127,12 @@ def ambassador_document(kind: str):
     enrolment = _ambassador()
     if enrolment is None or kind not in DOCUMENT_KINDS:
         abort(404)
-    document = Document.get_or_none((Document.enrolment == enrolment.id) & (Document.kind == kind))
-    if document is None:
-        abort(404)
-    return documents.send(document)
+    return _send_document(enrolment.id, kind)
 
 
 @bp.post("/ambassador/hours")
-def ambassador_hours():
-    enrolment, response = _ambassador_or_redirect()
-    if response:
-        return response
+@_ambassador_session
+def ambassador_hours(enrolment: Enrolment):
     try:
         return _report(enrolment, actor=None, via="ambassador", back=redirect(url_for("enrollment.ambassador_home")))
     except EnrollmentError as error:
@@ -143,28 +141,19 @@ def ambassador_hours():
 
 
 @bp.post("/ambassador/hours/extra")
-def ambassador_extra():
-    enrolment, response = _ambassador_or_redirect()
-    if response:
-        return response
+@_ambassador_session
+def ambassador_extra(enrolment: Enrolment):
     return _extra(enrolment, actor=None, via="ambassador", back=redirect(url_for("enrollment.ambassador_home")),
                   page=lambda form: _ambassador_page(enrolment, status=422, extra_form=form))
 
 
 @bp.post("/ambassador/iban")
-def ambassador_iban():
-    enrolment, response = _ambassador_or_redirect()
-    if response:
-        return response
+@_ambassador_session
+def ambassador_iban(enrolment: Enrolment):
     form = IbanForm()
-    if form.validate_on_submit():
-        try:
-            service.set_payout_iban(enrolment, form.iban.data)
-        except EnrollmentError as error:
-            _apply_error(form, error)
-        else:
-            flash(_("Your IBAN is saved."), "success")
-            return redirect(url_for("enrollment.ambassador_home"))
+    if form.validate_on_submit() and _attempt(form, lambda: service.set_payout_iban(enrolment, form.iban.data),
+                                              _("Your IBAN is saved.")):
+        return redirect(url_for("enrollment.ambassador_home"))
     return _ambassador_page(enrolment, status=422, iban_form=form)
 
 

@@ -3,9 +3,6 @@ statuses and their moves, the labels people read, and absolute links for e-mails
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal.core.errors import UserError
@@ -43,9 +40,3 @@ class EnrollmentError(UserError):
     """A refusal to show the user: str() is the translated message; `field` names the input."""
 
 
-def _external(endpoint: str, **values) -> str:
-    """An absolute link for e-mails, also outside a request (CLI, tests)."""
-    base = urlsplit(current_app.config["BASE_URL"])
-    adapter = current_app.url_map.bind(base.netloc or "localhost", script_name=base.path.rstrip("/") or "/",
-                                       url_scheme=base.scheme or "https")
-    return adapter.build(endpoint, values, force_external=True)

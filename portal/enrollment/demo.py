@@ -57,8 +57,6 @@ def _chunks(rows: list[dict]):
 
 def fill(context) -> None:
     """Schools, enrolments in every status, and a register of hours up to today."""
-    from portal.demo import FIRST, LAST
-
     rng = context.rng
     today = clock.today()
     reference.seed_reference_data()
@@ -67,7 +65,7 @@ def fill(context) -> None:
         schools = []
         for name, brin, street, postcode in SCHOOLS:
             schools.append(School.create(name=name, brin=brin, street=street, postcode=postcode, city="Utrecht",
-                                         coordinator_name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                                         coordinator_name=" ".join(context.person_name()),
                                          coordinator_email=f"ic@{_slug(name).replace('.', '')}.nl"))
         # One school takes the common two-week May holiday.
         Closure.create(school_year=year, school=schools[1], kind="holiday", name="May holiday (second week)",
@@ -85,7 +83,7 @@ def fill(context) -> None:
                 count = rng.randrange(0, 5) if context.scale == 1 else rng.randrange(4, 11)
             domain = company.billing_email.split("@", 1)[1]
             for n in range(count):
-                first, last = rng.choice(FIRST), rng.choice(LAST)
+                first, last = context.person_name()
                 half = "second" if rng.random() < 0.2 else "first"
                 duration = "half" if half == "second" or rng.random() < 0.3 else "full"
                 starts_on, ends_on = placement_period(calendars.get(year.id), half, duration)

@@ -14,6 +14,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.core.forms import LANGUAGE_CHOICES, FlaskForm
@@ -26,16 +27,21 @@ from portal.enrollment.base import (
     WEEKDAY_LABELS,
 )
 
-WEEKDAY_CHOICES = [(name, label) for name, label in zip(("monday", "tuesday", "wednesday", "thursday", "friday"),
-                                                          WEEKDAY_LABELS, strict=True)]
+WEEKDAY_CHOICES = [SelectChoice(name, label) for name, label in zip(("monday", "tuesday", "wednesday", "thursday",
+                                                                       "friday"), WEEKDAY_LABELS, strict=True)]
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs (a label table's items) as the options of a select."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _required():
     return DataRequired(message=_l("This field is required."))
 
 
-def _select(label, choices, **kwargs):
-    return SelectField(label, choices=choices, validate_choice=False, **kwargs)
+def _select(label, options, **kwargs):
+    return SelectField(label, choices=options, validate_choice=False, **kwargs)
 
 
 class EnrolmentForm(FlaskForm):
@@ -44,18 +50,18 @@ class EnrolmentForm(FlaskForm):
     job_title = StringField(_l("Job title"), render_kw={"maxlength": 200})
     department = StringField(_l("Department (optional)"), render_kw={"maxlength": 200})
     language = _select(_l("Language for the employee's e-mails"), LANGUAGE_CHOICES)
-    role_type = _select(_l("Type of ambassador"), list(ROLE_LABELS.items()))
+    role_type = _select(_l("Type of ambassador"), choices(ROLE_LABELS.items()))
     start = _select(_l("Start"), [])
-    duration = _select(_l("Duration"), list(DURATION_LABELS.items()))
+    duration = _select(_l("Duration"), choices(DURATION_LABELS.items()))
     weekday = _select(_l("Weekday at school"), WEEKDAY_CHOICES)
     hours_per_week = StringField(_l("Hours per week"), render_kw={"inputmode": "decimal", "maxlength": 5})
-    funding = _select(_l("How the hours are paid"), list(FUNDING_LABELS.items()))
+    funding = _select(_l("How the hours are paid"), choices(FUNDING_LABELS.items()))
     sponsored_hours_per_week = StringField(_l("Hours per week the employer sponsors (mixed only)"),
                                            render_kw={"inputmode": "decimal", "maxlength": 5})
     hourly_cost = StringField(_l("Employer's hourly cost (EUR)"), render_kw={"inputmode": "decimal", "maxlength": 20})
-    vog_status = _select(_l("VOG (certificate of conduct)"), list(VOG_LABELS.items()))
+    vog_status = _select(_l("VOG (certificate of conduct)"), choices(VOG_LABELS.items()))
     vog_date = StringField(_l("VOG date (requested or received)"), render_kw={"placeholder": "2026-08-15", "maxlength": 10})
-    under_21 = _select(_l("Younger than 21?"), [("no", _l("No")), ("yes", _l("Yes"))])
+    under_21 = _select(_l("Younger than 21?"), choices([("no", _l("No")), ("yes", _l("Yes"))]))
 
 
 class CsvForm(FlaskForm):
@@ -78,7 +84,7 @@ class MatchForm(FlaskForm):
 
 
 class VogForm(FlaskForm):
-    vog_status = _select(_l("VOG status"), list(VOG_LABELS.items()))
+    vog_status = _select(_l("VOG status"), choices(VOG_LABELS.items()))
     vog_date = DateField(_l("Date"), [Optional()])
 
 
@@ -108,7 +114,7 @@ class SchoolForm(FlaskForm):
     city = StringField(_l("City"), [Length(max=100)], default="Utrecht")
     coordinator_name = StringField(_l("Internal coordinator (ic)"), [Length(max=200)])
     coordinator_email = EmailField(_l("Coordinator's e-mail address"), [Optional(), Length(max=254)])
-    is_active = _select(_l("Takes ambassadors"), [("1", _l("Yes")), ("0", _l("No"))])
+    is_active = _select(_l("Takes ambassadors"), choices([("1", _l("Yes")), ("0", _l("No"))]))
 
 
 class SchoolYearForm(FlaskForm):
@@ -123,7 +129,7 @@ class SchoolYearForm(FlaskForm):
 class ClosureForm(FlaskForm):
     # Shown on the school-year page below the school year's own form: ids of its own (the posted
     # names stay `kind`, `name`, `starts_on`, `ends_on` and `school`).
-    kind = _select(_l("Kind"), list(CLOSURE_LABELS.items()), id="closure-kind")
+    kind = _select(_l("Kind"), choices(CLOSURE_LABELS.items()), id="closure-kind")
     name = StringField(_l("Name"), [_required(), Length(max=100)], id="closure-name")
     starts_on = DateField(_l("First day"), [_required()], id="closure-starts_on")
     ends_on = DateField(_l("Last day"), [_required()], id="closure-ends_on")
@@ -145,7 +151,7 @@ class AllowanceForm(FlaskForm):
 
 
 class UploadForm(FlaskForm):
-    kind = _select(_l("Document"), [("cv", _l("CV")), ("motivation", _l("Motivation letter"))])
+    kind = _select(_l("Document"), choices([("cv", _l("CV")), ("motivation", _l("Motivation letter"))]))
     file = FileField(_l("PDF file (at most 5 MB)"), render_kw={"accept": "application/pdf,.pdf"})
 
 

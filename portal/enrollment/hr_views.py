@@ -14,10 +14,10 @@ from portal.core.security import company_required, get_owned_or_404, limiter
 from portal.core.spreadsheet import csv_bytes, safe_cell
 from portal.enrollment import base, csv_import, dashboard, hours, service, validation
 from portal.enrollment.base import EnrollmentError
-from portal.enrollment.forms import CsvForm, EnrolmentForm, WithdrawForm
+from portal.enrollment.forms import CsvForm, EnrolmentForm, WithdrawForm, choices
 from portal.enrollment.models import STATUSES, Enrolment
 from portal.enrollment.web import (
-    _apply_error,
+    _attempt,
     _back,
     _detail_page,
     _extra_hours,
@@ -34,17 +34,33 @@ def _company_enrolment(enrolment_id: int) -> Enrolment:
 
 
 def _enrolment_form(form: EnrolmentForm, keep: str | None = None) -> EnrolmentForm:
-    form.start.choices = validation.start_options(keep=keep)
+    form.start.choices = choices(validation.start_options(keep=keep))
     if not form.is_submitted() and not form.start.data and form.start.choices:
         # A new form offers what can still be chosen: once September has passed, the first start
         # is February, and a placement that starts in February lasts half a year.
-        form.start.data = form.start.choices[0][0]
+        form.start.data = form.start.choices[0].value
         form.duration.data = "half" if form.start.data.endswith("-02") else "full"
     return form
 
 
 def _form_raw(form: EnrolmentForm) -> dict[str, str]:
     return {name: (form[name].data or "") for name in validation.ENROLMENT_FIELDS if name in form}
+
+
+def _save_enrolment(form: EnrolmentForm, editing: Enrolment | None, save, success):
+    """The enrolment form of `new` and `edit`: checked, saved with `save(data)` (which gives the
+    enrolment) and on to its page; otherwise the form again with what HR typed and why (422 on a POST)."""
+    company = current_user.company
+    if form.validate_on_submit():
+        context = validation.ValidationContext.load(company, exclude_enrolment=editing.id if editing else None)
+        data, errors = validation.validate_enrolment(_form_raw(form), context)
+        for name, message in errors.items():
+            getattr(form, name).errors = [message]
+        done = _attempt(form, lambda: save(data), success) if data is not None else None
+        if done:
+            return redirect(url_for("enrollment.detail", enrolment_id=done.result.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("enrollment/form.html", form=form, company=company, editing=editing), status
 
 
 @bp.get("/ambassadors")
@@ -67,48 +83,22 @@ def new():
         form.language.data = company.language
         if company.hourly_cost_cents is not None:
             form.hourly_cost.data = money.format_plain(company.hourly_cost_cents).replace(".", ",")
-    if form.validate_on_submit():
-        data, errors = validation.validate_enrolment(_form_raw(form), validation.ValidationContext.load(company))
-        for name, message in errors.items():
-            getattr(form, name).errors = [message]
-        if data is not None:
-            try:
-                enrolment = service.create_enrolment(company, current_user, data)
-            except EnrollmentError as error:
-                _apply_error(form, error)
-            else:
-                flash(_("%(name)s is enrolled. We have e-mailed them a link to add their CV and motivation letter.",
-                        name=enrolment.employee_name), "success")
-                return redirect(url_for("enrollment.detail", enrolment_id=enrolment.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("enrollment/form.html", form=form, company=company, editing=None), status
+    return _save_enrolment(form, None, lambda data: service.create_enrolment(company, current_user, data),
+                           lambda enrolment: _("%(name)s is enrolled. We have e-mailed them a link to add their CV and motivation letter.",
+                                               name=enrolment.employee_name))
 
 
 @bp.route("/ambassadors/<int:enrolment_id>/edit", methods=["GET", "POST"])
 @company_required
 def edit(enrolment_id: int):
     enrolment = _company_enrolment(enrolment_id)
-    company = current_user.company
     if enrolment.status not in base.HR_EDITABLE:
         flash(_("This enrolment is already matched to a school, so its details can no longer change. Ask the project leader."), "error")
         return redirect(url_for("enrollment.detail", enrolment_id=enrolment.id))
     form = _enrolment_form(EnrolmentForm(data=validation.raw_from_enrolment(enrolment) if request.method == "GET" else None),
                            keep=validation.raw_from_enrolment(enrolment).get("start"))
-    if form.validate_on_submit():
-        context = validation.ValidationContext.load(company, exclude_enrolment=enrolment.id)
-        data, errors = validation.validate_enrolment(_form_raw(form), context)
-        for name, message in errors.items():
-            getattr(form, name).errors = [message]
-        if data is not None:
-            try:
-                service.update_enrolment(enrolment, current_user, data)
-            except EnrollmentError as error:
-                _apply_error(form, error)
-            else:
-                flash(_("The enrolment is updated."), "success")
-                return redirect(url_for("enrollment.detail", enrolment_id=enrolment.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("enrollment/form.html", form=form, company=company, editing=enrolment), status
+    return _save_enrolment(form, enrolment, lambda data: service.update_enrolment(enrolment, current_user, data),
+                           _("The enrolment is updated."))
 
 
 @bp.get("/ambassadors/import/template.csv")
@@ -178,15 +168,11 @@ def detail(enrolment_id: int):
 def withdraw(enrolment_id: int):
     enrolment = _company_enrolment(enrolment_id)
     form = WithdrawForm()
-    if not form.validate_on_submit():
-        return _detail_page(enrolment, leader=False, status=422, withdraw_form=form)
-    try:
-        service.move(enrolment, "withdrawn", current_user, reason=form.reason.data)
-    except EnrollmentError as error:
-        _apply_error(form, error)
-        return _detail_page(enrolment, leader=False, status=422, withdraw_form=form)
-    flash(_("The enrolment of %(name)s is withdrawn.", name=enrolment.employee_name), "success")
-    return _back(enrolment, False)
+    if form.validate_on_submit() and _attempt(
+            form, lambda: service.move(enrolment, "withdrawn", current_user, reason=form.reason.data),
+            _("The enrolment of %(name)s is withdrawn.", name=enrolment.employee_name)):
+        return _back(enrolment, False)
+    return _detail_page(enrolment, leader=False, status=422, withdraw_form=form)
 
 
 @bp.post("/ambassadors/<int:enrolment_id>/vog")

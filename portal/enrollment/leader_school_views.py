@@ -23,9 +23,10 @@ from portal.enrollment.forms import (
     DecideForm,
     SchoolForm,
     SchoolYearForm,
+    choices,
 )
 from portal.enrollment.models import AllowanceCap, Closure, Enrolment, School, SchoolYear
-from portal.enrollment.web import _apply_error, _parse_month, bp
+from portal.enrollment.web import _attempt, _parse_month, bp
 
 
 @bp.get("/leader/schools")
@@ -38,26 +39,28 @@ def leader_schools():
     return render_template("enrollment/leader_schools.html", schools=schools)
 
 
+def _editing(model, form_class, object_id: int | None):
+    """What a new-or-edit page works on: the stored row (None on the page for a new one, a 404 for
+    an unknown id) and its form, filled from the row when the page is first shown."""
+    row = model.get_or_none(model.id == object_id) if object_id else None
+    if object_id and row is None:
+        abort(404)
+    return row, form_class(obj=row) if request.method == "GET" and row else form_class()
+
+
 @bp.route("/leader/schools/new", methods=["GET", "POST"])
 @bp.route("/leader/schools/<int:school_id>", methods=["GET", "POST"])
 @leader_required
 def leader_school(school_id: int | None = None):
-    school = School.get_or_none(School.id == school_id) if school_id else None
-    if school_id and school is None:
-        abort(404)
-    form = SchoolForm(obj=school) if request.method == "GET" and school else SchoolForm()
+    school, form = _editing(School, SchoolForm, school_id)
     if request.method == "GET" and school:
         form.is_active.data = "1" if school.is_active else "0"
     if form.validate_on_submit():
         values = {name: form[name].data or "" for name in ("name", "brin", "street", "postcode", "city",
                                                            "coordinator_name", "coordinator_email")}
         values["is_active"] = form.is_active.data != "0"
-        try:
-            saved = schools.save_school(current_user, values, school)
-        except EnrollmentError as error:
-            _apply_error(form, error)
-        else:
-            flash(_("%(name)s is saved.", name=saved.name), "success")
+        if _attempt(form, lambda: schools.save_school(current_user, values, school),
+                    lambda saved: _("%(name)s is saved.", name=saved.name)):
             return redirect(url_for("enrollment.leader_schools"))
     return render_template("enrollment/leader_school.html", form=form, school=school), 422 if form.errors else 200
 
@@ -70,7 +73,7 @@ def leader_school_years():
 
 def _closure_form(year: SchoolYear) -> ClosureForm:
     form = ClosureForm()
-    form.school.choices = [("", _("Every school"))] + [(str(s.id), s.name) for s in School.select().order_by(School.name)]
+    form.school.choices = choices([("", _("Every school"))] + [(str(s.id), s.name) for s in School.select().order_by(School.name)])
     return form
 
 
@@ -78,10 +81,7 @@ def _closure_form(year: SchoolYear) -> ClosureForm:
 @bp.route("/leader/school-years/<int:year_id>", methods=["GET", "POST"])
 @leader_required
 def leader_school_year(year_id: int | None = None):
-    year = SchoolYear.get_or_none(SchoolYear.id == year_id) if year_id else None
-    if year_id and year is None:
-        abort(404)
-    form = SchoolYearForm(obj=year) if request.method == "GET" and year else SchoolYearForm()
+    year, form = _editing(SchoolYear, SchoolYearForm, year_id)
     if request.method == "GET" and year:
         form.allowance.data = money.format_plain(year.allowance_monthly_cents).replace(".", ",")
     if form.validate_on_submit():
@@ -90,16 +90,12 @@ def leader_school_year(year_id: int | None = None):
         except money.AmountError as error:
             form.allowance.errors = [str(error)]
         else:
-            try:
-                saved = schools.save_school_year(current_user, {
-                    "name": form.name.data, "region": form.region.data, "starts_on": form.starts_on.data,
-                    "ends_on": form.ends_on.data, "half_starts_on": form.half_starts_on.data,
-                    "allowance_monthly_cents": cents}, year)
-            except EnrollmentError as error:
-                _apply_error(form, error)
-            else:
-                flash(_("School year %(name)s is saved.", name=saved.name), "success")
-                return redirect(url_for("enrollment.leader_school_year", year_id=saved.id))
+            done = _attempt(form, lambda: schools.save_school_year(current_user, {
+                "name": form.name.data, "region": form.region.data, "starts_on": form.starts_on.data,
+                "ends_on": form.ends_on.data, "half_starts_on": form.half_starts_on.data,
+                "allowance_monthly_cents": cents}, year), lambda saved: _("School year %(name)s is saved.", name=saved.name))
+            if done:
+                return redirect(url_for("enrollment.leader_school_year", year_id=done.result.id))
     closures = []
     calendar = None
     if year:
@@ -121,13 +117,9 @@ def leader_add_closure(year_id: int):
     form = _closure_form(year)
     if form.validate_on_submit():
         school = School.get_or_none(School.id == int(form.school.data)) if (form.school.data or "").isdigit() else None
-        try:
-            schools.add_closure(current_user, year, form.kind.data, form.name.data, form.starts_on.data,
-                                form.ends_on.data, school)
-        except EnrollmentError as error:
-            flash(str(error), "error")
-        else:
-            flash(_("%(name)s is added; planned sessions on those days are removed.", name=form.name.data), "success")
+        _attempt(None, lambda: schools.add_closure(current_user, year, form.kind.data, form.name.data,
+                                                   form.starts_on.data, form.ends_on.data, school),
+                 _("%(name)s is added; planned sessions on those days are removed.", name=form.name.data))
     else:
         flash(_("Fill in the kind, name and both dates."), "error")
     return redirect(url_for("enrollment.leader_school_year", year_id=year.id))

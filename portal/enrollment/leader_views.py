@@ -12,10 +12,10 @@ from peewee import JOIN, fn
 from portal.accounts.models import Company
 from portal.core import clock
 from portal.core.security import leader_required
+from portal.core.views import apply_error
 from portal.enrollment import (
     base,
     dashboard,
-    documents,
     hours,
     reference,
     reminders,
@@ -24,14 +24,15 @@ from portal.enrollment import (
 )
 from portal.enrollment.base import EnrollmentError
 from portal.enrollment.forms import CorrectForm, DecideForm, MatchForm, MoveForm
-from portal.enrollment.models import STATUSES, Document, Enrolment, HoursEntry, School, SchoolYear
+from portal.enrollment.models import STATUSES, Enrolment, HoursEntry, School, SchoolYear
 from portal.enrollment.web import (
     PAGE_SIZE,
-    _apply_error,
+    _attempt,
     _back,
     _detail_page,
     _extra_hours,
     _report_hours,
+    _send_document,
     _send_link,
     _vog,
     bp,
@@ -96,7 +97,7 @@ def leader_move(enrolment_id: int):
         service.move(enrolment, form.to.data, current_user, reason=form.reason.data or "", school=school,
                      group_name=match_form.group_name.data or "", teacher_name=match_form.teacher_name.data or "")
     except EnrollmentError as error:
-        _apply_error(match_form if error.field in ("school", "group_name", "teacher_name") else form, error)
+        apply_error(match_form if error.field in ("school", "group_name", "teacher_name") else form, error)
         return _detail_page(enrolment, leader=True, status=422, move_form=form, match_form=match_form)
     flash(_("%(name)s is now: %(status)s.", name=enrolment.employee_name,
             status=str(base.STATUS_LABELS[form.to.data]).lower()), "success")
@@ -130,10 +131,7 @@ def leader_extra_hours(enrolment_id: int):
 @bp.get("/leader/ambassadors/<int:enrolment_id>/documents/<kind>")
 @leader_required
 def leader_document(enrolment_id: int, kind: str):
-    document = Document.get_or_none((Document.enrolment == enrolment_id) & (Document.kind == kind))
-    if document is None:
-        abort(404)
-    return documents.send(document)
+    return _send_document(enrolment_id, kind)
 
 
 @bp.post("/leader/ambassadors/<int:enrolment_id>/correct")
@@ -146,13 +144,11 @@ def leader_correct(enrolment_id: int):
         abort(404)
     form = CorrectForm()
     if form.validate_on_submit():
-        try:
+        def correct():
             minutes = validation.parse_minutes(form.hours.data, "hours") if (form.hours.data or "").strip() else None
-            hours.correct_entry(entry.id, current_user, form.reason.data, minutes)
-        except EnrollmentError as error:
-            flash(str(error), "error")
-        else:
-            flash(_("The session of %(day)s is corrected with a reversal line.", day=entry.worked_on.isoformat()), "success")
+            return hours.correct_entry(entry.id, current_user, form.reason.data, minutes)
+
+        _attempt(None, correct, _("The session of %(day)s is corrected with a reversal line.", day=entry.worked_on.isoformat()))
     else:
         flash(_("Give a reason for the correction."), "error")
     return redirect(url_for("enrollment.leader_detail", enrolment_id=enrolment.id) + "#register")
@@ -166,17 +162,18 @@ def leader_hours():
     if form.validate_on_submit():
         ids = [int(v) for v in request.form.getlist("entry") if v.isdigit()]
         approve = request.form.get("decision") == "confirm"
-        try:
-            decided, skipped = hours.decide_entries(ids, current_user, approve=approve, reason=form.reason.data or "")
-        except EnrollmentError as error:
-            _apply_error(form, error)
-        else:
+
+        def decided_message(outcome: tuple[int, int]) -> str:
+            decided, skipped = outcome
             message = (ngettext("%(num)d session confirmed.", "%(num)d sessions confirmed.", decided) if approve
                        else ngettext("%(num)d session rejected.", "%(num)d sessions rejected.", decided))
             if skipped:
                 message += " " + ngettext("%(num)d was skipped because someone else decided on it first.",
                                           "%(num)d were skipped because someone else decided on them first.", skipped)
-            flash(message, "success")
+            return message
+
+        if _attempt(form, lambda: hours.decide_entries(ids, current_user, approve=approve, reason=form.reason.data or ""),
+                    decided_message):
             return redirect(url_for("enrollment.leader_hours", company=company_id or None))
     entries = list(hours.awaiting_decision(company_id))
     total = reminders.awaiting_confirmation_count()

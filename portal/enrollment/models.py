@@ -11,7 +11,7 @@ from __future__ import annotations
 import peewee
 
 from portal.accounts.models import Company, User
-from portal.core.db import BaseModel, utcnow
+from portal.core.db import BaseModel, check_in, utcnow
 
 STATUSES = ("submitted", "intake", "matched", "active", "completed", "withdrawn")
 ROLE_TYPES = ("class", "thematic")
@@ -29,10 +29,6 @@ ALLOWANCE_DECISIONS = ("fixed_monthly", "reduce", "do_not_pay")
 MIN_WEEK_MINUTES = 6 * 60
 MAX_WEEK_MINUTES = 8 * 60
 MAX_SESSION_MINUTES = 12 * 60
-
-
-def _in(column: str, values: tuple[str, ...]) -> peewee.Check:
-    return peewee.Check(f"{column} IN ({', '.join(repr(v) for v in values)})")
 
 
 class School(BaseModel):
@@ -79,7 +75,7 @@ class Closure(BaseModel):
 
     school_year = peewee.ForeignKeyField(SchoolYear, backref="closures", on_delete="CASCADE")
     school = peewee.ForeignKeyField(School, null=True, backref="closures", on_delete="CASCADE")
-    kind = peewee.CharField(max_length=10, constraints=[_in("kind", CLOSURE_KINDS)])
+    kind = peewee.CharField(max_length=10, constraints=[check_in("kind", CLOSURE_KINDS)])
     name = peewee.CharField(max_length=100)
     starts_on = peewee.DateField()
     ends_on = peewee.DateField()
@@ -112,25 +108,25 @@ class Enrolment(BaseModel):
     employee_email = peewee.CharField(max_length=254, index=True)
     job_title = peewee.CharField(max_length=200)
     department = peewee.CharField(max_length=200, default="")
-    language = peewee.CharField(max_length=2, default="nl", constraints=[_in("language", LANGUAGES)])
-    role_type = peewee.CharField(max_length=10, constraints=[_in("role_type", ROLE_TYPES)])
+    language = peewee.CharField(max_length=2, default="nl", constraints=[check_in("language", LANGUAGES)])
+    role_type = peewee.CharField(max_length=10, constraints=[check_in("role_type", ROLE_TYPES)])
     school_year = peewee.ForeignKeyField(SchoolYear, backref="enrolments", on_delete="RESTRICT")
-    start_half = peewee.CharField(max_length=6, constraints=[_in("start_half", HALVES)])
-    duration = peewee.CharField(max_length=4, constraints=[_in("duration", DURATIONS)])
+    start_half = peewee.CharField(max_length=6, constraints=[check_in("start_half", HALVES)])
+    duration = peewee.CharField(max_length=4, constraints=[check_in("duration", DURATIONS)])
     starts_on = peewee.DateField()
     ends_on = peewee.DateField()
     weekday = peewee.SmallIntegerField(constraints=[peewee.Check("weekday BETWEEN 0 AND 4")])
     minutes_per_week = peewee.IntegerField(
         constraints=[peewee.Check(f"minutes_per_week BETWEEN {MIN_WEEK_MINUTES} AND {MAX_WEEK_MINUTES}")])
-    funding = peewee.CharField(max_length=10, constraints=[_in("funding", FUNDING_MODELS)])
+    funding = peewee.CharField(max_length=10, constraints=[check_in("funding", FUNDING_MODELS)])
     sponsored_minutes_per_week = peewee.IntegerField()
     hourly_cost_cents = peewee.BigIntegerField(
         null=True, constraints=[peewee.Check("hourly_cost_cents IS NULL OR hourly_cost_cents >= 0")])
     under_21 = peewee.BooleanField(default=False)
-    vog_status = peewee.CharField(max_length=14, default="not_requested", constraints=[_in("vog_status", VOG_STATUSES)])
+    vog_status = peewee.CharField(max_length=14, default="not_requested", constraints=[check_in("vog_status", VOG_STATUSES)])
     vog_requested_on = peewee.DateField(null=True)
     vog_received_on = peewee.DateField(null=True)
-    status = peewee.CharField(max_length=10, default="submitted", constraints=[_in("status", STATUSES)])
+    status = peewee.CharField(max_length=10, default="submitted", constraints=[check_in("status", STATUSES)])
     status_changed_at = peewee.DateTimeField(default=utcnow)
     withdrawn_reason = peewee.TextField(default="")
     school = peewee.ForeignKeyField(School, null=True, backref="enrolments", on_delete="RESTRICT")
@@ -171,7 +167,7 @@ class EnrolmentSlot(BaseModel):
     company = peewee.ForeignKeyField(Company, backref="+", on_delete="RESTRICT")
     employee_email = peewee.CharField(max_length=254)
     school_year = peewee.ForeignKeyField(SchoolYear, backref="+", on_delete="RESTRICT")
-    half = peewee.CharField(max_length=6, constraints=[_in("half", HALVES)])
+    half = peewee.CharField(max_length=6, constraints=[check_in("half", HALVES)])
 
     class Meta:
         table_name = "enrollment_slot"
@@ -208,7 +204,7 @@ class Document(BaseModel):
 
     enrolment = peewee.ForeignKeyField(Enrolment, backref="documents", on_delete="CASCADE")
     company = peewee.ForeignKeyField(Company, backref="+", on_delete="RESTRICT")
-    kind = peewee.CharField(max_length=10, constraints=[_in("kind", DOCUMENT_KINDS)])
+    kind = peewee.CharField(max_length=10, constraints=[check_in("kind", DOCUMENT_KINDS)])
     stored_name = peewee.CharField(max_length=64, unique=True)
     original_name = peewee.CharField(max_length=200)
     size_bytes = peewee.IntegerField(constraints=[peewee.Check("size_bytes > 0")])
@@ -234,8 +230,8 @@ class HoursEntry(BaseModel):
     enrolment = peewee.ForeignKeyField(Enrolment, backref="hours", on_delete="RESTRICT")
     company = peewee.ForeignKeyField(Company, backref="+", on_delete="RESTRICT")
     worked_on = peewee.DateField()
-    kind = peewee.CharField(max_length=10, constraints=[_in("kind", ENTRY_KINDS)])
-    status = peewee.CharField(max_length=10, constraints=[_in("status", ENTRY_STATUSES)])
+    kind = peewee.CharField(max_length=10, constraints=[check_in("kind", ENTRY_KINDS)])
+    status = peewee.CharField(max_length=10, constraints=[check_in("status", ENTRY_STATUSES)])
     minutes = peewee.IntegerField(
         constraints=[peewee.Check(f"minutes BETWEEN -{MAX_SESSION_MINUTES} AND {MAX_SESSION_MINUTES}")])
     sponsored_minutes = peewee.IntegerField()
@@ -286,7 +282,7 @@ class AllowanceLine(BaseModel):
     company = peewee.ForeignKeyField(Company, backref="+", on_delete="RESTRICT")
     month = peewee.DateField()
     amount_cents = peewee.BigIntegerField(constraints=[peewee.Check("amount_cents > 0")])
-    status = peewee.CharField(max_length=10, default="open", constraints=[_in("status", ("open", "exported"))])
+    status = peewee.CharField(max_length=10, default="open", constraints=[check_in("status", ("open", "exported"))])
     export_batch = peewee.CharField(max_length=40, default="")
     created_at = peewee.DateTimeField(default=utcnow)
     exported_at = peewee.DateTimeField(null=True)

@@ -12,7 +12,8 @@ from flask_babel import lazy_ngettext
 from portal.accounts.models import Company, User
 from portal.core import audit, clock, mail
 from portal.core.db import atomic_write, database
-from portal.enrollment.base import STATUS_LABELS, WEEKDAY_LABELS, _external
+from portal.core.urls import external_url
+from portal.enrollment.base import STATUS_LABELS, WEEKDAY_LABELS
 from portal.enrollment.models import Enrolment, HoursEntry, Reminder
 
 VOG_REMINDER_DAYS = 14
@@ -52,7 +53,7 @@ def _tell_leaders_new(company: Company, created: list[Enrolment]) -> None:
         mail.send_template(leader.email, "enrollment/new_for_leader", leader.language,
                            _l("New enrolments from %(company)s", company=company.legal_name),
                            company=company, enrolments=created[:50], count=len(created),
-                           link=_external("enrollment.leader_enrolments", company=company.id))
+                           link=external_url("enrollment.leader_enrolments", company=company.id))
 
 
 # --- reminders and the leader's attention list -------------------------------------------
@@ -95,7 +96,7 @@ def send_vog_reminders(today: dt.date | None = None) -> int:
                 mail.send_template(leader.email, "enrollment/vog_summary", leader.language,
                                    lazy_ngettext("VOG still missing for %(num)d ambassador",
                                                  "VOG still missing for %(num)d ambassadors", len(sent)),
-                                   enrolments=sent, link=_external("enrollment.leader_reminders"))
+                                   enrolments=sent, link=external_url("enrollment.leader_reminders"))
             audit.record("enrollment.vog_reminders", count=len(sent), ids=[e.id for e in sent])
     return len(sent)
 

@@ -40,7 +40,6 @@ from portal.enrollment.models import (
     EnrolmentSlot,
     School,
 )
-from portal.enrollment.reference import closure_name  # noqa: F401 - views._wire registers service.closure_name
 from portal.enrollment.reminders import _mail_status, _tell_leaders_new
 from portal.enrollment.validation import EnrolmentData
 

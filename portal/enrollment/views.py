@@ -14,9 +14,10 @@ import functools
 from babel.dates import format_date
 from flask import current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal.core import hooks
-from portal.core.templating import MenuItem, current_language
+from portal.core.templating import current_language, main_menu
 from portal.enrollment import (
     ambassador_views,
     base,
@@ -27,7 +28,7 @@ from portal.enrollment import (
     hr_views,
     leader_school_views,
     leader_views,
-    service,
+    reference,
 )
 from portal.enrollment.web import bp
 
@@ -94,23 +95,15 @@ def format_day(day: dt.date | None, language: str | None = None) -> str:
 def _wire(state):
     app = state.app
 
-    def provider(name, _language, user):
-        if name != "main" or not user.is_authenticated:
-            return []
-        if user.is_leader:
-            return [MenuItem(_("Ambassadors"), url_for("enrollment.leader_enrolments"), 85)]
-        if user.company_id is not None:
-            return [MenuItem(_("Ambassadors"), url_for("enrollment.overview"), 82)]
-        return []
-
-    hooks.connect(app, hooks.MENU, provider)
+    hooks.connect(app, hooks.MENU, main_menu(_l("Ambassadors"), leader=("enrollment.leader_enrolments", 85),
+                                             company=("enrollment.overview", 82)))
     hooks.connect(app, hooks.CONTRIBUTIONS, hours.contributions)
     hooks.connect(app, hooks.COMPANY_PANELS, lambda company: hooks.Panel(
         "enrollment/panel.html", 20, {"enr": dashboard.company_overview(company.id)}))
     hooks.connect(app, hooks.LEADER_PANELS, lambda: hooks.Panel(
         "enrollment/leader_panel.html", 20, {"enr_leader": dashboard.leader_figures()}))
     app.jinja_env.filters["minutes_as_hours"] = format_hours
-    app.jinja_env.filters["closure_name"] = service.closure_name
+    app.jinja_env.filters["closure_name"] = reference.closure_name
     app.jinja_env.globals.update(
         enrollment_chart=_chart,
         enrollment_labels=Labels(),

@@ -1,20 +1,25 @@
 """The enrolment blueprint and what its page modules share: applying a refusal to a form,
-the enrolment page of HR and the project leader, and the handlers both of them (and, for
-hours, the employee) post to. The pages themselves live in hr_views.py, ambassador_views.py,
+running a service call with its success message (`_attempt`), the enrolment page of HR and the
+project leader, sending a document, and the handlers both of them (and, for hours, the
+employee) post to. The pages themselves live in hr_views.py, ambassador_views.py,
 leader_views.py and leader_school_views.py; views.py wires the blueprint into the app."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.accounts.models import Company
 from portal.core import clock
+from portal.core.views import apply_error
 from portal.enrollment import access, documents, hours, reference, service, validation
 from portal.enrollment.base import EnrollmentError
 from portal.enrollment.forms import (
@@ -25,8 +30,9 @@ from portal.enrollment.forms import (
     MoveForm,
     VogForm,
     WithdrawForm,
+    choices,
 )
-from portal.enrollment.models import Enrolment, School
+from portal.enrollment.models import Document, Enrolment, School
 
 bp = Blueprint("enrollment", __name__, static_folder="static", static_url_path="/enrollment/static")
 
@@ -34,12 +40,24 @@ AMBASSADOR_SESSION_KEY = "ambassador"
 PAGE_SIZE = 100
 
 
-def _apply_error(form, error: EnrollmentError) -> None:
-    target = getattr(form, error.field, None) if error.field and form is not None else None
-    if target is not None:
-        target.errors = list(target.errors) + [str(error)]
-    else:
-        flash(str(error), "error")
+@dataclass(frozen=True)
+class Done:
+    """What `_attempt` gives when the service call went through: its result (always truthy)."""
+
+    result: Any
+
+
+def _attempt(form, action: Callable[[], Any], success: str | Callable[[Any], str]) -> Done | None:
+    """Run the service call `action()`. A refusal lands on `form` (flashed when the form has no
+    field for it, or `form` is None) and gives None; otherwise `success` (the message, or a function
+    of the call's result that makes it) is flashed and the result comes back in a `Done`."""
+    try:
+        result = action()
+    except EnrollmentError as error:
+        apply_error(form, error)
+        return None
+    flash(success(result) if callable(success) else success, "success")
+    return Done(result)
 
 
 def _parse_month(text: str | None) -> dt.date | None:
@@ -88,11 +106,19 @@ def _detail_page(enrolment: Enrolment, *, leader: bool, status: int = 200, **for
     )
     if leader:
         match_form = forms.get("match_form") or MatchForm()
-        match_form.school.choices = [("", _("Choose a school"))] + [
-            (str(s.id), f"{s.name} ({s.brin})") for s in School.select().where(School.is_active).order_by(School.name)]
+        match_form.school.choices = choices([("", _("Choose a school"))] + [
+            (str(s.id), f"{s.name} ({s.brin})") for s in School.select().where(School.is_active).order_by(School.name)])
         context.update(match_form=match_form, move_form=forms.get("move_form") or MoveForm(),
                        correct_form=CorrectForm())
     return render_template("enrollment/detail.html", **context), status
+
+
+def _send_document(enrolment_id: int, kind: str):
+    """One of an enrolment's documents as a download, or a 404 when there is none of that kind."""
+    document = Document.get_or_none((Document.enrolment == enrolment_id) & (Document.kind == kind))
+    if document is None:
+        abort(404)
+    return documents.send(document)
 
 
 def _back(enrolment: Enrolment, leader: bool):
@@ -102,53 +128,37 @@ def _back(enrolment: Enrolment, leader: bool):
 
 def _vog(enrolment: Enrolment, leader: bool):
     form = VogForm()
-    if form.validate_on_submit():
-        try:
-            service.update_vog(enrolment, current_user, form.vog_status.data, form.vog_date.data)
-        except EnrollmentError as error:
-            _apply_error(form, error)
-        else:
-            flash(_("The VOG status is saved."), "success")
-            return _back(enrolment, leader)
+    if form.validate_on_submit() and _attempt(
+            form, lambda: service.update_vog(enrolment, current_user, form.vog_status.data, form.vog_date.data),
+            _("The VOG status is saved.")):
+        return _back(enrolment, leader)
     return _detail_page(enrolment, leader=leader, status=422, vog_form=form)
 
 
 def _send_link(enrolment: Enrolment, leader: bool):
-    form = DecideForm()
-    if form.validate_on_submit():
-        try:
-            access.resend_access_link(enrolment, current_user)
-        except EnrollmentError as error:
-            flash(str(error), "error")
-        else:
-            flash(_("A new link is on its way to %(email)s.", email=enrolment.employee_email), "success")
+    if DecideForm().validate_on_submit():
+        _attempt(None, lambda: access.resend_access_link(enrolment, current_user),
+                 _("A new link is on its way to %(email)s.", email=enrolment.employee_email))
     return _back(enrolment, leader)
 
 
 def _report(enrolment: Enrolment, *, actor, via: str, back):
-    form = DecideForm()
-    if form.validate_on_submit():
-        try:
-            count = hours.report_sessions(enrolment, _report_from_form(enrolment), actor=actor, via=via)
-        except EnrollmentError as error:
-            flash(str(error), "error")
-        else:
-            flash(ngettext("%(num)d session reported. The project leader will confirm it.",
-                           "%(num)d sessions reported. The project leader will confirm them.", count), "success")
+    if DecideForm().validate_on_submit():
+        _attempt(None, lambda: hours.report_sessions(enrolment, _report_from_form(enrolment), actor=actor, via=via),
+                 lambda count: ngettext("%(num)d session reported. The project leader will confirm it.",
+                                        "%(num)d sessions reported. The project leader will confirm them.", count))
     return back
 
 
 def _extra(enrolment: Enrolment, *, actor, via: str, back, page):
     form = ExtraSessionForm()
-    if form.validate_on_submit():
-        try:
-            minutes = validation.parse_minutes(form.hours.data, "hours")
-            hours.add_extra_session(enrolment, form.worked_on.data, minutes, form.note.data or "", actor=actor, via=via)
-        except EnrollmentError as error:
-            _apply_error(form, error)
-        else:
-            flash(_("The extra session is added. The project leader will confirm it."), "success")
-            return back
+
+    def add():
+        minutes = validation.parse_minutes(form.hours.data, "hours")
+        return hours.add_extra_session(enrolment, form.worked_on.data, minutes, form.note.data or "", actor=actor, via=via)
+
+    if form.validate_on_submit() and _attempt(form, add, _("The extra session is added. The project leader will confirm it.")):
+        return back
     return page(form)
 
 

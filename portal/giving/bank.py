@@ -142,6 +142,13 @@ def _check_bank_args(amount_cents: Any, paid_on: Any, bank_line_ref: str | None)
     return line
 
 
+def _bank_target(reference: str, amount_cents: Any, paid_on: Any,
+                 bank_line_ref: str | None) -> tuple[str, Donation | None]:
+    """A bank transfer's checked line (a ValueError when an argument is off) and the payment
+    request its reference names (None when there is none)."""
+    return _check_bank_args(amount_cents, paid_on, bank_line_ref), bank_request(reference)
+
+
 def _record_part(donation: Donation, balance: BankBalance, amount_cents: int, paid_on: dt.date,
                  actor: User | None, line: str, keep_surplus: bool) -> BankResult:
     counted = min(amount_cents, balance.outstanding_cents)
@@ -188,8 +195,7 @@ def record_bank_refund(reference: str, amount_cents: int, paid_on: dt.date, acto
 
     Status: refund_recorded, refund_exceeds_surplus (an issue is raised), already_recorded,
     unknown_reference, line_already_used."""
-    line = _check_bank_args(amount_cents, paid_on, bank_line_ref)
-    found = bank_request(reference)
+    line, found = _bank_target(reference, amount_cents, paid_on, bank_line_ref)
     if found is None:
         return BankResult("unknown_reference")
     with atomic_write():

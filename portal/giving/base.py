@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 import peewee
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import User
@@ -108,5 +107,3 @@ def _move(donation: Donation, to: str, from_: tuple[str, ...], *, actor: User | 
     return bool(moved)
 
 
-def _link(path: str) -> str:
-    return current_app.config["BASE_URL"].rstrip("/") + path

@@ -1,14 +1,15 @@
 """Giving's blueprint (its pages are in donate_views.py, company_views.py and leader_views.py; views.py
-wires it to the app) and what those pages share: form errors and status codes, school choices, PDF
+wires it to the app) and what those pages share: status codes, school choices, PDF
 answers, and deciding a public gift or withdrawing a payment request."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, request, url_for
+from flask import Blueprint, Response, abort, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from portal.core.views import attachment
 from portal.giving import base, checks, documents, gifts, receipts, service
 from portal.giving.forms import ConfirmForm
 from portal.giving.models import Donation
@@ -16,19 +17,6 @@ from portal.giving.models import Donation
 bp = Blueprint("giving", __name__)
 
 PDF_KINDS = {"receipt": "receipt", "payment-request": "payment_request"}
-
-
-def _external(endpoint: str, **values) -> str:
-    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
-
-
-def _apply_error(form, error: base.GivingError) -> None:
-    names = {"declared_value": "declared_value", "on": "on", "value": "value"}
-    field = getattr(form, names.get(error.field or "", error.field or ""), None) if error.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [str(error)]
-    else:
-        flash(str(error), "error")
 
 
 def _status(form, refused: bool) -> int:
@@ -44,9 +32,7 @@ def _pdf(donation: Donation, kind: str) -> Response:
         data, name = receipts.document_file(donation, kind)
     except base.GivingError:
         abort(404)
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return attachment(data, "application/pdf", name)
 
 
 def _credit_note_pdf(donation: Donation, note_id: int) -> Response:
@@ -54,9 +40,7 @@ def _credit_note_pdf(donation: Donation, note_id: int) -> Response:
         note = receipts.credit_note(donation, note_id)
     except base.GivingError:
         abort(404)
-    response = Response(bytes(note.pdf), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{documents.credit_note_filename(note)}"'
-    return response
+    return attachment(bytes(note.pdf), "application/pdf", documents.credit_note_filename(note))
 
 
 def _decide(donation: Donation, action: str) -> None:

@@ -3,7 +3,7 @@ it, withdrawing a payment request, and materials (needs and pledges)."""
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -11,12 +11,12 @@ from wtforms import SelectChoice
 from portal.core import clock
 from portal.core.security import company_required, get_owned_or_404
 from portal.core.spreadsheet import csv_bytes
+from portal.core.views import apply_error, attachment
 from portal.giving import base, checks, overview
 from portal.giving import gifts as giving_gifts
 from portal.giving import materials as giving_materials
 from portal.giving.blueprint import (
     PDF_KINDS,
-    _apply_error,
     _credit_note_pdf,
     _decide,
     _pdf,
@@ -49,9 +49,7 @@ def export_csv():
     """The rows of the page with the same filters: one year (the newest with rows unless chosen)."""
     filters = overview.Filters.parse(request.args)
     rows = overview.company_rows(current_user.company_id, filters)
-    response = Response(csv_bytes(overview.csv_rows(rows)), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="contributions-{clock.today():%Y%m%d}.csv"'
-    return response
+    return attachment(csv_bytes(overview.csv_rows(rows)), "text/csv", f"contributions-{clock.today():%Y%m%d}.csv")
 
 
 def _own_donation(donation_id: int) -> Donation:
@@ -122,7 +120,7 @@ def pledge():
                 declared_value_cents=value, classification=form.classification.data,
                 form_token=form.form_token.data or "", need_id=int(form.need.data) if form.need.data else None))
         except base.GivingError as error:
-            _apply_error(form, error)
+            apply_error(form, error)
             refused = True
         else:
             flash(_("Thank you. The project leader will let you know whether your offer is accepted."), "success")

@@ -31,9 +31,10 @@ import sqlite3
 import time
 from urllib.parse import unquote
 
-from flask import current_app, url_for
+from flask import current_app
 
 from portal import config as portal_config
+from portal.core.urls import external_url
 from portal.giving.checks import access_key
 from portal.giving.models import Donation
 
@@ -196,8 +197,7 @@ def _create_session(params: dict[str, str], idempotency_key: str) -> tuple[int, 
 
 def _page_url(donation_id: int) -> str:
     donation = Donation.get_by_id(donation_id)
-    path = url_for("giving.demo_checkout_page", donation_id=donation_id, key=access_key(donation))
-    return current_app.config["BASE_URL"].rstrip("/") + path
+    return external_url("giving.demo_checkout_page", donation_id=donation_id, key=access_key(donation))
 
 
 # --- the buttons ------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from flask_login import current_user
 
 from portal.core import money
 from portal.core.security import company_required, csrf, limiter
+from portal.core.urls import external_url
+from portal.core.views import apply_error
 from portal.giving import (
     base,
     checks,
@@ -26,9 +28,7 @@ from portal.giving import (
 )
 from portal.giving.blueprint import (
     PDF_KINDS,
-    _apply_error,
     _credit_note_pdf,
-    _external,
     _pdf,
     _school_choices,
     _status,
@@ -93,8 +93,8 @@ def _continue(donation: Donation, created: bool):
     try:
         url = service.start_checkout(
             donation, product_name=_product_name(donation),
-            success_url=_external("giving.donation_status", donation_id=donation.id, key=key),
-            cancel_url=_external("giving.cancel", donation_id=donation.id, key=key))
+            success_url=external_url("giving.donation_status", donation_id=donation.id, key=key),
+            cancel_url=external_url("giving.cancel", donation_id=donation.id, key=key))
     except base.GivingError:
         return redirect(_status_url(donation))
     except service.ProviderError:
@@ -145,7 +145,7 @@ def _donate(form: DonationForm, public: bool):
             else:
                 donation, created = service.create_donation(data, user=current_user._get_current_object())
         except base.GivingError as error:
-            _apply_error(form, error)
+            apply_error(form, error)
             refused = True
             if not error.field:
                 form.form_token.data = new_token()

@@ -9,10 +9,10 @@ from flask_login import current_user
 
 from portal.core import clock
 from portal.core.security import leader_required
+from portal.core.views import apply_error
 from portal.giving import base, checks, materials, overview, receipts, service
 from portal.giving.blueprint import (
     PDF_KINDS,
-    _apply_error,
     _credit_note_pdf,
     _decide,
     _pdf,
@@ -55,7 +55,7 @@ def leader_publish_need():
                                  description=form.description.data or "", quantity=form.quantity.data,
                                  school_id=form.school.data or None, needed_by=form.needed_by.data)
         except base.GivingError as error:
-            _apply_error(form, error)
+            apply_error(form, error)
             refused = True
         else:
             flash(_("The need is published."), "success")
@@ -110,7 +110,7 @@ def leader_move_pledge(pledge_id: int, action: str):
             kwargs["value_cents"] = checks.parse_money(form.value.data, "value", max_cents=checks.max_cents("bank"))
         materials.move_pledge(current_user._get_current_object(), row.id, action, **kwargs)
     except base.GivingError as error:
-        _apply_error(form, error)
+        apply_error(form, error)
         return _pledge_page(row, {action: form}, 422)
     flash(_("The offer is now: %(status)s.", status=base.STATUS_LABELS[materials.PLEDGE_MOVES[action][0]]), "success")
     return redirect(url_for("giving.leader_pledge", pledge_id=row.id))

@@ -13,7 +13,8 @@ from flask_babel import lazy_gettext as _l
 from portal.accounts.models import Company, User
 from portal.core import audit, clock, ledger, mail, money
 from portal.core.db import atomic_write, utcnow
-from portal.giving.base import STATUS_LABELS, TOKEN_SHAPE, GivingError, _link, _lock, leaders
+from portal.core.urls import external_url
+from portal.giving.base import STATUS_LABELS, TOKEN_SHAPE, GivingError, _lock, leaders
 from portal.giving.checks import _school, _text, check_no_control, max_cents
 from portal.giving.models import CLASSIFICATIONS, MAX_QUANTITY, MaterialNeed, MaterialPledge
 
@@ -117,7 +118,7 @@ def pledge(user: User, data: PledgeInput) -> tuple[MaterialPledge, bool]:
             for leader in leaders():
                 mail.send_template(leader.email, "giving/pledge_for_leader", leader.language,
                                    _l("New offer of materials"), leader=leader, pledge=row, company=user.company,
-                                   need=need, link=_link(f"/giving/leader/pledges/{row.id}"))
+                                   need=need, link=external_url("giving.leader_pledge", pledge_id=row.id))
     except peewee.IntegrityError:
         existing = MaterialPledge.get_or_none(MaterialPledge.form_token == data.form_token)
         if existing is None or existing.company_id != user.company_id:
@@ -191,4 +192,4 @@ def _mail_pledge(row: MaterialPledge) -> None:
     language = (user.language if user else company.language) or "nl"
     mail.send_template(to, "giving/pledge_status", language, _l("Your offer of materials: %(status)s",
                                                                 status=STATUS_LABELS[row.status]),
-                       pledge=row, company=company, status_label=STATUS_LABELS[row.status], link=_link("/giving"))
+                       pledge=row, company=company, status_label=STATUS_LABELS[row.status], link=external_url("giving.index"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import peewee
 
 from portal.accounts.models import Company, User
-from portal.core.db import BaseModel, utcnow
+from portal.core.db import BaseModel, check_in, utcnow
 
 METHODS = ("stripe", "bank")
 VIAS = ("portal", "public")
@@ -32,8 +32,10 @@ MAX_RECORDED_CENTS = 100_000_000_000      # EUR 1 billion: the database's outer 
 MAX_QUANTITY = 100_000
 
 
-def _in(column: str, values: tuple[str, ...]) -> peewee.Check:
-    return peewee.Check(f"{column} IN ({', '.join(repr(v) for v in values)})")
+def _recorded_amount() -> peewee.BigIntegerField:
+    """An `amount_cents` column of money that went somewhere: positive, within the outer bound."""
+    return peewee.BigIntegerField(constraints=[
+        peewee.Check(f"amount_cents > 0 AND amount_cents <= {MAX_RECORDED_CENTS}")])
 
 
 class Donation(BaseModel):
@@ -41,23 +43,23 @@ class Donation(BaseModel):
 
     company = peewee.ForeignKeyField(Company, null=True, backref="donations", on_delete="RESTRICT")
     created_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
-    via = peewee.CharField(max_length=10, constraints=[_in("via", VIAS)])
+    via = peewee.CharField(max_length=10, constraints=[check_in("via", VIAS)])
     # The donor as entered (the public page names a company that may not exist yet).
     donor_name = peewee.CharField(max_length=200)
     donor_kvk = peewee.CharField(max_length=8)
     donor_contact_name = peewee.CharField(max_length=200, default="")
     donor_email = peewee.CharField(max_length=254)
-    donor_language = peewee.CharField(max_length=2, default="nl", constraints=[_in("donor_language", ("nl", "en"))])
-    method = peewee.CharField(max_length=10, constraints=[_in("method", METHODS)])
+    donor_language = peewee.CharField(max_length=2, default="nl", constraints=[check_in("donor_language", ("nl", "en"))])
+    method = peewee.CharField(max_length=10, constraints=[check_in("method", METHODS)])
     amount_cents = peewee.BigIntegerField(constraints=[
         peewee.Check(f"amount_cents >= {MIN_DONATION_CENTS} AND amount_cents <= {MAX_RECORDED_CENTS}")])
     currency = peewee.CharField(max_length=3, default="eur", constraints=[peewee.Check("currency = 'eur'")])
-    classification = peewee.CharField(max_length=12, constraints=[_in("classification", CLASSIFICATIONS)])
+    classification = peewee.CharField(max_length=12, constraints=[check_in("classification", CLASSIFICATIONS)])
     earmark_school_id = peewee.IntegerField(null=True)
     earmark_school = peewee.CharField(max_length=200, default="")
     earmark_purpose = peewee.CharField(max_length=300, default="")
     status = peewee.CharField(max_length=12, default="pending", index=True,
-                              constraints=[_in("status", DONATION_STATUSES)])
+                              constraints=[check_in("status", DONATION_STATUSES)])
     # One submitted form makes one donation: a double click finds the row it already made.
     form_token = peewee.CharField(max_length=64, unique=True)
     # Stripe: written once each.
@@ -82,7 +84,7 @@ class Donation(BaseModel):
     created_at = peewee.DateTimeField(default=utcnow)
     updated_at = peewee.DateTimeField(default=utcnow)
     company_decision = peewee.CharField(max_length=10, null=True,
-                                        constraints=[_in("company_decision", COMPANY_DECISIONS)])
+                                        constraints=[check_in("company_decision", COMPANY_DECISIONS)])
 
     class Meta:
         table_name = "giving_donation"
@@ -117,10 +119,9 @@ class Refund(BaseModel):
 
     donation = peewee.ForeignKeyField(Donation, backref="refunds", on_delete="RESTRICT")
     stripe_refund_id = peewee.CharField(max_length=255, unique=True)
-    amount_cents = peewee.BigIntegerField(constraints=[
-        peewee.Check(f"amount_cents > 0 AND amount_cents <= {MAX_RECORDED_CENTS}")])
+    amount_cents = _recorded_amount()
     currency = peewee.CharField(max_length=3, default="eur", constraints=[peewee.Check("currency = 'eur'")])
-    status = peewee.CharField(max_length=16, constraints=[_in("status", REFUND_STATUSES)])
+    status = peewee.CharField(max_length=16, constraints=[check_in("status", REFUND_STATUSES)])
     fee_cents = peewee.BigIntegerField(null=True)
     net_cents = peewee.BigIntegerField(null=True)
     succeeded_on = peewee.DateField(null=True)
@@ -141,8 +142,7 @@ class Dispute(BaseModel):
 
     donation = peewee.ForeignKeyField(Donation, backref="disputes", on_delete="RESTRICT")
     stripe_dispute_id = peewee.CharField(max_length=255, unique=True)
-    amount_cents = peewee.BigIntegerField(constraints=[
-        peewee.Check(f"amount_cents > 0 AND amount_cents <= {MAX_RECORDED_CENTS}")])
+    amount_cents = _recorded_amount()
     status = peewee.CharField(max_length=32)
     reason = peewee.CharField(max_length=64, default="")
     withdrawn_cents = peewee.BigIntegerField(null=True, constraints=[
@@ -204,7 +204,7 @@ class Document(BaseModel):
     """A rendered PDF (receipt or payment request), stored once and served as stored."""
 
     donation = peewee.ForeignKeyField(Donation, backref="documents", on_delete="RESTRICT")
-    kind = peewee.CharField(max_length=20, constraints=[_in("kind", DOCUMENT_KINDS)])
+    kind = peewee.CharField(max_length=20, constraints=[check_in("kind", DOCUMENT_KINDS)])
     language = peewee.CharField(max_length=2)
     pdf = peewee.BlobField()
     sha256 = peewee.CharField(max_length=64)
@@ -225,7 +225,7 @@ class MaterialNeed(BaseModel):
     school_id = peewee.IntegerField(null=True)
     school_name = peewee.CharField(max_length=200, default="")
     needed_by = peewee.DateField(null=True)
-    status = peewee.CharField(max_length=10, default="published", constraints=[_in("status", NEED_STATUSES)])
+    status = peewee.CharField(max_length=10, default="published", constraints=[check_in("status", NEED_STATUSES)])
     created_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     created_at = peewee.DateTimeField(default=utcnow)
     closed_at = peewee.DateTimeField(null=True)
@@ -244,9 +244,9 @@ class MaterialPledge(BaseModel):
     quantity = peewee.IntegerField(constraints=[peewee.Check(f"quantity > 0 AND quantity <= {MAX_QUANTITY}")])
     declared_value_cents = peewee.BigIntegerField(constraints=[
         peewee.Check(f"declared_value_cents > 0 AND declared_value_cents <= {MAX_RECORDED_CENTS}")])
-    classification = peewee.CharField(max_length=12, constraints=[_in("classification", CLASSIFICATIONS)])
+    classification = peewee.CharField(max_length=12, constraints=[check_in("classification", CLASSIFICATIONS)])
     status = peewee.CharField(max_length=10, default="pledged", index=True,
-                              constraints=[_in("status", PLEDGE_STATUSES)])
+                              constraints=[check_in("status", PLEDGE_STATUSES)])
     decline_reason = peewee.TextField(default="")
     delivered_on = peewee.DateField(null=True)
     confirmed_value_cents = peewee.BigIntegerField(null=True, constraints=[
@@ -281,7 +281,7 @@ class BankReceipt(BaseModel):
 
     donation = peewee.ForeignKeyField(Donation, backref="bank_receipts", on_delete="RESTRICT")
     line_ref = peewee.CharField(max_length=200, unique=True)     # the bank line (or the leader's note)
-    kind = peewee.CharField(max_length=10, constraints=[_in("kind", BANK_RECEIPT_KINDS)])
+    kind = peewee.CharField(max_length=10, constraints=[check_in("kind", BANK_RECEIPT_KINDS)])
     amount_cents = peewee.BigIntegerField()
     counted_cents = peewee.BigIntegerField(constraints=[peewee.Check("counted_cents >= 0")])
     received_on = peewee.DateField()
@@ -304,7 +304,7 @@ class NumberCounter(BaseModel):
     """The last number used in one series (credit notes, invoices) and year; its row is the lock
     that makes the numbers gapless (migration 0014)."""
 
-    series = peewee.CharField(max_length=20, constraints=[_in("series", NUMBER_SERIES)])
+    series = peewee.CharField(max_length=20, constraints=[check_in("series", NUMBER_SERIES)])
     year = peewee.IntegerField(constraints=[peewee.Check("year BETWEEN 2000 AND 9999")])
     last_number = peewee.IntegerField(default=0, constraints=[peewee.Check("last_number >= 0")])
 
@@ -349,11 +349,10 @@ class CreditNote(BaseModel):
     donation = peewee.ForeignKeyField(Donation, backref="credit_notes", on_delete="RESTRICT")
     # What it credits, once: 'refund:<id>', 'dispute:<id>', 'reversal:<credit note id>'.
     source = peewee.CharField(max_length=255, unique=True)
-    kind = peewee.CharField(max_length=12, constraints=[_in("kind", CREDIT_NOTE_KINDS)])
+    kind = peewee.CharField(max_length=12, constraints=[check_in("kind", CREDIT_NOTE_KINDS)])
     year = peewee.IntegerField(constraints=[peewee.Check("year BETWEEN 2000 AND 9999")])
     sequence = peewee.IntegerField(constraints=[peewee.Check("sequence > 0")])
-    amount_cents = peewee.BigIntegerField(constraints=[
-        peewee.Check(f"amount_cents > 0 AND amount_cents <= {MAX_RECORDED_CENTS}")])
+    amount_cents = _recorded_amount()
     vat_cents = peewee.BigIntegerField(default=0, constraints=[peewee.Check("vat_cents >= 0")])
     happened_on = peewee.DateField()          # the day the money went back (or came back)
     issued_on = peewee.DateField()

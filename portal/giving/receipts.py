@@ -16,8 +16,9 @@ from flask_babel import lazy_gettext as _l
 from portal.accounts.models import Company, User
 from portal.core import audit, mail
 from portal.core.db import atomic_write, utcnow
+from portal.core.urls import external_url
 from portal.giving import corrections, documents
-from portal.giving.base import RECEIPT_CLAIM_MINUTES, GivingError, _link, _lock
+from portal.giving.base import RECEIPT_CLAIM_MINUTES, GivingError, _lock
 from portal.giving.models import CreditNote, Dispute, Document, Donation, Refund
 
 log = logging.getLogger("portal.giving")
@@ -163,7 +164,7 @@ def _mail_payment_request(donation: Donation) -> None:
 def _mail_failed(donation: Donation) -> None:
     mail.send_template(donation.donor_email, "giving/payment_failed", donation.donor_language,
                        _l("Your payment did not go through"), donation=donation,
-                       link=_link("/giving/donate" if donation.via == "portal" else "/give"))
+                       link=external_url("giving.donate" if donation.via == "portal" else "giving.public_donate"))
 
 
 def send_receipt(donation_id: int) -> bool:
@@ -216,7 +217,7 @@ def _welcome_public_donor(donation: Donation, company: Company) -> None:
     for admin in admins:
         mail.send_template(admin.email, "giving/donation_in_company_name", admin.language,
                            _l("A contribution was made in your company's name"), admin=admin, company=company,
-                           donation=donation, link=_link("/giving"))
+                           donation=donation, link=external_url("giving.index"))
 
 
 def send_due_receipts(limit: int = 200) -> int:

@@ -43,6 +43,7 @@ from portal.core.db import atomic_write, utcnow
 from portal.giving import payments
 from portal.giving.bank import (
     BankResult,
+    _bank_target,
     _check_bank_args,
     _record_part,
     _restore_unmatched,
@@ -336,8 +337,7 @@ def record_bank_payment(reference: str, amount_cents: int, paid_on: dt.date, act
 
     Status: paid, part_recorded, paid_with_surplus, duplicate_payment, and the refusals of
     mark_paid_by_bank (already_recorded, unknown_reference, not_pending, line_already_used)."""
-    line = _check_bank_args(amount_cents, paid_on, bank_line_ref)
-    found = bank_request(reference)
+    line, found = _bank_target(reference, amount_cents, paid_on, bank_line_ref)
     if found is None:
         return BankResult("unknown_reference")
     with atomic_write():

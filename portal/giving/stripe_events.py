@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.core import audit, mail
 from portal.core.db import atomic_write, utcnow
+from portal.core.urls import external_url
 from portal.giving import corrections, payments
 from portal.giving.base import (
     CHECKOUT_EVENTS,
@@ -25,7 +26,6 @@ from portal.giving.base import (
     ISSUE_LABELS,
     REFUND_EVENTS,
     REFUND_RANK,
-    _link,
     _lock,
     _move,
     leaders,
@@ -155,7 +155,7 @@ def raise_issue(kind: str, source: str, donation: Donation | None, **details) ->
         for leader in leaders():
             mail.send_template(leader.email, "giving/issue", leader.language, _l("A payment needs your attention"),
                                leader=leader, kind=kind, kind_label=ISSUE_LABELS.get(kind, kind), donation=donation,
-                               details=details, link=_link("/giving/leader"))
+                               details=details, link=external_url("giving.leader_desk"))
     return bool(created)
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal.core import clock, hooks
-from portal.core.templating import MenuItem
+from portal.core.templating import MenuItem, main_menu
 from portal.giving import company_views, documents, donate_views, leader_views, service
 from portal.giving.blueprint import bp
 
@@ -22,18 +23,14 @@ ROUTES = (donate_views, company_views, leader_views)   # their routes are on bp 
 def _wire(state):
     app = state.app
 
+    main = main_menu(_l("Giving"), leader=("giving.leader_desk", 92), company=("giving.index", 60))
+
     def menu(name, language, user):
         if name == "footer":
             # The page in the language of the page the link is on (an English content page's
             # visitor may have a Dutch browser).
             return [MenuItem(_("Donate"), url_for("giving.public_donate", lang=language), 30)]
-        if name != "main" or not user.is_authenticated:
-            return []
-        if user.is_leader:
-            return [MenuItem(_("Giving"), url_for("giving.leader_desk"), 92)]
-        if user.company_id is not None:
-            return [MenuItem(_("Giving"), url_for("giving.index"), 60)]
-        return []
+        return main(name, language, user)
 
     hooks.connect(app, hooks.MENU, menu)
     hooks.connect(app, hooks.CONTRIBUTIONS, service.contributions)

@@ -17,6 +17,7 @@ from portal.core.db import atomic_write
 from portal.core.security import leader_required
 from portal.core.spreadsheet import CSV_STYLES, CsvStyle, csv_style
 from portal.core.templating import current_language
+from portal.core.views import attachment
 from portal.reconcile import exports, journal_files
 from portal.reconcile import journal as journal_module
 from portal.reconcile.blueprint import bp, date_arg, int_arg, page_number
@@ -69,7 +70,7 @@ def _download(body: bytes, mimetype: str, extension: str, filters: exports.Expor
                      start=filters.start, end=filters.end, kind=filters.kind, company=filters.company_id,
                      method=filters.method)
     name = f"contributions-{clock.today():%Y%m%d}.{extension}"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return attachment(body, mimetype, name)
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -142,4 +143,4 @@ def journal_download():
         audit.record("reconcile.exported", actor=current_user, export="journal", format=fmt, rows=len(built.lines),
                      start=start, end=end)
     name = f"journal-{start:%Y%m%d}-{end:%Y%m%d}.{extension}"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return attachment(body, mimetype, name)

@@ -29,9 +29,10 @@ from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company
 from portal.core import ledger
-from portal.core.contributions import KINDS, Contribution, contributions, describe
+from portal.core.contributions import KINDS, Contribution, Key, contributions, describe
 from portal.core.spreadsheet import CsvStyle, Euros, Sheet, csv_cell, styled_csv_bytes, xlsx_bytes
 from portal.reconcile.models import BankLine, BankStatement
+from portal.statements.models import Statement
 
 COLUMNS = ("line_id", "kind", "company", "kvk", "date", "gross", "fee", "net", "method", "reference",
            "bank_statement", "contribution_statement", "classification", "gl_code", "description",
@@ -43,8 +44,7 @@ COLUMN_LABELS = {
     "contribution_statement": _l("Contribution statement"), "classification": _l("Gift or sponsoring"), "gl_code": _l("GL code"),
     "description": _l("Description"),
 }
-KIND_LABELS = {"hours_sponsored": _l("Sponsored hours"), "hours_volunteered": _l("Volunteered hours"),
-               "money": _l("Money"), "material": _l("Materials")}
+KIND_LABELS = {kind: ledger.KIND_LABELS[kind] for kind in ledger.CONTRIBUTION_KINDS}
 METHODS = ("stripe", "bank", "in_kind")
 METHOD_LABELS = {"stripe": _l("Online payment"), "bank": _l("Bank transfer"), "in_kind": _l("In kind")}
 CLASSIFICATION_LABELS = {"gift": _l("Gift"), "sponsoring": _l("Sponsoring")}
@@ -148,7 +148,8 @@ def selected(filters: ExportFilters) -> list[Contribution]:
 
 
 def _base_key(key: str) -> str:
-    return key.split(":refund")[0].split(":dispute")[0]
+    parsed = Key.parse(key)
+    return str(parsed.before("refund", "dispute")) if parsed is not None else key
 
 
 def _bank_statements(items: list[Contribution]) -> dict[str, str]:
@@ -168,8 +169,6 @@ def _contribution_statements(items: list[Contribution]) -> dict[tuple[str, str],
     """The issued contribution statements (OA-numbers) each line is on, by (kind, key)."""
     if not items:
         return {}
-    from portal.statements.models import Statement
-
     first, last = min(c.on for c in items), max(c.on for c in items)
     query = (Statement.select(Statement.number, Statement.snapshot)
              .where((Statement.status == "issued") & (Statement.period_start <= last) & (Statement.period_end >= first))

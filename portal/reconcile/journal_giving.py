@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from portal.core import ledger
 from portal.core.audit import AuditLog
+from portal.core.contributions import Key
 from portal.giving.corrections import vat_in
 from portal.giving.models import BankReceipt, CreditNote, Donation, Invoice, Refund
 
@@ -63,9 +64,10 @@ class Vat:
         self.reversals = {note.reverses_id: note for note in self.notes.values() if note.reverses_id is not None}
 
     def _payment_vat(self, invoice, key: str, gross: int) -> int:
-        if ":bank:" not in key:
+        parsed = Key.parse(key)
+        receipt_id = parsed.number_of("bank") if parsed is not None else None
+        if receipt_id is None:
             return invoice.vat_cents
-        receipt_id = int(key.rsplit(":", 1)[1])
         given, paid = 0, 0
         for receipt in self.parts.get(invoice.donation_id, []):
             paid += receipt.counted_cents

@@ -6,7 +6,7 @@ from __future__ import annotations
 import peewee
 
 from portal.accounts.models import Company, User
-from portal.core.db import BaseModel, utcnow
+from portal.core.db import BaseModel, check_in, utcnow
 
 LINE_STATUSES = ("unmatched", "matched", "ignored")
 MATCH_METHODS = ("", "reference", "iban_amount", "description", "payout", "manual", "pasted")
@@ -14,14 +14,10 @@ OUTCOMES = ("", "exact", "partial", "over")
 PERIOD_KINDS = ("month", "school_year")
 
 
-def _in(column: str, values: tuple[str, ...]) -> peewee.Check:
-    return peewee.Check(f"{column} IN ({', '.join(repr(v) for v in values)})")
-
-
 class BankStatement(BaseModel):
     """One uploaded file that added at least one new line."""
 
-    format = peewee.CharField(max_length=10, constraints=[_in("format", ("camt053", "mt940", "csv"))])
+    format = peewee.CharField(max_length=10, constraints=[check_in("format", ("camt053", "mt940", "csv"))])
     account_iban = peewee.CharField(max_length=34, default="")
     number = peewee.CharField(max_length=100, default="")
     filename = peewee.CharField(max_length=255, default="")
@@ -67,12 +63,12 @@ class BankLine(BaseModel):
     end_to_end_id = peewee.CharField(max_length=140, default="")
     bank_ref = peewee.CharField(max_length=140, default="")
     status = peewee.CharField(max_length=10, default="unmatched", index=True,
-                              constraints=[_in("status", LINE_STATUSES)])
-    match_method = peewee.CharField(max_length=12, default="", constraints=[_in("match_method", MATCH_METHODS)])
+                              constraints=[check_in("status", LINE_STATUSES)])
+    match_method = peewee.CharField(max_length=12, default="", constraints=[check_in("match_method", MATCH_METHODS)])
     target = peewee.CharField(max_length=100, default="", index=True)   # "donation:12", "payout:po_..."
     company = peewee.ForeignKeyField(Company, null=True, backref="+", on_delete="SET NULL")
     expected_cents = peewee.BigIntegerField(null=True)
-    outcome = peewee.CharField(max_length=8, default="", constraints=[_in("outcome", OUTCOMES)])
+    outcome = peewee.CharField(max_length=8, default="", constraints=[check_in("outcome", OUTCOMES)])
     settlement = peewee.CharField(max_length=30, default="")            # what giving answered
     note = peewee.TextField(default="")
     matched_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
@@ -100,7 +96,7 @@ class BankImportJob(BaseModel):
     job waits or runs, `active_sha256` holds the file's hash, so the same file is queued once."""
 
     status = peewee.CharField(max_length=10, default="queued", index=True,
-                              constraints=[_in("status", IMPORT_JOB_STATUSES)])
+                              constraints=[check_in("status", IMPORT_JOB_STATUSES)])
     filename = peewee.CharField(max_length=255, default="")
     format = peewee.CharField(max_length=10, default="auto")
     encoding = peewee.CharField(max_length=10, default="utf-8")
@@ -193,7 +189,7 @@ class StripeSync(BaseModel):
 
 
 class PeriodClose(BaseModel):
-    kind = peewee.CharField(max_length=12, constraints=[_in("kind", PERIOD_KINDS)])
+    kind = peewee.CharField(max_length=12, constraints=[check_in("kind", PERIOD_KINDS)])
     starts_on = peewee.DateField()
     ends_on = peewee.DateField()
     expected_cents = peewee.BigIntegerField(default=0)

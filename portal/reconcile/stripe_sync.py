@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from portal.accounts.models import User
 from portal.core import audit
 from portal.core.db import atomic_write, utcnow
+from portal.giving import payments
+from portal.giving import service as giving
 from portal.reconcile.models import StripeBalanceTransaction, StripePayout, StripeSync
 
 FINAL_PAYOUT_STATUSES = ("paid", "failed", "canceled")
@@ -30,15 +32,10 @@ class SyncResult:
     error: str = ""
 
 
-def _payments():
-    from portal.giving import payments
-
-    return payments
 
 
 def sync(actor: User | None = None) -> SyncResult:
     """Fetch what is new at Stripe, store it once, tie payouts and settle missed payments."""
-    payments = _payments()
     result = SyncResult()
     run = StripeSync.create(started_by=getattr(actor, "id", actor))
     new_charges: list[str] = []
@@ -82,7 +79,6 @@ def sync(actor: User | None = None) -> SyncResult:
 
 def tie_payouts() -> int:
     """Sum each paid payout's balance transactions; a payout adds up when their net is its amount."""
-    payments = _payments()
     tied = 0
     for payout in StripePayout.select().where(~StripePayout.items_known & (StripePayout.status == "paid")):
         try:
@@ -114,9 +110,6 @@ def settle_missed(charge_ids: list[str]) -> int:
     """Settle charges whose webhook never arrived, through giving's own event handling."""
     if not charge_ids:
         return 0
-    from portal.giving import service as giving
-
-    payments = _payments()
     settled = 0
     for charge_id in charge_ids:
         event = payments.EventFacts(

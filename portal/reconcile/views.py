@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.accounts import acting
@@ -19,7 +20,7 @@ from portal.core.contributions import KINDS
 from portal.core.forms import FlaskForm
 from portal.core.money import format_eur
 from portal.core.security import leader_required
-from portal.core.templating import MenuItem, current_language
+from portal.core.templating import current_language, main_menu
 from portal.reconcile import (
     audit_page,
     bank_import,
@@ -43,12 +44,7 @@ from portal.reconcile.models import BankLine
 def _setup(state):
     app = state.app
 
-    def provider(name, _language, user):
-        if name != "main" or not user.is_authenticated or not getattr(user, "is_leader", False):
-            return []
-        return [MenuItem(_("Reconciliation"), url_for("reconcile.desk"), 91)]
-
-    hooks.connect(app, hooks.MENU, provider)
+    hooks.connect(app, hooks.MENU, main_menu(_l("Reconciliation"), leader=("reconcile.desk", 91)))
     hooks.connect(app, hooks.LEADER_PANELS, lambda: hooks.Panel(
         "reconcile/_leader_panel.html", 10,
         {"attention": _attention_count(), "companies": list(Company.select().order_by(Company.legal_name))}))

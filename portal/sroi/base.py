@@ -11,6 +11,7 @@ import datetime as dt
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from portal.core import ledger
 from portal.core.errors import UserError
 
 EARLIEST_DATE = dt.date(2000, 1, 1)
@@ -21,12 +22,7 @@ BASE_TYPE_LABELS = {
     "labour_cost": _l("Labour cost (wage bill)"),
     "turnover": _l("Invoiced turnover"),
 }
-KIND_LABELS = {
-    "hours_sponsored": _l("Sponsored hours"),
-    "hours_volunteered": _l("Volunteered hours"),
-    "money": _l("Money"),
-    "material": _l("Materials"),
-}
+KIND_LABELS = {kind: ledger.KIND_LABELS[kind] for kind in ledger.CONTRIBUTION_KINDS}
 
 
 class SroiError(UserError):

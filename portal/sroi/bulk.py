@@ -151,11 +151,7 @@ def make_plan(commitment: Commitment, request: Request, pool=None) -> Plan:
         other = pool.of(row)
         if other is not None:
             group_used[group_of(other)] = group_used.get(group_of(other), 0) + amount
-    person_used: dict[str, int] = {}
-    for line in state.lines:
-        if line.kind in HOUR_KINDS and line.contribution is not None:
-            person = line.contribution.person or line.contribution.key
-            person_used[person] = person_used.get(person, 0) + line.counted
+    person_used = state.minutes_per_person()
     need = plan.need_cents
     candidates = sorted((c for c in pool.live.values()
                          if c.company_id == company_id and c.kind in request.kinds and whole_of(c) > 0

@@ -156,7 +156,7 @@ def update_commitment(user, commitment_id: int, data: CommitmentInput, reason: s
                    OBLIGATION_FIELDS,
                    _l("The buyer has already approved part of this commitment. Say why the "
                       "obligation changes: the change is recorded as a correction."),
-                   ("sroi.commitment.corrected", "sroi.commitment.updated"))
+                   actions=("sroi.commitment.corrected", "sroi.commitment.updated"))
 
 
 def update_rules(user, commitment_id: int, rules: RulesInput, reason: str = "") -> Commitment:
@@ -167,7 +167,7 @@ def update_rules(user, commitment_id: int, rules: RulesInput, reason: str = "") 
     return _update(user, company_id, commitment_id, asdict(rules), lambda c: asdict(rules_of(c)), reason, None,
                    _l("The buyer has already approved part of this commitment. Say why its "
                       "valuation rules change: the change is recorded as a correction."),
-                   ("sroi.rules.corrected", "sroi.rules.updated"))
+                   actions=("sroi.rules.corrected", "sroi.rules.updated"))
 
 
 def delete_commitment(user, commitment_id: int) -> None:

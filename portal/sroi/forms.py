@@ -20,7 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from portal.core import clock
 from portal.core.forms import Date, FlaskForm, data_required, input_required
 from portal.core.money import AmountError, parse_cents
-from portal.sroi import service
+from portal.sroi import evidence, service
 from portal.sroi.models import ALLOCATABLE_KINDS, BASE_TYPES, MAX_BASE_CENTS, MAX_RATE_CENTS
 
 
@@ -177,8 +177,6 @@ class ApprovalForm(FlaskForm):
         self.amount_cents = _amount(field, required=True, max_cents=MAX_BASE_CENTS, allow_zero=True)
 
     def validate_evidence(self, field):
-        from portal.sroi import evidence
-
         upload = field.data
         data = upload.read(evidence.MAX_EVIDENCE_BYTES + 1) if upload and getattr(upload, "filename", "") else b""
         if not data and self.letter_optional:

@@ -116,11 +116,7 @@ def suggest(company_id: int, today: dt.date | None = None, pool: Pool | None = N
         if need <= 0:
             continue
         have = {(line.allocation.contribution_key, line.kind): line.allocated for line in state.lines}
-        person_used: dict[str, int] = {}
-        for line in state.lines:
-            if line.kind in HOUR_KINDS and line.contribution is not None:
-                person = line.contribution.person or line.contribution.key
-                person_used[person] = person_used.get(person, 0) + line.counted
+        person_used = state.minutes_per_person()
         for contribution in candidates:
             if need <= 0:
                 break

@@ -177,6 +177,15 @@ class Summary:
     def total(self, kind: str) -> KindTotal:
         return self.totals[kind]
 
+    def minutes_per_person(self) -> dict[str, int]:
+        """The minutes of hours the claim counts of each person (a new dict: the planners add to it)."""
+        used: dict[str, int] = {}
+        for line in self.lines:
+            if line.kind in HOUR_KINDS and line.contribution is not None:
+                person = line.contribution.person or line.contribution.key
+                used[person] = used.get(person, 0) + line.counted
+        return used
+
 
 def hours_basis_label(commitment, language: str | None = None) -> str:
     """How this commitment values hours, in words (e.g. 'EUR 100.00 per hour, ...')."""

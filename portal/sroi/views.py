@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -14,7 +15,8 @@ from portal.accounts.models import Company
 from portal.core import clock, hooks
 from portal.core.money import AmountError, parse_cents
 from portal.core.security import company_required, get_owned_or_404, leader_required
-from portal.core.templating import MenuItem, current_language
+from portal.core.templating import current_language, main_menu
+from portal.core.views import apply_error, attachment
 from portal.sroi import bulk, evidence, report, service
 from portal.sroi.approval_records import approval_evidence, approval_history, is_corrected
 from portal.sroi.commitments import has_approvals, history
@@ -38,20 +40,11 @@ bp = Blueprint("sroi", __name__, url_prefix="/sroi")
 def _wire(state):
     app = state.app
 
-    def menu(name, _language, user):
-        if name != "main" or not user.is_authenticated:
-            return []
-        if user.is_leader:
-            return [MenuItem(_("SROI"), url_for("sroi.leader_overview"), 91)]
-        if user.company_id is not None:
-            return [MenuItem(_("SROI"), url_for("sroi.index"), 70)]
-        return []
-
     def company_panel(company):
         due = service.deadline_warnings(company.id)
         return hooks.Panel("sroi/_dashboard_panel.html", 40, {"sroi_due": due}) if due else None
 
-    hooks.connect(app, hooks.MENU, menu)
+    hooks.connect(app, hooks.MENU, main_menu(_l("SROI"), leader=("sroi.leader_overview", 91), company=("sroi.index", 70)))
     hooks.connect(app, hooks.COMPANY_PANELS, company_panel)
     hooks.connect(app, hooks.LEADER_PANELS, lambda: hooks.Panel(
         "sroi/_leader_panel.html", 40, {"sroi_counts": service.leader_counts()}))
@@ -68,15 +61,12 @@ def _wire(state):
     app.jinja_env.filters["sroi_amount"] = lambda amount, kind: service.format_amount(kind, amount, current_language())
 
 
+# The form's names of the fields the service calls otherwise.
+FORM_FIELDS = {"base_cents": "base_amount", "cap_cents": "cap_amount"}
+
+
 def _apply_error(form, error: service.SroiError) -> None:
-    names = {"percentage": "percentage", "base_cents": "base_amount", "cap_cents": "cap_amount",
-             "hourly_rate": "hourly_rate", "max_hours_per_person": "max_hours_per_person",
-             "amount": "amount"}
-    field = getattr(form, names.get(error.field or "", error.field or ""), None) if error.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [str(error)]
-    else:
-        flash(str(error), "error")
+    apply_error(form, error, FORM_FIELDS)
 
 
 def _commitment(commitment_id: int) -> Commitment:
@@ -353,8 +343,7 @@ def correct(commitment_id: int, approval_id: int):
 @bp.get("/<int:commitment_id>/approvals/<int:approval_id>/letter")
 @company_required
 def download_letter(commitment_id: int, approval_id: int):
-    commitment = _commitment(commitment_id)
-    return _letter_response(commitment, approval_id)
+    return _letter_response(_commitment(commitment_id), approval_id)
 
 
 def _letter_response(commitment: Commitment, approval_id: int) -> Response:
@@ -417,10 +406,7 @@ def allocate_bulk(commitment_id: int):
 def _report_response(commitment: Commitment) -> Response:
     company = Company.get_by_id(commitment.company_id)
     data = report.render_pdf(commitment, company)
-    name = f"sroi-{commitment.id}-{clock.today():%Y%m%d}.pdf"
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return attachment(data, "application/pdf", f"sroi-{commitment.id}-{clock.today():%Y%m%d}.pdf")
 
 
 @bp.get("/<int:commitment_id>/report.pdf")

@@ -2,22 +2,20 @@
 
 Rendered by the same machinery as statements (invoices/certificate.html through core/pdf),
 in the ambassador's language, from the enrolment and its confirmed hours. The document date
-is the last day of the placement, so the same placement always gives the same bytes. Only
-available when the enrolment capability is part of the portal.
+is the last day of the placement, so the same placement always gives the same bytes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from dataclasses import asdict, dataclass
 
 from flask import current_app
 from peewee import fn
 
-from portal import MODEL_MODULES
 from portal.accounts.models import Company
 from portal.core.i18n import LANGUAGES
+from portal.enrollment.models import Enrolment, HoursEntry, School, SchoolYear
 from portal.statements import document
 
 
@@ -51,29 +49,18 @@ class Certificate:
         return f"certificate-{slug}-{self.school_year.replace('/', '-')}.pdf"
 
 
-def available() -> bool:
-    return "portal.enrollment.models" in MODEL_MODULES
-
-
 def completed(company_id: int) -> list[Certificate]:
     """Every completed placement of a company, with its confirmed hours (newest first)."""
-    if not available():
-        return []
     return _query(company_id)
 
 
 def for_enrolment(company_id: int, enrolment_id: int) -> Certificate | None:
     """One company's completed placement, or None (another company's, or not completed)."""
-    if not available():
-        return None
     found = _query(company_id, enrolment_id)
     return found[0] if found else None
 
 
 def _query(company_id: int, enrolment_id: int | None = None) -> list[Certificate]:
-    models = importlib.import_module("portal.enrollment.models")
-    Enrolment, HoursEntry = models.Enrolment, models.HoursEntry  # noqa: N806 - model classes
-    School, SchoolYear = models.School, models.SchoolYear  # noqa: N806
     query = (Enrolment.select(Enrolment, School.name.alias("school_name"), SchoolYear.name.alias("year_name"),
                               Company.legal_name.alias("company_name"))
              .join(SchoolYear, on=(Enrolment.school_year == SchoolYear.id))

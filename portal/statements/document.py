@@ -14,25 +14,20 @@ from typing import Any
 import segno
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from portal.core import money, pdf_templates
+from portal.core import ledger, money, pdf_templates
 from portal.core.contributions import describe
 from portal.core.spreadsheet import csv_bytes, safe_cell
 from portal.core.templating import format_hm, format_hours_unit
+from portal.core.urls import site_base
 
 # Documents in English use British conventions (28 November 2026), Dutch ones Dutch.
 DATE_LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 
-KIND_LABELS = {
-    "hours_sponsored": _l("Sponsored hours"),
-    "hours_volunteered": _l("Volunteered hours"),
-    "material": _l("Materials"),
-    "money": _l("Money"),
-}
+KIND_LABELS = {kind: ledger.KIND_LABELS[kind] for kind in ledger.CONTRIBUTION_KINDS}
 BASIS_LABELS = {
     "employer_cost": _l("the employer's hourly cost"),
     "at_cost": _l("the amount paid"),
@@ -83,8 +78,7 @@ def period_label(period: dict, language: str) -> str:
 
 
 def verify_url(number: str, code: str | None = None) -> str:
-    base = current_app.config["BASE_URL"].rstrip("/")
-    return f"{base}/verify/{number}" + (f"?code={code}" if code else "")
+    return f"{site_base()}/verify/{number}" + (f"?code={code}" if code else "")
 
 
 def qr_data_uri(text: str) -> str:

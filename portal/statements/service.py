@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib
 import json
 import logging
 import re
@@ -29,11 +28,12 @@ import peewee
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
-from portal import MODEL_MODULES
 from portal.accounts.models import Company
 from portal.core import audit, clock, ledger
+from portal.core.contributions import Key
 from portal.core.db import atomic_write, utcnow
 from portal.core.errors import UserError
+from portal.enrollment import hours
 from portal.statements import after_issue, document, periods, snapshots, sroi
 from portal.statements.models import NUMBER_PREFIX, Statement, StatementCounter
 from portal.statements.periods import Period
@@ -194,14 +194,10 @@ def issue(company: Company, period: Period, actor=None, *, today: dt.date | None
 def _mark_sources(lines: list[dict]) -> None:
     """Tell enrolment which confirmed hours rows are now on an issued statement (same transaction).
 
-    Its corrections of such rows then say that a correction statement is due. Optional: without
-    the enrolment capability there is nothing to mark.
+    Its corrections of such rows then say that a correction statement is due.
     """
-    if "portal.enrollment.models" not in MODEL_MODULES:
-        return
-    hours = importlib.import_module("portal.enrollment.hours")
-    ids = sorted({int(line["key"].split(":", 1)[1]) for line in lines
-                  if line["kind"].startswith("hours_") and re.fullmatch(r"hours:\d+", line["key"])})
+    keys = [Key.parse(line["key"]) for line in lines if line["kind"].startswith("hours_")]
+    ids = sorted({key.id for key in keys if key is not None and key.source == "hours" and key.whole})
     if ids:
         hours.lock_entries(ids)
 

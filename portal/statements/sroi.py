@@ -14,12 +14,13 @@ page (service.changes), not in the correction flags.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from dataclasses import dataclass
 
 import peewee
 
 from portal.core import hooks
+from portal.sroi import service
+from portal.sroi.models import Allocation, Commitment
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,7 @@ def uses_adapter() -> bool:
 
 def allocation_models():
     """The SROI capability's Allocation and Commitment models (only when uses_adapter())."""
-    models = importlib.import_module("portal.sroi.models")
-    return models.Allocation, models.Commitment
+    return Allocation, Commitment
 
 
 def mark_expression(allocation, commitment) -> peewee.Node:
@@ -98,9 +98,6 @@ COUNTING = ("ok", "capped", "reduced")
 
 
 def _sroi_adapter(company_id: int, start: dt.date, end: dt.date) -> list[SroiClaim]:
-    service = importlib.import_module("portal.sroi.service")
-    if hasattr(service, "statement_claims"):
-        return list(service.statement_claims(company_id, start, end))
     commitments = service.company_commitments(company_id)
     found = []
     for summary in service.summaries(commitments):

@@ -18,12 +18,14 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.accounts.models import Company
 from portal.core import clock, hooks, money
 from portal.core.security import company_required, get_owned_or_404, leader_required, limiter
-from portal.core.templating import MenuItem, current_language, format_hours_unit
+from portal.core.templating import current_language, format_hours_unit, main_menu
+from portal.core.views import attachment
 from portal.statements import after_issue, bulk, document, periods, records, service, snapshots
 from portal.statements import certificates as certificates_service
 from portal.statements.forms import ConfirmForm, PeriodForm, VerifyForm, VoidForm
@@ -39,14 +41,8 @@ MAX_VERIFY_UPLOAD = 10 * 1024 * 1024
 def _wire(state):
     app = state.app
 
-    def menu(name, _language, user):
-        if name != "main" or not user.is_authenticated:
-            return []
-        if user.is_leader:
-            return [MenuItem(_("Statements"), url_for("statements.register"), 92)]
-        return [MenuItem(_("Statements"), url_for("statements.index"), 60)]
-
-    hooks.connect(app, hooks.MENU, menu)
+    hooks.connect(app, hooks.MENU, main_menu(_l("Statements"), leader=("statements.register", 92),
+                                             company=("statements.index", 60)))
     hooks.connect(app, hooks.COMPANY_PANELS, lambda company: hooks.Panel(
         "statements/_dashboard_panel.html", 30, {"st": _company_panel(company)}))
     hooks.connect(app, hooks.LEADER_PANELS, lambda: hooks.Panel(
@@ -127,6 +123,12 @@ def _period_form(formdata):
     return PeriodForm(formdata=formdata, today=clock.today(), meta={"csrf": False})
 
 
+def _chosen_period(formdata):
+    """The period form read from `formdata` and the period it names (None when it is not valid)."""
+    form = _period_form(formdata)
+    return form, form.period() if form.validate() else None
+
+
 # --- company: list, preview, issue, download, correct ----------------------------------------------
 
 @bp.get("/statements")
@@ -142,8 +144,7 @@ def index():
 @bp.get("/statements/preview")
 @company_required
 def preview():
-    form = _period_form(request.args)
-    period = form.period() if form.validate() else None
+    form, period = _chosen_period(request.args)
     if period is None:
         statements = records.company_statements(current_user.company_id)
         return render_template("statements/index.html", statements=statements,
@@ -164,8 +165,7 @@ def preview():
 @company_required
 @limiter.limit("30 per minute")
 def preview_pdf():
-    form = _period_form(request.args)
-    period = form.period() if form.validate() else None
+    form, period = _chosen_period(request.args)
     if period is None:
         abort(400)
     snapshot, data = service.preview(current_user.company, period)
@@ -177,8 +177,7 @@ def preview_pdf():
 @company_required
 @limiter.limit("30 per hour")
 def issue():
-    form = _period_form(request.form)
-    period = form.period() if form.validate() else None
+    form, period = _chosen_period(request.form)
     if period is None:
         flash(_("Choose the period again: %(problem)s", problem=" ".join(
             str(e) for errors in form.errors.values() for e in errors)), "error")
@@ -260,7 +259,7 @@ def _correct(statement: Statement, endpoint: str):
 @bp.get("/statements/certificates")
 @company_required
 def certificates():
-    return render_template("statements/certificates.html", available=certificates_service.available(),
+    return render_template("statements/certificates.html",
                            certificates=certificates_service.completed(current_user.company_id))
 
 
@@ -348,9 +347,7 @@ def leader_specification(statement_id: int):
 def _specification_response(statement: Statement) -> Response:
     """Every line of the statement as frozen at issue (one row per session, payment or delivery), as CSV."""
     data = document.specification_csv(snapshots.snapshot_of(statement))
-    response = Response(data, mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{statement.number}-specification.csv"'
-    return response
+    return attachment(data, "text/csv", f"{statement.number}-specification.csv")
 
 
 @bp.post("/leader/statements/<int:statement_id>/correct")
