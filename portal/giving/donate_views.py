@@ -196,7 +196,8 @@ def donation_status(donation_id: int):
     return render_template("giving/status.html", donation=donation, key=request.args.get("key", ""),
                            demo=payments.demo() and bool(demo_checkout.session(donation.stripe_checkout_session_id)),
                            issuer=documents.issuer(), kinds=receipts.document_kinds(donation),
-                           receipt_ready=donation.receipt_sent_at is not None)
+                           receipt_ready=donation.receipt_sent_at is not None,
+                           fixes=receipts.corrections_of(donation), shown=receipts.shown_status(donation))
 
 
 @bp.get("/give/donations/<int:donation_id>/cancel")

@@ -175,7 +175,8 @@ def leader_donation(donation_id: int):
     donation = Donation.get_or_none(Donation.id == donation_id) or abort(404)
     return render_template("giving/leader_donation.html", donation=donation, refunds=list(donation.refunds),
                            disputes=list(donation.disputes), issues=list(donation.issues),
-                           kinds=receipts.document_kinds(donation), confirm=ConfirmForm())
+                           kinds=receipts.document_kinds(donation), confirm=ConfirmForm(),
+                           fixes=receipts.corrections_of(donation), shown=receipts.shown_status(donation))
 
 
 @bp.get("/giving/leader/donations/<int:donation_id>/<any(receipt, 'payment-request'):kind>.pdf")

@@ -40,8 +40,6 @@ def _wire(state):
         "giving/_leader_panel.html", 45, {"counts": service.leader_counts()}))
     app.jinja_env.globals.update(
         giving_status_label=lambda status: str(service.STATUS_LABELS.get(status, status)),
-        giving_shown_status=service.shown_status,
-        giving_corrections=service.corrections_of,
         giving_classification_label=lambda name: str(service.CLASSIFICATION_LABELS.get(name, name)),
         giving_method_label=lambda name: str(service.METHOD_LABELS.get(name, name)),
         giving_issue_label=lambda kind: str(service.ISSUE_LABELS.get(kind, kind)),
