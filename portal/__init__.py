@@ -11,31 +11,6 @@ from flask import Flask
 
 from portal import config as portal_config
 
-# Every capability contributes one blueprint `bp` from its views module, in this order.
-BLUEPRINTS = (
-    "portal.core.views",
-    "portal.accounts.views",
-    "portal.enrollment.views",
-    "portal.content.views",
-    "portal.sroi.views",
-    "portal.statements.views",
-    "portal.giving.views",
-    "portal.contact.views",
-    "portal.reconcile.views",
-    "portal.reconcile.jobs",
-)
-
-# Modules that declare background work (core/tasks.py), imported before the app's queue is built.
-TASK_MODULES = (
-    "portal.core.audit",
-    "portal.core.mail",
-    "portal.giving.service",
-    "portal.giving.webhooks",
-    "portal.enrollment.tasks",
-    "portal.reconcile.jobs",
-    "portal.statements.bulk",
-)
-
 # Every capability with tables lists them in MODELS in its models module, in this order.
 MODEL_MODULES = (
     "portal.core.audit",
@@ -89,8 +64,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
+    # Imported here, as the app is built (its config first), explicitly: each capability's blueprint,
+    # registered below in order, and the modules that declare background work (core/tasks.py: audit,
+    # mail, giving's service and webhooks, enrolment's tasks, reconcile's jobs, statements' bulk),
+    # imported before the app's queue is built.
     from portal.accounts import auth
-    from portal.core import db, errors, i18n, security, tasks, templating
+    from portal.accounts import views as accounts
+    from portal.contact import views as contact
+    from portal.content import views as content
+    from portal.core import audit, db, errors, i18n, mail, security, tasks, templating  # noqa: F401
+    from portal.core import views as core
+    from portal.enrollment import tasks as enrollment_tasks  # noqa: F401
+    from portal.enrollment import views as enrollment
+    from portal.giving import service as giving_service  # noqa: F401
+    from portal.giving import views as giving
+    from portal.giving import webhooks  # noqa: F401
+    from portal.reconcile import jobs as reconcile_jobs
+    from portal.reconcile import views as reconcile
+    from portal.sroi import views as sroi
+    from portal.statements import bulk  # noqa: F401
+    from portal.statements import views as statements
 
     db.init_app(app)
     i18n.init_app(app)
@@ -99,9 +92,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
 
-    for module_name in BLUEPRINTS:
-        app.register_blueprint(importlib.import_module(module_name).bp)
-    for module_name in TASK_MODULES:
-        importlib.import_module(module_name)
+    for capability in (core, accounts, enrollment, content, sroi, statements, giving, contact, reconcile,
+                       reconcile_jobs):
+        app.register_blueprint(capability.bp)
     tasks.init_app(app)
     return app

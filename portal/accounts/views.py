@@ -352,7 +352,7 @@ def switch_language():
 def _panels(signal, **context) -> list[Markup]:
     """The dashboard's cards, each rendered from what its capability computed (hooks.Panel)."""
     found = sorted((panel for panel in hooks.collect(signal, *context.values()) if panel is not None),
-                   key=lambda panel: panel.weight)
+                   key=lambda panel: (panel.weight, panel.template))
     # Each card is its template's own output, escaped by Jinja as it was rendered.
     return [Markup(render_template(panel.template, **context, **panel.context)) for panel in found]  # noqa: S704
 

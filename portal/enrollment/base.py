@@ -1,5 +1,5 @@
 """What every enrolment module shares: the refusal shown to users (`EnrollmentError`), the
-statuses and their moves, the labels people read, and absolute links for e-mails."""
+statuses and their moves, and the labels people read."""
 
 from __future__ import annotations
 
