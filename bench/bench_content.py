@@ -24,6 +24,8 @@ import threading
 import time
 from pathlib import Path
 
+from bench import PRODUCTION_ISSUER_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT_THREADS = 2
 SECONDS_PER_ROUND = 1.0
@@ -127,7 +129,7 @@ def run(report) -> None:
         return
     port = _free_port()
     workdir = Path(tempfile.mkdtemp(prefix="bench-content-"))
-    env = dict(os.environ, PORTAL_ENV="production", PORTAL_SECRET_KEY=secrets.token_urlsafe(48),
+    env = dict(os.environ, **PRODUCTION_ISSUER_ENV, PORTAL_ENV="production", PORTAL_SECRET_KEY=secrets.token_urlsafe(48),
                PORTAL_DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}", PORTAL_INSTANCE_DIR=str(workdir),
                PORTAL_CONTENT_RELOAD="0", PYTHONPATH=str(ROOT))
     process = subprocess.Popen(  # noqa: S603 (our own gunicorn, fixed arguments)

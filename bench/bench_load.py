@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench import PRODUCTION_ISSUER_ENV
 from bench.bench_content import ROOT, _free_port
 
 SCALE = int(os.environ.get("BENCH_SCALE", "100"))
@@ -146,7 +147,7 @@ def webhook_event() -> tuple[str, bytes, str]:
 # --- server and data ---------------------------------------------------------------------------
 
 def _environment(workdir: Path, database_url: str) -> dict[str, str]:
-    return dict(os.environ, PORTAL_ENV="production", PORTAL_SECRET_KEY=secrets.token_urlsafe(48),
+    return dict(os.environ, **PRODUCTION_ISSUER_ENV, PORTAL_ENV="production", PORTAL_SECRET_KEY=secrets.token_urlsafe(48),
                 PORTAL_DATABASE_URL=database_url, PORTAL_INSTANCE_DIR=str(workdir),
                 PORTAL_OUTBOX_DIR=str(workdir / "outbox"), PORTAL_UPLOAD_DIR=str(workdir / "uploads"),
                 PORTAL_CONTENT_RELOAD="0", PORTAL_RATELIMIT_LOGIN="10000 per minute",

@@ -154,6 +154,11 @@ def demo_payments(config: dict[str, Any]) -> bool:
     return config.get("ENV") in DEMO_PAYMENTS_ENVS
 
 
+# The issuer's details printed on statements, receipts and payment requests: their defaults are
+# examples for development, never to be printed for real.
+ISSUER_EXAMPLES = ("ISSUER_ADDRESS", "ISSUER_KVK", "ISSUER_RSIN", "ISSUER_IBAN")
+
+
 def check_production(config: dict[str, Any]) -> None:
     """Refuse settings that are only safe on a developer's machine."""
     if _demo_payments_asked(config) == "on" and not demo_payments(config):
@@ -167,3 +172,8 @@ def check_production(config: dict[str, Any]) -> None:
         raise ConfigError("PORTAL_SECRET_KEY must be set to a random value of at least 32 characters in production")
     if not config.get("SECURE_COOKIES"):
         raise ConfigError("PORTAL_SECURE_COOKIES cannot be off in production")
+    examples = [setting.env for setting in SETTINGS
+                if setting.name in ISSUER_EXAMPLES and str(config.get(setting.name, "")).strip() == str(setting.default)]
+    if examples:
+        raise ConfigError(f"{', '.join(examples)} still hold the example values: statements and payment requests "
+                          "would print them (a bank transfer to an example IBAN); set the foundation's own in production")

@@ -52,6 +52,9 @@ def _worker_redis_url(url: str) -> str:
 
 REDIS_URL = _worker_redis_url(os.environ.get("PORTAL_TEST_REDIS_URL", ""))
 PASSWORD = "zeilboot-kaasmarkt-regen-42"
+# The issuer's own details, which production requires instead of the examples (config.ISSUER_EXAMPLES).
+PRODUCTION_ISSUER = {"ISSUER_ADDRESS": "Testlaan 7, 3512 ZZ Utrecht", "ISSUER_KVK": "87654321",
+                     "ISSUER_RSIN": "876543210", "ISSUER_IBAN": "NL02ABNA0123456789"}
 
 
 # Temporary files (each test's SQLite copy, outbox, uploads) go to memory where the machine has a

@@ -11,7 +11,7 @@ import pytest
 from portal import create_app
 from portal.config import SETTINGS, ConfigError, load
 from portal.core.db import atomic_write, database, is_sqlite, make_database
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, PRODUCTION_ISSUER
 from tests.core.cli_runner import run_portal
 
 STRONG_KEY = "k3Zq9vR2mX7pL0sT4wY8bN1cF6hJ5dG2aE9uI3oP"
@@ -23,9 +23,24 @@ def production(monkeypatch, database_url, tmp_path):
     for setting in SETTINGS:
         monkeypatch.delenv(setting.env, raising=False)
     monkeypatch.setenv("PORTAL_ENV", "production")
+    for name, value in PRODUCTION_ISSUER.items():
+        monkeypatch.setenv(f"PORTAL_{name}", value)
     monkeypatch.setenv("PORTAL_DATABASE_URL", database_url)
     monkeypatch.setenv("PORTAL_INSTANCE_DIR", str(tmp_path / "instance"))
     return monkeypatch
+
+
+def test_production_refuses_the_example_issuer_details(production):
+    # Statements and payment requests would print an example address and IBAN: a company could pay
+    # a payment request into an account that is not the foundation's.
+    production.delenv("PORTAL_ISSUER_IBAN")
+    production.delenv("PORTAL_ISSUER_ADDRESS")
+    production.setenv("PORTAL_SECRET_KEY", STRONG_KEY)
+    with pytest.raises(ConfigError, match="PORTAL_ISSUER_ADDRESS, PORTAL_ISSUER_IBAN still hold the example values"):
+        create_app()
+    production.setenv("PORTAL_ISSUER_IBAN", PRODUCTION_ISSUER["ISSUER_IBAN"])
+    production.setenv("PORTAL_ISSUER_ADDRESS", PRODUCTION_ISSUER["ISSUER_ADDRESS"])
+    assert create_app().config["ISSUER_IBAN"] == PRODUCTION_ISSUER["ISSUER_IBAN"]
 
 
 def test_production_refuses_to_start_without_a_secret_key(production):
@@ -88,7 +103,8 @@ def test_test_overrides_beat_environment_variables(monkeypatch, app_config):
 
 
 def test_demo_refuses_to_run_in_production(app, monkeypatch):
-    result = run_portal(app, "demo", PORTAL_ENV="production", PORTAL_SECRET_KEY=STRONG_KEY)
+    result = run_portal(app, "demo", PORTAL_ENV="production", PORTAL_SECRET_KEY=STRONG_KEY,
+                        **{f"PORTAL_{name}": value for name, value in PRODUCTION_ISSUER.items()})
     assert result.exit_code == 1
     assert "refuses to run with PORTAL_ENV=production" in result.output
 

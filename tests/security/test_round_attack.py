@@ -31,7 +31,7 @@ from portal.giving import demo_checkout
 from portal.giving.models import Donation, StripeEvent
 from portal.sroi import evidence
 from portal.sroi.models import Approval, ApprovalEvidence
-from tests.conftest import FreshContextClient
+from tests.conftest import PRODUCTION_ISSUER, FreshContextClient
 from tests.sroi.conftest import company_client, ledger, make_commitment, pdf_bytes  # noqa: F401
 
 TODAY = dt.date(2026, 11, 28)
@@ -343,7 +343,7 @@ def _config(app_config, **overrides) -> dict:
 
 def _production(app_config, **overrides) -> dict:
     return _config(app_config, ENV="production", TESTING=False, SECRET_KEY=secrets.token_hex(32),
-                   SECURE_COOKIES=True, **overrides)
+                   SECURE_COOKIES=True, **PRODUCTION_ISSUER, **overrides)
 
 
 @pytest.mark.parametrize("overrides", [
