@@ -349,9 +349,10 @@ def switch_language():
     return redirect(safe_next(request.form.get("next")))
 
 
-def _panels(signal, **context) -> list[Markup]:
-    """The dashboard's cards, each rendered from what its capability computed (hooks.Panel)."""
-    found = sorted((panel for panel in hooks.collect(signal, *context.values()) if panel is not None),
+def _panels(signal, args: tuple = (), **context) -> list[Markup]:
+    """The dashboard's cards, each rendered from what its capability computed (hooks.Panel, asked
+    with `args`) beside the page's own `context`."""
+    found = sorted((panel for panel in hooks.collect(signal, *args) if panel is not None),
                    key=lambda panel: (panel.weight, panel.template))
     # Each card is its template's own output, escaped by Jinja as it was rendered.
     return [Markup(render_template(panel.template, **context, **panel.context)) for panel in found]  # noqa: S704
@@ -364,7 +365,7 @@ def dashboard():
         return redirect(_home_for(current_user))
     company = current_user.company
     return render_template("accounts/dashboard.html", company=company,
-                           panels=_panels(hooks.COMPANY_PANELS, company=company))
+                           panels=_panels(hooks.COMPANY_PANELS, (company,), company=company))
 
 
 @bp.get("/leader")
@@ -373,7 +374,7 @@ def leader_home():
     if not current_user.is_leader:
         abort(404)
     companies = list(Company.select().order_by(Company.legal_name))
-    return render_template("accounts/leader.html", companies=companies, panels=_panels(hooks.LEADER_PANELS))
+    return render_template("accounts/leader.html", companies=companies, panels=_panels(hooks.LEADER_PANELS, companies=companies))
 
 
 @bp.app_context_processor

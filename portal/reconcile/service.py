@@ -92,9 +92,9 @@ def _giving_open_requests() -> list[OpenItem]:
     """Pending payment requests, each for what is still to pay (a part paid already is off)."""
     donations = giving_service.open_bank_requests()
     return [OpenItem(key=f"donation:{d.id}", kind="request",
-                     amount_cents=getattr(d, "outstanding_cents", d.amount_cents), reference=d.reference or "",
+                     amount_cents=d.outstanding_cents, reference=d.reference or "",
                      company_id=d.company_id, label=f"{d.number} {d.donor_name}", aliases=(d.number,),
-                     due_on=d.due_on, payer_name=getattr(d, "company_name", "") or d.donor_name)
+                     due_on=d.due_on, payer_name=d.company_name)
             for d in donations]
 
 

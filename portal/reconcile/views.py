@@ -47,7 +47,7 @@ def _setup(state):
     hooks.connect(app, hooks.MENU, main_menu(_l("Reconciliation"), leader=("reconcile.desk", 91)))
     hooks.connect(app, hooks.LEADER_PANELS, lambda: hooks.Panel(
         "reconcile/_leader_panel.html", 10,
-        {"attention": _attention_count(), "companies": list(Company.select().order_by(Company.legal_name))}))
+        {"attention": _attention_count()}))  # `companies`: the leader page's own list
 
 
 def _attention_count() -> int:

@@ -19,6 +19,7 @@ from flask_babel import force_locale
 from portal.core import ledger
 from portal.core.contributions import WORD_FIELDS, Contribution, contributions, describe
 from portal.core.db import database, is_sqlite
+from portal.sroi.models import Allocation, Commitment
 from portal.statements import snapshots, sroi
 from portal.statements.models import Statement
 
@@ -189,14 +190,13 @@ def flags_where(condition: peewee.Expression, wanted: set[int] | None = None) ->
                .where(issued & Statement.ledger_mark.is_null(False) & peewee.fn.EXISTS(later)).tuples()}
     allocations = set()
     if sroi.uses_adapter():
-        allocation, commitment = sroi.allocation_models()
-        now = sroi.mark_expression(allocation, commitment)
+        now = sroi.mark_expression()
         allocations = {row[0] for row in (
             Statement.select(Statement.id)
-            .join(allocation, peewee.JOIN.LEFT_OUTER,
-                  on=((allocation.company == Statement.company)
-                      & allocation.contribution_on.between(Statement.period_start, Statement.period_end)))
-            .join(commitment, peewee.JOIN.LEFT_OUTER, on=(commitment.id == allocation.commitment))
+            .join(Allocation, peewee.JOIN.LEFT_OUTER,
+                  on=((Allocation.company == Statement.company)
+                      & Allocation.contribution_on.between(Statement.period_start, Statement.period_end)))
+            .join(Commitment, peewee.JOIN.LEFT_OUTER, on=(Commitment.id == Allocation.commitment))
             .where(issued & Statement.sroi_mark.is_null(False))
             .group_by(Statement.id, Statement.sroi_mark)
             .having(now != Statement.sroi_mark)).tuples()}

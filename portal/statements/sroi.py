@@ -60,26 +60,21 @@ def uses_adapter() -> bool:
     return not hooks.connected(hooks.STATEMENT_CLAIMS)
 
 
-def allocation_models():
-    """The SROI capability's Allocation and Commitment models (only when uses_adapter())."""
-    return Allocation, Commitment
-
-
-def mark_expression(allocation, commitment) -> peewee.Node:
-    """An aggregate over allocation rows (joined to their commitments) that changes whenever one
+def mark_expression() -> peewee.Node:
+    """An aggregate over Allocation rows (joined to their commitments) that changes whenever one
     of them is added, removed or changed: their count, the sums of their ids and amounts, and
     the newest change of an allocation and of a commitment's rules (every change sets
     `updated_at` to now). '' when there are none. Compared only with itself, on one database."""
     def text(node):
         return peewee.Cast(node, "TEXT")
 
-    parts = [text(peewee.fn.COUNT(allocation.id)), text(peewee.fn.SUM(allocation.id)),
-             text(peewee.fn.SUM(allocation.minutes)), text(peewee.fn.SUM(allocation.cents)),
-             text(peewee.fn.MAX(allocation.updated_at)), text(peewee.fn.MAX(commitment.updated_at))]
+    parts = [text(peewee.fn.COUNT(Allocation.id)), text(peewee.fn.SUM(Allocation.id)),
+             text(peewee.fn.SUM(Allocation.minutes)), text(peewee.fn.SUM(Allocation.cents)),
+             text(peewee.fn.MAX(Allocation.updated_at)), text(peewee.fn.MAX(Commitment.updated_at))]
     joined = parts[0]
     for part in parts[1:]:
         joined = joined.concat(":").concat(part)
-    return peewee.Case(None, [(peewee.fn.COUNT(allocation.id) == 0, "")], joined)
+    return peewee.Case(None, [(peewee.fn.COUNT(Allocation.id) == 0, "")], joined)
 
 
 def allocations_mark(company_id: int, start: dt.date, end: dt.date) -> str | None:
@@ -87,10 +82,9 @@ def allocations_mark(company_id: int, start: dt.date, end: dt.date) -> str | Non
     when claims do not come from the SROI capability's tables."""
     if not uses_adapter():
         return None
-    allocation, commitment = allocation_models()
-    return (allocation.select(mark_expression(allocation, commitment))
-            .join(commitment, on=(allocation.commitment == commitment.id))
-            .where((allocation.company == company_id) & allocation.contribution_on.between(start, end))
+    return (Allocation.select(mark_expression())
+            .join(Commitment, on=(Allocation.commitment == Commitment.id))
+            .where((Allocation.company == company_id) & Allocation.contribution_on.between(start, end))
             .scalar())
 
 
