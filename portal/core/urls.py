@@ -13,12 +13,16 @@ def site_base() -> str:
     return current_app.config["BASE_URL"].rstrip("/")
 
 
+def _public_adapter(app):
+    """The app's URL map bound to PORTAL_BASE_URL: links as the public follows them."""
+    base = urlsplit(app.config["BASE_URL"])
+    return app.url_map.bind(base.netloc or "localhost", script_name=base.path.rstrip("/") or "/",
+                            url_scheme=base.scheme or "https")
+
+
 def external_url(endpoint: str, **values) -> str:
     """An absolute link to `endpoint` on PORTAL_BASE_URL (never on the address a request came in on)."""
-    base = urlsplit(current_app.config["BASE_URL"])
-    adapter = current_app.url_map.bind(base.netloc or "localhost", script_name=base.path.rstrip("/") or "/",
-                                       url_scheme=base.scheme or "https")
-    return adapter.build(endpoint, values, force_external=True)
+    return _public_adapter(current_app).build(endpoint, values, force_external=True)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -42,7 +46,6 @@ def build_outside_requests(app) -> None:
     def create_url_adapter(request):
         if request is not None or app.config.get("SERVER_NAME"):
             return inside_requests(request)
-        base = urlsplit(app.config["BASE_URL"])
-        return app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https")
+        return _public_adapter(app)
 
     app.create_url_adapter = create_url_adapter
