@@ -38,6 +38,16 @@ def check_in(column: str, values: tuple[str, ...]) -> peewee.Check:
     return peewee.Check(f"{column} IN ({', '.join(repr(v) for v in values)})")
 
 
+def dated(column: peewee.Field, start: dt.date | None, end: dt.date | None) -> peewee.Expression:
+    """The condition that `column` holds a date from `start` to `end` (None leaves that side open)."""
+    condition = column.is_null(False)
+    if start is not None:
+        condition &= column >= start
+    if end is not None:
+        condition &= column <= end
+    return condition
+
+
 def utcnow() -> dt.datetime:
     """Naive UTC now: the convention for every `*_at` column."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)

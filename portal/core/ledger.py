@@ -33,7 +33,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.core import audit, clock
-from portal.core.db import BaseModel, atomic_write, database, is_sqlite, utcnow
+from portal.core.db import BaseModel, atomic_write, check_in, database, dated, is_sqlite, utcnow
 from portal.core.errors import UserError
 
 KINDS = ("hours_sponsored", "hours_volunteered", "money", "material", "allowance")
@@ -64,10 +64,6 @@ class OpenItem:
     amount_cents: int = 0
 
 
-def _kind_check(column: str, values: Iterable[str]) -> peewee.SQL:
-    return peewee.SQL(f"CHECK ({column} IN ({', '.join(repr(v) for v in values)}))")
-
-
 class Posting(BaseModel):
     company_id = peewee.IntegerField()
     dated_on = peewee.DateField()
@@ -91,7 +87,7 @@ class Posting(BaseModel):
 
     class Meta:
         table_name = "ledger_posting"
-        constraints = [_kind_check("kind", KINDS), peewee.SQL("CHECK (booked_on >= dated_on)")]
+        constraints = [check_in("kind", KINDS), peewee.SQL("CHECK (booked_on >= dated_on)")]
         indexes = ((("company_id", "booked_on"), False), (("company_id", "dated_on"), False), (("booked_on",), False),
                    (("key", "kind"), False))
 
@@ -113,7 +109,7 @@ class Total(BaseModel):
 
     class Meta:
         table_name = "ledger_total"
-        constraints = [_kind_check("kind", KINDS)]
+        constraints = [check_in("kind", KINDS)]
         indexes = (((*TOTAL_KEY,), True), (("month",), False))
 
 
@@ -231,10 +227,7 @@ def totals(*, by: Iterable[str] = ("kind",), company_id: int | None = None, star
     query = Total.select(*columns, *SUMS).where(Total.kind.in_(tuple(kinds)))
     if company_id is not None:
         query = query.where(Total.company_id == company_id)
-    if start is not None:
-        query = query.where(Total.month >= month_of(start))
-    if end is not None:
-        query = query.where(Total.month <= end)
+    query = query.where(dated(Total.month, start and month_of(start), end))
     if columns:
         query = query.group_by(*columns).order_by(*columns)
     # PostgreSQL answers SUM() of integers as numeric (Decimal): figures leave here as int.
@@ -247,10 +240,7 @@ def postings(*, company_id: int | None = None, start: dt.date | None = None, end
     query = Posting.select().where(Posting.kind.in_(tuple(kinds)))
     if company_id is not None:
         query = query.where(Posting.company_id == company_id)
-    if start is not None:
-        query = query.where(Posting.booked_on >= start)
-    if end is not None:
-        query = query.where(Posting.booked_on <= end)
+    query = query.where(dated(Posting.booked_on, start, end))
     return query.order_by(Posting.booked_on, Posting.kind, Posting.key, Posting.id)
 
 

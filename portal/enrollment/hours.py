@@ -20,7 +20,7 @@ from flask_babel import ngettext
 from portal.accounts.models import Company, User
 from portal.core import audit, clock, hooks, ledger, mail
 from portal.core.contributions import Contribution
-from portal.core.db import atomic_write, database, utcnow
+from portal.core.db import atomic_write, database, dated, utcnow
 from portal.enrollment import allowance
 from portal.enrollment.base import EnrollmentError
 from portal.enrollment.calendar import split_minutes, value_cents
@@ -429,10 +429,7 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
              .order_by(HoursEntry.worked_on, HoursEntry.id))
     if company_id is not None:
         query = query.where(HoursEntry.company == company_id)
-    if start is not None:
-        query = query.where(HoursEntry.worked_on >= start)
-    if end is not None:
-        query = query.where(HoursEntry.worked_on <= end)
+    query = query.where(dated(HoursEntry.worked_on, start, end))
     found: list[Contribution] = []
     for (entry_id, company, day, kind, sponsored, volunteered, value, rate, enrolment_id, person,
          school) in query.tuples():

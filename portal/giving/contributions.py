@@ -5,12 +5,14 @@ issues of a month, and the rows `portal ledger check` compares the ledger with).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import peewee
 from flask_babel import lazy_gettext as _l
 
 from portal.core import ledger
 from portal.core.contributions import Contribution
+from portal.core.db import dated
 from portal.giving.base import ISSUE_LABELS, counts
 from portal.giving.models import (
     BankReceipt,
@@ -37,15 +39,7 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
 
     The dates are compared in SQL, and refunds and disputes are joined to their paid donation (never
     an IN list of donation ids: one bound parameter per paid donation overflows the database's limit)."""
-
-    def dated(column: peewee.Field) -> peewee.Expression:
-        condition = column.is_null(False)
-        if start is not None:
-            condition &= column >= start
-        if end is not None:
-            condition &= column <= end
-        return condition
-
+    within = functools.partial(dated, start=start, end=end)
     paid = (Donation.status == "paid") & counts()
     if company_id is not None:
         paid &= Donation.company == company_id
@@ -54,7 +48,7 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
                Donation.earmark_purpose, Donation.stripe_payment_intent_id, Donation.reference)  # what a line names
     found: list[Contribution] = []
     in_parts = _parts_paid()
-    for d in Donation.select(*columns).where(paid & ~in_parts & dated(Donation.paid_on)).order_by(Donation.id):
+    for d in Donation.select(*columns).where(paid & ~in_parts & within(Donation.paid_on)).order_by(Donation.id):
         fee = d.fee_cents or 0
         found.append(Contribution(
             kind="money", key=f"donation:{d.id}", company_id=d.company_id, on=d.paid_on,
@@ -64,7 +58,7 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
             method=d.method, reference=reference_of(d)))
     # A request paid in parts, or beyond what it asked: each counted part on its own date (issue 13).
     counted = (Donation.company.is_null(False) & counts() & (BankReceipt.counted_cents > 0)
-               & dated(BankReceipt.received_on))
+               & within(BankReceipt.received_on))
     if company_id is not None:
         counted &= Donation.company == company_id
     for r in (BankReceipt.select(BankReceipt, *columns).join(Donation, on=(BankReceipt.donation == Donation.id))
@@ -77,7 +71,7 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
             gross_cents=r.counted_cents, fee_cents=0, net_cents=r.counted_cents, method=d.method,
             reference=reference_of(d)))
     refunds = (Refund.select(Refund, *columns).join(Donation, on=(Refund.donation == Donation.id))
-               .where(paid & (Refund.status == "succeeded") & dated(Refund.succeeded_on)).order_by(Refund.id))
+               .where(paid & (Refund.status == "succeeded") & within(Refund.succeeded_on)).order_by(Refund.id))
     for r in refunds:
         d, fee = r.donation, r.fee_cents or 0
         found.append(Contribution(
@@ -87,7 +81,7 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
             net_cents=r.net_cents if r.net_cents is not None else -r.amount_cents - fee,
             method=d.method, reference=reference_of(d)))
     disputes = Dispute.select(Dispute, *columns).join(Donation, on=(Dispute.donation == Donation.id))
-    for x in disputes.where(paid & Dispute.withdrawn_cents.is_null(False) & dated(Dispute.withdrawn_on)).order_by(
+    for x in disputes.where(paid & Dispute.withdrawn_cents.is_null(False) & within(Dispute.withdrawn_on)).order_by(
             Dispute.id):
         d = x.donation
         found.append(Contribution(
@@ -96,7 +90,7 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
             basis="at_cost", classification=d.classification, gross_cents=-x.withdrawn_cents,
             fee_cents=x.withdrawn_fee_cents, net_cents=-x.withdrawn_cents - x.withdrawn_fee_cents,
             method=d.method, reference=reference_of(d)))
-    for x in disputes.where(paid & Dispute.reinstated_cents.is_null(False) & dated(Dispute.reinstated_on)).order_by(
+    for x in disputes.where(paid & Dispute.reinstated_cents.is_null(False) & within(Dispute.reinstated_on)).order_by(
             Dispute.id):
         d = x.donation
         found.append(Contribution(
@@ -105,7 +99,7 @@ def contributions(company_id: int | None, start: dt.date | None, end: dt.date | 
             value_cents=x.reinstated_cents, basis="at_cost", classification=d.classification,
             gross_cents=x.reinstated_cents, fee_cents=x.reinstated_fee_cents,
             net_cents=x.reinstated_cents - x.reinstated_fee_cents, method=d.method, reference=reference_of(d)))
-    pledges = MaterialPledge.select().where((MaterialPledge.status == "confirmed") & dated(MaterialPledge.confirmed_on))
+    pledges = MaterialPledge.select().where((MaterialPledge.status == "confirmed") & within(MaterialPledge.confirmed_on))
     if company_id is not None:
         pledges = pledges.where(MaterialPledge.company == company_id)
     for p in pledges.order_by(MaterialPledge.id):

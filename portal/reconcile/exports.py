@@ -30,6 +30,7 @@ from flask_babel import lazy_gettext as _l
 from portal.accounts.models import Company
 from portal.core import ledger
 from portal.core.contributions import KINDS, Contribution, Key, contributions, describe
+from portal.core.db import dated
 from portal.core.spreadsheet import CsvStyle, Euros, Sheet, csv_cell, styled_csv_bytes, xlsx_bytes
 from portal.reconcile.models import BankLine, BankStatement
 from portal.statements.models import Statement
@@ -107,11 +108,8 @@ def _late_bookings(start: dt.date | None, end: dt.date | None) -> dict[tuple[str
     their own date (their month was closed when they were recorded)."""
     query = (ledger.Posting.select(ledger.Posting.kind, ledger.Posting.key, ledger.Posting.dated_on,
                                    peewee.fn.MIN(ledger.Posting.booked_on))
+             .where(dated(ledger.Posting.dated_on, start, end))
              .group_by(ledger.Posting.kind, ledger.Posting.key, ledger.Posting.dated_on))
-    if start is not None:
-        query = query.where(ledger.Posting.dated_on >= start)
-    if end is not None:
-        query = query.where(ledger.Posting.dated_on <= end)
     found = {}
     for kind, key, dated_on, booked in query.tuples():
         dated_on, booked = _as_date(dated_on), _as_date(booked)
