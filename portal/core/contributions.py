@@ -73,6 +73,7 @@ _WHAT_WORDS = {
     "chargeback_reversed": _l("Chargeback reversed"),
 }
 _GIFT_WORDS = {"gift": _l("Gift"), "sponsoring": _l("Sponsoring")}
+_DONATION = _l("Donation")
 _KIND_WORDS = {"hours_sponsored": _l("Sponsored hours"), "hours_volunteered": _l("Volunteered hours"),
                "money": _l("Money"), "material": _l("Materials")}
 
@@ -85,6 +86,11 @@ _OLD_MONEY = (("chargeback_reversed", re.compile(r"^Chargeback of (.+) reversed$
               ("chargeback", re.compile(r"^Chargeback of (.+)$", re.S)),
               ("refund", re.compile(r"^Refund of (.+)$", re.S)))
 _OLD_GIFT = re.compile(r"^(Gift|Sponsoring)(?:: (.*))?$", re.S)
+
+
+def what_words(what: str) -> str:
+    """The words of what a line records, in the reader's language ("" where its kind says it all)."""
+    return str(_DONATION if what == "donation" else _WHAT_WORDS.get(what, ""))
 
 
 def _facts(line: Contribution | Mapping[str, Any]) -> Mapping[str, Any]:
@@ -132,7 +138,7 @@ def describe(line: Contribution | Mapping[str, Any], *, person: bool = True) -> 
     elif kind == "money" and what in _WHAT_WORDS:
         parts = [_WHAT_WORDS[what], subject]
     elif kind == "money" and what == "donation":
-        parts = [_GIFT_WORDS.get(facts.get("classification") or "", _l("Donation")), subject, detail]
+        parts = [_GIFT_WORDS.get(facts.get("classification") or "", _DONATION), subject, detail]
     elif kind == "material" and what == "material":
         return f"{detail} × {subject}" if detail else subject
     else:

@@ -9,12 +9,13 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import peewee
-from flask import Flask, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, abort, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
+from playhouse.flask_utils import get_object_or_404
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.core.errors import wants_json
@@ -126,6 +127,29 @@ def get_owned_or_404(model: type[M], object_id: Any, company: Any) -> M:
         return model.get((model.id == object_id) & (model.company == company_id))
     except (model.DoesNotExist, ValueError, TypeError, peewee.DataError):
         abort(404)
+
+
+def mount_twice(bp: Blueprint, rule: str, endpoint: str, view: Callable[..., Any], *, model: type[M], key: str,
+                methods: tuple[str, ...] = ("GET",), company_limit: str = "") -> None:
+    """One view of a row at two addresses, mounted as Flask's `register_api` mounts a view: `rule` (endpoint
+    `endpoint`) for a company's members, who reach only their company's rows of `model`, and `/leader` + `rule`
+    (endpoint `leader_` + `endpoint`) for the project leader, who reaches any row; others get a 404. The
+    URL value `key` is the row's id; `view(row, leader, **the other URL values)` answers at both."""
+    def for_company(**values):
+        return view(get_owned_or_404(model, values.pop(key), current_user.company_id), False, **values)
+
+    def for_leader(**values):
+        row_id = values.pop(key)
+        return view(get_object_or_404(model, model.id == row_id), True, **values)
+
+    for function, name in ((for_company, endpoint), (for_leader, f"leader_{endpoint}")):
+        function.__name__ = function.__qualname__ = name  # the rate limiter keys its limits on the view's name
+        function.__module__ = view.__module__
+    company_view = company_required(for_company)
+    if company_limit:
+        company_view = limiter.limit(company_limit)(company_view)
+    bp.add_url_rule(rule, endpoint, company_view, methods=list(methods))
+    bp.add_url_rule(f"/leader{rule}", f"leader_{endpoint}", leader_required(for_leader), methods=list(methods))
 
 
 F = TypeVar("F", bound=Callable[..., Any])

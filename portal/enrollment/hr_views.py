@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from portal.core import money
 from portal.core.contributions import describe
-from portal.core.security import company_required, get_owned_or_404, limiter
+from portal.core.security import company_required, limiter
 from portal.core.spreadsheet import csv_bytes, safe_cell
 from portal.enrollment import base, csv_import, dashboard, hours, service, validation
 from portal.enrollment.base import EnrollmentError
@@ -19,19 +19,12 @@ from portal.enrollment.models import STATUSES, Enrolment
 from portal.enrollment.web import (
     _attempt,
     _back,
+    _company_enrolment,
     _detail_page,
-    _extra_hours,
-    _report_hours,
-    _send_link,
-    _vog,
     bp,
 )
 
 # --- HR: overview, enrol, import -------------------------------------------------------------
-
-def _company_enrolment(enrolment_id: int) -> Enrolment:
-    return get_owned_or_404(Enrolment, enrolment_id, current_user.company_id)
-
 
 def _enrolment_form(form: EnrolmentForm, keep: str | None = None) -> EnrolmentForm:
     form.start.choices = choices(validation.start_options(keep=keep))
@@ -173,31 +166,6 @@ def withdraw(enrolment_id: int):
             _("The enrolment of %(name)s is withdrawn.", name=enrolment.employee_name)):
         return _back(enrolment, False)
     return _detail_page(enrolment, leader=False, status=422, withdraw_form=form)
-
-
-@bp.post("/ambassadors/<int:enrolment_id>/vog")
-@company_required
-def vog(enrolment_id: int):
-    return _vog(_company_enrolment(enrolment_id), False)
-
-
-@bp.post("/ambassadors/<int:enrolment_id>/link")
-@company_required
-@limiter.limit("20 per hour")
-def send_link(enrolment_id: int):
-    return _send_link(_company_enrolment(enrolment_id), False)
-
-
-@bp.post("/ambassadors/<int:enrolment_id>/hours")
-@company_required
-def report_hours(enrolment_id: int):
-    return _report_hours(_company_enrolment(enrolment_id), False)
-
-
-@bp.post("/ambassadors/<int:enrolment_id>/hours/extra")
-@company_required
-def extra_hours(enrolment_id: int):
-    return _extra_hours(_company_enrolment(enrolment_id), False)
 
 
 @bp.get("/ambassadors/hours.csv")

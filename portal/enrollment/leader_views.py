@@ -30,20 +30,10 @@ from portal.enrollment.web import (
     _attempt,
     _back,
     _detail_page,
-    _extra_hours,
-    _report_hours,
+    _leader_enrolment,
     _send_document,
-    _send_link,
-    _vog,
     bp,
 )
-
-
-def _leader_enrolment(enrolment_id: int) -> Enrolment:
-    enrolment = Enrolment.get_or_none(Enrolment.id == enrolment_id)
-    if enrolment is None:
-        abort(404)
-    return enrolment
 
 
 @bp.get("/leader/ambassadors")
@@ -102,30 +92,6 @@ def leader_move(enrolment_id: int):
     flash(_("%(name)s is now: %(status)s.", name=enrolment.employee_name,
             status=str(base.STATUS_LABELS[form.to.data]).lower()), "success")
     return _back(enrolment, True)
-
-
-@bp.post("/leader/ambassadors/<int:enrolment_id>/vog")
-@leader_required
-def leader_vog(enrolment_id: int):
-    return _vog(_leader_enrolment(enrolment_id), True)
-
-
-@bp.post("/leader/ambassadors/<int:enrolment_id>/link")
-@leader_required
-def leader_send_link(enrolment_id: int):
-    return _send_link(_leader_enrolment(enrolment_id), True)
-
-
-@bp.post("/leader/ambassadors/<int:enrolment_id>/hours")
-@leader_required
-def leader_report_hours(enrolment_id: int):
-    return _report_hours(_leader_enrolment(enrolment_id), True)
-
-
-@bp.post("/leader/ambassadors/<int:enrolment_id>/hours/extra")
-@leader_required
-def leader_extra_hours(enrolment_id: int):
-    return _extra_hours(_leader_enrolment(enrolment_id), True)
 
 
 @bp.get("/leader/ambassadors/<int:enrolment_id>/documents/<kind>")

@@ -16,9 +16,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from playhouse.flask_utils import get_object_or_404
 
 from portal.accounts.models import Company
 from portal.core import clock
+from portal.core.security import get_owned_or_404, mount_twice
 from portal.core.views import apply_error
 from portal.enrollment import access, documents, hours, reference, service, validation
 from portal.enrollment.base import EnrollmentError
@@ -171,3 +173,20 @@ def _extra_hours(enrolment: Enrolment, leader: bool):
     """HR or the project leader adds an extra session from the enrolment's page."""
     return _extra(enrolment, actor=current_user, via="leader" if leader else "hr", back=_back(enrolment, leader),
                   page=lambda form: _detail_page(enrolment, leader=leader, status=422, extra_form=form))
+
+
+def _company_enrolment(enrolment_id: int) -> Enrolment:
+    return get_owned_or_404(Enrolment, enrolment_id, current_user.company_id)
+
+
+def _leader_enrolment(enrolment_id: int) -> Enrolment:
+    return get_object_or_404(Enrolment, Enrolment.id == enrolment_id)
+
+
+# The actions HR and the project leader share, at /ambassadors/<id>/... and /leader/ambassadors/<id>/...
+_ONE_ENROLMENT = {"model": Enrolment, "key": "enrolment_id", "methods": ("POST",)}
+mount_twice(bp, "/ambassadors/<int:enrolment_id>/vog", "vog", _vog, **_ONE_ENROLMENT)
+mount_twice(bp, "/ambassadors/<int:enrolment_id>/link", "send_link", _send_link, company_limit="20 per hour",
+            **_ONE_ENROLMENT)
+mount_twice(bp, "/ambassadors/<int:enrolment_id>/hours", "report_hours", _report_hours, **_ONE_ENROLMENT)
+mount_twice(bp, "/ambassadors/<int:enrolment_id>/hours/extra", "extra_hours", _extra_hours, **_ONE_ENROLMENT)

@@ -11,6 +11,7 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from playhouse.flask_utils import get_object_or_404
 
 from portal.core import money
 from portal.core.security import company_required, csrf, limiter
@@ -179,9 +180,7 @@ def donate():
 
 def _visible_donation(donation_id: int, *, key_only: bool = False) -> Donation:
     """The donor's own donation: by the key in their link, or by their company when logged in."""
-    donation = Donation.get_or_none(Donation.id == donation_id)
-    if donation is None:
-        abort(404)
+    donation = get_object_or_404(Donation, Donation.id == donation_id)
     if checks.key_matches(donation, request.args.get("key")):
         return donation
     if not key_only and current_user.is_authenticated and current_user.company_id is not None \

@@ -10,6 +10,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from playhouse.flask_utils import get_object_or_404
 
 from portal.accounts import acting
 from portal.accounts.auth import current_login_session
@@ -357,9 +358,7 @@ def stripe_sync_now():
 @bp.get("/leader/companies/<int:company_id>/users")
 @leader_required
 def company_users(company_id: int):
-    company = Company.get_or_none(Company.id == company_id)
-    if company is None:
-        abort(404)
+    company = get_object_or_404(Company, Company.id == company_id)
     return render_template("reconcile/company_users.html", company=company,
                            users=acting.company_users(company.id), ibans=company_ibans(company.id))
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 
 import peewee
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 
+from portal.core.contributions import what_words
 from portal.core.db import request_cache
 from portal.core.ledger import Posting
 from portal.enrollment.models import Enrolment, School
@@ -57,17 +57,10 @@ def group_of(contribution) -> str:
 
 
 # The words of a contribution are made when it is shown, in the reader's language, from the
-# facts of its postings; the source code says what happened.
-HOURS_SOURCE_LABELS = {
-    "hours.reversal": _l("Reversal"),
-    "hours.correction": _l("Correction"),
-}
-MONEY_SOURCE_LABELS = {
-    "donation.paid": _l("Donation"),
-    "refund.succeeded": _l("Refund"),
-    "dispute.withdrawn": _l("Chargeback"),
-    "dispute.reinstated": _l("Chargeback reversed"),
-}
+# facts of its postings: the source says what happened, in core's codes the words are the statements'.
+SOURCE_WHATS = {"hours.reversal": "hours_reversal", "hours.correction": "hours_correction",
+                "donation.paid": "donation", "refund.succeeded": "refund",
+                "dispute.withdrawn": "chargeback", "dispute.reinstated": "chargeback_reversed"}
 
 
 class Facts:
@@ -115,11 +108,11 @@ class Facts:
         facts = self.read()
         subject = contribution.subject_id
         if contribution.kind in HOUR_KINDS:
-            parts = [KIND_LABELS[contribution.kind], HOURS_SOURCE_LABELS.get(contribution.source),
+            parts = [KIND_LABELS[contribution.kind], what_words(SOURCE_WHATS.get(contribution.source, "")),
                      facts.schools.get(subject)]
         elif contribution.kind == "money":
             donation = facts.donations.get(subject)
-            label = str(MONEY_SOURCE_LABELS.get(contribution.source, KIND_LABELS["money"]))
+            label = what_words(SOURCE_WHATS.get(contribution.source, "")) or str(KIND_LABELS["money"])
             parts = [f"{label} {donation.number}" if donation is not None else label]
             if donation is not None and contribution.source == "donation.paid":
                 parts.append(giving_service.donation_description(donation))

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
+from playhouse.flask_utils import get_object_or_404
 from wtforms import SelectChoice
 
 from portal.accounts.models import Company
 from portal.core import clock, hooks
 from portal.core.money import AmountError, parse_cents
-from portal.core.security import company_required, get_owned_or_404, leader_required
+from portal.core.security import company_required, get_owned_or_404, leader_required, mount_twice
 from portal.core.templating import current_language, main_menu
 from portal.core.views import apply_error, attachment
 from portal.sroi import bulk, evidence, report, service
@@ -75,10 +78,7 @@ def _commitment(commitment_id: int) -> Commitment:
 
 def _any_commitment(commitment_id: int) -> Commitment:
     """Any company's commitment, for the project leader; a 404 when there is none."""
-    commitment = Commitment.get_or_none(Commitment.id == commitment_id)
-    if commitment is None:
-        abort(404)
-    return commitment
+    return get_object_or_404(Commitment, Commitment.id == commitment_id)
 
 
 def _status(form, refused: bool = False) -> int:
@@ -199,16 +199,20 @@ def _render_detail(commitment: Commitment, *, status: int = 200, failed_key: str
     ), status
 
 
+def _detail(commitment: Commitment, leader: bool):
+    """The commitment's page: the company allocates and approves on it, the project leader reads it."""
+    return _render_detail(commitment, readonly=leader)
+
+
+# The pages a company and the project leader share, at /sroi/<id>/... and /sroi/leader/<id>/...
+_ONE_COMMITMENT = {"model": Commitment, "key": "commitment_id"}
+mount_twice(bp, "/<int:commitment_id>", "detail", _detail, **_ONE_COMMITMENT)
+
+
 def _plain_for_kind(kind: str, amount: int) -> str:
     if kind in HOUR_KINDS:
         return service.format_minutes(amount)
     return plain_amount(amount, current_language())
-
-
-@bp.get("/<int:commitment_id>")
-@company_required
-def detail(commitment_id: int):
-    return _render_detail(_commitment(commitment_id))
 
 
 # --- allocation -----------------------------------------------------------------------------
@@ -285,25 +289,31 @@ def _approval_page(form, commitment: Commitment, original: Approval | None, refu
                            summary=state), _status(form, refused)
 
 
+def _approval_saved(form, commitment: Commitment, original: Approval | None, record: Callable[[], Any],
+                    message: str):
+    """Record an approval (or a correction of `original`): a refusal is shown on the form, which keeps
+    what was typed (422); otherwise `message` is flashed and the commitment's page shown."""
+    try:
+        record()
+    except service.SroiError as error:
+        _apply_error(form, error)
+        return _approval_page(form, commitment, original, True)
+    flash(message, "success")
+    return redirect(url_for("sroi.detail", commitment_id=commitment.id))
+
+
 @bp.route("/<int:commitment_id>/approvals/new", methods=["GET", "POST"])
 @company_required
 def approve(commitment_id: int):
     commitment = _commitment(commitment_id)
     form = ApprovalForm()
-    refused = False
     if form.validate_on_submit():
-        try:
-            service.record_approval(current_user, commitment.id, form.amount_cents, form.approved_on.data,
-                                    form.reference.data, form.note.data or "", evidence=form.letter,
-                                    exceeds_reason=form.exceeds_reason.data or "")
-        except service.SroiError as error:
-            _apply_error(form, error)
-            refused = True
-        else:
-            flash(_("The buyer's approval is recorded with its letter. It counts as approved once the project "
-                    "leader has confirmed it."), "success")
-            return redirect(url_for("sroi.detail", commitment_id=commitment.id))
-    return _approval_page(form, commitment, None, refused)
+        return _approval_saved(form, commitment, None, lambda: service.record_approval(
+            current_user, commitment.id, form.amount_cents, form.approved_on.data, form.reference.data,
+            form.note.data or "", evidence=form.letter, exceeds_reason=form.exceeds_reason.data or ""),
+            _("The buyer's approval is recorded with its letter. It counts as approved once the project "
+              "leader has confirmed it."))
+    return _approval_page(form, commitment, None, False)
 
 
 @bp.route("/<int:commitment_id>/approvals/<int:approval_id>/correct", methods=["GET", "POST"])
@@ -314,7 +324,6 @@ def correct(commitment_id: int, approval_id: int):
     if original is None:
         abort(404)
     form = CorrectionForm()
-    refused = False
     if is_corrected(original.id):
         flash(_("This approval was corrected already; correct the latest version instead."), "error")
         return redirect(url_for("sroi.detail", commitment_id=commitment.id))
@@ -325,32 +334,25 @@ def correct(commitment_id: int, approval_id: int):
         form.note.data = original.note
         form.exceeds_reason.data = original.exceeds_reason or ""
     elif form.validate_on_submit():
-        try:
-            service.correct_approval(current_user, commitment.id, original.id, form.amount_cents,
-                                     form.approved_on.data, form.reference.data, form.note.data or "",
-                                     form.reason.data or "", evidence=form.letter,
-                                     exceeds_reason=form.exceeds_reason.data or "")
-        except service.SroiError as error:
-            _apply_error(form, error)
-            refused = True
-        else:
-            flash(_("The correction is recorded; the original stays on record. The correction counts as "
-                    "approved once the project leader has confirmed it."), "success")
-            return redirect(url_for("sroi.detail", commitment_id=commitment.id))
-    return _approval_page(form, commitment, original, refused)
+        return _approval_saved(form, commitment, original, lambda: service.correct_approval(
+            current_user, commitment.id, original.id, form.amount_cents, form.approved_on.data, form.reference.data,
+            form.note.data or "", form.reason.data or "", evidence=form.letter,
+            exceeds_reason=form.exceeds_reason.data or ""),
+            _("The correction is recorded; the original stays on record. The correction counts as "
+              "approved once the project leader has confirmed it."))
+    return _approval_page(form, commitment, original, False)
 
 
-@bp.get("/<int:commitment_id>/approvals/<int:approval_id>/letter")
-@company_required
-def download_letter(commitment_id: int, approval_id: int):
-    return _letter_response(_commitment(commitment_id), approval_id)
-
-
-def _letter_response(commitment: Commitment, approval_id: int) -> Response:
+def _letter(commitment: Commitment, _leader: bool, approval_id: int) -> Response:
+    """The buyer's letter behind one of the commitment's approvals, as uploaded."""
     found = approval_evidence(commitment.id, approval_id)
     if found is None:
         abort(404)
     return evidence.send(bytes(found.data), found.content_type, found.original_name)
+
+
+mount_twice(bp, "/<int:commitment_id>/approvals/<int:approval_id>/letter", "download_letter", _letter,
+            **_ONE_COMMITMENT)
 
 
 # --- bulk allocation ------------------------------------------------------------------------
@@ -403,16 +405,14 @@ def allocate_bulk(commitment_id: int):
 
 # --- report ---------------------------------------------------------------------------------
 
-def _report_response(commitment: Commitment) -> Response:
+def _report(commitment: Commitment, _leader: bool) -> Response:
+    """The commitment's report as a PDF, the same for the company and the project leader."""
     company = Company.get_by_id(commitment.company_id)
     data = report.render_pdf(commitment, company)
     return attachment(data, "application/pdf", f"sroi-{commitment.id}-{clock.today():%Y%m%d}.pdf")
 
 
-@bp.get("/<int:commitment_id>/report.pdf")
-@company_required
-def report_pdf(commitment_id: int):
-    return _report_response(_commitment(commitment_id))
+mount_twice(bp, "/<int:commitment_id>/report.pdf", "report_pdf", _report, **_ONE_COMMITMENT)
 
 
 # --- the project leader ---------------------------------------------------------------------
@@ -421,24 +421,6 @@ def report_pdf(commitment_id: int):
 @leader_required
 def leader_overview():
     return render_template("sroi/leader.html", rows=service.leader_overview())
-
-
-@bp.get("/leader/<int:commitment_id>")
-@leader_required
-def leader_detail(commitment_id: int):
-    return _render_detail(_any_commitment(commitment_id), readonly=True)
-
-
-@bp.get("/leader/<int:commitment_id>/report.pdf")
-@leader_required
-def leader_report_pdf(commitment_id: int):
-    return _report_response(_any_commitment(commitment_id))
-
-
-@bp.get("/leader/<int:commitment_id>/approvals/<int:approval_id>/letter")
-@leader_required
-def leader_download_letter(commitment_id: int, approval_id: int):
-    return _letter_response(_any_commitment(commitment_id), approval_id)
 
 
 @bp.post("/leader/<int:commitment_id>/approvals/<int:approval_id>/review")

@@ -16,36 +16,24 @@ import re
 
 from flask_babel import lazy_gettext as _l
 
+from portal.reconcile.banks import format_camt053, format_csv, format_mt940
 from portal.reconcile.banks.common import (
     DEFAULT_MAX_BYTES,
     ENCODINGS,
     FORMATS,
     ParsedLine,
-    ParsedPart,
     ParsedStatement,
     StatementError,
     StatementHead,
-    clean_iban,
     clean_reference,
     decode,
     find_rf,
     fingerprint_lines,
 )
-from portal.reconcile.banks.format_camt053 import (
-    camt_head,
-    camt_root,
-    camt_statement,
-    camt_statements,
-    parse_camt053,
-)
-from portal.reconcile.banks.format_csv import parse_csv
-from portal.reconcile.banks.format_mt940 import mt940_heads, parse_mt940
 
-__all__ = [
-    "DEFAULT_MAX_BYTES", "ENCODINGS", "FORMATS", "ParsedLine", "ParsedPart", "ParsedStatement", "StatementError",
-    "StatementFile", "StatementHead", "clean_iban", "clean_reference", "decode", "detect_format", "find_rf",
-    "fingerprint_lines", "open_statement", "parse_camt053", "parse_csv", "parse_mt940", "parse_statement",
-]
+# What callers use; the formats' own parsers are in their modules.
+__all__ = ["ENCODINGS", "ParsedLine", "ParsedStatement", "StatementError", "StatementFile", "StatementHead",
+           "clean_reference", "detect_format", "find_rf", "open_statement", "parse_statement"]
 
 
 def detect_format(data: bytes) -> str:
@@ -78,23 +66,23 @@ class StatementFile:
         """The identity of every statement in the file, or None when the format does not give
         them before the transactions (CSV) or a statement lacks a balance."""
         if self.format == "camt053":
-            self._camt_root = self._camt_root if self._camt_root is not None else camt_root(self.data)
-            heads = [camt_head(stmt) for stmt in camt_statements(self._camt_root)]
+            self._camt_root = self._camt_root if self._camt_root is not None else format_camt053.camt_root(self.data)
+            heads = [format_camt053.camt_head(stmt) for stmt in format_camt053.camt_statements(self._camt_root)]
         elif self.format == "mt940":
-            heads = mt940_heads(self.text())
+            heads = format_mt940.mt940_heads(self.text())
         else:
             return None
         return heads if heads and all(head.complete for head in heads) else None
 
     def parse(self) -> ParsedStatement:
         if self.format == "camt053":
-            root = self._camt_root if self._camt_root is not None else camt_root(self.data)
+            root = self._camt_root if self._camt_root is not None else format_camt053.camt_root(self.data)
             self._camt_root = None  # the tree is large: keep it no longer than needed
-            statement = camt_statement(root)
+            statement = format_camt053.camt_statement(root)
         elif self.format == "mt940":
-            statement = parse_mt940(self.text())
+            statement = format_mt940.parse_mt940(self.text())
         else:
-            statement = parse_csv(self.text())
+            statement = format_csv.parse_csv(self.text())
         if not statement.lines:
             raise StatementError(_l("The statement contains no transactions."))
         foreign = {line.currency for line in statement.lines} - {"EUR"}
