@@ -173,3 +173,32 @@ def test_stored_names_are_never_taken_from_the_database_blindly(app):
     with pytest.raises(ValueError):
         documents._path("a" * 32 + ".pdf/../x")
     assert os.path.basename(documents._path("0" * 32 + ".pdf")) == "0" * 32 + ".pdf"
+
+
+def test_hr_may_resend_a_link_twenty_times_an_hour_and_the_leader_is_not_held_to_it(
+        app, app_config, hr, enrolment, leader, login, outbox):
+    """The resend button mails the employee: HR's is limited (a company cannot flood an inbox from
+    the portal), the project leader's is not; both send while under it."""
+    import pyotp
+
+    from portal import create_app
+    from portal.accounts.models import User
+    from portal.core.security import limiter
+
+    limited = create_app(dict(app_config, RATELIMIT_ENABLED=True))  # the shared app runs without limits
+    with limited.app_context():
+        limiter.reset()
+    company_client = login(limited.test_client(), hr.admin)
+    leader_client = login(limited.test_client(), leader)
+    leader_client.get("/login/totp")
+    leader_client.post("/login/totp", data={"code": pyotp.TOTP(User.get_by_id(leader.id).totp_secret).now()})
+    before = len(outbox.to("sanne@acme.nl"))
+    for _ in range(20):
+        assert company_client.post(f"/ambassadors/{enrolment.id}/link").status_code == 302
+    assert company_client.post(f"/ambassadors/{enrolment.id}/link").status_code == 429
+    assert len(outbox.to("sanne@acme.nl")) == before + 20
+    for _ in range(21):
+        assert leader_client.post(f"/leader/ambassadors/{enrolment.id}/link").status_code == 302
+    assert len(outbox.to("sanne@acme.nl")) == before + 41
+    # HR cannot use the project leader's address to get round its limit.
+    assert company_client.post(f"/leader/ambassadors/{enrolment.id}/link").status_code == 404
