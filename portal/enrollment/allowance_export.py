@@ -18,7 +18,10 @@ from portal.enrollment.allowance import DECISION_LABELS, LedgerRow, ledger
 from portal.enrollment.base import EnrollmentError
 from portal.enrollment.models import AllowanceLine
 
-EXPORT_COLUMNS = ("batch", "month", "ambassador", "email", "iban", "company", "enrolment", "amount_eur", "warnings")
+# The batch file's columns, named in the reader's language, as the warnings and decisions are.
+EXPORT_COLUMNS = {"batch": _l("Batch"), "month": _l("Month"), "ambassador": _l("Ambassador"), "email": _l("E-mail"),
+                  "iban": _l("IBAN"), "company": _l("Company"), "enrolment": _l("Enrolment"),
+                  "amount_eur": _l("Amount (EUR)"), "warnings": _l("Warnings")}
 
 
 def _month_label(row: LedgerRow) -> str:
@@ -42,7 +45,7 @@ def _csv_notes(row: LedgerRow) -> str:
 
 
 def _csv(rows: list[LedgerRow], batch: str) -> bytes:
-    return csv_bytes([EXPORT_COLUMNS] + [[safe_cell(v) for v in (
+    return csv_bytes([[str(label) for label in EXPORT_COLUMNS.values()]] + [[safe_cell(v) for v in (
         batch, row.line.month.strftime("%Y-%m"), row.enrolment.employee_name, row.enrolment.employee_email,
         row.enrolment.payout_iban, row.company_name, row.enrolment.id,
         money.format_plain(row.payable_cents), _csv_notes(row))] for row in rows])

@@ -4,6 +4,11 @@ are reported per line and field, and nothing is imported while any row is wrong.
 The file is read strictly: UTF-8 (with or without BOM), comma or semicolon separated, the
 columns of the template (in any order). Other encodings, delimiters or columns get a
 message that says what to do, not a partial import.
+
+The template comes in its reader's language: Dutch column names and Dutch example values for a
+Dutch reader. A file may name its columns in either language (a Dutch colleague's file works on
+an English screen) and its values in either (validation reads both); the page names the columns
+in the reader's language.
 """
 
 from __future__ import annotations
@@ -30,12 +35,31 @@ FIELD_OF = {"type": "role_type"}
 COLUMN_OF = {v: k for k, v in FIELD_OF.items()}
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 2000
-TEMPLATE_ROWS = (
-    ("Sanne de Vries", "sanne.devries@example.nl", "Project engineer", "Infra", "nl", "class", "2026-09", "full",
-     "tuesday", "8", "sponsored", "", "52,50", "requested", "2026-06-15", "no"),
-    ("Youssef El Amrani", "youssef.elamrani@example.nl", "Data analyst", "", "en", "class", "2027-02", "half",
-     "thursday", "7", "mixed", "4", "48,00", "not_requested", "", "no"),
-)
+# The column names in each language; the keys are the English names.
+HEADERS = {
+    "en": {column: column for column in COLUMNS},
+    "nl": {"employee_name": "naam", "employee_email": "e_mailadres", "job_title": "functie",
+           "department": "afdeling", "language": "taal", "type": "soort", "start": "start", "duration": "duur",
+           "weekday": "weekdag", "hours_per_week": "uren_per_week", "funding": "financiering",
+           "sponsored_hours_per_week": "gesponsorde_uren_per_week", "hourly_cost": "uurkosten",
+           "vog_status": "vog_status", "vog_date": "vog_datum", "under_21": "jonger_dan_21"},
+}
+COLUMN_OF_NAME = {name: column for names in HEADERS.values() for column, name in names.items()}
+TEMPLATE_ROWS = {
+    "en": (("Sanne de Vries", "sanne.devries@example.nl", "Project engineer", "Infra", "nl", "class", "2026-09",
+            "full", "tuesday", "8", "sponsored", "", "52,50", "requested", "2026-06-15", "no"),
+           ("Youssef El Amrani", "youssef.elamrani@example.nl", "Data analyst", "", "en", "class", "2027-02", "half",
+            "thursday", "7", "mixed", "4", "48,00", "not_requested", "", "no")),
+    "nl": (("Sanne de Vries", "sanne.devries@example.nl", "Projectingenieur", "Infra", "nl", "klas", "2026-09",
+            "heel", "dinsdag", "8", "gesponsord", "", "52,50", "aangevraagd", "2026-06-15", "nee"),
+           ("Youssef El Amrani", "youssef.elamrani@example.nl", "Data-analist", "", "en", "klas", "2027-02", "half",
+            "donderdag", "7", "gemengd", "4", "48,00", "niet aangevraagd", "", "nee")),
+}
+
+
+def column_names(language: str) -> dict[str, str]:
+    """Each column's name in a language (English where the portal has no names for it)."""
+    return HEADERS.get(language, HEADERS["en"])
 
 
 @dataclass
@@ -60,9 +84,10 @@ class ImportResult:
         return sum(len(row.errors) for row in self.rows)
 
 
-def template_csv() -> bytes:
-    """The CSV template HR downloads: header and two example rows."""
-    return csv_bytes([COLUMNS, *TEMPLATE_ROWS])
+def template_csv(language: str) -> bytes:
+    """The CSV template HR downloads, in the reader's language: header and two example rows."""
+    names = column_names(language)
+    return csv_bytes([[names[column] for column in COLUMNS], *TEMPLATE_ROWS.get(language, TEMPLATE_ROWS["en"])])
 
 
 def _decode(data: bytes) -> str:
@@ -91,11 +116,14 @@ def _delimiter(header: str) -> str:
 
 
 def _normal_header(name: str) -> str:
-    return "_".join(name.strip().lower().replace("-", " ").split())
+    """A header cell as its column's key: "E-mailadres" and "employee email" read as their column."""
+    normal = "_".join(name.strip().lower().replace("-", " ").split())
+    return COLUMN_OF_NAME.get(normal, normal)
 
 
-def parse(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header and (line number, cells) of every non-empty row, or EnrollmentError."""
+def parse(data: bytes, language: str = "en") -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header (as column keys) and (line number, cells) of every non-empty row, or EnrollmentError
+    naming the columns in `language`."""
     if not data.strip():
         raise EnrollmentError(_l("The file is empty."))
     if len(data) > MAX_FILE_BYTES:
@@ -123,13 +151,15 @@ def parse(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in COLUMNS]
     duplicate = sorted({c for c in header if header.count(c) > 1})
+    names = column_names(language)
     problems = []
     if missing:
-        problems.append(str(_l("Missing columns: %(columns)s.", columns=", ".join(missing))))
+        problems.append(str(_l("Missing columns: %(columns)s.", columns=", ".join(names[c] for c in missing))))
     if unknown:
         problems.append(str(_l("Unknown columns: %(columns)s.", columns=", ".join(c or "(empty)" for c in unknown))))
     if duplicate:
-        problems.append(str(_l("Columns that appear twice: %(columns)s.", columns=", ".join(duplicate))))
+        problems.append(str(_l("Columns that appear twice: %(columns)s.",
+                               columns=", ".join(names.get(c, c) for c in duplicate))))
     if problems:
         raise EnrollmentError(" ".join(problems) + " " + str(_l("Start from the template: its first line names every column.")))
     if not rows:
@@ -159,10 +189,10 @@ def validate_rows(company: Company, rows: list[ImportRow]) -> ImportResult:
     return result
 
 
-def read_file(company: Company, data: bytes) -> ImportResult:
-    """Parse and validate an uploaded CSV file."""
+def read_file(company: Company, data: bytes, language: str = "en") -> ImportResult:
+    """Parse and validate an uploaded CSV file (messages name the columns in `language`)."""
     try:
-        header, cells = parse(data)
+        header, cells = parse(data, language)
     except EnrollmentError as error:
         return ImportResult(file_errors=[str(error)])
     rows = []

@@ -12,6 +12,7 @@ from portal.core import money
 from portal.core.contributions import describe
 from portal.core.security import company_required, limiter
 from portal.core.spreadsheet import csv_bytes, safe_cell
+from portal.core.templating import current_language
 from portal.enrollment import base, csv_import, dashboard, hours, service, validation
 from portal.enrollment.base import EnrollmentError
 from portal.enrollment.forms import CsvForm, EnrolmentForm, WithdrawForm, choices
@@ -97,7 +98,7 @@ def edit(enrolment_id: int):
 @bp.get("/ambassadors/import/template.csv")
 @company_required
 def import_template():
-    return Response(csv_import.template_csv(), mimetype="text/csv",
+    return Response(csv_import.template_csv(current_language()), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=ambassadors-template.csv"})
 
 
@@ -129,7 +130,7 @@ def import_csv():
         elif upload is None or not upload.filename:
             form.file.errors = [_("Choose the CSV file to upload.")]
         else:
-            result = csv_import.read_file(company, upload.read(csv_import.MAX_FILE_BYTES + 1))
+            result = csv_import.read_file(company, upload.read(csv_import.MAX_FILE_BYTES + 1), current_language())
         if result is not None and result.ok:
             try:
                 created = csv_import.import_rows(company, current_user, result)
@@ -144,7 +145,8 @@ def import_csv():
     if form.errors:
         status = 422
     return render_template("enrollment/import.html", form=form, result=result, columns=csv_import.COLUMNS,
-                           required=csv_import.REQUIRED, max_rows=csv_import.MAX_ROWS), status
+                           names=csv_import.column_names(current_language()), required=csv_import.REQUIRED,
+                           max_rows=csv_import.MAX_ROWS), status
 
 
 # --- HR: one enrolment -------------------------------------------------------------------------

@@ -283,12 +283,15 @@ def company_totals(company_id: int, year: int | None = None) -> Totals:
     return Totals(money_cents, materials, requests, pledges)
 
 
-CSV_COLUMNS = ("type", "number", "date", "description", "method", "classification", "status", "amount_eur",
-               "refunded_eur", "fee_eur", "net_eur", "reference", "earmark", "note")
+# The export's columns, named in the reader's language (a finance desk opens it in a spreadsheet).
+CSV_COLUMNS = {"type": _l("Kind"), "number": _l("Number"), "date": _l("Date"), "description": _l("Description"),
+               "method": _l("Method"), "classification": _l("Gift or sponsoring"), "status": _l("Status"),
+               "amount_eur": _l("Amount (EUR)"), "refunded_eur": _l("Refunded (EUR)"), "fee_eur": _l("Fee (EUR)"),
+               "net_eur": _l("Net (EUR)"), "reference": _l("Reference"), "earmark": _l("Earmarked for"), "note": _l("Note")}
 
 
 def csv_rows(rows: Iterable[Row]) -> list[list[str]]:
-    out = [list(CSV_COLUMNS)]
+    out = [[str(label) for label in CSV_COLUMNS.values()]]
     for r in rows:
         out.append([neutralise(v) for v in (
             str(_l("money")) if r.kind == "money" else str(_l("material")), r.number, r.on.isoformat(), r.description,

@@ -164,9 +164,9 @@ def test_the_payment_file_adds_up_to_the_books_and_to_its_batch(hr, enrol, leade
             allowance.decide(row.line.id, leader, "fixed_monthly", "Fixed fee, no hourly rate agreed")
     batch, data = allowance_export.export_open(leader, SEPTEMBER, NOVEMBER, language="en")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    amounts = {r["month"]: int(Decimal(r["amount_eur"]) * 100) for r in rows}
+    amounts = {r["Month"]: int(Decimal(r["Amount (EUR)"]) * 100) for r in rows}
     assert amounts == {"2026-09": 14560, "2026-11": 16000}                    # October decided not to pay
-    assert all(Decimal(r["amount_eur"]) == Decimal(r["amount_eur"]).quantize(Decimal("0.01")) for r in rows)
+    assert all(Decimal(r["Amount (EUR)"]) == Decimal(r["Amount (EUR)"]).quantize(Decimal("0.01")) for r in rows)
     [(found, _at, count, total)] = [b for b in allowance_export.batches() if b[0] == batch]
     assert (count, int(total)) == (2, 30560) == (len(rows), sum(amounts.values()))
     assert allowance_books() == 30560                                         # October's line is 0 in the books

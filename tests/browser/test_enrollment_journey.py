@@ -33,7 +33,7 @@ def test_hr_enrols_an_employee_by_form_and_more_by_csv(live_server, journey, mak
 
     journey.visit(live_server.url + "/ambassadors/import", "csv upload")
     upload = tmp_path / "ambassadeurs.csv"
-    upload.write_bytes(template_csv())
+    upload.write_bytes(template_csv("nl"))  # the Dutch template a Dutch HR user downloads
     page.set_input_files("input[type=file]", str(upload))
     page.click("main form[enctype] button[type=submit]")
     page.wait_for_selector(".flash")

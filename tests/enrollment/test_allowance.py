@@ -133,12 +133,12 @@ def test_export_marks_lines_and_the_batch_downloads_again(volunteer, leader, lea
     response = leader_client.post("/leader/allowances", data={"action": "export", "month_from": "2026-08", "month_to": "2026-10"})
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert [(r["month"], r["email"], r["iban"], r["amount_eur"]) for r in rows] == [
+    assert [(r["Month"], r["E-mail"], r["IBAN"], r["Amount (EUR)"]) for r in rows] == [
         ("2026-09", "vera@acme.nl", "NL91ABNA0417164300", "160.00"), ("2026-10", "vera@acme.nl", "NL91ABNA0417164300", "160.00")]
-    assert rows[0]["warnings"] == ""
-    assert "Works out at €8.89 an hour" in rows[1]["warnings"]
-    assert "Fixed fee, no hourly rate" in rows[1]["warnings"]
-    batch = rows[0]["batch"]
+    assert rows[0]["Warnings"] == ""
+    assert "Works out at €8.89 an hour" in rows[1]["Warnings"]
+    assert "Fixed fee, no hourly rate" in rows[1]["Warnings"]
+    batch = rows[0]["Batch"]
     assert AllowanceLine.select().where(AllowanceLine.status == "exported").count() == 2
     # Exporting the same months again finds nothing open; the batch can be downloaded again.
     again = leader_client.post("/leader/allowances", data={"action": "export", "month_from": "2026-08", "month_to": "2026-10"})

@@ -201,8 +201,8 @@ def test_a_warned_line_is_exported_only_after_a_decision_and_the_export_names_it
                                                                "month_to": "2026-10"})
     assert exported.mimetype == "text/csv"
     rows = _csv_rows(exported)
-    assert [(r["month"], r["amount_eur"]) for r in rows] == [("2026-09", "160.00"), ("2026-10", "160.00")]
-    assert "Pay as a fixed monthly allowance" in rows[0]["warnings"]
+    assert [(r["Month"], r["Amount (EUR)"]) for r in rows] == [("2026-09", "160.00"), ("2026-10", "160.00")]
+    assert "Pay as a fixed monthly allowance" in rows[0]["Warnings"]
     _books_agree()
 
 
@@ -256,7 +256,7 @@ def test_reduce_and_do_not_pay_change_what_is_paid_and_the_books(vera, leader):
         allowance_export.export_open(leader, SEPTEMBER, dt.date(2026, 11, 1), language="en")
     _batch, data = allowance_export.export_open(leader, SEPTEMBER, OCTOBER, language="en")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    assert [(r["month"], r["amount_eur"]) for r in rows] == [("2026-09", "145.60")]
+    assert [(r["Month"], r["Amount (EUR)"]) for r in rows] == [("2026-09", "145.60")]
     assert _line(OCTOBER).status == "open"  # not paid: never in a payment file
     with pytest.raises(allowance.EnrollmentError, match="already exported"):
         allowance.decide(_line(SEPTEMBER).id, leader, "fixed_monthly", "Changed my mind")
@@ -334,9 +334,9 @@ def test_a_reversal_after_export_blocks_the_line_from_further_payment(vera, lead
     allowance.decide(_line(OCTOBER).id, leader, "fixed_monthly", "Fixed fee, no hourly rate agreed")
     next_batch, data = allowance_export.export_open(leader, SEPTEMBER, OCTOBER, language="en")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    assert [(r["month"], r["amount_eur"]) for r in rows] == [("2026-10", "160.00")]
+    assert [(r["Month"], r["Amount (EUR)"]) for r in rows] == [("2026-10", "160.00")]
     assert next_batch != batch and _line(SEPTEMBER).export_batch == batch
     # The earlier batch, downloaded again, says the line is blocked.
     again = list(csv.DictReader(io.StringIO(allowance_export.batch_csv(batch, "en").decode("utf-8-sig"))))
-    assert "Blocked from further payment" in again[0]["warnings"]
+    assert "Blocked from further payment" in again[0]["Warnings"]
     _books_agree()

@@ -158,3 +158,32 @@ def test_a_50_mb_upload_gets_a_friendly_413(hr):
 def test_a_file_above_two_megabytes_is_refused_before_parsing(hr):
     response = _upload(hr.client, _csv(*GOOD) + b"#" * (2 * 1024 * 1024))
     assert response.status_code == 422 and "larger than 2 MB" in response.get_data(as_text=True)
+
+
+def test_a_dutch_reader_gets_the_template_in_dutch_and_it_imports_as_it_is(hr):
+    hr.admin.language = "nl"
+    hr.admin.save()
+    response = hr.client.get("/ambassadors/import/template.csv")
+    lines = response.data.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("naam,e_mailadres,functie,afdeling,taal,soort,start,duur,weekdag,uren_per_week")
+    assert "dinsdag" in lines[1] and "gesponsord" in lines[1] and "gemengd" in lines[2]
+    assert _upload(hr.client, response.data).status_code == 302
+    from portal.enrollment.models import Enrolment
+
+    sanne = Enrolment.get(Enrolment.employee_email == "sanne.devries@example.nl")
+    assert (sanne.weekday, sanne.funding, sanne.duration, sanne.vog_status) == (1, "sponsored", "full", "requested")
+
+
+def test_a_file_may_name_its_columns_in_either_language_and_the_page_names_them_in_the_readers(hr):
+    dutch = ("naam,E-mailadres,functie,soort,start,duur,weekdag,uren per week,financiering,"
+             "gesponsorde_uren_per_week,uurkosten,vog_status,vog_datum")
+    response = _upload(hr.client, _csv(*GOOD, header=dutch))      # an English reader, a Dutch file
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assert _count() == 3
+    hr.admin.language = "nl"
+    hr.admin.save()
+    response = _upload(hr.client, _csv(GOOD[0].replace("anna@", "anne@"),
+                                       header=HEADER.replace("employee_email", "email")))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "e_mailadres" in page and "employee_email" not in page
+    assert _count() == 3

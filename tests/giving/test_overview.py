@@ -76,7 +76,7 @@ def read_csv(response) -> list[list[str]]:
 def test_csv_export_is_what_is_on_screen_and_never_a_formula(history):
     _company, client, paid = history
     rows = read_csv(client.get("/giving/export.csv"))
-    assert rows[0][:3] == ["type", "number", "date"]
+    assert rows[0][:3] == ["Kind", "Number", "Date"]
     assert len(rows) == 1 + 4
     for row in rows[1:]:
         for cell in row:
@@ -88,11 +88,11 @@ def test_csv_export_is_what_is_on_screen_and_never_a_formula(history):
     by_number = {row[1]: row for row in rows[1:]}
     gift = by_number[paid.number]
     header = rows[0]
-    assert gift[header.index("amount_eur")] == "100.00"
-    assert gift[header.index("refunded_eur")] == "25.00"
-    assert gift[header.index("fee_eur")] == "0.00" and gift[header.index("net_eur")] == "100.00"
+    assert gift[header.index("Amount (EUR)")] == "100.00"
+    assert gift[header.index("Refunded (EUR)")] == "25.00"
+    assert gift[header.index("Fee (EUR)")] == "0.00" and gift[header.index("Net (EUR)")] == "100.00"
     filtered = read_csv(client.get("/giving/export.csv?kind=money&state=open"))
-    assert len(filtered) == 2 and filtered[1][header.index("status")] == "awaiting payment"
+    assert len(filtered) == 2 and filtered[1][header.index("Status")] == "awaiting payment"
 
 
 def test_neutralise():
