@@ -47,13 +47,13 @@ from werkzeug.serving import make_server
 
 from tests.browser.conftest import ARTIFACTS, AXE_SOURCE, Journey, _slug
 from tests.conftest import PASSWORD, Outbox
+from tests.english_words import english_on_a_dutch_page
 from tests.security import routes
 from tests.security.tenant_objects import QUERIES
 from tests.test_page_structure import NOT_PAGES
 
 pytestmark = pytest.mark.sweep
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHOTS = ARTIFACTS / "sweep"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -143,59 +143,6 @@ def cases() -> list[Case]:
                 for query in {**QUERIES, **SEARCHES}.get(rule.endpoint, [""]):
                     found.append(Case(role, lang, rule.endpoint, rule.rule, query))
     return sorted(found, key=lambda c: (ROLES.index(c.role), c.lang, c.name))
-
-
-# --- English on a Dutch page ---------------------------------------------------------------------------
-
-WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
-# Words that English and Dutch share, or Dutch abbreviations: never a sign of English.
-SHARED_WORDS = {"net", "do", "data", "top", "as", "her", "file", "die", "door", "want", "is", "in", "over",
-                "was", "been", "hard", "arm", "man", "van", "me", "we", "ze", "al", "en", "of", "op", "ok"}
-# What company A's world typed as its users would (tests/security/tenant_objects.py): their own
-# words, not the portal's.
-TYPED_BY_USERS = ("How many hours?", "Renovation", "Engineer", "Infra", "For group 8", "Laptops", "Payer",
-                  "Acme B.V.", "Books", "Chairs", "Change", "Gift", "Donation", "Stuck", "Fixed monthly fee",
-                  "cv.pdf", "tenant.csv")
-
-
-@cache
-def english_words() -> frozenset[str]:
-    """Words of the portal's English texts (the catalogue's msgids) that none of its Dutch texts (the
-    translations, the Dutch content pages) uses: on a Dutch page each is a text left in English."""
-    from babel.messages.pofile import read_po
-
-    def words(text: str) -> set[str]:
-        text = re.sub(r"%\([^)]*\)[a-z]|\{[^}]*\}|<[^>]*>", " ", text)
-        return {w.lower() for w in WORD.findall(text) if len(w) > 1}
-
-    english, dutch = set(), set()
-    with open(ROOT / "portal/translations/nl/LC_MESSAGES/messages.po", "rb") as po:
-        for message in read_po(po):
-            if not message.id:
-                continue
-            for source in (message.id if isinstance(message.id, tuple | list) else [message.id]):
-                english |= words(source)
-            for translation in (message.string if isinstance(message.string, tuple | list) else [message.string]):
-                dutch |= words(translation or "")
-    for page in (ROOT / "content" / "nl").rglob("*.md"):
-        dutch |= words(page.read_text(encoding="utf-8"))
-    return frozenset(english - dutch - SHARED_WORDS)
-
-
-def english_on_a_dutch_page(texts: list[str], marker: str) -> list[str]:
-    """The English words among a Dutch page's texts, each with the text it stands in."""
-    found = []
-    for text in texts:
-        bare = text
-        for typed in TYPED_BY_USERS:
-            bare = bare.replace(typed, " ")
-        bare = re.sub(rf"(?:\S+ )?\S*{re.escape(marker)}\S*", " ", bare)   # a name or number of A's own
-        bare = re.sub(r"\S+@\S+|https?://\S+|(?<!\S)/\S+", " ", bare)       # addresses and paths
-        bare = re.sub(r"\b\w+(?:Error|Exception): .*", " ", bare)           # what a failed task raised
-        words = sorted({w for w in WORD.findall(bare) if w.lower() in english_words()})
-        if words:
-            found.append(f"{'/'.join(words)} in {text.strip()[:80]!r}")
-    return found
 
 
 # --- what the browser measures -----------------------------------------------------------------------
@@ -356,45 +303,35 @@ class Sweep:
 def sweep(browser, migrated_template, tmp_path_factory):
     """Company A's world on a live server of its own, built once for the module."""
     import tests.conftest as base
-    from portal import create_app
     from portal.core.db import database
-    from tests.security.conftest import build_world, module_database
+    from tests.security.conftest import build_world, module_app
 
-    url, folder = module_database(migrated_template, tmp_path_factory, "sweep")
-    previous = database.obj
-    config = dict(base.app_config.__wrapped__(database_url=url, tmp_path=folder),
-                  TESTING=False, QUEUE_IMMEDIATE=True, SECURE_COOKIES=False, SERVER_NAME=None)
-    app = create_app(config)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
-    try:
-        with app.app_context(), pytest.MonkeyPatch.context() as monkeypatch:
-            leader = base.leader.__wrapped__(app)
-            world = build_world(app, base.make_company.__wrapped__(app), leader, monkeypatch)
-            found = Sweep(browser, app.config["BASE_URL"], app, world)
-            found.db = database.obj
-            yield found
-            for journey in found.journeys.values():
-                journey.page.context.close()
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        if not database.is_closed():
-            database.close()
-        if previous is not None:
-            database.initialize(previous)
+    with module_app(migrated_template, tmp_path_factory, "sweep", TESTING=False, QUEUE_IMMEDIATE=True,
+                    SECURE_COOKIES=False, SERVER_NAME=None) as app:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
+        try:
+            with pytest.MonkeyPatch.context() as monkeypatch:
+                leader = base.leader.__wrapped__(app)
+                world = build_world(app, base.make_company.__wrapped__(app), leader, monkeypatch)
+                found = Sweep(browser, app.config["BASE_URL"], app, world)
+                found.db = database.obj
+                yield found
+                for journey in found.journeys.values():
+                    journey.page.context.close()
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+            server.server_close()
 
 
 @pytest.fixture(autouse=True)
 def _sweep_database(request):
-    """The sweep's database, whatever a test before bound (the `app` fixture rebinds the global one)."""
-    if "sweep" in request.fixturenames:
-        from portal.core.db import database
+    from tests.security.conftest import bind_module_database
 
-        database.initialize(request.getfixturevalue("sweep").db)
+    bind_module_database(request, "sweep")
 
 
 # --- the sweep -----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass
 from typing import Any
@@ -63,14 +64,43 @@ def module_database(migrated_template, tmp_path_factory, name: str):
     return f"sqlite:///{folder / 'portal.db'}", folder
 
 
-@pytest.fixture(autouse=True)
-def _isolation_database(request):
-    """A test of the shared world talks to its database, whatever a test before it bound (the
-    function-scoped `app` binds the global database to a test's own copy and leaves it so)."""
-    if "isolation" in request.fixturenames:
+@contextlib.contextmanager
+def module_app(migrated_template, tmp_path_factory, name: str, **config):
+    """An app on a database of its own (module_database), in its app context, for a world that a
+    module's tests share; `config` overrides the tests' settings. When the module is done it waits
+    for the receipts' follow-ups, closes that database and binds again the one bound before."""
+    from portal import create_app
+    from portal.core.db import database
+    from portal.giving import receipts
+
+    url, folder = module_database(migrated_template, tmp_path_factory, name)
+    previous = database.obj
+    app = create_app(dict(base.app_config.__wrapped__(database_url=url, tmp_path=folder), **config))
+    app.test_client_class = base.FreshContextClient
+    try:
+        with app.app_context():
+            yield app
+            receipts.wait_for_followups(app)
+    finally:
+        if not database.is_closed():
+            database.close()
+        if previous is not None:
+            database.initialize(previous)
+
+
+def bind_module_database(request, fixture: str) -> None:
+    """Bind the database of a module's shared world before each test that uses it, whatever a test
+    before bound (the function-scoped `app` binds the global database to a test's own copy and
+    leaves it so). `fixture` names the world's fixture; its value has the database as `.db`."""
+    if fixture in request.fixturenames:
         from portal.core.db import database
 
-        database.initialize(request.getfixturevalue("isolation").db)
+        database.initialize(request.getfixturevalue(fixture).db)
+
+
+@pytest.fixture(autouse=True)
+def _isolation_database(request):
+    bind_module_database(request, "isolation")
 
 
 @pytest.fixture(scope="module")
@@ -80,32 +110,19 @@ def isolation(migrated_template, tmp_path_factory):
     Built like tests/conftest.py's function-scoped `app` (its own fixture functions make the
     config, companies and logins), but once: the world is costly (PDFs are rendered for it).
     """
-    from portal import create_app
     from portal.core.db import database
 
-    url, folder = module_database(migrated_template, tmp_path_factory, "isolation")
-    previous = database.obj
-    app = create_app(base.app_config.__wrapped__(database_url=url, tmp_path=folder))
-    app.test_client_class = base.FreshContextClient
-    try:
-        with app.app_context(), pytest.MonkeyPatch.context() as monkeypatch:
-            make_company = base.make_company.__wrapped__(app)
-            login = base.login.__wrapped__(app)
-            leader = base.leader.__wrapped__(app)
-            world = build_world(app, make_company, leader, monkeypatch)
-            b = make_company("Bravo", member=True)
-            add_contribution(world, b, 5_000, "Donation of Bravo")
-            b.admin_client = login(app.test_client(), b.admin)
-            b.member_client = login(app.test_client(), b.member)
-            yield Isolation(
-                app=app, db=database.obj, world=world, b=b, a_admin=login(app.test_client(), world.a.admin),
-                a_member=login(app.test_client(), world.a.member),
-                leader=base.sign_in_leader.__wrapped__(app, leader, login)(), make_company=make_company, login=login)
-            from portal.giving import receipts
-
-            receipts.wait_for_followups(app)
-    finally:
-        if not database.is_closed():
-            database.close()
-        if previous is not None:
-            database.initialize(previous)
+    with module_app(migrated_template, tmp_path_factory, "isolation") as app, \
+            pytest.MonkeyPatch.context() as monkeypatch:
+        make_company = base.make_company.__wrapped__(app)
+        login = base.login.__wrapped__(app)
+        leader = base.leader.__wrapped__(app)
+        world = build_world(app, make_company, leader, monkeypatch)
+        b = make_company("Bravo", member=True)
+        add_contribution(world, b, 5_000, "Donation of Bravo")
+        b.admin_client = login(app.test_client(), b.admin)
+        b.member_client = login(app.test_client(), b.member)
+        yield Isolation(
+            app=app, db=database.obj, world=world, b=b, a_admin=login(app.test_client(), world.a.admin),
+            a_member=login(app.test_client(), world.a.member),
+            leader=base.sign_in_leader.__wrapped__(app, leader, login)(), make_company=make_company, login=login)
