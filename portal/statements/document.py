@@ -9,9 +9,11 @@ language in the browser. The QR code is an SVG data: URI, so rendering fetches n
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Any
 
 import segno
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from flask_babel import force_locale
@@ -46,9 +48,16 @@ METHOD_LABELS = {
 }
 
 
+@cache
+def _locale(language: str) -> Locale:
+    """The babel Locale of a document's dates, parsed once per process (issue 19: parsing it again
+    for every date was half of building a long statement's HTML)."""
+    return Locale.parse(DATE_LOCALES.get(language, "nl_NL"))
+
+
 def _date(value: str | dt.date, language: str, style: str = "long") -> str:
     day = dt.date.fromisoformat(value) if isinstance(value, str) else value
-    return format_date(day, style, locale=DATE_LOCALES.get(language, "nl_NL"))
+    return format_date(day, style, locale=_locale(language))
 
 
 def _hours(minutes: int, language: str) -> str:
