@@ -156,7 +156,8 @@ def parse(data: bytes, language: str = "en") -> tuple[list[str], list[tuple[int,
     if missing:
         problems.append(str(_l("Missing columns: %(columns)s.", columns=", ".join(names[c] for c in missing))))
     if unknown:
-        problems.append(str(_l("Unknown columns: %(columns)s.", columns=", ".join(c or "(empty)" for c in unknown))))
+        nameless = str(_l("(no name)"))
+        problems.append(str(_l("Unknown columns: %(columns)s.", columns=", ".join(c or nameless for c in unknown))))
     if duplicate:
         problems.append(str(_l("Columns that appear twice: %(columns)s.",
                                columns=", ".join(names.get(c, c) for c in duplicate))))

@@ -187,3 +187,12 @@ def test_a_file_may_name_its_columns_in_either_language_and_the_page_names_them_
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "e_mailadres" in page and "employee_email" not in page
     assert _count() == 3
+
+
+def test_a_column_without_a_name_is_named_so_in_the_readers_language(hr):
+    hr.admin.language = "nl"
+    hr.admin.save()
+    response = _upload(hr.client, _csv(GOOD[0] + ",x", header=HEADER + ","))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Onbekende kolommen: (zonder naam)." in page
+    assert _count() == 0
