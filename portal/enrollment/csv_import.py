@@ -6,7 +6,7 @@ columns of the template (in any order). Other encodings, delimiters or columns g
 message that says what to do, not a partial import.
 
 The template comes in its reader's language: Dutch column names and Dutch example values for a
-Dutch reader. A file may name its columns in either language (a Dutch colleague's file works on
+Dutch reader, `;`-separated as a Dutch spreadsheet expects. A file may name its columns in either language (a Dutch colleague's file works on
 an English screen) and its values in either (validation reads both); the page names the columns
 in the reader's language.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company, User
-from portal.core.spreadsheet import csv_bytes
+from portal.core.spreadsheet import csv_bytes, csv_style
 from portal.enrollment import service, validation
 from portal.enrollment.base import EnrollmentError
 from portal.enrollment.validation import EnrolmentData, ValidationContext
@@ -85,9 +85,11 @@ class ImportResult:
 
 
 def template_csv(language: str) -> bytes:
-    """The CSV template HR downloads, in the reader's language: header and two example rows."""
+    """The CSV template HR downloads, in the reader's language and for the reader's spreadsheet (a
+    Dutch Excel splits on `;`): header and two example rows."""
     names = column_names(language)
-    return csv_bytes([[names[column] for column in COLUMNS], *TEMPLATE_ROWS.get(language, TEMPLATE_ROWS["en"])])
+    return csv_bytes([[names[column] for column in COLUMNS], *TEMPLATE_ROWS.get(language, TEMPLATE_ROWS["en"])],
+                     delimiter=csv_style(language).delimiter)
 
 
 def _decode(data: bytes) -> str:

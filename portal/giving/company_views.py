@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 
 from portal.core import clock
 from portal.core.security import company_required, get_owned_or_404
-from portal.core.spreadsheet import csv_bytes
+from portal.core.templating import current_language
 from portal.core.views import apply_error, attachment
 from portal.giving import base, checks, overview
 from portal.giving import gifts as giving_gifts
@@ -49,7 +49,8 @@ def export_csv():
     """The rows of the page with the same filters: one year (the newest with rows unless chosen)."""
     filters = overview.Filters.parse(request.args)
     rows = overview.company_rows(current_user.company_id, filters)
-    return attachment(csv_bytes(overview.csv_rows(rows)), "text/csv", f"contributions-{clock.today():%Y%m%d}.csv")
+    return attachment(overview.csv_file(rows, current_language()), "text/csv",
+                      f"contributions-{clock.today():%Y%m%d}.csv")
 
 
 def _own_donation(donation_id: int) -> Donation:

@@ -13,9 +13,9 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import User
-from portal.core import audit, clock, ledger, money
+from portal.core import audit, clock, ledger
 from portal.core.db import atomic_write, is_sqlite, utcnow
-from portal.core.spreadsheet import safe_cell as neutralise
+from portal.core.spreadsheet import Euros, csv_style, styled_csv_bytes
 from portal.giving import documents
 from portal.giving.base import (
     CLASSIFICATION_LABELS,
@@ -290,18 +290,15 @@ CSV_COLUMNS = {"type": _l("Kind"), "number": _l("Number"), "date": _l("Date"), "
                "net_eur": _l("Net (EUR)"), "reference": _l("Reference"), "earmark": _l("Earmarked for"), "note": _l("Note")}
 
 
-def csv_rows(rows: Iterable[Row]) -> list[list[str]]:
-    out = [[str(label) for label in CSV_COLUMNS.values()]]
-    for r in rows:
-        out.append([neutralise(v) for v in (
-            str(_l("money")) if r.kind == "money" else str(_l("material")), r.number, r.on.isoformat(), r.description,
-            str(METHOD_LABELS.get(r.method, r.method)), str(CLASSIFICATION_LABELS.get(r.classification, "")),
-            r.status_label, money.format_plain(r.amount_cents),
-            money.format_plain(r.refunded_cents) if r.kind == "money" else "",
-            money.format_plain(r.fee_cents) if r.fee_cents is not None else "",
-            money.format_plain(r.net_cents) if r.net_cents is not None else "",
-            r.reference, r.earmark, r.note)])
-    return out
+def csv_file(rows: Iterable[Row], language: str) -> bytes:
+    """The export as a CSV file for the reader's spreadsheet (portal.core.spreadsheet.CsvStyle: a
+    Dutch reader's file is `;`-separated with decimal commas), text cells never a formula."""
+    return styled_csv_bytes([str(label) for label in CSV_COLUMNS.values()], ([
+        str(_l("money")) if r.kind == "money" else str(_l("material")), r.number, r.on, r.description,
+        str(METHOD_LABELS.get(r.method, r.method)), str(CLASSIFICATION_LABELS.get(r.classification, "")),
+        r.status_label, Euros(r.amount_cents), Euros(r.refunded_cents) if r.kind == "money" else "",
+        Euros(r.fee_cents) if r.fee_cents is not None else "", Euros(r.net_cents) if r.net_cents is not None else "",
+        r.reference, r.earmark, r.note] for r in rows), csv_style(language))
 
 
 @dataclass(frozen=True)

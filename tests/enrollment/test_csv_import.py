@@ -165,8 +165,8 @@ def test_a_dutch_reader_gets_the_template_in_dutch_and_it_imports_as_it_is(hr):
     hr.admin.save()
     response = hr.client.get("/ambassadors/import/template.csv")
     lines = response.data.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("naam,e_mailadres,functie,afdeling,taal,soort,start,duur,weekdag,uren_per_week")
-    assert "dinsdag" in lines[1] and "gesponsord" in lines[1] and "gemengd" in lines[2]
+    assert lines[0].startswith("naam;e_mailadres;functie;afdeling;taal;soort;start;duur;weekdag;uren_per_week")
+    assert "dinsdag" in lines[1] and "gesponsord;;52,50;" in lines[1] and "gemengd" in lines[2]
     assert _upload(hr.client, response.data).status_code == 302
     from portal.enrollment.models import Enrolment
 

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from portal.core import clock
-from portal.giving import materials, overview, service
+from portal.giving import materials, service
 from portal.giving.models import Donation, MaterialPledge
 
 from .conftest import donate_form
@@ -95,16 +95,30 @@ def test_csv_export_is_what_is_on_screen_and_never_a_formula(history):
     assert len(filtered) == 2 and filtered[1][header.index("Status")] == "awaiting payment"
 
 
-def test_neutralise():
-    assert overview.neutralise("=1+1") == "'=1+1"
-    assert overview.neutralise("-5") == "'-5"
-    assert overview.neutralise("@x") == "'@x"
-    assert overview.neutralise("+x") == "'+x"
-    assert overview.neutralise("plain") == "plain"
-    assert overview.neutralise(None) == ""
+def test_the_exports_text_cells_are_never_formulas():
+    from portal.core.spreadsheet import safe_cell
+
+    assert safe_cell("=1+1") == "'=1+1"
+    assert safe_cell("-5") == "'-5"
+    assert safe_cell("@x") == "'@x"
+    assert safe_cell("+x") == "'+x"
+    assert safe_cell("plain") == "plain"
+    assert safe_cell(None) == ""
 
 
 def test_dashboard_panel(history):
     _company, client, _paid = history
     page = client.get("/dashboard").get_data(as_text=True)
     assert "Money and materials this year" in page and "€75.00" in page and "€80.00" in page
+
+
+def test_a_dutch_reader_gets_the_csv_export_for_a_dutch_spreadsheet(history):
+    company, client, paid = history
+    company.admin.language = "nl"
+    company.admin.save()
+    response = client.get("/giving/export.csv")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    header = rows[0]
+    assert header[:3] == ["Soort", "Nummer", "Datum"]
+    gift = {row[1]: row for row in rows[1:]}[paid.number]
+    assert gift[header.index("Bedrag (EUR)")] == "100,00" and gift[header.index("Terugbetaald (EUR)")] == "25,00"
