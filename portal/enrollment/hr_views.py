@@ -11,7 +11,7 @@ from flask_login import current_user
 from portal.core import money
 from portal.core.contributions import describe
 from portal.core.security import company_required, limiter
-from portal.core.spreadsheet import csv_bytes, safe_cell
+from portal.core.spreadsheet import Euros, Hours, csv_style, styled_csv_bytes
 from portal.core.templating import current_language
 from portal.enrollment import base, csv_import, dashboard, hours, service, validation
 from portal.enrollment.base import EnrollmentError
@@ -174,15 +174,13 @@ def withdraw(enrolment_id: int):
 @company_required
 def hours_export():
     """The company's confirmed hours, one line per contribution (what statements will show)."""
-    # Headers and kinds in the reader's words (HR opens this in a spreadsheet); figures stay plain.
+    # Headers and kinds in the reader's words, figures as the reader's spreadsheet reads numbers (HR opens this in one).
     kinds = {"hours_sponsored": _("Sponsored hours"), "hours_volunteered": _("Volunteered hours")}
     bases = {"employer_cost": _("the employer's hourly cost"), "none": _("not valued")}
-    rows = [(_("Date"), _("Kind"), _("Ambassador"), _("Hours"), _("Value (EUR)"), _("Valuation basis"),
-             _("Description"), _("Line"))]
-    rows += [(item.on.isoformat(), kinds.get(item.kind, item.kind), safe_cell(item.person),
-              f"{item.minutes / 60:.2f}",  # not money
-              money.format_plain(item.value_cents), bases.get(item.basis, item.basis), safe_cell(describe(item)),
-              item.key)
-             for item in hours.contributions(current_user.company_id, None, None)]
-    return Response(csv_bytes(rows), mimetype="text/csv",
+    header = (_("Date"), _("Kind"), _("Ambassador"), _("Hours"), _("Value (EUR)"), _("Valuation basis"),
+              _("Description"), _("Line"))
+    rows = ((item.on, kinds.get(item.kind, item.kind), item.person, Hours(item.minutes), Euros(item.value_cents),
+             bases.get(item.basis, item.basis), describe(item), item.key)
+            for item in hours.contributions(current_user.company_id, None, None))
+    return Response(styled_csv_bytes(header, rows, csv_style(current_language())), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=confirmed-hours.csv"})

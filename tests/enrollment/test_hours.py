@@ -257,3 +257,28 @@ def test_hours_confirmed_after_their_month_closed_are_booked_in_the_first_open_m
     assert ledger.check() == []
 
 
+
+
+@pytest.mark.parametrize(("language", "delimiter", "header", "hours_and_value"), [
+    ("en", ",", ["Date", "Kind", "Ambassador", "Hours"], ("6.00", "300.00")),
+    ("nl", ";", ["Datum", "Soort", "Ambassadeur", "Uren"], ("6,00", "300,00")),
+])
+def test_the_hours_export_is_written_for_the_readers_spreadsheet(placement, leader, hr, language, delimiter, header,
+                                                                  hours_and_value):
+    import csv
+    import io
+
+    from portal.enrollment import hours
+
+    (entry,) = _past(placement, 1)
+    hours.report_sessions(placement, [hours.SessionReport(entry.id, True, 480)], actor=hr.admin, via="hr")
+    hours.decide_entries([entry.id], leader, approve=True)
+    hr.admin.language = language
+    hr.admin.save()
+    response = hr.client.get("/ambassadors/hours.csv")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=delimiter))
+    assert rows[0][:4] == header
+    assert len(rows) == 3   # the header, the sponsored 6 hours and the volunteered 2
+    sponsored = next(row for row in rows[1:] if row[3] == hours_and_value[0])
+    assert (sponsored[0], sponsored[2], sponsored[4], sponsored[-1]) == (
+        entry.worked_on.isoformat(), "Sanne de Vries", hours_and_value[1], f"hours:{entry.id}")
