@@ -8,12 +8,13 @@ import datetime as dt
 import secrets
 
 import peewee
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import User
-from portal.core import audit, money
+from portal.core import audit
 from portal.core.db import atomic_write, utcnow
-from portal.core.spreadsheet import csv_bytes, safe_cell
+from portal.core.spreadsheet import Euros, csv_style, styled_csv_bytes
 from portal.enrollment.allowance import DECISION_LABELS, LedgerRow, ledger
 from portal.enrollment.base import EnrollmentError
 from portal.enrollment.models import AllowanceLine
@@ -44,11 +45,14 @@ def _csv_notes(row: LedgerRow) -> str:
     return " | ".join(notes)
 
 
-def _csv(rows: list[LedgerRow], batch: str) -> bytes:
-    return csv_bytes([[str(label) for label in EXPORT_COLUMNS.values()]] + [[safe_cell(v) for v in (
-        batch, row.line.month.strftime("%Y-%m"), row.enrolment.employee_name, row.enrolment.employee_email,
-        row.enrolment.payout_iban, row.company_name, row.enrolment.id,
-        money.format_plain(row.payable_cents), _csv_notes(row))] for row in rows])
+def _csv(rows: list[LedgerRow], batch: str, language: str) -> bytes:
+    """The batch in `language`, for its spreadsheet: a Dutch reader's file is ;-separated with decimal commas."""
+    with force_locale(language):
+        return styled_csv_bytes(
+            [str(label) for label in EXPORT_COLUMNS.values()],
+            [[batch, row.line.month.strftime("%Y-%m"), row.enrolment.employee_name, row.enrolment.employee_email,
+              row.enrolment.payout_iban, row.company_name, row.enrolment.id, Euros(row.payable_cents),
+              _csv_notes(row)] for row in rows], csv_style(language))
 
 
 def export_open(actor: User, month_from: dt.date, month_to: dt.date, language: str = "nl") -> tuple[str, bytes]:
@@ -59,7 +63,8 @@ def export_open(actor: User, month_from: dt.date, month_to: dt.date, language: s
     """
     batch = f"A{utcnow():%Y%m%d%H%M%S}{secrets.token_hex(2)}"
     with atomic_write():
-        current = ledger(month_from, month_to, language=language)
+        with force_locale(language):  # the warnings, in the file's language
+            current = ledger(month_from, month_to, language=language)
         candidates = [row for row in current.rows if row.is_open]
         without_caps = sorted({row.line.month.year for row in candidates if row.caps_missing})
         if without_caps:
@@ -84,7 +89,7 @@ def export_open(actor: User, month_from: dt.date, month_to: dt.date, language: s
             raise EnrollmentError(_l("Someone else exported these allowances a moment ago. Please look again."))
         audit.record("enrollment.allowance_exported", actor=actor, object_type="allowance_batch", object_id=batch,
                      lines=len(rows), total_cents=sum(row.payable_cents for row in rows))
-    return batch, _csv(rows, batch)
+    return batch, _csv(rows, batch, language)
 
 
 def batch_csv(batch: str, language: str = "nl") -> bytes | None:
@@ -93,8 +98,9 @@ def batch_csv(batch: str, language: str = "nl") -> bytes | None:
     if not months:
         return None
     first, last = min(m for (m,) in months), max(m for (m,) in months)
-    rows = [row for row in ledger(first, last, language=language).rows if row.line.export_batch == batch]
-    return _csv(rows, batch)
+    with force_locale(language):
+        rows = [row for row in ledger(first, last, language=language).rows if row.line.export_batch == batch]
+    return _csv(rows, batch, language)
 
 
 def batches() -> list[tuple[str, dt.datetime, int, int]]:

@@ -148,12 +148,20 @@ def test_export_marks_lines_and_the_batch_downloads_again(volunteer, leader, lea
     assert leader_client.get("/leader/allowances/A00000000000000abcd.csv").status_code == 404
 
 
-def test_formulas_in_names_are_neutralised_in_the_export():
-    from portal.enrollment.allowance_export import safe_cell
+def test_formulas_in_names_are_neutralised_in_the_export(volunteer, leader, leader_client):
+    from portal.enrollment.models import AllowanceLine, Enrolment
 
-    assert safe_cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
-    assert safe_cell("+31 6") == "'+31 6"
-    assert safe_cell("Anna") == "Anna"
+    Enrolment.update(employee_name='=HYPERLINK("http://x")').where(Enrolment.id == volunteer.id).execute()
+    leader_client.post("/leader/allowances", data={"action": "build", "month_from": "2026-08", "month_to": "2026-11"})
+    _cap(leader, 2026)
+    october = AllowanceLine.get(AllowanceLine.month == dt.date(2026, 10, 1))
+    leader_client.post("/leader/allowances", data={
+        "action": "decide", "line_id": october.id, "decision": "fixed_monthly", "reason": "+31 6 called",
+        "month_from": "2026-08", "month_to": "2026-10"})
+    response = leader_client.post("/leader/allowances", data={"action": "export", "month_from": "2026-08", "month_to": "2026-10"})
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert {r["Ambassador"] for r in rows} == {"'=HYPERLINK(\"http://x\")"}
+    assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r.values())
 
 
 def test_the_leader_enters_the_2026_limits(leader_client):

@@ -339,4 +339,9 @@ def test_a_reversal_after_export_blocks_the_line_from_further_payment(vera, lead
     # The earlier batch, downloaded again, says the line is blocked.
     again = list(csv.DictReader(io.StringIO(allowance_export.batch_csv(batch, "en").decode("utf-8-sig"))))
     assert "Blocked from further payment" in again[0]["Warnings"]
+    # In Dutch, for a Dutch spreadsheet: ;-separated, decimal commas, Dutch headers and notes.
+    dutch = list(csv.DictReader(io.StringIO(allowance_export.batch_csv(next_batch, "nl").decode("utf-8-sig")),
+                                delimiter=";"))
+    assert [(r["Maand"], r["Bedrag (EUR)"]) for r in dutch] == [("2026-10", "160,00")]
+    assert "Besluit" in dutch[0]["Waarschuwingen"]
     _books_agree()
