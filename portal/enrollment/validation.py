@@ -97,19 +97,22 @@ def parse_minutes(text: str, field_name: str = "hours_per_week") -> int:
 
 
 def parse_start(text: str) -> tuple[int, int]:
-    """'2026-09', '09-2026', 'september 2026', 'feb 2027' or an ISO date -> (year, month)."""
+    """'2026-09', '09-2026', 'september 2026', 'feb 2027' or an ISO date -> (year, month); also what
+    a spreadsheet makes of '2026-09' when it opens and saves the template: a day-first date
+    ('1-9-2026') or a month and a short year ('sep-26')."""
     cleaned = (text or "").strip().lower()
     match = re.fullmatch(r"(\d{4})[-/.](\d{1,2})(?:[-/.]\d{1,2})?", cleaned, re.ASCII)
     if match:
         return int(match.group(1)), int(match.group(2))
-    match = re.fullmatch(r"(\d{1,2})[-/.](\d{4})", cleaned, re.ASCII)
+    match = re.fullmatch(r"(?:\d{1,2}[-/.])?(\d{1,2})[-/.](\d{4})", cleaned, re.ASCII)
     if match:
         return int(match.group(2)), int(match.group(1))
-    match = re.fullmatch(r"([a-z]+)\.?\s+(\d{4})", cleaned, re.ASCII)
+    match = re.fullmatch(r"([a-z]+)\.?[\s-]*(\d{4}|\d{2})", cleaned, re.ASCII)
     if match:
+        year = int(match.group(2)) + (2000 if len(match.group(2)) == 2 else 0)
         for number, words in MONTH_WORDS.items():
             if match.group(1) in words:
-                return int(match.group(2)), number
+                return year, number
     raise EnrollmentError(_l("Enter the start as year and month, such as 2026-09 or 2027-02."), "start")
 
 

@@ -196,3 +196,21 @@ def test_a_column_without_a_name_is_named_so_in_the_readers_language(hr):
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "Onbekende kolommen: (zonder naam)." in page
     assert _count() == 0
+
+
+def test_the_dutch_template_as_excel_saves_it_again_imports(hr):
+    """Dutch Excel opens the template, shows 2026-09 as a date and saves it as one ('sep-26' or
+    '1-9-2026'), and the VOG date day first."""
+    data = ("naam;e_mailadres;functie;soort;start;duur;weekdag;uren_per_week;financiering;uurkosten;vog_status;vog_datum\r\n"
+            "Sanne de Vries;sanne@acme.nl;Planner;klas;sep-26;heel;dinsdag;8;gesponsord;52,50;ontvangen;15-6-2026\r\n"
+            "Bram Visser;bram@acme.nl;Planner;klas;1-2-2027;half;donderdag;7,5;vrijwilliger;;aangevraagd;1-11-2026\r\n")
+    response = _upload(hr.client, ("\ufeff" + data).encode("utf-8"))
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    from portal.enrollment.models import Enrolment
+    from portal.enrollment.validation import raw_from_enrolment
+
+    sanne = Enrolment.get(Enrolment.employee_email == "sanne@acme.nl")
+    assert (raw_from_enrolment(sanne)["start"], sanne.hourly_cost_cents, str(sanne.vog_received_on)) == (
+        "2026-09", 5250, "2026-06-15")
+    bram = Enrolment.get(Enrolment.employee_email == "bram@acme.nl")
+    assert (raw_from_enrolment(bram)["start"], bram.minutes_per_week) == ("2027-02", 450)

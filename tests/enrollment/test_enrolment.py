@@ -159,6 +159,15 @@ def test_parsing_what_people_type():
     assert validation.parse_start("september 2026") == (2026, 9)
     assert validation.parse_start("02-2027") == (2027, 2)
     assert validation.parse_start("2026-09-01") == (2026, 9)
+    # What Excel makes of "2026-09" when it opens the template and saves it again.
+    assert validation.parse_start("1-9-2026") == (2026, 9)
+    assert validation.parse_start("01/02/2027") == (2027, 2)
+    assert validation.parse_start("sep-26") == (2026, 9)
+    assert validation.parse_start("Feb-27") == (2027, 2)
+    assert validation.parse_start("sept. 2026") == (2026, 9)
+    for typed in ("sep", "26", "sep-2", "1-2-3-2026", "smurf-26"):
+        with pytest.raises(base.EnrollmentError):
+            validation.parse_start(typed)
     # Digits of other scripts are not read as numbers (a CSV with "٨" hours is refused, not guessed).
     for typed in ("٨", "７:３０", "٥"):
         with pytest.raises(base.EnrollmentError):
