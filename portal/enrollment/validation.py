@@ -98,18 +98,21 @@ def parse_minutes(text: str, field_name: str = "hours_per_week") -> int:
 
 def parse_start(text: str) -> tuple[int, int]:
     """'2026-09', '09-2026', 'september 2026', 'feb 2027' or an ISO date -> (year, month); also what
-    a spreadsheet makes of '2026-09' when it opens and saves the template: a day-first date
-    ('1-9-2026') or a month and a short year ('sep-26')."""
+    a spreadsheet makes of '2026-09' when it opens and saves the template: the first of the month,
+    day first ('1-9-2026'), or a month and a short year ('sep-26')."""
     cleaned = (text or "").strip().lower()
     match = re.fullmatch(r"(\d{4})[-/.](\d{1,2})(?:[-/.]\d{1,2})?", cleaned, re.ASCII)
     if match:
         return int(match.group(1)), int(match.group(2))
-    match = re.fullmatch(r"(?:\d{1,2}[-/.])?(\d{1,2})[-/.](\d{4})", cleaned, re.ASCII)
+    # '09-2026', or the first of the month as a spreadsheet writes it day first ('1-9-2026'); another
+    # day is refused rather than guessed (is '9/2/2026' the 9th of February or the 2nd of September?).
+    match = re.fullmatch(r"(?:0?1[-/.])?(\d{1,2})[-/.](\d{4})", cleaned, re.ASCII)
     if match:
         return int(match.group(2)), int(match.group(1))
-    match = re.fullmatch(r"([a-z]+)\.?[\s-]*(\d{4}|\d{2})", cleaned, re.ASCII)
+    # A short year only after a hyphen, as a spreadsheet writes it ('sep-26'): 'sep 27' may be a day.
+    match = re.fullmatch(r"([a-z]+)\.?(?:[\s-]*(\d{4})|-(\d{2}))", cleaned, re.ASCII)
     if match:
-        year = int(match.group(2)) + (2000 if len(match.group(2)) == 2 else 0)
+        year = int(match.group(2)) if match.group(2) else 2000 + int(match.group(3))
         for number, words in MONTH_WORDS.items():
             if match.group(1) in words:
                 return year, number

@@ -165,7 +165,8 @@ def test_parsing_what_people_type():
     assert validation.parse_start("sep-26") == (2026, 9)
     assert validation.parse_start("Feb-27") == (2027, 2)
     assert validation.parse_start("sept. 2026") == (2026, 9)
-    for typed in ("sep", "26", "sep-2", "1-2-3-2026", "smurf-26"):
+    for typed in ("sep", "26", "sep-2", "1-2-3-2026", "smurf-26", "9/2/2026", "15-9-2026",
+                  "sep 27", "sep26"):
         with pytest.raises(base.EnrollmentError):
             validation.parse_start(typed)
     # Digits of other scripts are not read as numbers (a CSV with "٨" hours is refused, not guessed).
