@@ -47,9 +47,9 @@ HEADERS = {
 COLUMN_OF_NAME = {name: column for names in HEADERS.values() for column, name in names.items()}
 TEMPLATE_ROWS = {
     "en": (("Sanne de Vries", "sanne.devries@example.nl", "Project engineer", "Infra", "nl", "class", "2026-09",
-            "full", "tuesday", "8", "sponsored", "", "52,50", "requested", "2026-06-15", "no"),
+            "full", "tuesday", "8", "sponsored", "", "52.50", "requested", "2026-06-15", "no"),
            ("Youssef El Amrani", "youssef.elamrani@example.nl", "Data analyst", "", "en", "class", "2027-02", "half",
-            "thursday", "7", "mixed", "4", "48,00", "not_requested", "", "no")),
+            "thursday", "7", "mixed", "4", "48.00", "not_requested", "", "no")),
     "nl": (("Sanne de Vries", "sanne.devries@example.nl", "Projectingenieur", "Infra", "nl", "klas", "2026-09",
             "heel", "dinsdag", "8", "gesponsord", "", "52,50", "aangevraagd", "2026-06-15", "nee"),
            ("Youssef El Amrani", "youssef.elamrani@example.nl", "Data-analist", "", "en", "klas", "2027-02", "half",

@@ -39,9 +39,13 @@ def test_the_template_downloads_and_imports_as_it_is(hr):
     assert "attachment" in response.headers["Content-Disposition"]
     text = response.data.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("employee_name,employee_email,job_title")
+    assert ",52.50," in text.splitlines()[1]   # a decimal point for an English spreadsheet
     response = _upload(hr.client, response.data)
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     assert _count() == 2
+    from portal.enrollment.models import Enrolment
+
+    assert Enrolment.get(Enrolment.employee_email == "sanne.devries@example.nl").hourly_cost_cents == 5250
 
 
 def test_a_valid_file_enrols_everyone_and_mails_each_employee(hr, outbox, leader):
