@@ -156,7 +156,7 @@ def test_formulas_in_names_are_neutralised_in_the_export(volunteer, leader, lead
     _cap(leader, 2026)
     october = AllowanceLine.get(AllowanceLine.month == dt.date(2026, 10, 1))
     leader_client.post("/leader/allowances", data={
-        "action": "decide", "line_id": october.id, "decision": "fixed_monthly", "reason": "+31 6 called",
+        "action": "decide", "line_id": october.id, "decision": "fixed_monthly", "reason": "Fixed fee",
         "month_from": "2026-08", "month_to": "2026-10"})
     response = leader_client.post("/leader/allowances", data={"action": "export", "month_from": "2026-08", "month_to": "2026-10"})
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))

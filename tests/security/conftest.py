@@ -77,13 +77,14 @@ def module_app(migrated_template, tmp_path_factory, name: str, **config):
     previous = database.obj
     app = create_app(dict(base.app_config.__wrapped__(database_url=url, tmp_path=folder), **config))
     app.test_client_class = base.FreshContextClient
+    own = database.obj
     try:
         with app.app_context():
             yield app
             receipts.wait_for_followups(app)
     finally:
-        if not database.is_closed():
-            database.close()
+        if not own.is_closed():  # its own, whatever a function-scoped test bound last
+            own.close()
         if previous is not None:
             database.initialize(previous)
 
