@@ -211,6 +211,11 @@ def texts_of(body: bytes, content_type: str) -> list[str]:
     raise AssertionError(f"not a document this test reads: {content_type}")
 
 
+def english_in(texts: list[str]) -> list[str]:
+    """The English words of a document's texts, lines' machine keys left out."""
+    return english_on_a_dutch_page([IDENTIFIER.sub(" ", text) for text in texts], MARKER)
+
+
 def in_context(words: list[str], texts: list[str]) -> list[str]:
     """Each English word with the text around its first use (a PDF page is long)."""
     shown = []
@@ -235,7 +240,7 @@ def test_a_dutch_document_shows_no_english(dutch, document: Document):
     assert joined.strip(), f"{document.name} ({path}) is empty"
     missing = [word for word in document.dutch if word.lower() not in joined.lower()]
     assert not missing, f"{document.name} ({path}) does not show {missing}: {joined[:1500]!r}"
-    found = english_on_a_dutch_page([IDENTIFIER.sub(" ", text) for text in texts], MARKER)
+    found = english_in(texts)
     words = sorted({w for line in found for w in line.split(" in ", 1)[0].split("/")})
     assert not found, (f"{document.name} ({path}), in Dutch, shows English: {', '.join(words)}\n  "
                        + "\n  ".join(in_context(words, texts)))
@@ -272,5 +277,5 @@ def test_an_english_document_is_caught(dutch):
         User.update(language="nl").where(User.id == dutch.leader.id).execute()
     assert response.status_code == 200
     texts = texts_of(response.data, response.headers["Content-Type"])
-    found = english_on_a_dutch_page([IDENTIFIER.sub(" ", text) for text in texts], MARKER)
+    found = english_in(texts)
     assert found, texts[:40]

@@ -6,9 +6,9 @@ columns of the template (in any order). Other encodings, delimiters or columns g
 message that says what to do, not a partial import.
 
 The template comes in its reader's language: Dutch column names and Dutch example values for a
-Dutch reader, `;`-separated as a Dutch spreadsheet expects. A file may name its columns in either language (a Dutch colleague's file works on
-an English screen) and its values in either (validation reads both); the page names the columns
-in the reader's language.
+Dutch reader, `;`-separated as a Dutch spreadsheet expects. A file may name its columns in either
+language (a Dutch colleague's file works on an English screen) and its values in either
+(validation reads both); the page names the columns in the reader's language.
 """
 
 from __future__ import annotations
