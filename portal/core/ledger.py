@@ -10,6 +10,9 @@
 - Totals (`ledger_total`) sum the postings per company, booked month, kind, valuation basis,
   classification and method. Each posting adds its delta by an upsert (SQLite >= 3.24 and
   PostgreSQL alike), so a page reads a few total rows however long the history is.
+- Each company's count of postings (`ledger_company`) rises with each of its postings: a page that
+  keeps figures derived from the books (SROI's) knows from it, in one indexed read, whether they
+  still hold.
 - Closed months (`ledger_closed_month`): a month closes only after it has ended, and only when
   every open item that a capability reports for it (the `open_items` signal: unmatched bank
   lines, open payment issues, unconfirmed hours...) carries the project leader's explanation.
@@ -113,6 +116,17 @@ class Total(BaseModel):
         indexes = (((*TOTAL_KEY,), True), (("month",), False))
 
 
+class CompanyMark(BaseModel):
+    """How many postings a company has: one more with each posting, in the posting's transaction
+    (the row lock orders a company's postings on PostgreSQL, so a count never skips one)."""
+
+    company_id = peewee.IntegerField(primary_key=True)
+    postings = peewee.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "ledger_company"
+
+
 class ClosedMonth(BaseModel):
     month = peewee.DateField(unique=True)
     closed_at = peewee.DateTimeField(default=utcnow)
@@ -123,7 +137,7 @@ class ClosedMonth(BaseModel):
         table_name = "ledger_closed_month"
 
 
-MODELS = (Posting, Total, ClosedMonth)
+MODELS = (Posting, Total, CompanyMark, ClosedMonth)
 
 
 # --- months -------------------------------------------------------------------------------------
@@ -211,6 +225,9 @@ def post(*, company_id: int, dated_on: dt.date, kind: str, key: str, source: str
         update={getattr(Total, name): getattr(Total, name) + peewee.EXCLUDED[name]
                 for name in (*AMOUNTS, "corrections")},
     ).execute()
+    CompanyMark.insert(company_id=company_id, postings=1).on_conflict(
+        conflict_target=[CompanyMark.company_id],
+        update={CompanyMark.postings: CompanyMark.postings + peewee.EXCLUDED.postings}).execute()
     return posting
 
 
@@ -242,6 +259,14 @@ def postings(*, company_id: int | None = None, start: dt.date | None = None, end
         query = query.where(Posting.company_id == company_id)
     query = query.where(dated(Posting.booked_on, start, end))
     return query.order_by(Posting.booked_on, Posting.kind, Posting.key, Posting.id)
+
+
+def posting_counts(company_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """How many postings each company has (None: every company with one); a company without is left out."""
+    query = CompanyMark.select(CompanyMark.company_id, CompanyMark.postings)
+    if company_ids is not None:
+        query = query.where(CompanyMark.company_id.in_(sorted(set(company_ids))))
+    return {company: int(count) for company, count in query.tuples()}
 
 
 def corrections(start: dt.date, end: dt.date) -> peewee.ModelSelect:
@@ -362,6 +387,13 @@ def check() -> list[str]:
             before = expected.get(key, (0,) * len(AMOUNTS))
             expected[key] = tuple(a + b for a, b in zip(before, sums, strict=True))
     problems += _compare(expected, by_date, "ledger_posting")
+    counted = dict(Posting.select(Posting.company_id, peewee.fn.COUNT(Posting.id)).group_by(Posting.company_id)
+                   .tuples())
+    marked = posting_counts()
+    for company in sorted(set(counted) | set(marked)):
+        if counted.get(company, 0) != marked.get(company, 0):
+            problems.append(f"ledger_company: company {company}: {marked.get(company, 0)} postings counted "
+                            f"instead of {counted.get(company, 0)}")
     return problems
 
 
@@ -376,6 +408,7 @@ def rebuild() -> int:
     with atomic_write():
         _lock(shared=False)
         Total.delete().execute()
+        CompanyMark.delete().execute()
         Posting.delete().execute()
         now = utcnow()
         for query in _source_queries():
@@ -386,6 +419,8 @@ def rebuild() -> int:
         month = _month_sql("booked_on")
         database.execute_sql(f"INSERT INTO ledger_total ({group}, month, {', '.join(AMOUNTS)}, corrections) "  # noqa: S608
                              f"SELECT {group}, {month}, {amounts}, 0 FROM ledger_posting GROUP BY {group}, {month}")
+        database.execute_sql("INSERT INTO ledger_company (company_id, postings) "
+                             "SELECT company_id, COUNT(*) FROM ledger_posting GROUP BY company_id")
         return Posting.select().count()
 
 

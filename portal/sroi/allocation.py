@@ -15,6 +15,7 @@ from portal.core.db import atomic_write, database, is_sqlite, utcnow
 from portal.sroi.arithmetic import format_amount
 from portal.sroi.base import KIND_LABELS, SroiError, _language
 from portal.sroi.commitments import _audit, _company_id, _owned
+from portal.sroi.figures import touch
 from portal.sroi.models import HOUR_KINDS, Allocation, Commitment
 from portal.sroi.pool import Booked, Ident, Pool, allocated_amount, group_of, pool_for, whole_of
 from portal.sroi.rules import counts_kind
@@ -171,6 +172,9 @@ def _set_allocation_locked(user, company_id: int, commitment: Commitment, contri
 
 def _audited(user, commitment: Commitment, room: Room, key: str, kind: str, amount: int,
              result: Allocation | None) -> Allocation | None:
+    """After each write of an allocation: its company's kept figures no longer hold; audited when
+    the amount changed."""
+    touch(commitment.company_id)
     if room.here != amount:
         _audit("sroi.allocation.set", user, commitment, contribution_key=key, kind=kind,
                before=room.here, after=amount, whole=room.whole)
@@ -210,5 +214,6 @@ def remove_allocation(user, commitment_id: int, allocation_id: int) -> None:
         if allocation is None:
             raise SroiError(_l("That allocation does not exist."))
         Allocation.delete().where(Allocation.id == allocation.id).execute()
+        touch(company_id)
         _audit("sroi.allocation.set", user, commitment, contribution_key=allocation.contribution_key,
                kind=allocation.kind, before=allocated_amount(allocation), after=0)

@@ -17,6 +17,7 @@ from portal.core.db import atomic_write, utcnow
 from portal.core.money import format_eur
 from portal.sroi.arithmetic import obligation_cents
 from portal.sroi.base import SroiError, _date, _language, _text
+from portal.sroi.figures import touch
 from portal.sroi.models import BASE_TYPES, MAX_BASE_CENTS, Allocation, Approval, Commitment
 from portal.sroi.rules import RulesInput, rules_of, validate_rules, valuation_templates
 
@@ -107,6 +108,7 @@ def create_commitment(user, data: CommitmentInput, template_code: str) -> Commit
         commitment = Commitment.create(
             company=company_id, **asdict(data), rules_template=template.code, rules_name=template.name,
             **asdict(rules_of(template)), created_by=user.id)
+        touch(company_id)
         _audit("sroi.commitment.created", user, commitment, authority=data.authority,
                contract_reference=data.contract_reference, template=template.code,
                obligation_cents=obligation_cents(data.base_cents, data.percentage_bp, data.cap_cents))
@@ -142,6 +144,7 @@ def _update(user, company_id: int, commitment_id: int, after: dict, before, reas
         if correction and not reason:
             raise SroiError(refusal, "reason")
         Commitment.update(**after, updated_at=utcnow()).where(Commitment.id == commitment.id).execute()
+        touch(company_id)
         corrected, updated = actions
         _audit(corrected if correction else updated, user, commitment, changes=changes, reason=reason)
     return Commitment.get_by_id(commitment.id)
@@ -180,6 +183,7 @@ def delete_commitment(user, commitment_id: int) -> None:
                                "Correct it instead."))
         freed = Allocation.delete().where(Allocation.commitment == commitment.id).execute()
         Commitment.delete().where(Commitment.id == commitment.id).execute()
+        touch(company_id)
         _audit("sroi.commitment.deleted", user, commitment, authority=commitment.authority,
                contract_reference=commitment.contract_reference, allocations_removed=freed)
 

@@ -11,18 +11,19 @@ from portal.accounts.models import Company
 from portal.core import clock
 from portal.sroi.approval_records import current_approvals
 from portal.sroi.commitments import company_commitments
+from portal.sroi.figures import listed
 from portal.sroi.models import Commitment
-from portal.sroi.valuation import Summary, _warning_of, summaries
+from portal.sroi.valuation import Summary, _warning_of
 
 
 def deadline_warnings(company_id: int, today: dt.date | None = None) -> list[Summary]:
     """Commitments whose deadline is near or past while part of the obligation is not approved.
-    Which ones warn is known from the approvals; only those are evaluated (the claim is shown)."""
+    Which ones warn is known from the approvals; their claim is read from the kept figures."""
     today = today or clock.today()
     commitments = company_commitments(company_id)
     approvals = current_approvals(c.id for c in commitments)
     warned = [c for c in commitments if _warning_of(c, approvals[c.id], today)]
-    return summaries(warned, today=today)
+    return listed(warned, today=today)
 
 
 def leader_counts(today: dt.date | None = None) -> dict[str, int]:
@@ -46,5 +47,5 @@ def leader_overview(today: dt.date | None = None) -> list[LeaderRow]:
     """Every commitment of every company, with what the programme's contributions count for."""
     commitments = list(Commitment.select(Commitment, Company).join(Company)
                        .order_by(Commitment.deadline_on, Company.legal_name, Commitment.id))
-    found = summaries(commitments, today=today, every_company=True)
+    found = listed(commitments, today=today, every_company=True)
     return [LeaderRow(s.commitment.company, s) for s in found]

@@ -206,4 +206,20 @@ class ApprovalReview(BaseModel):
         constraints = [peewee.SQL("CHECK (decision = 'confirmed' OR reason <> '')")]
 
 
-MODELS = (ValuationTemplate, Commitment, Allocation, Approval, ApprovalEvidence, ApprovalReview)
+class Figures(BaseModel):
+    """What a company's commitments count for, kept with the marks it was computed at (sroi.figures).
+
+    `revision` rises with every change of the company's commitments and allocations, in the
+    change's transaction; `computed` is the mark the kept `figures` were computed at (their
+    arithmetic's version, the revision and the company's count of postings in the ledger)."""
+
+    company = peewee.ForeignKeyField(Company, primary_key=True, backref="+", on_delete="CASCADE")
+    revision = peewee.BigIntegerField(default=0)
+    computed = peewee.CharField(max_length=60, default="")
+    figures = peewee.TextField(default="{}")   # JSON: commitment id -> kind -> [allocated, counted, value, lines]
+
+    class Meta:
+        table_name = "sroi_figures"
+
+
+MODELS = (ValuationTemplate, Commitment, Allocation, Approval, ApprovalEvidence, ApprovalReview, Figures)

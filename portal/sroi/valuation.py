@@ -110,7 +110,8 @@ def _warning_of(commitment: Commitment, approvals: list[Approval], today: dt.dat
 
 @dataclass
 class Summary:
-    """The three amounts of a commitment, and how the claim was built."""
+    """The three amounts of a commitment, and how the claim was built: line by line, or only its
+    totals per kind where a page lists commitments (`lines` empty: sroi.figures keeps them)."""
 
     commitment: Commitment
     obligation_cents: int
@@ -121,8 +122,8 @@ class Summary:
 
     @property
     def claimed_cents(self) -> int:
-        """The claim: the sum of the lines, each valued by this commitment's rules."""
-        return sum(line.value_cents for line in self.lines)
+        """The claim: the sum of the lines, each valued by this commitment's rules (their totals)."""
+        return sum(total.value_cents for total in self.totals.values())
 
     @property
     def approved_cents(self) -> int:

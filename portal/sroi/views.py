@@ -91,8 +91,7 @@ def _status(form, refused: bool = False) -> int:
 @company_required
 def index():
     commitments = service.company_commitments(current_user.company_id)
-    summaries = service.summaries(commitments)
-    return render_template("sroi/index.html", summaries=summaries)
+    return render_template("sroi/index.html", summaries=service.listed(commitments))
 
 
 @bp.route("/new", methods=["GET", "POST"])
