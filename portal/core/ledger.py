@@ -10,6 +10,9 @@
 - Totals (`ledger_total`) sum the postings per company, booked month, kind, valuation basis,
   classification and method. Each posting adds its delta by an upsert (SQLite >= 3.24 and
   PostgreSQL alike), so a page reads a few total rows however long the history is.
+- Year totals (`ledger_year_total`) sum the same per company, school year (1 August to 31 July,
+  by booking month) and kind: what the reconciliation desk lists per company and per year, a few
+  rows per company and year where `ledger_total` holds one per month, basis, classification and method.
 - Each company's count of postings (`ledger_company`) rises with each of its postings: a page that
   keeps figures derived from the books (SROI's) knows from it, in one indexed read, whether they
   still hold.
@@ -116,6 +119,23 @@ class Total(BaseModel):
         indexes = (((*TOTAL_KEY,), True), (("month",), False))
 
 
+class YearTotal(BaseModel):
+    company_id = peewee.IntegerField()
+    year = peewee.DateField()    # the school year's first day: 1 August
+    kind = peewee.CharField(max_length=20)
+    lines = peewee.BigIntegerField(default=0)
+    minutes = peewee.BigIntegerField(default=0)
+    value_cents = peewee.BigIntegerField(default=0)
+    gross_cents = peewee.BigIntegerField(default=0)
+    fee_cents = peewee.BigIntegerField(default=0)
+    net_cents = peewee.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "ledger_year_total"
+        constraints = [check_in("kind", KINDS)]
+        indexes = ((("company_id", "year", "kind"), True),)
+
+
 class CompanyMark(BaseModel):
     """How many postings a company has: one more with each posting, in the posting's transaction
     (the row lock orders a company's postings on PostgreSQL, so a count never skips one)."""
@@ -137,7 +157,7 @@ class ClosedMonth(BaseModel):
         table_name = "ledger_closed_month"
 
 
-MODELS = (Posting, Total, CompanyMark, ClosedMonth)
+MODELS = (Posting, Total, YearTotal, CompanyMark, ClosedMonth)
 
 
 # --- months -------------------------------------------------------------------------------------
@@ -153,6 +173,11 @@ def next_month(month: dt.date) -> dt.date:
 
 def month_end(month: dt.date) -> dt.date:
     return next_month(month) - dt.timedelta(days=1)
+
+
+def school_year_of(day: dt.date) -> dt.date:
+    """The first day (1 August) of the school year the day belongs to."""
+    return dt.date(day.year if day.month >= 8 else day.year - 1, 8, 1)
 
 
 def months(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -225,6 +250,10 @@ def post(*, company_id: int, dated_on: dt.date, kind: str, key: str, source: str
         update={getattr(Total, name): getattr(Total, name) + peewee.EXCLUDED[name]
                 for name in (*AMOUNTS, "corrections")},
     ).execute()
+    YearTotal.insert({"company_id": company_id, "year": school_year_of(booked_on), "kind": kind, **amounts}).on_conflict(
+        conflict_target=[YearTotal.company_id, YearTotal.year, YearTotal.kind],
+        update={getattr(YearTotal, name): getattr(YearTotal, name) + peewee.EXCLUDED[name] for name in AMOUNTS},
+    ).execute()
     CompanyMark.insert(company_id=company_id, postings=1).on_conflict(
         conflict_target=[CompanyMark.company_id],
         update={CompanyMark.postings: CompanyMark.postings + peewee.EXCLUDED.postings}).execute()
@@ -249,6 +278,16 @@ def totals(*, by: Iterable[str] = ("kind",), company_id: int | None = None, star
         query = query.group_by(*columns).order_by(*columns)
     # PostgreSQL answers SUM() of integers as numeric (Decimal): figures leave here as int.
     return [row | {name: int(row[name]) for name in (*AMOUNTS, "corrections")} for row in query.dicts()]
+
+
+def year_totals(*, by: Iterable[str] = ("kind",), kinds: Iterable[str] = CONTRIBUTION_KINDS) -> list[dict]:
+    """Sums of the year totals, grouped by the given columns (of company_id, year, kind)."""
+    columns = [getattr(YearTotal, name) for name in by]
+    sums = [peewee.fn.COALESCE(peewee.fn.SUM(getattr(YearTotal, name)), 0).alias(name) for name in AMOUNTS]
+    query = YearTotal.select(*columns, *sums).where(YearTotal.kind.in_(tuple(kinds)))
+    if columns:
+        query = query.group_by(*columns).order_by(*columns)
+    return [row | {name: int(row[name]) for name in AMOUNTS} for row in query.dicts()]
 
 
 def postings(*, company_id: int | None = None, start: dt.date | None = None, end: dt.date | None = None,
@@ -352,17 +391,32 @@ def _grouped(sql: str, params: Iterable, month_column: str) -> dict[tuple, tuple
     return found
 
 
+def _where(key: tuple) -> str:
+    """A total's key in words: (company, month, kind, basis, classification, method) or (company, school year, kind)."""
+    if len(key) == 3:
+        return f"company {key[0]}, school year from {key[1]}, {key[2]}"
+    company, month, kind, basis, classification, method = key
+    return f"company {company}, {month[:7]}, {kind}/{basis or '-'}/{classification or '-'}/{method or '-'}"
+
+
 def _compare(expected: dict, actual: dict, what: str) -> list[str]:
     problems = []
     for key in sorted(set(expected) | set(actual), key=str):
         want, have = expected.get(key, (0,) * len(AMOUNTS)), actual.get(key, (0,) * len(AMOUNTS))
         if want != have:
-            company, month, kind, basis, classification, method = key
             differences = ", ".join(f"{name} {h} instead of {w}"
                                     for name, w, h in zip(AMOUNTS, want, have, strict=True) if w != h)
-            problems.append(f"{what}: company {company}, {month[:7]}, {kind}/{basis or '-'}/"
-                            f"{classification or '-'}/{method or '-'}: {differences}")
+            problems.append(f"{what}: {_where(key)}: {differences}")
     return problems
+
+
+def _by_year(by_month: dict[tuple, tuple]) -> dict[tuple, tuple]:
+    """Totals keyed (company, month, kind, ...) summed per company, school year and kind."""
+    found: dict[tuple, tuple] = {}
+    for (company, month, kind, *_rest), sums in by_month.items():
+        key = (company, school_year_of(dt.date.fromisoformat(month)).isoformat(), kind)
+        found[key] = tuple(a + b for a, b in zip(found.get(key, (0,) * len(AMOUNTS)), sums, strict=True))
+    return found
 
 
 def check() -> list[str]:
@@ -377,6 +431,9 @@ def check() -> list[str]:
                row["method"])
         stored[key] = tuple(int(row[name]) for name in AMOUNTS)
     problems = _compare(by_booking, stored, "ledger_total")
+    years = {(row["company_id"], _month_key(row["year"]), row["kind"]): tuple(int(row[name]) for name in AMOUNTS)
+             for row in YearTotal.select().dicts().iterator()}
+    problems += _compare(_by_year(by_booking), years, "ledger_year_total")
     sql, params = Posting.select(*[getattr(Posting, c) for c in ("company_id", "dated_on", "kind", "basis",
                                                                  "classification", "method", *AMOUNTS)]).sql()
     by_date = _grouped(sql, params, "dated_on")
@@ -408,6 +465,7 @@ def rebuild() -> int:
     with atomic_write():
         _lock(shared=False)
         Total.delete().execute()
+        YearTotal.delete().execute()
         CompanyMark.delete().execute()
         Posting.delete().execute()
         now = utcnow()
@@ -419,6 +477,14 @@ def rebuild() -> int:
         month = _month_sql("booked_on")
         database.execute_sql(f"INSERT INTO ledger_total ({group}, month, {', '.join(AMOUNTS)}, corrections) "  # noqa: S608
                              f"SELECT {group}, {month}, {amounts}, 0 FROM ledger_posting GROUP BY {group}, {month}")
+        by_month = {(company, _month_key(month), kind): tuple(int(v) for v in sums) for company, month, kind, *sums in
+                    Total.select(Total.company_id, Total.month, Total.kind,
+                                 *[peewee.fn.SUM(getattr(Total, name)) for name in AMOUNTS])
+                    .group_by(Total.company_id, Total.month, Total.kind).tuples()}
+        years = [{"company_id": company, "year": year, "kind": kind, **dict(zip(AMOUNTS, sums, strict=True))}
+                 for (company, year, kind), sums in _by_year(by_month).items()]
+        for batch in peewee.chunked(years, 1000):
+            YearTotal.insert_many(batch).execute()
         database.execute_sql("INSERT INTO ledger_company (company_id, postings) "
                              "SELECT company_id, COUNT(*) FROM ledger_posting GROUP BY company_id")
         return Posting.select().count()

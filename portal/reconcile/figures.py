@@ -53,14 +53,14 @@ class Totals:
 
 
 def totals() -> Totals:
-    """The desk's figures, from the ledger's maintained totals (a few rows per month and company,
-    however many contributions there are): per school year, per company and overall."""
+    """The desk's figures, from the ledger's maintained year totals (a few rows per company and
+    school year, however many contributions there are): per school year, per company and overall."""
     result = Totals(overall={kind: KindTotals() for kind in KINDS})
-    for row in ledger.totals(by=("month", "kind")):
-        year = result.by_year.setdefault(school_year_of(row["month"]), {k: KindTotals() for k in KINDS})
+    for row in ledger.year_totals(by=("year", "kind")):
+        year = result.by_year.setdefault(school_year_of(row["year"]), {k: KindTotals() for k in KINDS})
         year[row["kind"]].add_sums(row)
         result.overall[row["kind"]].add_sums(row)
-    for row in ledger.totals(by=("company_id", "kind")):
+    for row in ledger.year_totals(by=("company_id", "kind")):
         result.by_company.setdefault(row["company_id"], {k: KindTotals() for k in KINDS})[row["kind"]].add_sums(row)
     if result.by_company:
         result.companies = dict(Company.select(Company.id, Company.legal_name)

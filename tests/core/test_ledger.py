@@ -28,7 +28,7 @@ from babel.dates import format_date
 
 from portal.core import ledger
 from portal.core.db import database
-from portal.core.ledger import ClosedMonth, Posting, Total
+from portal.core.ledger import ClosedMonth, Posting, Total, YearTotal
 from portal.core.money import format_eur
 from portal.enrollment import hours
 from portal.giving import service as giving
@@ -375,6 +375,17 @@ def test_ledger_check_names_a_tampered_total_and_a_source_row_changed_behind_its
     database.execute_sql(f"UPDATE ledger_total SET value_cents = value_cents - 1 WHERE id = {row.id}")
     check_passes(app)
 
+    # The desk's year totals (school year from 1 August) are checked against the month totals.
+    year = YearTotal.get((YearTotal.company_id == s.bank_company.id) & (YearTotal.kind == "money"))
+    assert year.year == dt.date(2026, 8, 1) and year.value_cents == sum(
+        t.value_cents for t in Total.select().where((Total.company_id == s.bank_company.id) & (Total.kind == "money")))
+    database.execute_sql(f"UPDATE ledger_year_total SET lines = lines + 1 WHERE id = {year.id}")
+    problems = check_fails(app)
+    assert (f"ledger_year_total: company {s.bank_company.id}, school year from 2026-08-01, money: "
+            f"lines {year.lines + 1} instead of {year.lines}") in problems
+    database.execute_sql(f"UPDATE ledger_year_total SET lines = lines - 1 WHERE id = {year.id}")
+    check_passes(app)
+
     # A paid donation's amount changed in its own table, past giving's service and the ledger. By
     # business month October holds the on-time transfer and the one recorded late (dated 30 October).
     database.execute_sql("UPDATE giving_donation SET amount_cents = amount_cents + 100, net_cents = net_cents + 100 "
@@ -395,6 +406,8 @@ def test_rebuild_gives_the_same_totals_per_business_month(app, late_changes):
                        late_changes.dispute_company)}
 
     stored = list(Total.select().order_by(Total.id).tuples())
+    years = set(YearTotal.select(YearTotal.company_id, YearTotal.year, YearTotal.kind, *[
+        getattr(YearTotal, name) for name in ledger.AMOUNTS]).tuples())
     with app.test_request_context(headers={"Accept-Language": "en"}):
         # With October closed, a rebuild would move its late changes back into it: refused.
         with pytest.raises(ledger.LedgerError, match="once a month is closed"):
@@ -411,4 +424,14 @@ def test_rebuild_gives_the_same_totals_per_business_month(app, late_changes):
         after_grand[(company, kind)] = [a + b for a, b in zip(after_grand[(company, kind)], sums, strict=True)]
     assert dict(after_grand) == {key: value for key, value in grand.items() if any(value)}
     assert ledger.check() == []
+    # The late changes were booked in November, the same school year as their own dates: the year
+    # totals and each company's count of postings come out of a rebuild as they went in.
+    assert set(YearTotal.select(YearTotal.company_id, YearTotal.year, YearTotal.kind, *[
+        getattr(YearTotal, name) for name in ledger.AMOUNTS]).tuples()) == years
     check_passes(app)
+
+
+def test_a_school_year_runs_from_1_august_to_31_july():
+    assert ledger.school_year_of(dt.date(2026, 7, 31)) == dt.date(2025, 8, 1)
+    assert ledger.school_year_of(dt.date(2026, 8, 1)) == dt.date(2026, 8, 1)
+    assert ledger.school_year_of(dt.date(2027, 1, 1)) == dt.date(2026, 8, 1)
