@@ -23,7 +23,7 @@ def deadline_warnings(company_id: int, today: dt.date | None = None) -> list[Sum
     commitments = company_commitments(company_id)
     approvals = current_approvals(c.id for c in commitments)
     warned = [c for c in commitments if _warning_of(c, approvals[c.id], today)]
-    return listed(warned, today=today)
+    return listed(warned, today=today, approvals=approvals)
 
 
 def leader_counts(today: dt.date | None = None) -> dict[str, int]:
