@@ -95,7 +95,7 @@ class Posting(BaseModel):
         table_name = "ledger_posting"
         constraints = [check_in("kind", KINDS), peewee.SQL("CHECK (booked_on >= dated_on)")]
         indexes = ((("company_id", "booked_on"), False), (("company_id", "dated_on"), False), (("booked_on",), False),
-                   (("key", "kind"), False))
+                   (("key", "kind"), False), (("company_id", "id"), False))
 
 
 class Total(BaseModel):

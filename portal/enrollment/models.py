@@ -253,9 +253,10 @@ class HoursEntry(BaseModel):
 
     class Meta:
         table_name = "enrollment_hours_entry"
+        # The HR overview sums a company's days and each placement's hours from these indexes
+        # alone (covering: no row is read), however many rows a school year holds.
         indexes = (
-            (("company", "worked_on"), False),
-            (("enrolment", "worked_on"), False),
+            (("company", "worked_on", "status", "minutes"), False),
             (("status",), False),
         )
         constraints = [
@@ -265,6 +266,11 @@ class HoursEntry(BaseModel):
             peewee.SQL("CHECK ((kind IN ('reversal', 'correction')) = (corrects_id IS NOT NULL))"),
             peewee.SQL("CHECK (status <> 'rejected' OR decision_reason <> '')"),
         ]
+
+
+HoursEntry.add_index(HoursEntry.index(HoursEntry.enrolment, HoursEntry.worked_on, HoursEntry.status, HoursEntry.minutes,
+                                      HoursEntry.sponsored_minutes, HoursEntry.volunteered_minutes,
+                                      HoursEntry.value_cents, name="hours_entry_enrolment_sums"))
 
 
 class AllowanceLine(BaseModel):

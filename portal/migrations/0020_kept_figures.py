@@ -4,6 +4,10 @@ every allocation against every contribution on each view).
 
 `ledger_year_total`: the ledger's totals per company, school year (its first day, 1 August; by
 booking month) and kind, filled here from `ledger_total`; the reconciliation desk reads them.
+`ledger_posting` gains an index on (company_id, id): a statement's correction flag looks for its
+company's postings newer than its mark.
+`enrollment_hours_entry`'s indexes on (company_id, worked_on) and (enrolment_id, worked_on) grow into
+covering ones: the HR overview sums a school year's hours without reading the rows.
 `ledger_company`: each company's count of postings in the ledger, one more with each posting
 (filled here from the postings); a page that keeps figures derived from the books compares it.
 `sroi_figures`: per company, the totals per commitment and kind as last evaluated, the mark they
@@ -60,6 +64,15 @@ def up(migrator, db):
             indexes = ((('company_id', 'year', 'kind'), True),)
 
     db.create_tables([CompanyMark, YearTotal, Figures])
+    # A company's postings newer than a statement's mark, found without walking its period.
+    db.execute_sql('CREATE INDEX posting_company_id_id ON ledger_posting (company_id, id)')
+    # The HR overview's sums of hours read from the indexes alone (the old ones are their prefixes).
+    db.execute_sql('DROP INDEX enrollment_hours_entry_company_id_worked_on')
+    db.execute_sql('DROP INDEX enrollment_hours_entry_enrolment_id_worked_on')
+    db.execute_sql('CREATE INDEX enrollment_hours_entry_company_id_worked_on_status_minutes '
+                   'ON enrollment_hours_entry (company_id, worked_on, status, minutes)')
+    db.execute_sql('CREATE INDEX hours_entry_enrolment_sums ON enrollment_hours_entry '
+                   '(enrolment_id, worked_on, status, minutes, sponsored_minutes, volunteered_minutes, value_cents)')
     amounts = ('lines', 'minutes', 'value_cents', 'gross_cents', 'fee_cents', 'net_cents')
     years = {}
     cursor = db.execute_sql('SELECT company_id, month, kind, ' + ', '.join(f'SUM({a})' for a in amounts)
@@ -77,5 +90,12 @@ def up(migrator, db):
 
 
 def down(migrator, db):
+    db.execute_sql('DROP INDEX posting_company_id_id')
+    db.execute_sql('DROP INDEX enrollment_hours_entry_company_id_worked_on_status_minutes')
+    db.execute_sql('DROP INDEX hours_entry_enrolment_sums')
+    db.execute_sql('CREATE INDEX enrollment_hours_entry_company_id_worked_on '
+                   'ON enrollment_hours_entry (company_id, worked_on)')
+    db.execute_sql('CREATE INDEX enrollment_hours_entry_enrolment_id_worked_on '
+                   'ON enrollment_hours_entry (enrolment_id, worked_on)')
     migrator.migrate(migrator.drop_table('sroi_figures'), migrator.drop_table('ledger_year_total'),
                      migrator.drop_table('ledger_company'))
