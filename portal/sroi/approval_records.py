@@ -30,6 +30,20 @@ def _approvals_query() -> peewee.ModelSelect:
             .objects())
 
 
+def approval_sums(commitment_ids: Iterable[int] | None) -> dict[int, tuple[int, int]]:
+    """Per commitment (None: every one with an approval): what the confirmed approvals nobody
+    corrected add up to, and how many current approvals wait for the project leader; summed in SQL."""
+    replaced = Approval.select(Approval.corrects).where(Approval.corrects.is_null(False))
+    confirmed = peewee.Case(None, [(ApprovalReview.decision == "confirmed", Approval.amount_cents)], 0)
+    waiting = peewee.Case(None, [(ApprovalReview.decision.is_null(), 1)], 0)
+    query = (Approval.select(Approval.commitment, peewee.fn.SUM(confirmed), peewee.fn.SUM(waiting))
+             .join(ApprovalReview, peewee.JOIN.LEFT_OUTER, on=(ApprovalReview.approval == Approval.id))
+             .where(Approval.id.not_in(replaced)).group_by(Approval.commitment))
+    if commitment_ids is not None:
+        query = query.where(Approval.commitment.in_(list(commitment_ids)))
+    return {commitment: (int(cents or 0), int(count or 0)) for commitment, cents, count in query.tuples()}
+
+
 def current_approvals(commitment_ids: Iterable[int]) -> dict[int, list[Approval]]:
     """The approvals nobody corrected, per commitment, oldest first, each with its status
     (`confirmed`, `pending` or `rejected`: only confirmed ones count as approved)."""

@@ -9,32 +9,33 @@ from dataclasses import dataclass
 
 from portal.accounts.models import Company
 from portal.core import clock
-from portal.sroi.approval_records import current_approvals
+from portal.sroi.approval_records import approval_sums
 from portal.sroi.commitments import company_commitments
 from portal.sroi.figures import listed
 from portal.sroi.models import Commitment
-from portal.sroi.valuation import Summary, _warning_of
+from portal.sroi.valuation import Summary, warning_of
 
 
 def deadline_warnings(company_id: int, today: dt.date | None = None) -> list[Summary]:
     """Commitments whose deadline is near or past while part of the obligation is not approved.
-    Which ones warn is known from the approvals; their claim is read from the kept figures."""
+    Which ones warn is known from the sums of their approvals; their claim is read from the kept figures."""
     today = today or clock.today()
     commitments = company_commitments(company_id)
-    approvals = current_approvals(c.id for c in commitments)
-    warned = [c for c in commitments if _warning_of(c, approvals[c.id], today)]
-    return listed(warned, today=today, approvals=approvals)
+    sums = approval_sums(c.id for c in commitments)
+    warned = [c for c in commitments if warning_of(c, sums.get(c.id, (0, 0))[0], today)]
+    return listed(warned, today=today)
 
 
 def leader_counts(today: dt.date | None = None) -> dict[str, int]:
     """The leader's panel: commitments, companies with one, deadlines that warn and approvals waiting
-    for her confirmation; from the commitments and their approvals (two queries), without evaluating a claim."""
+    for her confirmation; from the commitments and the sums of their approvals (two queries),
+    without evaluating a claim."""
     today = today or clock.today()
     commitments = list(Commitment.select())
-    approvals = current_approvals(c.id for c in commitments)
+    sums = approval_sums(None)
     return {"commitments": len(commitments), "companies": len({c.company_id for c in commitments}),
-            "warnings": sum(1 for c in commitments if _warning_of(c, approvals[c.id], today)),
-            "reviews": sum(1 for found in approvals.values() for approval in found if approval.status == "pending")}
+            "warnings": sum(1 for c in commitments if warning_of(c, sums.get(c.id, (0, 0))[0], today)),
+            "reviews": sum(waiting for _approved, waiting in sums.values())}
 
 
 @dataclass

@@ -26,7 +26,7 @@ from portal.core.db import atomic_write
 from portal.sroi.approval_records import current_approvals
 from portal.sroi.arithmetic import obligation_cents
 from portal.sroi.base import KIND_LABELS
-from portal.sroi.models import Approval, Commitment, Figures
+from portal.sroi.models import Commitment, Figures
 from portal.sroi.valuation import KindTotal, Summary, summaries
 
 # Raise it when the valuation's arithmetic changes: every kept figure is then computed again.
@@ -70,11 +70,10 @@ def _compute(companies: list[int], marks: dict[int, str]) -> dict[int, dict[str,
     return {found.commitment.id: found.totals for found in evaluated}
 
 
-def listed(commitments: list[Commitment], today: dt.date | None = None, *, every_company: bool = False,
-           approvals: dict[int, list[Approval]] | None = None) -> list[Summary]:
+def listed(commitments: list[Commitment], today: dt.date | None = None, *,
+           every_company: bool = False) -> list[Summary]:
     """The three amounts of each commitment and its totals per kind, from the kept figures (a
-    Summary without its lines). `every_company`: the commitments are those of every company;
-    `approvals`: their current approvals, when the caller has read them already."""
+    Summary without its lines). `every_company`: the commitments are those of every company."""
     if not commitments:
         return []
     today = today or clock.today()
@@ -96,8 +95,7 @@ def listed(commitments: list[Commitment], today: dt.date | None = None, *, every
         totals.update(found)
     if stale:
         totals.update(_compute(stale, marks))
-    if approvals is None:
-        approvals = current_approvals(c.id for c in commitments)
+    approvals = current_approvals(c.id for c in commitments)
     return [Summary(c, obligation_cents(c.base_cents, c.percentage_bp, c.cap_cents), [],
                     totals.get(c.id) or {kind: KindTotal(kind) for kind in KIND_LABELS}, approvals[c.id], today)
             for c in commitments]

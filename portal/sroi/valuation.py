@@ -102,10 +102,10 @@ def deadline_warning(gap_cents: int, days_left: int) -> str:
     return "near" if days_left <= DEADLINE_WARNING_DAYS else ""
 
 
-def _warning_of(commitment: Commitment, approvals: list[Approval], today: dt.date) -> str:
+def warning_of(commitment: Commitment, approved_cents: int, today: dt.date) -> str:
+    """The deadline warning of a commitment whose confirmed approvals come to `approved_cents`."""
     obligation = obligation_cents(commitment.base_cents, commitment.percentage_bp, commitment.cap_cents)
-    gap = max(0, obligation - sum(approval.amount_cents for approval in approvals if approval.status == "confirmed"))
-    return deadline_warning(gap, (commitment.deadline_on - today).days)
+    return deadline_warning(max(0, obligation - approved_cents), (commitment.deadline_on - today).days)
 
 
 @dataclass

@@ -306,6 +306,36 @@ def test_dashboard_warns_when_a_deadline_is_near_and_a_gap_remains(company_clien
     assert "SROI deadlines" not in text_of(client.get("/dashboard"))
 
 
+def test_leader_panel_counts_warnings_and_approvals_waiting_for_her(company_client, make_commitment, letter,
+                                                                    leader, leader_client):
+    """Counted from the sums of the current approvals: a confirmed one ends a warning, a pending
+    one waits for her, a rejected one and one replaced by its correction do neither."""
+    company, _client = company_client()
+    today = clock.today()
+    near = dict(period_start_on=today - dt.timedelta(days=300), period_end_on=today,
+                deadline_on=today + dt.timedelta(days=20))
+    first = make_commitment(company.admin, contract_reference="FIRST", **near)
+    second = make_commitment(company.admin, contract_reference="SECOND", **near)
+    obligation = service.summary(first).obligation_cents
+
+    def panel() -> str:
+        return re.search(r'<section class="card sroi-panel".*?</section>', text_of(leader_client.get("/leader"))).group(0)
+
+    assert "2 commitments of 1 company; 2 with a deadline near or past" in panel()
+    assert "wait for your confirmation" not in panel() and "waits for your confirmation" not in panel()
+    approve = dict(evidence=letter, exceeds_reason="Approved on the plan")
+    confirmed = service.record_approval(company.admin, first.id, obligation, today, "SR-1", **approve)
+    service.confirm_approval(leader, confirmed.id)
+    rejected = service.record_approval(company.admin, second.id, obligation, today, "SR-2", **approve)
+    service.reject_approval(leader, rejected.id, "Not the buyer's letter")
+    replaced = service.record_approval(company.admin, second.id, obligation // 2, today, "SR-3", **approve)
+    service.correct_approval(company.admin, second.id, replaced.id, obligation // 4, today, "SR-3", "",
+                             "The letter says a quarter", **approve)
+    text = panel()
+    assert "1 with a deadline near or past" in text          # the confirmed approval covers FIRST
+    assert "1 approval by a buyer waits for your confirmation." in text   # the correction, not what it replaced
+
+
 def test_leader_sees_every_commitment(leader_client, make_company, ledger, make_commitment):
     first, second = make_company("Alpha"), make_company("Beta")
     a = make_commitment(first.admin, contract_reference="ALPHA-1")
