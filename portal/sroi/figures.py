@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterable
 
 import peewee
@@ -28,6 +29,8 @@ from portal.sroi.arithmetic import obligation_cents
 from portal.sroi.base import KIND_LABELS
 from portal.sroi.models import Commitment, Figures
 from portal.sroi.valuation import KindTotal, Summary, summaries
+
+log = logging.getLogger(__name__)
 
 # Raise it when the valuation's arithmetic changes: every kept figure is then computed again.
 VERSION = 1
@@ -61,12 +64,15 @@ def _compute(companies: list[int], marks: dict[int, str]) -> dict[int, dict[str,
     per_company: dict[int, list[Summary]] = {company: [] for company in companies}
     for found in evaluated:
         per_company[found.commitment.company_id].append(found)
-    with atomic_write():
-        (Figures.insert_many([{"company": company, "revision": 0, "computed": marks[company],
-                               "figures": _encode(found)} for company, found in per_company.items()])
-         .on_conflict(conflict_target=[Figures.company],
-                      update={Figures.computed: peewee.EXCLUDED.computed, Figures.figures: peewee.EXCLUDED.figures})
-         .execute())
+    try:
+        with atomic_write():
+            (Figures.insert_many([{"company": company, "revision": 0, "computed": marks[company],
+                                   "figures": _encode(found)} for company, found in per_company.items()])
+             .on_conflict(conflict_target=[Figures.company],
+                          update={Figures.computed: peewee.EXCLUDED.computed, Figures.figures: peewee.EXCLUDED.figures})
+             .execute())
+    except peewee.OperationalError as error:   # the database busy with a long write: shown now, kept next time
+        log.warning("SROI figures of companies %s not kept: %s", companies, error)
     return {found.commitment.id: found.totals for found in evaluated}
 
 

@@ -143,3 +143,32 @@ def test_ledger_check_counts_each_companys_postings(make_company, ledger):
         database.execute_sql("UPDATE ledger_company SET postings = postings - 1")
     assert any("ledger_company" in problem and "1 postings counted instead of 2" in problem
                for problem in books.check())
+
+
+def test_figures_that_cannot_be_kept_are_still_shown(make_company, ledger, make_commitment, request_context,
+                                                    monkeypatch, caplog):
+    """A list page that finds the database busy with a long write shows the figures it computed and
+    keeps them another time (keeping them is the page's bonus, not its answer)."""
+    import peewee
+
+    from portal.sroi import figures
+
+    company = make_company("Bouw")
+    commitment = make_commitment(company.admin)
+    session = ledger.hours(company, 120)
+    service.set_allocation(company.admin, commitment.id, session.key, 120)
+
+    def busy():
+        raise peewee.OperationalError("database is locked")
+
+    monkeypatch.setattr(figures, "atomic_write", busy)
+    assert claimed(commitment) == claimed_in_full(commitment) > 0
+    assert Figures.get_by_id(company.id).computed == ""            # nothing kept
+    assert "not kept: database is locked" in caplog.text
+    monkeypatch.undo()
+    assert claimed(commitment) == claimed_in_full(commitment)
+    assert Figures.get_by_id(company.id).computed != ""            # kept at the next view
+
+
+def claimed_in_full(commitment) -> int:
+    return service.summary(Commitment.get_by_id(commitment.id), TODAY).claimed_cents
