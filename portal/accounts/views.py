@@ -43,7 +43,7 @@ from portal.core.i18n import LANGUAGES
 from portal.core.security import account_key, limiter
 from portal.core.templating import MenuItem
 from portal.core.urls import safe_next
-from portal.core.views import apply_error
+from portal.core.views import apply_error, page_of
 
 log = logging.getLogger("portal.accounts")
 
@@ -373,8 +373,11 @@ def dashboard():
 def leader_home():
     if not current_user.is_leader:
         abort(404)
-    companies = list(Company.select().order_by(Company.legal_name))
-    return render_template("accounts/leader.html", companies=companies, panels=_panels(hooks.LEADER_PANELS, companies=companies))
+    companies = page_of(Company.select().order_by(Company.legal_name, Company.id))
+    # The panels name every company (acting for one of its users), by name alone.
+    everyone = list(Company.select(Company.id, Company.legal_name).order_by(Company.legal_name, Company.id))
+    return render_template("accounts/leader.html", companies=companies,
+                           panels=_panels(hooks.LEADER_PANELS, companies=everyone))
 
 
 @bp.app_context_processor

@@ -280,11 +280,14 @@ def totals(*, by: Iterable[str] = ("kind",), company_id: int | None = None, star
     return [row | {name: int(row[name]) for name in (*AMOUNTS, "corrections")} for row in query.dicts()]
 
 
-def year_totals(*, by: Iterable[str] = ("kind",), kinds: Iterable[str] = CONTRIBUTION_KINDS) -> list[dict]:
+def year_totals(*, by: Iterable[str] = ("kind",), kinds: Iterable[str] = CONTRIBUTION_KINDS,
+                company_ids: Iterable[int] | None = None) -> list[dict]:
     """Sums of the year totals, grouped by the given columns (of company_id, year, kind)."""
     columns = [getattr(YearTotal, name) for name in by]
     sums = [peewee.fn.COALESCE(peewee.fn.SUM(getattr(YearTotal, name)), 0).alias(name) for name in AMOUNTS]
     query = YearTotal.select(*columns, *sums).where(YearTotal.kind.in_(tuple(kinds)))
+    if company_ids is not None:
+        query = query.where(YearTotal.company_id.in_(sorted(set(company_ids))))
     if columns:
         query = query.group_by(*columns).order_by(*columns)
     return [row | {name: int(row[name]) for name in AMOUNTS} for row in query.dicts()]

@@ -1,12 +1,14 @@
-"""Health check, and what the capabilities' views share: a refusal shown on its form (`apply_error`)
-and a download response (`attachment`)."""
+"""Health check, and what the capabilities' views share: a refusal shown on its form (`apply_error`),
+a download response (`attachment`) and one page of a long list (`page_of`, shown with the `pager`
+macro of templates/macros/pager.html)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import peewee
-from flask import Blueprint, Response, flash, jsonify
+from flask import Blueprint, Response, flash, jsonify, request
 
 from portal.core.db import database
 from portal.core.security import csrf
@@ -29,6 +31,30 @@ def attachment(data: bytes, mimetype: str, filename: str) -> Response:
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a long list: its rows, its number and how many pages there are."""
+
+    rows: list
+    number: int
+    count: int
+    total: int
+
+
+def page_of(rows: list | peewee.SelectQuery, argument: str = "page", size: int = PAGE_SIZE) -> Page:
+    """The page of `rows` that the request's `argument` asks for (the first, or the last one there
+    is). A query is counted and read one page at a time in SQL; a list is sliced."""
+    total = rows.count() if isinstance(rows, peewee.SelectQuery) else len(rows)
+    count = max(1, -(-total // size))
+    number = min(max(request.args.get(argument, 1, type=int) or 1, 1), count)
+    if isinstance(rows, peewee.SelectQuery):
+        return Page(list(rows.paginate(number, size)), number, count, total)
+    return Page(rows[(number - 1) * size:number * size], number, count, total)
 
 
 @bp.get("/healthz")

@@ -8,12 +8,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+import peewee
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Company
 from portal.core import clock, ledger
 from portal.core.contributions import KINDS, Contribution
+from portal.core.views import Page, page_of
 from portal.enrollment import reminders
 from portal.giving import service as giving
 from portal.reconcile.models import BankLine, StripePayout
@@ -47,24 +49,31 @@ class KindTotals:
 @dataclass
 class Totals:
     by_year: dict[str, dict[str, KindTotals]] = field(default_factory=dict)
-    by_company: dict[int, dict[str, KindTotals]] = field(default_factory=dict)
+    by_company: dict[int, dict[str, KindTotals]] = field(default_factory=dict)   # the page's companies
     companies: dict[int, str] = field(default_factory=dict)
     overall: dict[str, KindTotals] = field(default_factory=dict)
+    page: Page | None = None   # which companies by_company holds, of all with contributions
 
 
 def totals() -> Totals:
     """The desk's figures, from the ledger's maintained year totals (a few rows per company and
-    school year, however many contributions there are): per school year, per company and overall."""
+    school year, however many contributions there are): per school year and overall, and per
+    company for one page of the companies with contributions, in alphabetical order."""
     result = Totals(overall={kind: KindTotals() for kind in KINDS})
     for row in ledger.year_totals(by=("year", "kind")):
         year = result.by_year.setdefault(school_year_of(row["year"]), {k: KindTotals() for k in KINDS})
         year[row["kind"]].add_sums(row)
         result.overall[row["kind"]].add_sums(row)
-    for row in ledger.year_totals(by=("company_id", "kind")):
-        result.by_company.setdefault(row["company_id"], {k: KindTotals() for k in KINDS})[row["kind"]].add_sums(row)
-    if result.by_company:
-        result.companies = dict(Company.select(Company.id, Company.legal_name)
-                                .where(Company.id.in_(list(result.by_company))).tuples())
+    year = ledger.YearTotal
+    contributing = (year.select(year.company_id, Company.legal_name)   # a company erased since: its number
+                    .join(Company, peewee.JOIN.LEFT_OUTER, on=(Company.id == year.company_id))
+                    .where(year.kind.in_(KINDS)).group_by(year.company_id, Company.legal_name)
+                    .order_by(Company.legal_name.is_null(), Company.legal_name, year.company_id).tuples())
+    result.page = page_of(contributing, "companies_page")
+    result.companies = {company: name or str(company) for company, name in result.page.rows}
+    result.by_company = {company: {k: KindTotals() for k in KINDS} for company in result.companies}
+    for row in ledger.year_totals(by=("company_id", "kind"), company_ids=result.companies):
+        result.by_company[row["company_id"]][row["kind"]].add_sums(row)
     result.by_year = dict(sorted(result.by_year.items(), reverse=True))
     return result
 

@@ -44,9 +44,12 @@ class LeaderRow:
     summary: Summary
 
 
-def leader_overview(today: dt.date | None = None) -> list[LeaderRow]:
-    """Every commitment of every company, with what the programme's contributions count for."""
-    commitments = list(Commitment.select(Commitment, Company).join(Company)
-                       .order_by(Commitment.deadline_on, Company.legal_name, Commitment.id))
-    found = listed(commitments, today=today, every_company=True)
-    return [LeaderRow(s.commitment.company, s) for s in found]
+def leader_commitments():
+    """Every commitment of every company, deadline first (a query: the overview reads a page of it)."""
+    return (Commitment.select(Commitment, Company).join(Company)
+            .order_by(Commitment.deadline_on, Company.legal_name, Commitment.id))
+
+
+def leader_overview(commitments: list[Commitment], today: dt.date | None = None) -> list[LeaderRow]:
+    """These commitments (of any company), with what the programme's contributions count for."""
+    return [LeaderRow(s.commitment.company, s) for s in listed(commitments, today=today)]

@@ -50,7 +50,12 @@ from portal.sroi.commitments import (
     update_commitment,
     update_rules,
 )
-from portal.sroi.dashboards import deadline_warnings, leader_counts, leader_overview
+from portal.sroi.dashboards import (
+    deadline_warnings,
+    leader_commitments,
+    leader_counts,
+    leader_overview,
+)
 from portal.sroi.figures import listed
 from portal.sroi.pool import pool_for
 from portal.sroi.rules import (
@@ -68,7 +73,7 @@ __all__ = [
     "BASE_TYPE_LABELS", "EXCEEDS_LABELS", "KIND_LABELS", "VALUED_AT", "CommitmentInput", "RulesInput", "SroiError",
     "apply_suggestion", "available", "company_commitments", "confirm_approval", "correct_approval", "counts_kind",
     "create_commitment", "deadline_warnings", "delete_commitment", "format_amount", "format_minutes",
-    "format_percentage", "hours_basis_label", "leader_counts", "leader_overview", "listed", "parse_minutes",
+    "format_percentage", "hours_basis_label", "leader_commitments", "leader_counts", "leader_overview", "listed", "parse_minutes",
     "parse_percentage_bp", "plan_fingerprint", "pool_for", "record_approval", "reject_approval",
     "remove_allocation", "rules_of", "set_allocation", "suggest", "summaries", "summary", "template_label",
     "template_note", "update_commitment", "update_rules", "valuation_templates",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -19,7 +18,7 @@ from portal.core import clock, hooks
 from portal.core.money import AmountError, parse_cents
 from portal.core.security import company_required, get_owned_or_404, leader_required, mount_twice
 from portal.core.templating import current_language, main_menu
-from portal.core.views import apply_error, attachment
+from portal.core.views import apply_error, attachment, page_of
 from portal.sroi import bulk, evidence, report, service
 from portal.sroi.approval_records import approval_evidence, approval_history, is_corrected
 from portal.sroi.commitments import has_approvals, history
@@ -163,32 +162,13 @@ def delete(commitment_id: int):
     return redirect(url_for("sroi.index"))
 
 
-PAGE_SIZE = 50
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a long list: its rows, its number and how many pages there are."""
-
-    rows: list
-    number: int
-    count: int
-    total: int
-
-
-def _page(rows: list, argument: str) -> Page:
-    count = max(1, -(-len(rows) // PAGE_SIZE))
-    number = min(max(request.args.get(argument, 1, type=int) or 1, 1), count)
-    return Page(rows[(number - 1) * PAGE_SIZE:number * PAGE_SIZE], number, count, len(rows))
-
-
 def _render_detail(commitment: Commitment, *, status: int = 200, failed_key: str = "", failed_amount: str = "",
                    failed_message: str = "", readonly: bool = False, review_form=None, review_id: int | None = None):
     summary = service.summary(commitment)
     available = [] if readonly else service.available(commitment)
     return render_template(
         "sroi/detail.html", commitment=commitment, summary=summary, available=available,
-        allocated_page=_page(summary.lines, "page"), available_page=_page(available, "free_page"),
+        allocated_page=page_of(summary.lines, "page"), available_page=page_of(available, "free_page"),
         history=approval_history(commitment.id), audit_rows=history(commitment),
         current_ids={a.id for a in summary.approvals}, readonly=readonly,
         company=Company.get_by_id(commitment.company_id),
@@ -419,7 +399,8 @@ mount_twice(bp, "/<int:commitment_id>/report.pdf", "report_pdf", _report, **_ONE
 @bp.get("/leader")
 @leader_required
 def leader_overview():
-    return render_template("sroi/leader.html", rows=service.leader_overview())
+    page = page_of(service.leader_commitments())
+    return render_template("sroi/leader.html", rows=service.leader_overview(page.rows), page=page)
 
 
 @bp.post("/leader/<int:commitment_id>/approvals/<int:approval_id>/review")
