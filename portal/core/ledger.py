@@ -10,12 +10,11 @@
 - Totals (`ledger_total`) sum the postings per company, booked month, kind, valuation basis,
   classification and method. Each posting adds its delta by an upsert (SQLite >= 3.24 and
   PostgreSQL alike), so a page reads a few total rows however long the history is.
-- Year totals (`ledger_year_total`) sum the same per company, school year (1 August to 31 July,
-  by booking month) and kind: what the reconciliation desk lists per company and per year, a few
-  rows per company and year where `ledger_total` holds one per month, basis, classification and method.
-- Each company's count of postings (`ledger_company`) rises with each of its postings: a page that
-  keeps figures derived from the books (SROI's) knows from it, in one indexed read, whether they
-  still hold.
+- Company totals (`ledger_company_total`) sum the same per company and kind for all time, with
+  how many postings made them; month totals (`ledger_month_total`) per booked month and kind for
+  the whole programme. The reconciliation desk reads them (a few rows per company, a few per
+  month); a page that keeps figures derived from the books (SROI's) compares a company's count
+  of postings, in one indexed read, to know whether they still hold.
 - Closed months (`ledger_closed_month`): a month closes only after it has ended, and only when
   every open item that a capability reports for it (the `open_items` signal: unmatched bank
   lines, open payment issues, unconfirmed hours...) carries the project leader's explanation.
@@ -98,6 +97,11 @@ class Posting(BaseModel):
                    (("key", "kind"), False), (("company_id", "id"), False))
 
 
+def _amount_fields() -> tuple[peewee.Field, ...]:
+    """The sums a total keeps, in the order of AMOUNTS."""
+    return tuple(peewee.BigIntegerField(default=0) for _name in AMOUNTS)
+
+
 class Total(BaseModel):
     company_id = peewee.IntegerField()
     month = peewee.DateField()
@@ -105,12 +109,7 @@ class Total(BaseModel):
     basis = peewee.CharField(max_length=20, default="")
     classification = peewee.CharField(max_length=20, default="")
     method = peewee.CharField(max_length=20, default="")
-    lines = peewee.BigIntegerField(default=0)
-    minutes = peewee.BigIntegerField(default=0)
-    value_cents = peewee.BigIntegerField(default=0)
-    gross_cents = peewee.BigIntegerField(default=0)
-    fee_cents = peewee.BigIntegerField(default=0)
-    net_cents = peewee.BigIntegerField(default=0)
+    lines, minutes, value_cents, gross_cents, fee_cents, net_cents = _amount_fields()
     corrections = peewee.IntegerField(default=0)
 
     class Meta:
@@ -119,32 +118,32 @@ class Total(BaseModel):
         indexes = (((*TOTAL_KEY,), True), (("month",), False))
 
 
-class YearTotal(BaseModel):
+class CompanyTotal(BaseModel):
+    """A company's totals of one kind for all time, and how many postings made them (one more with
+    each posting, in its transaction; the row lock orders a company's postings on PostgreSQL)."""
+
     company_id = peewee.IntegerField()
-    year = peewee.DateField()    # the school year's first day: 1 August
     kind = peewee.CharField(max_length=20)
-    lines = peewee.BigIntegerField(default=0)
-    minutes = peewee.BigIntegerField(default=0)
-    value_cents = peewee.BigIntegerField(default=0)
-    gross_cents = peewee.BigIntegerField(default=0)
-    fee_cents = peewee.BigIntegerField(default=0)
-    net_cents = peewee.BigIntegerField(default=0)
-
-    class Meta:
-        table_name = "ledger_year_total"
-        constraints = [check_in("kind", KINDS)]
-        indexes = ((("company_id", "year", "kind"), True),)
-
-
-class CompanyMark(BaseModel):
-    """How many postings a company has: one more with each posting, in the posting's transaction
-    (the row lock orders a company's postings on PostgreSQL, so a count never skips one)."""
-
-    company_id = peewee.IntegerField(primary_key=True)
     postings = peewee.BigIntegerField(default=0)
+    lines, minutes, value_cents, gross_cents, fee_cents, net_cents = _amount_fields()
 
     class Meta:
-        table_name = "ledger_company"
+        table_name = "ledger_company_total"
+        constraints = [check_in("kind", KINDS)]
+        indexes = ((("company_id", "kind"), True),)
+
+
+class MonthTotal(BaseModel):
+    """The programme's totals of one kind in one booked month, every company together."""
+
+    month = peewee.DateField()
+    kind = peewee.CharField(max_length=20)
+    lines, minutes, value_cents, gross_cents, fee_cents, net_cents = _amount_fields()
+
+    class Meta:
+        table_name = "ledger_month_total"
+        constraints = [check_in("kind", KINDS)]
+        indexes = ((("month", "kind"), True),)
 
 
 class ClosedMonth(BaseModel):
@@ -157,7 +156,7 @@ class ClosedMonth(BaseModel):
         table_name = "ledger_closed_month"
 
 
-MODELS = (Posting, Total, YearTotal, CompanyMark, ClosedMonth)
+MODELS = (Posting, Total, CompanyTotal, MonthTotal, ClosedMonth)
 
 
 # --- months -------------------------------------------------------------------------------------
@@ -173,11 +172,6 @@ def next_month(month: dt.date) -> dt.date:
 
 def month_end(month: dt.date) -> dt.date:
     return next_month(month) - dt.timedelta(days=1)
-
-
-def school_year_of(day: dt.date) -> dt.date:
-    """The first day (1 August) of the school year the day belongs to."""
-    return dt.date(day.year if day.month >= 8 else day.year - 1, 8, 1)
 
 
 def months(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -243,21 +237,20 @@ def post(*, company_id: int, dated_on: dt.date, kind: str, key: str, source: str
                              source=source, basis=basis, classification=classification, method=method,
                              person=person or "", subject_id=subject_id, reference=reference or "", **amounts)
     late = int(booked_on != dated_on)
-    row = {"company_id": company_id, "month": month_of(booked_on), "kind": kind, "basis": basis,
-           "classification": classification, "method": method, "corrections": late, **amounts}
-    Total.insert(row).on_conflict(
-        conflict_target=[getattr(Total, name) for name in TOTAL_KEY],
-        update={getattr(Total, name): getattr(Total, name) + peewee.EXCLUDED[name]
-                for name in (*AMOUNTS, "corrections")},
-    ).execute()
-    YearTotal.insert({"company_id": company_id, "year": school_year_of(booked_on), "kind": kind, **amounts}).on_conflict(
-        conflict_target=[YearTotal.company_id, YearTotal.year, YearTotal.kind],
-        update={getattr(YearTotal, name): getattr(YearTotal, name) + peewee.EXCLUDED[name] for name in AMOUNTS},
-    ).execute()
-    CompanyMark.insert(company_id=company_id, postings=1).on_conflict(
-        conflict_target=[CompanyMark.company_id],
-        update={CompanyMark.postings: CompanyMark.postings + peewee.EXCLUDED.postings}).execute()
+    _add(Total, TOTAL_KEY, {"company_id": company_id, "month": month_of(booked_on), "kind": kind, "basis": basis,
+                            "classification": classification, "method": method, "corrections": late}, amounts)
+    _add(CompanyTotal, ("company_id", "kind"), {"company_id": company_id, "kind": kind, "postings": 1}, amounts)
+    _add(MonthTotal, ("month", "kind"), {"month": month_of(booked_on), "kind": kind}, amounts)
     return posting
+
+
+def _add(model: type[BaseModel], key: Iterable[str], row: dict, amounts: dict) -> None:
+    """Add a posting's amounts (and its other counts in `row`) to the total of `key`, by upsert."""
+    counts = [name for name in row if name not in key]
+    model.insert({**row, **amounts}).on_conflict(
+        conflict_target=[getattr(model, name) for name in key],
+        update={getattr(model, name): getattr(model, name) + peewee.EXCLUDED[name] for name in (*amounts, *counts)},
+    ).execute()
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -280,17 +273,19 @@ def totals(*, by: Iterable[str] = ("kind",), company_id: int | None = None, star
     return [row | {name: int(row[name]) for name in (*AMOUNTS, "corrections")} for row in query.dicts()]
 
 
-def year_totals(*, by: Iterable[str] = ("kind",), kinds: Iterable[str] = CONTRIBUTION_KINDS,
-                company_ids: Iterable[int] | None = None) -> list[dict]:
-    """Sums of the year totals, grouped by the given columns (of company_id, year, kind)."""
-    columns = [getattr(YearTotal, name) for name in by]
-    sums = [peewee.fn.COALESCE(peewee.fn.SUM(getattr(YearTotal, name)), 0).alias(name) for name in AMOUNTS]
-    query = YearTotal.select(*columns, *sums).where(YearTotal.kind.in_(tuple(kinds)))
-    if company_ids is not None:
-        query = query.where(YearTotal.company_id.in_(sorted(set(company_ids))))
-    if columns:
-        query = query.group_by(*columns).order_by(*columns)
-    return [row | {name: int(row[name]) for name in AMOUNTS} for row in query.dicts()]
+def company_totals(company_ids: Iterable[int], kinds: Iterable[str] = CONTRIBUTION_KINDS) -> list[dict]:
+    """These companies' totals per kind, for all time."""
+    query = (CompanyTotal.select(CompanyTotal.company_id, CompanyTotal.kind,
+                                 *[getattr(CompanyTotal, name) for name in AMOUNTS])
+             .where(CompanyTotal.company_id.in_(sorted(set(company_ids))) & CompanyTotal.kind.in_(tuple(kinds))))
+    return list(query.order_by(CompanyTotal.company_id, CompanyTotal.kind).dicts())
+
+
+def month_totals(start: dt.date | None = None, kinds: Iterable[str] = CONTRIBUTION_KINDS) -> list[dict]:
+    """The programme's totals per booked month (from the month of `start` on) and kind."""
+    query = (MonthTotal.select(MonthTotal.month, MonthTotal.kind, *[getattr(MonthTotal, name) for name in AMOUNTS])
+             .where(MonthTotal.kind.in_(tuple(kinds)) & dated(MonthTotal.month, start and month_of(start), None)))
+    return list(query.order_by(MonthTotal.month, MonthTotal.kind).dicts())
 
 
 def postings(*, company_id: int | None = None, start: dt.date | None = None, end: dt.date | None = None,
@@ -305,10 +300,10 @@ def postings(*, company_id: int | None = None, start: dt.date | None = None, end
 
 def posting_counts(company_ids: Iterable[int] | None = None) -> dict[int, int]:
     """How many postings each company has (None: every company with one); a company without is left out."""
-    query = CompanyMark.select(CompanyMark.company_id, CompanyMark.postings)
+    query = CompanyTotal.select(CompanyTotal.company_id, peewee.fn.SUM(CompanyTotal.postings))
     if company_ids is not None:
-        query = query.where(CompanyMark.company_id.in_(sorted(set(company_ids))))
-    return {company: int(count) for company, count in query.tuples()}
+        query = query.where(CompanyTotal.company_id.in_(sorted(set(company_ids))))
+    return {company: int(count) for company, count in query.group_by(CompanyTotal.company_id).tuples()}
 
 
 def corrections(start: dt.date, end: dt.date) -> peewee.ModelSelect:
@@ -395,9 +390,10 @@ def _grouped(sql: str, params: Iterable, month_column: str) -> dict[tuple, tuple
 
 
 def _where(key: tuple) -> str:
-    """A total's key in words: (company, month, kind, basis, classification, method) or (company, school year, kind)."""
-    if len(key) == 3:
-        return f"company {key[0]}, school year from {key[1]}, {key[2]}"
+    """A total's key in words: (company, month, kind, basis, classification, method), (company, kind)
+    or (month, kind)."""
+    if len(key) == 2:
+        return f"{key[0][:7]}, {key[1]}" if isinstance(key[0], str) else f"company {key[0]}, {key[1]}"
     company, month, kind, basis, classification, method = key
     return f"company {company}, {month[:7]}, {kind}/{basis or '-'}/{classification or '-'}/{method or '-'}"
 
@@ -413,13 +409,18 @@ def _compare(expected: dict, actual: dict, what: str) -> list[str]:
     return problems
 
 
-def _by_year(by_month: dict[tuple, tuple]) -> dict[tuple, tuple]:
-    """Totals keyed (company, month, kind, ...) summed per company, school year and kind."""
+def _rolled_up(by_month: dict[tuple, tuple], *positions: int) -> dict[tuple, tuple]:
+    """Totals keyed (company, month, kind, basis, classification, method) summed per the key's `positions`."""
     found: dict[tuple, tuple] = {}
-    for (company, month, kind, *_rest), sums in by_month.items():
-        key = (company, school_year_of(dt.date.fromisoformat(month)).isoformat(), kind)
-        found[key] = tuple(a + b for a, b in zip(found.get(key, (0,) * len(AMOUNTS)), sums, strict=True))
+    for key, sums in by_month.items():
+        short = tuple(key[i] for i in positions)
+        found[short] = tuple(a + b for a, b in zip(found.get(short, (0,) * len(AMOUNTS)), sums, strict=True))
     return found
+
+
+def _stored(model: type[BaseModel], key: Iterable[str]) -> dict[tuple, tuple]:
+    return {tuple(_month_key(row[name]) if name == "month" else row[name] for name in key):
+            tuple(int(row[name]) for name in AMOUNTS) for row in model.select().dicts().iterator()}
 
 
 def check() -> list[str]:
@@ -428,15 +429,10 @@ def check() -> list[str]:
     sql, params = Posting.select(*[getattr(Posting, c) for c in ("company_id", "booked_on", "kind", "basis",
                                                                  "classification", "method", *AMOUNTS)]).sql()
     by_booking = _grouped(sql, params, "booked_on")
-    stored = {}
-    for row in Total.select().dicts().iterator():
-        key = (row["company_id"], _month_key(row["month"]), row["kind"], row["basis"], row["classification"],
-               row["method"])
-        stored[key] = tuple(int(row[name]) for name in AMOUNTS)
-    problems = _compare(by_booking, stored, "ledger_total")
-    years = {(row["company_id"], _month_key(row["year"]), row["kind"]): tuple(int(row[name]) for name in AMOUNTS)
-             for row in YearTotal.select().dicts().iterator()}
-    problems += _compare(_by_year(by_booking), years, "ledger_year_total")
+    problems = _compare(by_booking, _stored(Total, TOTAL_KEY), "ledger_total")
+    problems += _compare(_rolled_up(by_booking, 0, 2), _stored(CompanyTotal, ("company_id", "kind")),
+                         "ledger_company_total")
+    problems += _compare(_rolled_up(by_booking, 1, 2), _stored(MonthTotal, ("month", "kind")), "ledger_month_total")
     sql, params = Posting.select(*[getattr(Posting, c) for c in ("company_id", "dated_on", "kind", "basis",
                                                                  "classification", "method", *AMOUNTS)]).sql()
     by_date = _grouped(sql, params, "dated_on")
@@ -452,7 +448,7 @@ def check() -> list[str]:
     marked = posting_counts()
     for company in sorted(set(counted) | set(marked)):
         if counted.get(company, 0) != marked.get(company, 0):
-            problems.append(f"ledger_company: company {company}: {marked.get(company, 0)} postings counted "
+            problems.append(f"ledger_company_total: company {company}: {marked.get(company, 0)} postings counted "
                             f"instead of {counted.get(company, 0)}")
     return problems
 
@@ -467,9 +463,8 @@ def rebuild() -> int:
     amounts = ", ".join(f"SUM({name})" for name in AMOUNTS)
     with atomic_write():
         _lock(shared=False)
-        Total.delete().execute()
-        YearTotal.delete().execute()
-        CompanyMark.delete().execute()
+        for model in (Total, CompanyTotal, MonthTotal):
+            model.delete().execute()
         Posting.delete().execute()
         now = utcnow()
         for query in _source_queries():
@@ -480,16 +475,11 @@ def rebuild() -> int:
         month = _month_sql("booked_on")
         database.execute_sql(f"INSERT INTO ledger_total ({group}, month, {', '.join(AMOUNTS)}, corrections) "  # noqa: S608
                              f"SELECT {group}, {month}, {amounts}, 0 FROM ledger_posting GROUP BY {group}, {month}")
-        by_month = {(company, _month_key(month), kind): tuple(int(v) for v in sums) for company, month, kind, *sums in
-                    Total.select(Total.company_id, Total.month, Total.kind,
-                                 *[peewee.fn.SUM(getattr(Total, name)) for name in AMOUNTS])
-                    .group_by(Total.company_id, Total.month, Total.kind).tuples()}
-        years = [{"company_id": company, "year": year, "kind": kind, **dict(zip(AMOUNTS, sums, strict=True))}
-                 for (company, year, kind), sums in _by_year(by_month).items()]
-        for batch in peewee.chunked(years, 1000):
-            YearTotal.insert_many(batch).execute()
-        database.execute_sql("INSERT INTO ledger_company (company_id, postings) "
-                             "SELECT company_id, COUNT(*) FROM ledger_posting GROUP BY company_id")
+        names = ", ".join(AMOUNTS)
+        database.execute_sql(f"INSERT INTO ledger_company_total (company_id, kind, postings, {names}) "  # noqa: S608
+                             f"SELECT company_id, kind, COUNT(*), {amounts} FROM ledger_posting GROUP BY company_id, kind")
+        database.execute_sql(f"INSERT INTO ledger_month_total (month, kind, {names}) "  # noqa: S608
+                             f"SELECT month, kind, {amounts} FROM ledger_total GROUP BY month, kind")
         return Posting.select().count()
 
 

@@ -1,15 +1,15 @@
-"""Figures kept for the pages that sum history (issue 12): the ledger's totals per company, school
-year and kind, and SROI figures per company (the pages that list commitments no longer evaluate
-every allocation against every contribution on each view).
+"""Figures kept for the pages that sum history (issue 12): the ledger's totals per company and per
+month, and SROI figures per company (the pages that list commitments no longer evaluate every
+allocation against every contribution on each view).
 
-`ledger_year_total`: the ledger's totals per company, school year (its first day, 1 August; by
-booking month) and kind, filled here from `ledger_total`; the reconciliation desk reads them.
+`ledger_company_total`: each company's totals per kind for all time and how many postings made
+them; `ledger_month_total`: the programme's totals per booked month and kind. Both filled here
+from the postings and `ledger_total`; the reconciliation desk reads them, and SROI compares a
+company's count of postings to know whether its kept figures still hold.
 `ledger_posting` gains an index on (company_id, id): a statement's correction flag looks for its
 company's postings newer than its mark.
 `enrollment_hours_entry`'s indexes on (company_id, worked_on) and (enrolment_id, worked_on) grow into
 covering ones: the HR overview sums a school year's hours without reading the rows.
-`ledger_company`: each company's count of postings in the ledger, one more with each posting
-(filled here from the postings); a page that keeps figures derived from the books compares it.
 `sroi_figures`: per company, the totals per commitment and kind as last evaluated, the mark they
 were evaluated at, and the company's SROI revision (raised by every change of a commitment or an
 allocation). Empty here: each company's figures are evaluated the first time a page needs them.
@@ -19,6 +19,9 @@ Never edit a migration once it has landed: write a new one.
 
 from peewee import *
 
+KINDS = "CHECK (kind IN ('hours_sponsored', 'hours_volunteered', 'money', 'material', 'allowance'))"
+AMOUNTS = ('lines', 'minutes', 'value_cents', 'gross_cents', 'fee_cents', 'net_cents')
+
 
 def up(migrator, db):
     class Company(Model):
@@ -26,13 +29,38 @@ def up(migrator, db):
             database = db
             table_name = 'company'
 
-    class CompanyMark(Model):
-        company_id = IntegerField(primary_key=True)
+    class CompanyTotal(Model):
+        company_id = IntegerField()
+        kind = CharField(max_length=20)
         postings = BigIntegerField(default=0)
+        lines = BigIntegerField(default=0)
+        minutes = BigIntegerField(default=0)
+        value_cents = BigIntegerField(default=0)
+        gross_cents = BigIntegerField(default=0)
+        fee_cents = BigIntegerField(default=0)
+        net_cents = BigIntegerField(default=0)
 
         class Meta:
             database = db
-            table_name = 'ledger_company'
+            table_name = 'ledger_company_total'
+            constraints = [SQL(KINDS)]
+            indexes = ((('company_id', 'kind'), True),)
+
+    class MonthTotal(Model):
+        month = DateField()
+        kind = CharField(max_length=20)
+        lines = BigIntegerField(default=0)
+        minutes = BigIntegerField(default=0)
+        value_cents = BigIntegerField(default=0)
+        gross_cents = BigIntegerField(default=0)
+        fee_cents = BigIntegerField(default=0)
+        net_cents = BigIntegerField(default=0)
+
+        class Meta:
+            database = db
+            table_name = 'ledger_month_total'
+            constraints = [SQL(KINDS)]
+            indexes = ((('month', 'kind'), True),)
 
     class Figures(Model):
         company = ForeignKeyField(Company, primary_key=True, on_delete='CASCADE')
@@ -45,25 +73,12 @@ def up(migrator, db):
             table_name = 'sroi_figures'
             legacy_table_names = False
 
-    class YearTotal(Model):
-        company_id = IntegerField()
-        year = DateField()
-        kind = CharField(max_length=20)
-        lines = BigIntegerField(default=0)
-        minutes = BigIntegerField(default=0)
-        value_cents = BigIntegerField(default=0)
-        gross_cents = BigIntegerField(default=0)
-        fee_cents = BigIntegerField(default=0)
-        net_cents = BigIntegerField(default=0)
-
-        class Meta:
-            database = db
-            table_name = 'ledger_year_total'
-            constraints = [SQL("CHECK (kind IN ('hours_sponsored', 'hours_volunteered', 'money', 'material', "
-                               "'allowance'))")]
-            indexes = ((('company_id', 'year', 'kind'), True),)
-
-    db.create_tables([CompanyMark, YearTotal, Figures])
+    db.create_tables([CompanyTotal, MonthTotal, Figures])
+    names, sums = ', '.join(AMOUNTS), ', '.join(f'SUM({name})' for name in AMOUNTS)
+    db.execute_sql(f'INSERT INTO ledger_company_total (company_id, kind, postings, {names}) '
+                   f'SELECT company_id, kind, COUNT(*), {sums} FROM ledger_posting GROUP BY company_id, kind')
+    db.execute_sql(f'INSERT INTO ledger_month_total (month, kind, {names}) '
+                   f'SELECT month, kind, {sums} FROM ledger_total GROUP BY month, kind')
     # A company's postings newer than a statement's mark, found without walking its period.
     db.execute_sql('CREATE INDEX posting_company_id_id ON ledger_posting (company_id, id)')
     # The HR overview's sums of hours read from the indexes alone (the old ones are their prefixes).
@@ -73,20 +88,6 @@ def up(migrator, db):
                    'ON enrollment_hours_entry (company_id, worked_on, status, minutes)')
     db.execute_sql('CREATE INDEX hours_entry_enrolment_sums ON enrollment_hours_entry '
                    '(enrolment_id, worked_on, status, minutes, sponsored_minutes, volunteered_minutes, value_cents)')
-    amounts = ('lines', 'minutes', 'value_cents', 'gross_cents', 'fee_cents', 'net_cents')
-    years = {}
-    cursor = db.execute_sql('SELECT company_id, month, kind, ' + ', '.join(f'SUM({a})' for a in amounts)
-                            + ' FROM ledger_total GROUP BY company_id, month, kind')
-    for company, month, kind, *sums in cursor.fetchall():
-        month = str(month)[:10]
-        first = int(month[:4]) if int(month[5:7]) >= 8 else int(month[:4]) - 1
-        key = (company, f'{first}-08-01', kind)
-        years[key] = [a + int(b or 0) for a, b in zip(years.get(key, [0] * len(amounts)), sums)]
-    rows = [dict(zip(('company_id', 'year', 'kind'), key), **dict(zip(amounts, sums))) for key, sums in years.items()]
-    for batch in chunked(rows, 1000):
-        YearTotal.insert_many(batch).execute()
-    db.execute_sql('INSERT INTO ledger_company (company_id, postings) '
-                   'SELECT company_id, COUNT(*) FROM ledger_posting GROUP BY company_id')
 
 
 def down(migrator, db):
@@ -97,5 +98,5 @@ def down(migrator, db):
                    'ON enrollment_hours_entry (company_id, worked_on)')
     db.execute_sql('CREATE INDEX enrollment_hours_entry_enrolment_id_worked_on '
                    'ON enrollment_hours_entry (enrolment_id, worked_on)')
-    migrator.migrate(migrator.drop_table('sroi_figures'), migrator.drop_table('ledger_year_total'),
-                     migrator.drop_table('ledger_company'))
+    migrator.migrate(migrator.drop_table('sroi_figures'), migrator.drop_table('ledger_month_total'),
+                     migrator.drop_table('ledger_company_total'))

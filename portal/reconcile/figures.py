@@ -8,7 +8,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-import peewee
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
@@ -56,23 +55,21 @@ class Totals:
 
 
 def totals() -> Totals:
-    """The desk's figures, from the ledger's maintained year totals (a few rows per company and
-    school year, however many contributions there are): per school year and overall, and per
-    company for one page of the companies with contributions, in alphabetical order."""
+    """The desk's figures, from the ledger's maintained totals (a few rows per month, a few per
+    company, however many contributions there are): per school year and overall, and per company
+    for one page of the companies with contributions, in alphabetical order."""
     result = Totals(overall={kind: KindTotals() for kind in KINDS})
-    for row in ledger.year_totals(by=("year", "kind")):
-        year = result.by_year.setdefault(school_year_of(row["year"]), {k: KindTotals() for k in KINDS})
+    for row in ledger.month_totals():
+        year = result.by_year.setdefault(school_year_of(row["month"]), {k: KindTotals() for k in KINDS})
         year[row["kind"]].add_sums(row)
         result.overall[row["kind"]].add_sums(row)
-    year = ledger.YearTotal
-    contributing = (year.select(year.company_id, Company.legal_name)   # a company erased since: its number
-                    .join(Company, peewee.JOIN.LEFT_OUTER, on=(Company.id == year.company_id))
-                    .where(year.kind.in_(KINDS)).group_by(year.company_id, Company.legal_name)
-                    .order_by(Company.legal_name.is_null(), Company.legal_name, year.company_id).tuples())
-    result.page = page_of(contributing, "companies_page")
-    result.companies = {company: name or str(company) for company, name in result.page.rows}
+    contributing = ledger.CompanyTotal.select(ledger.CompanyTotal.company_id).where(
+        ledger.CompanyTotal.kind.in_(KINDS))
+    result.page = page_of(Company.select(Company.id, Company.legal_name).where(Company.id.in_(contributing))
+                          .order_by(Company.legal_name, Company.id), "companies_page")
+    result.companies = {company.id: company.legal_name for company in result.page.rows}
     result.by_company = {company: {k: KindTotals() for k in KINDS} for company in result.companies}
-    for row in ledger.year_totals(by=("company_id", "kind"), company_ids=result.companies):
+    for row in ledger.company_totals(result.companies):
         result.by_company[row["company_id"]][row["kind"]].add_sums(row)
     result.by_year = dict(sorted(result.by_year.items(), reverse=True))
     return result
@@ -129,7 +126,7 @@ def monthly_series(months: int = 12, today: dt.date | None = None) -> dict[str, 
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
     keys.reverse()
     series = {kind: dict.fromkeys(keys, 0) for kind in KINDS}
-    for row in ledger.totals(by=("month", "kind"), start=dt.date.fromisoformat(keys[0] + "-01")):
+    for row in ledger.month_totals(start=dt.date.fromisoformat(keys[0] + "-01")):
         key = f"{row['month']:%Y-%m}"
         if key in series[row["kind"]]:
             series[row["kind"]][key] += row["minutes"] if row["kind"].startswith("hours") else row["value_cents"]

@@ -28,7 +28,7 @@ from babel.dates import format_date
 
 from portal.core import ledger
 from portal.core.db import database
-from portal.core.ledger import ClosedMonth, Posting, Total, YearTotal
+from portal.core.ledger import ClosedMonth, CompanyTotal, MonthTotal, Posting, Total
 from portal.core.money import format_eur
 from portal.enrollment import hours
 from portal.giving import service as giving
@@ -375,15 +375,25 @@ def test_ledger_check_names_a_tampered_total_and_a_source_row_changed_behind_its
     database.execute_sql(f"UPDATE ledger_total SET value_cents = value_cents - 1 WHERE id = {row.id}")
     check_passes(app)
 
-    # The desk's year totals (school year from 1 August) are checked against the month totals.
-    year = YearTotal.get((YearTotal.company_id == s.bank_company.id) & (YearTotal.kind == "money"))
-    assert year.year == dt.date(2026, 8, 1) and year.value_cents == sum(
-        t.value_cents for t in Total.select().where((Total.company_id == s.bank_company.id) & (Total.kind == "money")))
-    database.execute_sql(f"UPDATE ledger_year_total SET lines = lines + 1 WHERE id = {year.id}")
+    # The desk's company and month totals are checked against the month totals.
+    company_total = CompanyTotal.get((CompanyTotal.company_id == s.bank_company.id) & (CompanyTotal.kind == "money"))
+    assert company_total.value_cents == sum(t.value_cents for t in Total.select().where(
+        (Total.company_id == s.bank_company.id) & (Total.kind == "money")))
+    database.execute_sql(f"UPDATE ledger_company_total SET lines = lines + 1 WHERE id = {company_total.id}")
+    month_total = MonthTotal.get((MonthTotal.month == OCTOBER) & (MonthTotal.kind == "money"))
+    database.execute_sql(f"UPDATE ledger_month_total SET net_cents = net_cents - 5 WHERE id = {month_total.id}")
     problems = check_fails(app)
-    assert (f"ledger_year_total: company {s.bank_company.id}, school year from 2026-08-01, money: "
-            f"lines {year.lines + 1} instead of {year.lines}") in problems
-    database.execute_sql(f"UPDATE ledger_year_total SET lines = lines - 1 WHERE id = {year.id}")
+    assert (f"ledger_company_total: company {s.bank_company.id}, money: "
+            f"lines {company_total.lines + 1} instead of {company_total.lines}") in problems
+    assert (f"ledger_month_total: 2026-10, money: net_cents {month_total.net_cents - 5} instead of "
+            f"{month_total.net_cents}") in problems
+    database.execute_sql(f"UPDATE ledger_company_total SET lines = lines - 1 WHERE id = {company_total.id}")
+    database.execute_sql(f"UPDATE ledger_month_total SET net_cents = net_cents + 5 WHERE id = {month_total.id}")
+    check_passes(app)
+    # Each company's count of postings (what SROI's kept figures compare) is checked too.
+    database.execute_sql(f"UPDATE ledger_company_total SET postings = postings + 1 WHERE id = {company_total.id}")
+    assert f"ledger_company_total: company {s.bank_company.id}: " in check_fails(app)
+    database.execute_sql(f"UPDATE ledger_company_total SET postings = postings - 1 WHERE id = {company_total.id}")
     check_passes(app)
 
     # A paid donation's amount changed in its own table, past giving's service and the ledger. By
@@ -406,8 +416,8 @@ def test_rebuild_gives_the_same_totals_per_business_month(app, late_changes):
                        late_changes.dispute_company)}
 
     stored = list(Total.select().order_by(Total.id).tuples())
-    years = set(YearTotal.select(YearTotal.company_id, YearTotal.year, YearTotal.kind, *[
-        getattr(YearTotal, name) for name in ledger.AMOUNTS]).tuples())
+    company_totals = set(CompanyTotal.select(CompanyTotal.company_id, CompanyTotal.kind, CompanyTotal.postings, *[
+        getattr(CompanyTotal, name) for name in ledger.AMOUNTS]).tuples())
     with app.test_request_context(headers={"Accept-Language": "en"}):
         # With October closed, a rebuild would move its late changes back into it: refused.
         with pytest.raises(ledger.LedgerError, match="once a month is closed"):
@@ -424,14 +434,8 @@ def test_rebuild_gives_the_same_totals_per_business_month(app, late_changes):
         after_grand[(company, kind)] = [a + b for a, b in zip(after_grand[(company, kind)], sums, strict=True)]
     assert dict(after_grand) == {key: value for key, value in grand.items() if any(value)}
     assert ledger.check() == []
-    # The late changes were booked in November, the same school year as their own dates: the year
-    # totals and each company's count of postings come out of a rebuild as they went in.
-    assert set(YearTotal.select(YearTotal.company_id, YearTotal.year, YearTotal.kind, *[
-        getattr(YearTotal, name) for name in ledger.AMOUNTS]).tuples()) == years
+    # Each company's totals for all time and its count of postings come out of a rebuild as they went in.
+    assert set(CompanyTotal.select(CompanyTotal.company_id, CompanyTotal.kind, CompanyTotal.postings, *[
+        getattr(CompanyTotal, name) for name in ledger.AMOUNTS]).tuples()) == company_totals
     check_passes(app)
 
-
-def test_a_school_year_runs_from_1_august_to_31_july():
-    assert ledger.school_year_of(dt.date(2026, 7, 31)) == dt.date(2025, 8, 1)
-    assert ledger.school_year_of(dt.date(2026, 8, 1)) == dt.date(2026, 8, 1)
-    assert ledger.school_year_of(dt.date(2027, 1, 1)) == dt.date(2026, 8, 1)

@@ -138,10 +138,10 @@ def test_ledger_check_counts_each_companys_postings(make_company, ledger):
     ledger.hours(company, 60)
     ledger.hours(company, 90)
     assert books.posting_counts([company.id]) == {company.id: 2}
-    assert not [problem for problem in books.check() if "ledger_company" in problem]
+    assert not [problem for problem in books.check() if "postings counted" in problem]
     with atomic_write():
-        database.execute_sql("UPDATE ledger_company SET postings = postings - 1")
-    assert any("ledger_company" in problem and "1 postings counted instead of 2" in problem
+        database.execute_sql("UPDATE ledger_company_total SET postings = postings - 1")
+    assert any("ledger_company_total" in problem and "1 postings counted instead of 2" in problem
                for problem in books.check())
 
 
