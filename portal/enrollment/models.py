@@ -139,7 +139,9 @@ class Enrolment(BaseModel):
 
     class Meta:
         table_name = "enrollment_enrolment"
-        indexes = ((("company", "status"), False),)
+        # The leader's counts (per status, open ones without a VOG, matched ones past their start)
+        # read only the placements of the statuses they ask for, however many years lie behind them.
+        indexes = ((("company", "status"), False), (("status", "vog_status", "starts_on"), False))
         constraints = [
             peewee.SQL("CHECK (starts_on <= ends_on)"),
             peewee.SQL("CHECK ((funding = 'sponsored' AND sponsored_minutes_per_week = minutes_per_week)"

@@ -6,6 +6,8 @@ allocation against every contribution on each view).
 them; `ledger_month_total`: the programme's totals per booked month and kind. Both filled here
 from the postings and `ledger_total`; the reconciliation desk reads them, and SROI compares a
 company's count of postings to know whether its kept figures still hold.
+`enrollment_enrolment` gains an index on (status, vog_status, starts_on): the leader's counts of
+placements per status, without a VOG and past their start read only those.
 `ledger_posting` gains an index on (company_id, id): a statement's correction flag looks for its
 company's postings newer than its mark.
 `enrollment_hours_entry`'s indexes on (company_id, worked_on) and (enrolment_id, worked_on) grow into
@@ -79,6 +81,9 @@ def up(migrator, db):
                    f'SELECT company_id, kind, COUNT(*), {sums} FROM ledger_posting GROUP BY company_id, kind')
     db.execute_sql(f'INSERT INTO ledger_month_total (month, kind, {names}) '
                    f'SELECT month, kind, {sums} FROM ledger_total GROUP BY month, kind')
+    # The leader's counts of placements read only the statuses they ask for.
+    db.execute_sql('CREATE INDEX enrollment_enrolment_status_vog_status_starts_on '
+                   'ON enrollment_enrolment (status, vog_status, starts_on)')
     # A company's postings newer than a statement's mark, found without walking its period.
     db.execute_sql('CREATE INDEX posting_company_id_id ON ledger_posting (company_id, id)')
     # The HR overview's sums of hours read from the indexes alone (the old ones are their prefixes).
@@ -92,6 +97,7 @@ def up(migrator, db):
 
 def down(migrator, db):
     db.execute_sql('DROP INDEX posting_company_id_id')
+    db.execute_sql('DROP INDEX enrollment_enrolment_status_vog_status_starts_on')
     db.execute_sql('DROP INDEX enrollment_hours_entry_company_id_worked_on_status_minutes')
     db.execute_sql('DROP INDEX hours_entry_enrolment_sums')
     db.execute_sql('CREATE INDEX enrollment_hours_entry_company_id_worked_on '
