@@ -12,7 +12,7 @@ from peewee import JOIN, fn
 from portal.accounts.models import Company
 from portal.core import clock
 from portal.core.security import leader_required
-from portal.core.views import apply_error
+from portal.core.views import apply_error, page_of
 from portal.enrollment import (
     base,
     dashboard,
@@ -56,14 +56,11 @@ def leader_enrolments():
         needle = f"%{filters['q'].strip().lower()[:100]}%"
         query = query.where(fn.LOWER(Enrolment.employee_name).contains(needle.strip("%"))
                             | Enrolment.employee_email.contains(needle.strip("%")))
-    page = max(request.args.get("page", 1, type=int), 1)
-    total = query.count()
-    rows = list(query.order_by(Enrolment.starts_on, Company.legal_name, Enrolment.employee_name)
-                .paginate(page, PAGE_SIZE))
+    page = page_of(query.order_by(Enrolment.starts_on, Company.legal_name, Enrolment.employee_name, Enrolment.id),
+                   size=PAGE_SIZE)
     companies = list(Company.select(Company.id, Company.legal_name).order_by(Company.legal_name))
-    return render_template("enrollment/leader_enrolments.html", rows=rows, filters=filters, total=total, page=page,
-                           pages=max(1, -(-total // PAGE_SIZE)), companies=companies, years=reference.school_years(),
-                           statuses=STATUSES, figures=dashboard.leader_figures())
+    return render_template("enrollment/leader_enrolments.html", page=page, filters=filters, companies=companies,
+                           years=reference.school_years(), statuses=STATUSES, figures=dashboard.leader_figures())
 
 
 @bp.get("/leader/ambassadors/<int:enrolment_id>")
