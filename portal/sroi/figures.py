@@ -76,31 +76,31 @@ def _compute(companies: list[int], marks: dict[int, str]) -> dict[int, dict[str,
     return {found.commitment.id: found.totals for found in evaluated}
 
 
-def listed(commitments: list[Commitment], today: dt.date | None = None, *,
-           every_company: bool = False) -> list[Summary]:
-    """The three amounts of each commitment and its totals per kind, from the kept figures (a
-    Summary without its lines). `every_company`: the commitments are those of every company."""
+def listed(commitments: list[Commitment], today: dt.date | None = None) -> list[Summary]:
+    """The three amounts of each commitment (of any companies) and its totals per kind, from the
+    kept figures of their companies (a Summary without its lines)."""
     if not commitments:
         return []
     today = today or clock.today()
-    companies = sorted({c.company_id for c in commitments})
-    postings = ledger.posting_counts(None if every_company else companies)
-    kept_rows = Figures.select(Figures.company, Figures.revision, Figures.computed, Figures.figures)
-    if not every_company:
-        kept_rows = kept_rows.where(Figures.company.in_(companies))
-    kept = {row.company_id: row for row in kept_rows}
+    per_company: dict[int, set[int]] = {}
+    for commitment in commitments:
+        per_company.setdefault(commitment.company_id, set()).add(commitment.id)
+    companies = sorted(per_company)
+    postings = ledger.posting_counts(companies)
+    kept = {row.company_id: row for row in Figures.select(Figures.company, Figures.revision, Figures.computed,
+                                                          Figures.figures).where(Figures.company.in_(companies))}
     marks = {company: _mark(kept[company].revision if company in kept else 0, postings.get(company, 0))
              for company in companies}
     totals: dict[int, dict[str, KindTotal]] = {}
     stale = []
-    for company in companies:
+    for company, ids in per_company.items():
         row = kept.get(company)
         found = _decode(row.figures) if row is not None and row.computed == marks[company] else {}
-        if any(c.id not in found for c in commitments if c.company_id == company):
+        if not ids <= found.keys():
             stale.append(company)
         totals.update(found)
     if stale:
-        totals.update(_compute(stale, marks))
+        totals.update(_compute(sorted(stale), marks))
     approvals = current_approvals(c.id for c in commitments)
     return [Summary(c, obligation_cents(c.base_cents, c.percentage_bp, c.cap_cents), [],
                     totals.get(c.id) or {kind: KindTotal(kind) for kind in KIND_LABELS}, approvals[c.id], today)

@@ -187,11 +187,11 @@ def make_pool(found: Iterable) -> Pool:
     return Pool(live, group_net)
 
 
-def _scope(companies: tuple[int, ...] | None) -> peewee.CompoundSelectQuery:
+def _scope(companies: tuple[int, ...]) -> peewee.CompoundSelectQuery:
     """(company_id, key, kind) of every contribution the companies' commitments can use: posted
     with a date inside one of their periods, or already allocated; and money posted after a
     period under the payment reference of money of the period (a later refund or chargeback of
-    one of its donations, which nets with it). None: every company with a commitment."""
+    one of its donations, which nets with it)."""
 
     def dated(*columns, later: bool = False) -> peewee.ModelSelect:
         period = Commitment.alias("sroi_period")
@@ -203,16 +203,14 @@ def _scope(companies: tuple[int, ...] | None) -> peewee.CompoundSelectQuery:
                         & (Posting.booked_on >= period.period_start_on)
                         & (Posting.dated_on >= period.period_start_on) & window
                         & Posting.kind.in_(("money",) if later else ALLOCATABLE_KINDS)))
-        return found if companies is None else found.where(period.company.in_(companies))
+        return found.where(period.company.in_(companies))
 
     references = dated(Posting.company_id, Posting.reference).where(
         (Posting.kind == "money") & (Posting.reference != ""))
     later = dated(Posting.company_id, Posting.key, Posting.kind, later=True).where(
         (Posting.reference != "") & peewee.Tuple(Posting.company_id, Posting.reference).in_(references))
     allocated = Allocation.select(Allocation.company.alias("company_id"), Allocation.contribution_key.alias("key"),
-                                  Allocation.kind.alias("kind"))
-    if companies is not None:
-        allocated = allocated.where(Allocation.company.in_(companies))
+                                  Allocation.kind.alias("kind")).where(Allocation.company.in_(companies))
     return dated(Posting.company_id, Posting.key, Posting.kind) | later | allocated
 
 
@@ -229,7 +227,7 @@ def _as_date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def _read_pool(companies: tuple[int, ...] | None) -> Pool:
+def _read_pool(companies: tuple[int, ...]) -> Pool:
     """One query: the contributions in scope, each summed over all its postings (in SQL). The
     netting groups are summed from them: a person's hours of one kind, the money under one
     payment reference, each within what the commitments can use."""
@@ -260,12 +258,12 @@ def _read_pool(companies: tuple[int, ...] | None) -> Pool:
     return Pool(live, group_net, gone)
 
 
-def pool_for(company_id: int | Iterable[int] | None) -> Pool:
-    """What the commitments of a company, of several companies, or of every company (None) can use.
+def pool_for(company_id: int | Iterable[int]) -> Pool:
+    """What the commitments of a company, or of several companies, can use.
 
     A page that evaluates several panels (a dashboard) reads it once: the pool is kept for the
     rest of a GET request, and forgotten by every write transaction."""
-    ids = company_id if company_id is None or isinstance(company_id, int) else tuple(sorted(set(company_id)))
+    ids = company_id if isinstance(company_id, int) else tuple(sorted(set(company_id)))
     cache = request_cache()
     if cache is not None and ("sroi.pool", ids) in cache:
         return cache[("sroi.pool", ids)]

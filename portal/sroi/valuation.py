@@ -269,26 +269,21 @@ def _evaluate(commitment: Commitment, allocations: list[Allocation], grants: dic
 
 
 def summaries(commitments: list[Commitment], pool: Pool | None = None,
-              today: dt.date | None = None, *, every_company: bool = False) -> list[Summary]:
-    """Evaluate several commitments at once (one read of contributions and allocations).
-
-    `every_company`: the commitments are those of every company (the leader's overview), so
-    the pool and the allocations are read for all, without a list of companies."""
+              today: dt.date | None = None) -> list[Summary]:
+    """Evaluate several commitments at once (one read of contributions and allocations)."""
     if not commitments:
         return []
     today = today or clock.today()
     company_ids = {c.company_id for c in commitments}
     if pool is None:
-        pool = pool_for(None if every_company else company_ids)
+        pool = pool_for(company_ids)
     ids = [c.id for c in commitments]
     # Grants depend on every allocation of the companies involved (first allocated, first served).
     # The columns an evaluation reads (a thousand rows of timestamps cost more than the rest).
     every = Allocation.select(Allocation.id, Allocation.commitment, Allocation.company, Allocation.contribution_key,
                               Allocation.kind, Allocation.minutes, Allocation.cents, Allocation.contribution_on,
                               Allocation.description, Allocation.person)
-    if not every_company:
-        every = every.where(Allocation.company.in_(list(company_ids)))
-    every = list(every)
+    every = list(every.where(Allocation.company.in_(list(company_ids))))
     grants = _grants(every, pool)
     approvals = current_approvals(ids)
     by_commitment: dict[int, list[Allocation]] = {i: [] for i in ids}
