@@ -16,7 +16,9 @@ from functools import cache
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
-WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
+# A word stands alone: letters inside a run of letters and digits (a SHA-256 digest on the audit
+# page, "...35fee98be9...") are no word, whatever they spell.
+WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]+(?:'[a-z]+)?(?![A-Za-z0-9])")
 # Words that English and Dutch share, or Dutch abbreviations: never a sign of English.
 SHARED_WORDS = {"net", "do", "data", "top", "as", "her", "file", "die", "door", "want", "is", "in", "over",
                 "was", "been", "hard", "arm", "man", "van", "me", "we", "ze", "al", "en", "of", "op", "ok"}
