@@ -4,6 +4,7 @@ whatever the number of ambassadors, and the server-rendered SVG chart of hours p
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -94,7 +95,7 @@ class Overview(HourFigures):
     year: SchoolYear | None
     years: list[SchoolYear]
     counts: dict[str, int]
-    lines: list[AmbassadorLine]
+    lines: list[AmbassadorLine]          # a line per placement shown; none on the dashboard's card
     months: list[tuple[dt.date, int, int, int]]  # month, planned, awaiting, confirmed minutes
     todos: list[Todo] = field(default_factory=list)   # every open to-do, whoever's it is
     confirmed_volunteered_minutes: int = 0
@@ -120,8 +121,8 @@ class Overview(HourFigures):
 
 
 def company_overview(company_id: int, *, year_id: int | None = None, today: dt.date | None = None) -> Overview:
-    """Everything the HR dashboard shows, in a fixed number of queries whose cost does not grow with
-    past school years.
+    """Everything the HR overview (/ambassadors) shows, a line per placement, in a fixed number of
+    queries whose cost does not grow with past school years.
 
     The placements shown are those of the chosen school year (default: the current one); on the
     current year's page also the later ones and any placement of an earlier year still in progress,
@@ -131,102 +132,212 @@ def company_overview(company_id: int, *, year_id: int | None = None, today: dt.d
     years = school_years()                                                            # query 1
     current = current_school_year(today, years)
     year = next((y for y in years if y.id == year_id), None) or current
-    counts = Counter({status: 0 for status in STATUSES})
-    unvalued = 0
-    unpriced = (Enrolment.sponsored_minutes_per_week > 0) & Enrolment.hourly_cost_cents.is_null()
-    per_status = (Enrolment.select(Enrolment.status, fn.COUNT(Enrolment.id),             # query 2
-                                   fn.SUM(peewee.Case(None, [(unpriced, 1)], 0)))
-                  .where(Enrolment.company == company_id).group_by(Enrolment.status).tuples())
-    for status, count, without_rate in per_status:
-        counts[status] = count
-        unvalued += int(without_rate or 0) if status != "withdrawn" else 0
-    shown = Enrolment.school_year == (year.id if year else 0)
-    if year is not None and current is not None and year.id == current.id:
-        shown |= (Enrolment.starts_on > year.ends_on) | Enrolment.status.in_(OPEN_STATUSES)
-    shown &= Enrolment.company == company_id
-    enrolments = [Placement(*row) for row in                                             # query 3
+    overview = _headline(company_id, year, years)                                     # queries 2 and 3
+    shown = _shown(company_id, year, current)
+    enrolments = [Placement(*row) for row in                                             # query 4
                   Enrolment.select(*Placement.COLUMNS)
                   .join(School, peewee.JOIN.LEFT_OUTER, on=(Enrolment.school == School.id))
                   .where(shown)
                   .order_by(Enrolment.starts_on.desc(), Enrolment.employee_name).tuples()]
     used = {e.school_year_id for e in enrolments}
-    calendars = Calendars([y for y in years if y.id in used])                         # query 4 (if any)
+    calendars = Calendars([y for y in years if y.id in used])                         # query 5 (if any)
     past = peewee.Case(None, [(HoursEntry.worked_on <= today, 1)], 0)
-    aggregates = (HoursEntry.select(HoursEntry.enrolment, HoursEntry.status, fn.SUM(past),  # query 5
+    aggregates = (HoursEntry.select(HoursEntry.enrolment, HoursEntry.status, fn.SUM(past),  # query 6
                                     fn.COUNT(HoursEntry.id), fn.SUM(HoursEntry.minutes),
-                                    fn.SUM(HoursEntry.sponsored_minutes), fn.SUM(HoursEntry.volunteered_minutes),
-                                    fn.SUM(HoursEntry.value_cents))
+                                    fn.SUM(HoursEntry.sponsored_minutes), fn.SUM(HoursEntry.value_cents))
                   .join(Enrolment, on=(HoursEntry.enrolment == Enrolment.id))
                   .where(shown)
                   .group_by(HoursEntry.enrolment, HoursEntry.status).tuples())
-    documents = dict(Document.select(Document.enrolment, fn.COUNT(Document.id))          # query 6
-                     .join(Enrolment, on=(Document.enrolment == Enrolment.id))
-                     .where(shown).group_by(Document.enrolment).tuples())
-    value = ledger.totals(by=(), company_id=company_id, kinds=("hours_sponsored",))     # query 7
+    documents = _documents(shown)                                                     # query 7
 
     lines = {e.id: AmbassadorLine(e, e.school_name or "", documents=documents.get(e.id, 0))
              for e in enrolments}
-    overview = Overview(year, years, counts, [], [], unvalued=unvalued,
-                        value_cents=int(value[0]["value_cents"]) if value else 0)
-    in_year = {e.id for e in enrolments if year is not None and e.school_year_id == year.id}
-    for enrolment_id, status, past_count, count, minutes, sponsored, volunteered, value_cents in aggregates:
+    for enrolment_id, status, past_count, count, minutes, sponsored, value_cents in aggregates:
         line = lines.get(enrolment_id)
         if line is None:
             continue
-        minutes, sponsored, volunteered, value_cents = (int(x or 0) for x in (minutes, sponsored, volunteered,
-                                                                               value_cents))
+        minutes, sponsored, value_cents = (int(x or 0) for x in (minutes, sponsored, value_cents))
         if status == "confirmed":
             line.confirmed_minutes += minutes
             line.confirmed_sponsored_minutes += sponsored
             line.value_cents += value_cents
-            if enrolment_id in in_year:  # the year's figures, beside the year's planned hours
-                overview.confirmed_minutes += minutes
-                overview.confirmed_sponsored_minutes += sponsored
-                overview.confirmed_volunteered_minutes += volunteered
-        elif status in ("reported", "absent"):
-            line.reported_minutes += minutes
-            line.awaiting += count
-        elif status == "rejected":
-            line.rejected += count
-            line.to_report += count
-        elif status == "planned":
-            line.to_report += int(past_count or 0)
+        else:
+            _count_open(line, status, count, past_count, minutes)
 
     texts = _todo_texts()
     planned_by_month: dict[dt.date, int] = defaultdict(int)
-    sessions_per_month: dict[int, Counter] = {}  # by id() of the shared, cached session tuples
     for enrolment in enrolments:
         line = lines[enrolment.id]
         if enrolment.status != "withdrawn" and enrolment.school_year_id in calendars.years:
             sessions = calendars.sessions(enrolment)
             line.planned_minutes = len(sessions) * enrolment.minutes_per_week
-            overview.planned_minutes += line.planned_minutes if year is None or enrolment.school_year_id == year.id else 0
             if year is not None and enrolment.school_year_id == year.id:
-                per_month = sessions_per_month.get(id(sessions))
-                if per_month is None:
-                    per_month = sessions_per_month[id(sessions)] = Counter(month_start(day) for day in sessions)
-                for month, count in per_month.items():
-                    planned_by_month[month] += count * enrolment.minutes_per_week
+                overview.planned_minutes += line.planned_minutes
+                _plan(planned_by_month, sessions, enrolment.minutes_per_week)
         overview.todos.extend(_todos(line, today, texts))
     overview.lines = list(lines.values())
-    overview.todos.sort(key=lambda t: (not t.urgent, t.enrolment.starts_on, t.enrolment.employee_name))
-
-    if year is not None:
-        awaiting_by_month: dict[dt.date, int] = defaultdict(int)
-        confirmed_by_month: dict[dt.date, int] = defaultdict(int)
-        per_day = (HoursEntry.select(HoursEntry.worked_on, HoursEntry.status, fn.SUM(HoursEntry.minutes))  # query 8
-                   .where((HoursEntry.company == company_id) & (HoursEntry.worked_on >= year.starts_on)
-                          & (HoursEntry.worked_on <= year.ends_on)
-                          & HoursEntry.status.in_(("reported", "absent", "confirmed")))
-                   .group_by(HoursEntry.worked_on, HoursEntry.status).tuples())
-        for day, status, minutes in per_day:
-            target = confirmed_by_month if status == "confirmed" else awaiting_by_month
-            target[month_start(day)] += int(minutes or 0)
-        month = month_start(year.starts_on)
-        while month <= year.ends_on:
-            overview.months.append((month, planned_by_month[month], awaiting_by_month[month], confirmed_by_month[month]))
-            month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    _sort_todos(overview)
+    _year_hours(overview, company_id, planned_by_month)                               # query 8
     return overview
+
+
+def company_panel(company_id: int, *, today: dt.date | None = None) -> Overview:
+    """What the dashboard's card shows of `company_overview` for the current school year (its
+    figures, chart and to-dos; no lines), without a line per placement: the year's planned sessions
+    are counted once per shared calendar, weekday and period, and only the placements with something
+    to do are read. Its cost follows the to-dos and the year's days, not the ambassadors."""
+    today = today or clock.today()
+    years = school_years()                                                            # query 1
+    year = current_school_year(today, years)
+    overview = _headline(company_id, year, years)                                     # queries 2 and 3
+    planned_by_month: dict[dt.date, int] = defaultdict(int)
+    if year is not None:
+        in_year = (Enrolment.company == company_id) & (Enrolment.school_year == year.id)
+        shared = (Enrolment.school_year, Enrolment.school, Enrolment.weekday, Enrolment.starts_on,
+                  Enrolment.ends_on, Enrolment.role_type)
+        calendars = Calendars([year])                                                 # query 4
+        for *key, minutes_per_week in (Enrolment.select(*shared, fn.SUM(Enrolment.minutes_per_week))  # query 5
+                                       .where(in_year & (Enrolment.status != "withdrawn"))
+                                       .group_by(*shared).tuples()):
+            sessions = calendars.sessions(_Shared(*key))
+            overview.planned_minutes += len(sessions) * int(minutes_per_week)
+            _plan(planned_by_month, sessions, int(minutes_per_week))
+    overview.todos = _open_todos(company_id, _shown(company_id, year, year), today)    # queries 6-8
+    _sort_todos(overview)
+    _year_hours(overview, company_id, planned_by_month)                               # query 9
+    return overview
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What placements with the same sessions share (the key of `Calendars.sessions`)."""
+
+    school_year_id: int
+    school_id: int | None
+    weekday: int
+    starts_on: dt.date
+    ends_on: dt.date
+    role_type: str
+
+
+def _headline(company_id: int, year: SchoolYear | None, years: list[SchoolYear]) -> Overview:
+    """An overview with the counts per status (those without an hourly cost apart) and the
+    sponsored value to date: two queries."""
+    counts = Counter({status: 0 for status in STATUSES})
+    unvalued = 0
+    unpriced = (Enrolment.sponsored_minutes_per_week > 0) & Enrolment.hourly_cost_cents.is_null()
+    per_status = (Enrolment.select(Enrolment.status, fn.COUNT(Enrolment.id),
+                                   fn.SUM(peewee.Case(None, [(unpriced, 1)], 0)))
+                  .where(Enrolment.company == company_id).group_by(Enrolment.status).tuples())
+    for status, count, without_rate in per_status:
+        counts[status] = count
+        unvalued += int(without_rate or 0) if status != "withdrawn" else 0
+    value = ledger.totals(by=(), company_id=company_id, kinds=("hours_sponsored",))
+    return Overview(year, years, counts, [], [], unvalued=unvalued,
+                    value_cents=int(value[0]["value_cents"]) if value else 0)
+
+
+def _shown(company_id: int, year: SchoolYear | None, current: SchoolYear | None) -> peewee.Expression:
+    """The placements of a year's page: the year's, and on the current year's page also the later
+    ones and those of earlier years still in progress."""
+    shown = Enrolment.school_year == (year.id if year else 0)
+    if year is not None and current is not None and year.id == current.id:
+        shown |= (Enrolment.starts_on > year.ends_on) | Enrolment.status.in_(OPEN_STATUSES)
+    return shown & (Enrolment.company == company_id)
+
+
+def _documents(placements: peewee.Expression) -> dict[int, int]:
+    return dict(Document.select(Document.enrolment, fn.COUNT(Document.id))
+                .join(Enrolment, on=(Document.enrolment == Enrolment.id))
+                .where(placements).group_by(Document.enrolment).tuples())
+
+
+def _count_open(line: AmbassadorLine, status: str, count: int, past_count: int | None, minutes: int = 0) -> None:
+    """Add a placement's hours of one status that are not confirmed to its line's counts."""
+    if status in ("reported", "absent"):
+        line.reported_minutes += minutes
+        line.awaiting += count
+    elif status == "rejected":
+        line.rejected += count
+        line.to_report += count
+    elif status == "planned":
+        line.to_report += int(past_count or 0)
+
+
+def _open_todos(company_id: int, shown: peewee.Expression, today: dt.date) -> list[Todo]:
+    """The to-dos of the placements `shown`, reading only the placements that have one: the
+    conditions of `_todos`, asked in SQL (four queries, each through an index)."""
+    mine = HoursEntry.company == company_id
+    rejected = mine & (HoursEntry.status == "rejected")
+    unreported = mine & (HoursEntry.status == "planned") & (HoursEntry.worked_on <= today)
+    vog = (Enrolment.vog_status.in_(("not_requested", "refused"))
+           | ((Enrolment.vog_status == "requested") & (Enrolment.starts_on <= today + dt.timedelta(days=14))))
+    # In progress (what OPEN_STATUSES name): a VOG to see to, documents to come or a start passed.
+    ongoing = Enrolment.status.in_(OPEN_STATUSES) & (
+        vog | Enrolment.status.in_(("submitted", "intake")) | ((Enrolment.status == "matched") & (Enrolment.starts_on <= today)))
+    to_report = (HoursEntry.select(HoursEntry.enrolment).where(rejected)
+                 | HoursEntry.select(HoursEntry.enrolment).where(unreported))
+
+    def placements(condition):
+        return (Enrolment.select(*Placement.COLUMNS)
+                .join(School, peewee.JOIN.LEFT_OUTER, on=(Enrolment.school == School.id)).where(shown & condition))
+
+    # A UNION, each half through its own index: (company, status) and the sessions to report.
+    found = [Placement(*row) for row in (placements(ongoing) | placements(Enrolment.id.in_(to_report))).tuples()]
+    if not found:
+        return []
+    documents = _documents(shown & Enrolment.status.in_(("submitted", "intake")))
+    lines = {p.id: AmbassadorLine(p, p.school_name or "", documents=documents.get(p.id, 0)) for p in found}
+    for status, condition in (("rejected", rejected), ("planned", unreported)):
+        for enrolment_id, count in (HoursEntry.select(HoursEntry.enrolment, fn.COUNT(HoursEntry.id))
+                                    .where(condition).group_by(HoursEntry.enrolment).tuples()):
+            if enrolment_id in lines:
+                _count_open(lines[enrolment_id], status, count, count)
+    texts = _todo_texts()
+    return [todo for line in lines.values() for todo in _todos(line, today, texts)]
+
+
+def _plan(planned_by_month: dict[dt.date, int], sessions: tuple[dt.date, ...], minutes_per_week: int) -> None:
+    for month, count in _sessions_per_month(sessions).items():
+        planned_by_month[month] += count * minutes_per_week
+
+
+@functools.lru_cache(maxsize=256)
+def _sessions_per_month(sessions: tuple[dt.date, ...]) -> Counter:
+    return Counter(month_start(day) for day in sessions)
+
+
+def _sort_todos(overview: Overview) -> None:
+    overview.todos.sort(key=lambda t: (not t.urgent, t.enrolment.starts_on, t.enrolment.employee_name, t.enrolment.id))
+
+
+def _year_hours(overview: Overview, company_id: int, planned_by_month: dict[dt.date, int]) -> None:
+    """The year's confirmed hours (sponsored and volunteered apart) and its months with their planned,
+    awaiting and confirmed minutes, from the company's hours worked in the year (one grouped query,
+    read from an index). The figures and the chart count the same hours."""
+    year = overview.year
+    if year is None:
+        return
+    awaiting_by_month: dict[dt.date, int] = defaultdict(int)
+    confirmed_by_month: dict[dt.date, int] = defaultdict(int)
+    per_day = (HoursEntry.select(HoursEntry.worked_on, HoursEntry.status, fn.SUM(HoursEntry.minutes),
+                                 fn.SUM(HoursEntry.sponsored_minutes), fn.SUM(HoursEntry.volunteered_minutes))
+               .where((HoursEntry.company == company_id) & (HoursEntry.worked_on >= year.starts_on)
+                      & (HoursEntry.worked_on <= year.ends_on)
+                      & HoursEntry.status.in_(("reported", "absent", "confirmed")))
+               .group_by(HoursEntry.worked_on, HoursEntry.status).tuples())
+    for day, status, minutes, sponsored, volunteered in per_day:
+        if status == "confirmed":
+            confirmed_by_month[month_start(day)] += int(minutes or 0)
+            overview.confirmed_minutes += int(minutes or 0)
+            overview.confirmed_sponsored_minutes += int(sponsored or 0)
+            overview.confirmed_volunteered_minutes += int(volunteered or 0)
+        else:
+            awaiting_by_month[month_start(day)] += int(minutes or 0)
+    month = month_start(year.starts_on)
+    while month <= year.ends_on:
+        overview.months.append((month, planned_by_month[month], awaiting_by_month[month], confirmed_by_month[month]))
+        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
 def _todo_texts() -> dict:

@@ -256,9 +256,11 @@ class HoursEntry(BaseModel):
     class Meta:
         table_name = "enrollment_hours_entry"
         # The HR overview sums a company's days and each placement's hours from these indexes
-        # alone (covering: no row is read), however many rows a school year holds.
+        # alone (covering: no row is read), however many rows a school year holds; its to-dos
+        # read a company's sessions still to report (planned and past, or rejected) and no others.
         indexes = (
-            (("company", "worked_on", "status", "minutes"), False),
+            (("company", "worked_on", "status", "minutes", "sponsored_minutes", "volunteered_minutes"), False),
+            (("company", "status", "worked_on"), False),
             (("status",), False),
         )
         constraints = [

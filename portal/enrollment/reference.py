@@ -5,6 +5,7 @@ the volunteer allowance caps, the school years as stored, and the calendars buil
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -124,15 +125,23 @@ class Calendars:
     def sessions(self, enrolment: Enrolment) -> tuple[dt.date, ...]:
         """The expected session dates of an enrolment (its school's own days off included).
 
-        Placements share a handful of (calendar, weekday, period) combinations, so a thousand
-        of them cost a handful of calendar walks.
+        Placements share a handful of (calendar, weekday, period) combinations per school, so a
+        thousand of them cost a handful of calendar walks; schools whose calendars are alike (no
+        days off of their own), and later requests, share the walks too (`_sessions_of`).
         """
         key = (enrolment.school_year_id, enrolment.school_id, enrolment.weekday, enrolment.starts_on,
                enrolment.ends_on, enrolment.role_type)
         if key not in self._sessions:
             calendar = self.get(enrolment.school_year_id, enrolment.school_id)
-            self._sessions[key] = tuple(expected_sessions(calendar, *key[2:]))
+            self._sessions[key] = _sessions_of(calendar, *key[2:])
         return self._sessions[key]
+
+
+@functools.lru_cache(maxsize=4096)
+def _sessions_of(calendar: Calendar, weekday: int, starts_on: dt.date, ends_on: dt.date,
+                 role_type: str) -> tuple[dt.date, ...]:
+    # A calendar is a value (its closures included): one that changed is another key.
+    return tuple(expected_sessions(calendar, weekday, starts_on, ends_on, role_type))
 
 
 def calendar_for(year: SchoolYear, school: School | int | None = None) -> Calendar:

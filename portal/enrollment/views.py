@@ -99,7 +99,7 @@ def _wire(state):
                                              company=("enrollment.overview", 82)))
     hooks.connect(app, hooks.CONTRIBUTIONS, hours.contributions)
     hooks.connect(app, hooks.COMPANY_PANELS, lambda company: hooks.Panel(
-        "enrollment/panel.html", 20, {"enr": dashboard.company_overview(company.id)}))
+        "enrollment/panel.html", 20, {"enr": dashboard.company_panel(company.id)}))
     hooks.connect(app, hooks.LEADER_PANELS, lambda: hooks.Panel(
         "enrollment/leader_panel.html", 20, {"enr_leader": dashboard.leader_figures()}))
     app.jinja_env.filters["minutes_as_hours"] = format_hours

@@ -110,6 +110,48 @@ def test_the_overview_lists_planned_and_confirmed_hours_per_employee(hr, enrol, 
     assert "The chart as a table" in page and "Planned and confirmed hours per employee" in page
 
 
+def _figures(overview):
+    return (dict(overview.counts), overview.unvalued, overview.value_cents, overview.planned_minutes,
+            overview.confirmed_minutes, overview.confirmed_sponsored_minutes, overview.confirmed_volunteered_minutes,
+            overview.months, [(t.enrolment.id, t.kind, t.text, t.urgent, t.who) for t in overview.todos])
+
+
+def test_the_dashboard_card_agrees_with_the_overview_it_summarises(app, hr, enrol, leader, school, today):
+    """The card reads only the placements with a to-do and sums the rest in SQL; what it shows is
+    what the overview, line by line, shows for the current year."""
+    from portal.enrollment import dashboard, hours
+    from portal.enrollment.models import HoursEntry
+
+    bulk_ambassadors(hr, 40, school, leader)            # active, matched past their start, submitted, withdrawn
+    enrol(hr, employee_name="Nina Nog", vog_status="not_requested", vog_date="")
+    enrol(hr, employee_name="Rik Refused", vog_status="refused", vog_date="")
+    later = enrol(hr, employee_name="Vera Later", vog_status="requested", vog_date="2026-11-01", start="2027-02",
+                  duration="half", status="matched", leader=leader, school=school)
+    late = enrol(hr, employee_name="Bo Busy", status="active", leader=leader, school=school)
+    done = enrol(hr, employee_name="Cas Completed", status="completed", leader=leader, school=school)
+    past = [e for e in hours.register(late) if e.worked_on <= TODAY]
+    hours.report_sessions(late, [hours.SessionReport(e.id, True, 480) for e in past], actor=hr.admin, via="hr")
+    hours.decide_entries([past[0].id], leader, approve=True)
+    hours.decide_entries([past[1].id, past[2].id], leader, approve=False, reason="Not that day")
+    assert HoursEntry.select().where((HoursEntry.enrolment == done.id) & (HoursEntry.status == "planned")).count()
+
+    panel, overview = dashboard.company_panel(hr.id, today=TODAY), dashboard.company_overview(hr.id, today=TODAY)
+    assert panel.lines == [] and len(overview.lines) == 45
+    assert _figures(panel) == _figures(overview)
+    kinds = {(t.enrolment.employee_name, t.kind) for t in panel.todos}
+    assert {("Nina Nog", "vog"), ("Rik Refused", "vog"), ("Bo Busy", "hours"), ("Cas Completed", "hours")} <= kinds
+    assert ("Vera Later", "vog") not in kinds    # her VOG is asked for and her start is months away
+    assert {"documents", "start", "hours", "vog"} <= {kind for _name, kind in kinds}
+    assert next(t for t in panel.todos if t.enrolment.employee_name == "Bo Busy").urgent   # two rejected
+    page = hr.client.get("/dashboard").get_data(as_text=True)
+    assert f"All {len(panel.my_todos)} to-dos" in page and "Nina Nog" in page
+    # A week before her start, the VOG she still lacks is urgent, on both.
+    week_before = later.starts_on - dt.timedelta(days=7)
+    panel, overview = dashboard.company_panel(hr.id, today=week_before), dashboard.company_overview(hr.id, today=week_before)
+    assert _figures(panel) == _figures(overview)
+    assert any(t.enrolment.id == later.id and t.kind == "vog" and t.urgent for t in panel.todos)
+
+
 def test_a_company_without_ambassadors_is_invited_to_enrol(hr):
     page = hr.client.get("/dashboard").get_data(as_text=True)
     assert "You have not enrolled any employees" in page and "/ambassadors/new" in page
