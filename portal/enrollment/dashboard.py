@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from peewee import fn
 
 from portal.core import clock, ledger
+from portal.core.db import is_sqlite
 from portal.enrollment import reminders
 from portal.enrollment.base import OPEN_STATUSES
 from portal.enrollment.calendar import month_start
@@ -97,9 +98,21 @@ class Overview(HourFigures):
     counts: dict[str, int]
     lines: list[AmbassadorLine]          # a line per placement shown; none on the dashboard's card
     months: list[tuple[dt.date, int, int, int]]  # month, planned, awaiting, confirmed minutes
-    todos: list[Todo] = field(default_factory=list)   # every open to-do, whoever's it is
+    todos: list[Todo] = field(default_factory=list)   # every open to-do, whoever's it is (the card: see below)
     confirmed_volunteered_minutes: int = 0
     unvalued: int = 0
+    # On the dashboard's card, `todos` holds only the first CARD_TODOS of each kind, in order, and
+    # this counts them all: (HR's, the others'). None: `todos` is complete.
+    todo_counts: tuple[int, int] | None = None
+
+    @property
+    def my_todo_count(self) -> int:
+        """How many to-dos are HR's own, whether `todos` lists them all or not."""
+        return len(self.my_todos) if self.todo_counts is None else self.todo_counts[0]
+
+    @property
+    def waiting_count(self) -> int:
+        return len(self.waiting) if self.todo_counts is None else self.todo_counts[1]
 
     @property
     def total(self) -> int:
@@ -202,7 +215,7 @@ def company_panel(company_id: int, *, today: dt.date | None = None) -> Overview:
             sessions = calendars.sessions(_Shared(*key))
             overview.planned_minutes += len(sessions) * int(minutes_per_week)
             _plan(planned_by_month, sessions, int(minutes_per_week))
-    overview.todos = _open_todos(company_id, _shown(company_id, year, year), today)    # queries 6-8
+    overview.todos, overview.todo_counts = _card_todos(company_id, _shown(company_id, year, year), today)  # 6-13
     _sort_todos(overview)
     _year_hours(overview, company_id, planned_by_month)                               # query 9
     return overview
@@ -264,37 +277,62 @@ def _count_open(line: AmbassadorLine, status: str, count: int, past_count: int |
         line.to_report += int(past_count or 0)
 
 
-def _open_todos(company_id: int, shown: peewee.Expression, today: dt.date) -> list[Todo]:
-    """The to-dos of the placements `shown`, reading only the placements that have one: the
-    conditions of `_todos`, asked in SQL (four queries, each through an index)."""
-    mine = HoursEntry.company == company_id
-    rejected = mine & (HoursEntry.status == "rejected")
-    unreported = mine & (HoursEntry.status == "planned") & (HoursEntry.worked_on <= today)
-    vog = (Enrolment.vog_status.in_(("not_requested", "refused"))
-           | ((Enrolment.vog_status == "requested") & (Enrolment.starts_on <= today + dt.timedelta(days=14))))
-    # In progress (what OPEN_STATUSES name): a VOG to see to, documents to come or a start passed.
-    ongoing = Enrolment.status.in_(OPEN_STATUSES) & (
-        vog | Enrolment.status.in_(("submitted", "intake")) | ((Enrolment.status == "matched") & (Enrolment.starts_on <= today)))
-    to_report = (HoursEntry.select(HoursEntry.enrolment).where(rejected)
-                 | HoursEntry.select(HoursEntry.enrolment).where(unreported))
+# The card lists the first eight to-dos; of each kind it reads no more than these, and counts the rest.
+CARD_TODOS = 8
+# Within one placement, its to-dos in the order _todos gives them.
+KIND_ORDER = {"vog": 0, "documents": 1, "start": 2, "hours": 3}
 
-    def placements(condition):
-        return (Enrolment.select(*Placement.COLUMNS)
-                .join(School, peewee.JOIN.LEFT_OUTER, on=(Enrolment.school == School.id)).where(shown & condition))
 
-    # A UNION, each half through its own index: (company, status) and the sessions to report.
-    found = [Placement(*row) for row in (placements(ongoing) | placements(Enrolment.id.in_(to_report))).tuples()]
-    if not found:
-        return []
-    documents = _documents(shown & Enrolment.status.in_(("submitted", "intake")))
-    lines = {p.id: AmbassadorLine(p, p.school_name or "", documents=documents.get(p.id, 0)) for p in found}
-    for status, condition in (("rejected", rejected), ("planned", unreported)):
-        for enrolment_id, count in (HoursEntry.select(HoursEntry.enrolment, fn.COUNT(HoursEntry.id))
-                                    .where(condition).group_by(HoursEntry.enrolment).tuples()):
-            if enrolment_id in lines:
-                _count_open(lines[enrolment_id], status, count, count)
+def _card_todos(company_id: int, shown: peewee.Expression, today: dt.date) -> tuple[list[Todo], tuple[int, int]]:
+    """The first CARD_TODOS to-dos of each kind among the placements `shown`, in the to-dos' order,
+    and how many there are of HR's and of the others': the conditions of `_todos`, asked in SQL, two
+    queries a kind, so that a company with a thousand sessions to report reads eight of them."""
     texts = _todo_texts()
-    return [todo for line in lines.values() for todo in _todos(line, today, texts)]
+    # Names in Python's order (by code point): SQLite's own; PostgreSQL's "C" collation, not the database's.
+    name = Enrolment.employee_name if is_sqlite() else peewee.NodeList((Enrolment.employee_name, peewee.SQL('COLLATE "C"')))
+
+    def first(condition: peewee.Expression, urgent: peewee.Node, *extra: peewee.Node, joined=None):
+        query = Enrolment.select(*Placement.COLUMNS, urgent, *extra)
+        if joined is not None:
+            query = query.join(joined, on=(joined.c.enrolment_id == Enrolment.id))
+        query = query.join_from(Enrolment, School, peewee.JOIN.LEFT_OUTER, on=(Enrolment.school == School.id)).where(
+            shown & condition)
+        rows = query.order_by(urgent.desc(), Enrolment.starts_on, name, Enrolment.id).limit(CARD_TODOS).tuples()
+        return [(Placement(*row[:len(Placement.COLUMNS)]), bool(row[len(Placement.COLUMNS)]),
+                 *row[len(Placement.COLUMNS) + 1:]) for row in rows], query.count()
+
+    def flag(condition):
+        return peewee.Case(None, [(condition, 1)], 0)
+
+    in_progress = Enrolment.status.in_(OPEN_STATUSES)
+    started = (Enrolment.status == "matched") & (Enrolment.starts_on <= today)
+    requested = Enrolment.vog_status == "requested"
+    vog = in_progress & (Enrolment.vog_status.in_(("not_requested", "refused"))
+                         | (requested & (Enrolment.starts_on <= today + dt.timedelta(days=14))))
+    vogs, vog_count = first(vog, flag(requested | (Enrolment.starts_on <= today + dt.timedelta(days=30))))
+    uploaded = (Document.select(fn.COUNT(Document.id)).where(Document.enrolment == Enrolment.id))
+    missing, missing_count = first(Enrolment.status.in_(("submitted", "intake")) & (uploaded < 2), flag(False))
+    starts, start_count = first(started, flag(False))
+
+    # Sessions to report: rejected, or planned and past (each read through the (company, status, day) index).
+    mine = HoursEntry.company == company_id
+    entries = (HoursEntry.select(HoursEntry.enrolment, HoursEntry.status).where(mine & (HoursEntry.status == "rejected"))
+               + HoursEntry.select(HoursEntry.enrolment, HoursEntry.status)
+               .where(mine & (HoursEntry.status == "planned") & (HoursEntry.worked_on <= today))).alias("entries")
+    per_placement = (peewee.Select([entries], [
+        entries.c.enrolment_id,
+        fn.SUM(peewee.Case(None, [(entries.c.status == "rejected", 1)], 0)).alias("rejected"),
+        fn.COUNT(peewee.SQL("*")).alias("to_report")]).group_by(entries.c.enrolment_id).alias("open_hours"))
+    # A placement past its start and not yet started has that to-do instead (_todos' elif).
+    reports, report_count = first(~started, flag((per_placement.c.rejected > 0) & in_progress),
+                                  per_placement.c.to_report, joined=per_placement)
+
+    todos = [Todo(p, "vog", texts["vog_late"] if p.vog_status == "requested" else texts["vog_" + p.vog_status], urgent)
+             for p, urgent in vogs]
+    todos += [Todo(p, "documents", texts["documents"], who="employee") for p, _urgent in missing]
+    todos += [Todo(p, "start", texts["not_started"], who="leader") for p, _urgent in starts]
+    todos += [Todo(p, "hours", _report_text(texts, int(to_report)), urgent) for p, urgent, to_report in reports]
+    return todos, (vog_count + report_count, missing_count + start_count)
 
 
 def _plan(planned_by_month: dict[dt.date, int], sessions: tuple[dt.date, ...], minutes_per_week: int) -> None:
@@ -308,7 +346,8 @@ def _sessions_per_month(sessions: tuple[dt.date, ...]) -> Counter:
 
 
 def _sort_todos(overview: Overview) -> None:
-    overview.todos.sort(key=lambda t: (not t.urgent, t.enrolment.starts_on, t.enrolment.employee_name, t.enrolment.id))
+    overview.todos.sort(key=lambda t: (not t.urgent, t.enrolment.starts_on, t.enrolment.employee_name, t.enrolment.id,
+                                       KIND_ORDER[t.kind]))
 
 
 def _year_hours(overview: Overview, company_id: int, planned_by_month: dict[dt.date, int]) -> None:

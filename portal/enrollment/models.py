@@ -141,7 +141,12 @@ class Enrolment(BaseModel):
         table_name = "enrollment_enrolment"
         # The leader's counts (per status, open ones without a VOG, matched ones past their start)
         # read only the placements of the statuses they ask for, however many years lie behind them.
-        indexes = ((("company", "status"), False), (("status", "vog_status", "starts_on"), False))
+        # HR's dashboard counts a company's placements per status (those without an hourly cost
+        # apart) and sums a school year's planned hours per shared calendar from indexes alone.
+        indexes = ((("company", "status", "sponsored_minutes_per_week", "hourly_cost_cents"), False),
+                   (("company", "school_year", "status", "school", "weekday", "starts_on", "ends_on", "role_type",
+                     "minutes_per_week"), False),
+                   (("status", "vog_status", "starts_on"), False))
         constraints = [
             peewee.SQL("CHECK (starts_on <= ends_on)"),
             peewee.SQL("CHECK ((funding = 'sponsored' AND sponsored_minutes_per_week = minutes_per_week)"

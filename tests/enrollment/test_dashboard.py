@@ -111,9 +111,15 @@ def test_the_overview_lists_planned_and_confirmed_hours_per_employee(hr, enrol, 
 
 
 def _figures(overview):
+    """What the dashboard's card shows: its figures, its chart, HR's first eight to-dos and the first
+    five steps that wait for someone else, with their counts."""
+    def listed(todos):
+        return [(t.enrolment.id, t.kind, t.text, t.urgent, t.who) for t in todos]
+
     return (dict(overview.counts), overview.unvalued, overview.value_cents, overview.planned_minutes,
             overview.confirmed_minutes, overview.confirmed_sponsored_minutes, overview.confirmed_volunteered_minutes,
-            overview.months, [(t.enrolment.id, t.kind, t.text, t.urgent, t.who) for t in overview.todos])
+            overview.months, overview.my_todo_count, listed(overview.my_todos[:8]), overview.waiting_count,
+            listed(overview.waiting[:5]))
 
 
 def test_the_dashboard_card_agrees_with_the_overview_it_summarises(app, hr, enrol, leader, school, today):
@@ -138,13 +144,16 @@ def test_the_dashboard_card_agrees_with_the_overview_it_summarises(app, hr, enro
     panel, overview = dashboard.company_panel(hr.id, today=TODAY), dashboard.company_overview(hr.id, today=TODAY)
     assert panel.lines == [] and len(overview.lines) == 45
     assert _figures(panel) == _figures(overview)
-    kinds = {(t.enrolment.employee_name, t.kind) for t in panel.todos}
+    kinds = {(t.enrolment.employee_name, t.kind) for t in overview.todos}
     assert {("Nina Nog", "vog"), ("Rik Refused", "vog"), ("Bo Busy", "hours"), ("Cas Completed", "hours")} <= kinds
     assert ("Vera Later", "vog") not in kinds    # her VOG is asked for and her start is months away
     assert {"documents", "start", "hours", "vog"} <= {kind for _name, kind in kinds}
     assert next(t for t in panel.todos if t.enrolment.employee_name == "Bo Busy").urgent   # two rejected
+    # The card reads the first to-dos of each kind, not all: the rest it counts.
+    assert len(panel.my_todos) < panel.my_todo_count == len(overview.my_todos)
+    assert len(panel.waiting) < panel.waiting_count == len(overview.waiting)
     page = hr.client.get("/dashboard").get_data(as_text=True)
-    assert f"All {len(panel.my_todos)} to-dos" in page and "Nina Nog" in page
+    assert f"All {len(overview.my_todos)} to-dos" in page and "Nina Nog" in page
     # A week before her start, the VOG she still lacks is urgent, on both.
     week_before = later.starts_on - dt.timedelta(days=7)
     panel, overview = dashboard.company_panel(hr.id, today=week_before), dashboard.company_overview(hr.id, today=week_before)
