@@ -215,7 +215,7 @@ def company_panel(company_id: int, *, today: dt.date | None = None) -> Overview:
             sessions = calendars.sessions(_Shared(*key))
             overview.planned_minutes += len(sessions) * int(minutes_per_week)
             _plan(planned_by_month, sessions, int(minutes_per_week))
-    overview.todos, overview.todo_counts = _card_todos(company_id, _shown(company_id, year, year), today)  # 6-13
+    overview.todos, overview.todo_counts = _card_todos(company_id, _shown(company_id, year, year), today)  # 6-10
     _sort_todos(overview)
     _year_hours(overview, company_id, planned_by_month)                               # query 9
     return overview
@@ -285,21 +285,22 @@ KIND_ORDER = {"vog": 0, "documents": 1, "start": 2, "hours": 3}
 
 def _card_todos(company_id: int, shown: peewee.Expression, today: dt.date) -> tuple[list[Todo], tuple[int, int]]:
     """The first CARD_TODOS to-dos of each kind among the placements `shown`, in the to-dos' order,
-    and how many there are of HR's and of the others': the conditions of `_todos`, asked in SQL, two
-    queries a kind, so that a company with a thousand sessions to report reads eight of them."""
+    and how many there are of HR's and of the others': the conditions of `_todos`, asked in SQL (a
+    query a kind, and one for the placements named), so that a company with a thousand sessions to
+    report reads eight of them."""
     texts = _todo_texts()
     # Names in Python's order (by code point): SQLite's own; PostgreSQL's "C" collation, not the database's.
     name = Enrolment.employee_name if is_sqlite() else peewee.NodeList((Enrolment.employee_name, peewee.SQL('COLLATE "C"')))
 
     def first(condition: peewee.Expression, urgent: peewee.Node, *extra: peewee.Node, joined=None):
-        query = Enrolment.select(*Placement.COLUMNS, urgent, *extra)
+        """The first CARD_TODOS placements meeting `condition`, as (id, urgent, *extra), and how many
+        meet it (counted over the whole result before the limit, in the same query)."""
+        query = Enrolment.select(Enrolment.id, urgent, fn.COUNT(peewee.SQL("*")).over(), *extra)
         if joined is not None:
             query = query.join(joined, on=(joined.c.enrolment_id == Enrolment.id))
-        query = query.join_from(Enrolment, School, peewee.JOIN.LEFT_OUTER, on=(Enrolment.school == School.id)).where(
-            shown & condition)
-        rows = query.order_by(urgent.desc(), Enrolment.starts_on, name, Enrolment.id).limit(CARD_TODOS).tuples()
-        return [(Placement(*row[:len(Placement.COLUMNS)]), bool(row[len(Placement.COLUMNS)]),
-                 *row[len(Placement.COLUMNS) + 1:]) for row in rows], query.count()
+        rows = list(query.where(shown & condition).order_by(urgent.desc(), Enrolment.starts_on, name, Enrolment.id)
+                    .limit(CARD_TODOS).tuples())
+        return [(row[0], bool(row[1]), *row[3:]) for row in rows], (rows[0][2] if rows else 0)
 
     def flag(condition):
         return peewee.Case(None, [(condition, 1)], 0)
@@ -327,11 +328,16 @@ def _card_todos(company_id: int, shown: peewee.Expression, today: dt.date) -> tu
     reports, report_count = first(~started, flag((per_placement.c.rejected > 0) & in_progress),
                                   per_placement.c.to_report, joined=per_placement)
 
-    todos = [Todo(p, "vog", texts["vog_late"] if p.vog_status == "requested" else texts["vog_" + p.vog_status], urgent)
-             for p, urgent in vogs]
-    todos += [Todo(p, "documents", texts["documents"], who="employee") for p, _urgent in missing]
-    todos += [Todo(p, "start", texts["not_started"], who="leader") for p, _urgent in starts]
-    todos += [Todo(p, "hours", _report_text(texts, int(to_report)), urgent) for p, urgent, to_report in reports]
+    ids = {row[0] for found in (vogs, missing, starts, reports) for row in found}
+    placements = {row[0]: Placement(*row) for row in Enrolment.select(*Placement.COLUMNS)
+                  .join(School, peewee.JOIN.LEFT_OUTER, on=(Enrolment.school == School.id))
+                  .where(Enrolment.id.in_(sorted(ids))).tuples()} if ids else {}
+    todos = [Todo(placements[i], "vog", texts["vog_late"] if placements[i].vog_status == "requested"
+                  else texts["vog_" + placements[i].vog_status], urgent) for i, urgent in vogs]
+    todos += [Todo(placements[i], "documents", texts["documents"], who="employee") for i, _urgent in missing]
+    todos += [Todo(placements[i], "start", texts["not_started"], who="leader") for i, _urgent in starts]
+    todos += [Todo(placements[i], "hours", _report_text(texts, int(to_report)), urgent)
+              for i, urgent, to_report in reports]
     return todos, (vog_count + report_count, missing_count + start_count)
 
 
