@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from portal.accounts.models import Company
 from portal.core import ledger
 from portal.core.db import atomic_write
 from portal.core.money import format_eur
@@ -54,8 +55,11 @@ def test_the_leaders_lists_come_a_page_at_a_time(many_companies, leader_client):
     second = leader_client.get("/leader?page=2").get_data(as_text=True)
     assert names_in(section(second, 'id="companies"')) == list(range(51, 56))
     assert "Page 2 of 2" in second and 'href="/leader?page=1#companies"' in second
-    # Acting for a company's user still offers every company, by name.
-    assert set(names_in(html.unescape(page.split('id="companies"')[0]))) >= set(range(1, 56))
+    # Each company on the page leads to its users (acting for one of them, for support); no panel
+    # above the table names every company any more.
+    second_firma = Company.get(Company.legal_name == "Firma 52 B.V.")
+    assert f'href="/leader/companies/{second_firma.id}/users"' in second
+    assert names_in(html.unescape(page.split('id="companies"')[0])) == []
     # A page past the end shows the last one; nonsense shows the first.
     assert names_in(section(leader_client.get("/leader?page=99").get_data(as_text=True),
                             'id="companies"')) == list(range(51, 56))

@@ -373,11 +373,9 @@ def dashboard():
 def leader_home():
     if not current_user.is_leader:
         abort(404)
+    # A page of the companies, each name leading to its users (and acting for one of them, for support).
     companies = page_of(Company.select().order_by(Company.legal_name, Company.id))
-    # The panels name every company (acting for one of its users), by name alone.
-    everyone = list(Company.select(Company.id, Company.legal_name).order_by(Company.legal_name, Company.id))
-    return render_template("accounts/leader.html", companies=companies,
-                           panels=_panels(hooks.LEADER_PANELS, companies=everyone))
+    return render_template("accounts/leader.html", companies=companies, panels=_panels(hooks.LEADER_PANELS))
 
 
 @bp.app_context_processor
