@@ -217,7 +217,7 @@ def company_panel(company_id: int, *, today: dt.date | None = None) -> Overview:
             _plan(planned_by_month, sessions, int(minutes_per_week))
     overview.todos, overview.todo_counts = _card_todos(company_id, _shown(company_id, year, year), today)  # 6-10
     _sort_todos(overview)
-    _year_hours(overview, company_id, planned_by_month)                               # query 9
+    _year_hours(overview, company_id, planned_by_month)                               # query 11
     return overview
 
 
