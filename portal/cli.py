@@ -109,6 +109,8 @@ def create_leader(email: str, name: str, password: str) -> None:
 
 # --- demo data --------------------------------------------------------------------------
 
+DEMO_PDF_SECONDS = 600
+
 @main.command("demo")
 @click.option("--scale", default=1, show_default=True, help="Make N times more data (for benchmarks).")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has companies.")
@@ -125,6 +127,9 @@ def demo(scale: int, if_empty: bool) -> None:
                 click.echo("  " + line)
             return
         raise click.ClickException("the database is not empty; demo data goes only into an empty database")
+    # The statements of a scaled-up demo's largest company list tens of thousands of sessions: on a
+    # busy machine they take longer to render than anyone would wait for a page.
+    current_app.config["PDF_TIMEOUT_SECONDS"] = max(current_app.config["PDF_TIMEOUT_SECONDS"], DEMO_PDF_SECONDS)
     with click.progressbar(length=scale, label="demo data") as bar:
         logins = demo_data.fill(scale=scale, progress=bar.update)
     click.echo("Demo logins:")

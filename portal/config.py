@@ -50,6 +50,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_FROM", "OnderwijsAmbassadeurs <portal@onderwijsambassadeurs.nl>", "sender of every e-mail"),
     Setting("OUTBOX_DIR", "", "folder for .eml files when no SMTP host is set (default: instance/outbox)"),
     Setting("UPLOAD_DIR", "", "folder for uploaded documents (default: instance/uploads)"),
+    Setting("PDF_TIMEOUT_SECONDS", 30, "a PDF that takes longer to render is stopped with an error (`portal demo` allows at least 600: its largest company's statements list tens of thousands of sessions)"),
     Setting("MAX_AMOUNT_CENTS", 100_000_000, "largest amount anyone may enter, in cents (default EUR 1,000,000)"),
     Setting("PASSWORD_HASH_MEMORY_KIB", 65536, "argon2id memory cost (tests lower it)"),
     Setting("INVITE_HOURS", 72, "how long an invitation link stays valid"),

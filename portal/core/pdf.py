@@ -58,6 +58,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import fontpkg
 import weasyprint
+from flask import current_app, has_app_context
 from weasyprint import html as weasyprint_html
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -291,9 +292,12 @@ def _fork_server():
 
 
 def render_pdf(html: str, *, timeout: float | None = None, base_url: str | None = None) -> bytes:
-    """Render HTML to PDF bytes, fetching only from invoices/ and data: URIs, within a time limit."""
+    """Render HTML to PDF bytes, fetching only from invoices/ and data: URIs, within a time limit
+    (`timeout` seconds, else the PDF_TIMEOUT_SECONDS setting)."""
     base_url = base_url or _base_url()
-    seconds = DEFAULT_SECONDS if timeout is None else float(timeout)  # not money
+    if timeout is None:  # the setting, inside the app; the default outside it
+        timeout = current_app.config.get("PDF_TIMEOUT_SECONDS", DEFAULT_SECONDS) if has_app_context() else DEFAULT_SECONDS
+    seconds = float(timeout)  # not money
     if "forkserver" not in multiprocessing.get_all_start_methods():
         isolate_fonts()
         return _render_here(html, base_url)
