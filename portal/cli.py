@@ -111,6 +111,7 @@ def create_leader(email: str, name: str, password: str) -> None:
 
 DEMO_PDF_SECONDS = 600
 
+
 @main.command("demo")
 @click.option("--scale", default=1, show_default=True, help="Make N times more data (for benchmarks).")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has companies.")
