@@ -69,9 +69,9 @@ def test_a_document_that_takes_too_long_is_stopped():
     assert pdf.render_pdf("<p>still works</p>").startswith(b"%PDF-")
 
 
-def test_the_time_limit_is_a_setting(app):
+def test_the_time_limit_is_a_setting(app, monkeypatch):
     huge = "<table>" + "<tr><td>cell</td><td>cell</td></tr>" * 40_000 + "</table>"
-    app.config["PDF_TIMEOUT_SECONDS"] = 0.5
+    monkeypatch.setitem(app.config, "PDF_TIMEOUT_SECONDS", 0.5)
     with app.app_context(), pytest.raises(pdf.PdfTimeout, match="longer than 0.5 s"):
         pdf.render_pdf(huge)
 

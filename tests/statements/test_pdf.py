@@ -216,10 +216,10 @@ def test_a_render_over_the_time_limit_uses_no_number(app, ledger, no_sroi, make_
 
     company = make_company("Slow", language="nl")
     ledger.money(company, D(2026, 3, 2), 1000)
-    monkeypatch.setattr(pdf, "DEFAULT_SECONDS", 0.0001)
+    monkeypatch.setitem(app.config, "PDF_TIMEOUT_SECONDS", 0.0001)
     with pytest.raises(pdf.PdfError):
         service.issue(company, YEAR, today=TODAY)
     assert Statement.select().count() == 0
     assert not StatementCounter.select().where(StatementCounter.last_number > 0).exists()
-    monkeypatch.setattr(pdf, "DEFAULT_SECONDS", 30.0)
+    monkeypatch.setitem(app.config, "PDF_TIMEOUT_SECONDS", 30)
     assert service.issue(company, YEAR, today=TODAY).number == "OA-2027-0001"
