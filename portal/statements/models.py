@@ -120,6 +120,14 @@ Statement.add_index(Statement.index(Statement.company, Statement.period_start, S
                                     unique=True, name="statement_one_issued_per_period")
                     .where(Statement.status == "issued"))
 
+# A statement's documents (snapshot, pdf: megabytes) sit in its row before these columns; on SQLite a
+# read of a column behind them walks the documents' overflow pages. The register's counts per year
+# and status and the correction flags (status, company, period and change marks) read these indexes
+# alone instead.
+Statement.add_index(Statement.index(Statement.year, Statement.status, name="statement_year_status"))
+Statement.add_index(Statement.index(Statement.status, Statement.company, Statement.ledger_mark, Statement.period_start,
+                                    Statement.period_end, Statement.sroi_mark, name="statement_marks"))
+
 # At most one run per period queued or running: a second request while it waits is refused.
 StatementRun.add_index(StatementRun.index(StatementRun.period_start, StatementRun.period_end,
                                           unique=True, name="statement_run_one_active_per_period")
