@@ -21,6 +21,7 @@ from portal.core.templating import current_language, main_menu
 from portal.enrollment import (
     ambassador_views,
     base,
+    chart,
     cli,
     dashboard,
     documents,
@@ -113,7 +114,7 @@ def _wire(state):
 
 def _chart(overview: dashboard.Overview):
     language = current_language()
-    return dashboard.hours_chart(
+    return chart.hours_chart(
         overview.months, title=_("Hours per month, school year %(year)s", year=overview.year.name if overview.year else ""),
         labels={"planned": _("Planned"), "confirmed": _("Confirmed"), "awaiting": _("Awaiting confirmation")},
         month_names=MONTH_NAMES.get(language, MONTH_NAMES["en"]), language=language)

@@ -174,7 +174,7 @@ def test_the_leader_panel_counts_everything(hr, enrol, leader, leader_client, sc
 
 
 def test_the_chart_escapes_its_text():
-    from portal.enrollment.dashboard import hours_chart
+    from portal.enrollment.chart import hours_chart
 
     svg = str(hours_chart([(dt.date(2026, 9, 1), 600, 60, 120)], title="<script>x</script>",
                           labels={"planned": "<b>", "confirmed": "c", "awaiting": "a"},
