@@ -51,6 +51,16 @@ def _worker_redis_url(url: str) -> str:
 
 
 REDIS_URL = _worker_redis_url(os.environ.get("PORTAL_TEST_REDIS_URL", ""))
+
+
+def tampered(signed: str) -> str:
+    """A signed value (a link or a cookie ending in its signature) with one character of the signature
+    changed. Never the last ones: the last character of a base64 signature carries padding bits, and
+    four of the 64 replacements decode to the same bytes (`[:-2] + "xx"` left a SHA-1 signature
+    intact about once in a thousand runs; a test of a forged link failed in CI)."""
+    spot = len(signed) - 5
+    return signed[:spot] + ("A" if signed[spot] != "A" else "B") + signed[spot + 1:]
+
 PASSWORD = "zeilboot-kaasmarkt-regen-42"
 # The issuer's own details, which production requires instead of the examples (config.ISSUER_EXAMPLES).
 PRODUCTION_ISSUER = {"ISSUER_ADDRESS": "Testlaan 7, 3512 ZZ Utrecht", "ISSUER_KVK": "87654321",
