@@ -123,6 +123,13 @@ def is_sqlite(db: peewee.Database | None = None) -> bool:
     return isinstance(db, peewee.SqliteDatabase)
 
 
+def unindexed(column: peewee.Node) -> peewee.Node:
+    """The column as SQLite's planner may not look it up through an index (a unary plus), for a
+    query whose better index SQLite, without statistics, would pass over; the column itself on
+    PostgreSQL."""
+    return peewee.NodeList((peewee.SQL("+"), column), glue="") if is_sqlite() else column
+
+
 # What a request read and may read again (contributions, above all) is kept in `g` under this
 # name; every write transaction drops it on the way in and on the way out, so a read after a
 # write, or after a rolled-back write, is never served from before it.

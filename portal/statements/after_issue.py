@@ -18,7 +18,7 @@ from flask_babel import force_locale
 
 from portal.core import ledger
 from portal.core.contributions import WORD_FIELDS, Contribution, contributions, describe
-from portal.core.db import database, is_sqlite
+from portal.core.db import database, is_sqlite, unindexed
 from portal.sroi.models import Allocation, Commitment
 from portal.statements import snapshots, sroi
 from portal.statements.models import Statement
@@ -165,12 +165,10 @@ def correction_flags(statements: Iterable[Statement]) -> dict[int, Flag]:
     # the flags read), never through their rows: on SQLite a read of a row walks its documents
     # (megabytes). The unary plus keeps SQLite's planner off the ids and the company's own index.
     companies = {s.company_id for s in issued}
-    plus = is_sqlite()
-    by_id = peewee.NodeList((peewee.SQL("+"), Statement.id), glue="") if plus else Statement.id
-    by_company = peewee.NodeList((peewee.SQL("+"), Statement.company), glue="") if plus else Statement.company
+    by_id = unindexed(Statement.id)
 
     def named(condition: peewee.Expression) -> peewee.Expression:
-        return condition & (by_company == companies.pop()) if len(companies) == 1 else condition
+        return condition & (unindexed(Statement.company) == min(companies)) if len(companies) == 1 else condition
 
     if len(ids) <= MAX_NAMED:
         return flags_where(named(by_id.in_(ids)))
@@ -197,7 +195,7 @@ def flags_where(condition: peewee.Expression, wanted: set[int] | None = None) ->
     # The company's postings newer than the mark are few, those of the period many: they are found
     # through the (company, id) index. SQLite's planner, without statistics, would walk the period
     # through the (company, dated_on) index; the unary plus keeps that index out of it.
-    dated_on = peewee.NodeList((peewee.SQL("+"), posting.dated_on), glue="") if is_sqlite() else posting.dated_on
+    dated_on = unindexed(posting.dated_on)
     later = (posting.select(peewee.SQL("1"))
              .where((posting.company_id == Statement.company) & (posting.id > Statement.ledger_mark)
                     & dated_on.between(Statement.period_start, Statement.period_end)
