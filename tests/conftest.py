@@ -84,6 +84,9 @@ def _use_memory_for_temporary_files(config) -> None:
 
 def pytest_configure(config):
     _use_memory_for_temporary_files(config)
+    from portal.core import prepared
+
+    prepared.VERIFY = True  # every prepared query is built again on each run and must give its kept SQL
     if PG_URL and PG_URL != BASE_PG_URL:
         import psycopg
         from psycopg import sql
