@@ -35,6 +35,7 @@ from portal.accounts.base import (
 from portal.accounts.models import Company, CompanyIban, LoginSession, User
 from portal.core import audit, mail
 from portal.core.db import atomic_write, database, utcnow
+from portal.core.prepared import Prepared
 from portal.core.security import account_key
 from portal.core.urls import external_url
 
@@ -145,12 +146,16 @@ def start_session(user: User, *, mfa_passed: bool) -> str:
     return raw
 
 
+# A login session with its user, by the hash of its token (asked on every request: prepared).
+_SESSION = Prepared(lambda token: LoginSession.select(LoginSession, User).join(User, on=(LoginSession.user == User.id))
+                    .where(LoginSession.token_hash == token).limit(1))
+
+
 def load_session(raw_token: str) -> LoginSession | None:
     """The live session for a cookie token, applying the idle and absolute timeouts."""
     if not raw_token:
         return None
-    found = (LoginSession.select(LoginSession, User).join(User, on=(LoginSession.user == User.id))
-             .where(LoginSession.token_hash == _hash_token(raw_token)).first())
+    found = _SESSION.first(token=_hash_token(raw_token))
     if found is None:
         return None
     now = utcnow()

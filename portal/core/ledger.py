@@ -40,6 +40,7 @@ from flask_babel import lazy_gettext as _l
 from portal.core import audit, clock
 from portal.core.db import BaseModel, atomic_write, check_in, database, dated, is_sqlite, utcnow
 from portal.core.errors import UserError
+from portal.core.prepared import Prepared
 
 KINDS = ("hours_sponsored", "hours_volunteered", "money", "material", "allowance")
 KIND_LABELS = {"hours_sponsored": _l("Sponsored hours"), "hours_volunteered": _l("Volunteered hours"),
@@ -259,18 +260,27 @@ SUMS = tuple(peewee.fn.COALESCE(peewee.fn.SUM(getattr(Total, name)), 0).alias(na
              for name in (*AMOUNTS, "corrections"))
 
 
+def _totals(by: tuple[str, ...], kinds: tuple[str, ...], company=None, start=None, end=None) -> peewee.Query:
+    columns = [getattr(Total, name) for name in by]
+    query = Total.select(*columns, *SUMS).where(Total.kind.in_(kinds))
+    if company is not None:
+        query = query.where(Total.company_id == company)
+    query = query.where(dated(Total.month, start, end))
+    if columns:
+        query = query.group_by(*columns).order_by(*columns)
+    return query.dicts()
+
+
+_TOTALS = Prepared(_totals)   # asked by every dashboard: its SQL is kept per grouping and kinds
+
+
 def totals(*, by: Iterable[str] = ("kind",), company_id: int | None = None, start: dt.date | None = None,
            end: dt.date | None = None, kinds: Iterable[str] = CONTRIBUTION_KINDS) -> list[dict]:
     """Sums of the maintained totals, grouped by the given columns, for months from `start` to `end`."""
-    columns = [getattr(Total, name) for name in by]
-    query = Total.select(*columns, *SUMS).where(Total.kind.in_(tuple(kinds)))
-    if company_id is not None:
-        query = query.where(Total.company_id == company_id)
-    query = query.where(dated(Total.month, start and month_of(start), end))
-    if columns:
-        query = query.group_by(*columns).order_by(*columns)
+    bounds = {"company": company_id, "start": start and month_of(start), "end": end}
+    rows = _TOTALS(tuple(by), tuple(kinds), **{name: value for name, value in bounds.items() if value is not None})
     # PostgreSQL answers SUM() of integers as numeric (Decimal): figures leave here as int.
-    return [row | {name: int(row[name]) for name in (*AMOUNTS, "corrections")} for row in query.dicts()]
+    return [row | {name: int(row[name]) for name in (*AMOUNTS, "corrections")} for row in rows]
 
 
 def company_totals(company_ids: Iterable[int], kinds: Iterable[str] = CONTRIBUTION_KINDS) -> list[dict]:

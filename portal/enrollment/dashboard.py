@@ -13,7 +13,7 @@ from flask_babel import gettext
 from peewee import fn
 
 from portal.core import clock, ledger
-from portal.core.db import is_sqlite
+from portal.core.prepared import Prepared
 from portal.enrollment import reminders
 from portal.enrollment.base import OPEN_STATUSES
 from portal.enrollment.calendar import month_start
@@ -192,43 +192,11 @@ def company_overview(company_id: int, *, year_id: int | None = None, today: dt.d
     return overview
 
 
-def company_panel(company_id: int, *, today: dt.date | None = None) -> Overview:
-    """What the dashboard's card shows of `company_overview` for the current school year (its
-    figures, chart and to-dos; no lines), without a line per placement: the year's planned sessions
-    are counted once per shared calendar, weekday and period, and only the placements with something
-    to do are read. Its cost follows the to-dos and the year's days, not the ambassadors."""
-    today = today or clock.today()
-    years = school_years()                                                            # query 1
-    year = current_school_year(today, years)
-    overview = _headline(company_id, year, years)                                     # queries 2 and 3
-    planned_by_month: dict[dt.date, int] = defaultdict(int)
-    if year is not None:
-        in_year = (Enrolment.company == company_id) & (Enrolment.school_year == year.id)
-        shared = (Enrolment.school_year, Enrolment.school, Enrolment.weekday, Enrolment.starts_on,
-                  Enrolment.ends_on, Enrolment.role_type)
-        calendars = Calendars([year])                                                 # query 4
-        for *key, minutes_per_week in (Enrolment.select(*shared, fn.SUM(Enrolment.minutes_per_week))  # query 5
-                                       .where(in_year & (Enrolment.status != "withdrawn"))
-                                       .group_by(*shared).tuples()):
-            sessions = calendars.sessions(_Shared(*key))
-            overview.planned_minutes += len(sessions) * int(minutes_per_week)
-            _plan(planned_by_month, sessions, int(minutes_per_week))
-    overview.todos, overview.todo_counts = _card_todos(company_id, _shown(company_id, year, year), today)  # 6-10
-    _sort_todos(overview)
-    _year_hours(overview, company_id, planned_by_month)                               # query 11
-    return overview
-
-
-@dataclass(frozen=True)
-class _Shared:
-    """What placements with the same sessions share (the key of `Calendars.sessions`)."""
-
-    school_year_id: int
-    school_id: int | None
-    weekday: int
-    starts_on: dt.date
-    ends_on: dt.date
-    role_type: str
+# The placements per status, and those of them with sponsored hours but no hourly cost.
+_PER_STATUS = Prepared(lambda company: Enrolment.select(
+    Enrolment.status, fn.COUNT(Enrolment.id),
+    fn.SUM(peewee.Case(None, [((Enrolment.sponsored_minutes_per_week > 0) & Enrolment.hourly_cost_cents.is_null(), 1)], 0)))
+    .where(Enrolment.company == company).group_by(Enrolment.status).tuples())
 
 
 def _headline(company_id: int, year: SchoolYear | None, years: list[SchoolYear]) -> Overview:
@@ -236,10 +204,7 @@ def _headline(company_id: int, year: SchoolYear | None, years: list[SchoolYear])
     sponsored value to date: two queries."""
     counts = Counter({status: 0 for status in STATUSES})
     unvalued = 0
-    unpriced = (Enrolment.sponsored_minutes_per_week > 0) & Enrolment.hourly_cost_cents.is_null()
-    per_status = (Enrolment.select(Enrolment.status, fn.COUNT(Enrolment.id),
-                                   fn.SUM(peewee.Case(None, [(unpriced, 1)], 0)))
-                  .where(Enrolment.company == company_id).group_by(Enrolment.status).tuples())
+    per_status = _PER_STATUS(company=company_id)
     for status, count, without_rate in per_status:
         counts[status] = count
         unvalued += int(without_rate or 0) if status != "withdrawn" else 0
@@ -275,68 +240,8 @@ def _count_open(line: AmbassadorLine, status: str, count: int, past_count: int |
         line.to_report += int(past_count or 0)
 
 
-# The card lists the first eight to-dos; of each kind it reads no more than these, and counts the rest.
-CARD_TODOS = 8
 # Within one placement, its to-dos in the order _todos gives them.
 KIND_ORDER = {"vog": 0, "documents": 1, "start": 2, "hours": 3}
-
-
-def _card_todos(company_id: int, shown: peewee.Expression, today: dt.date) -> tuple[list[Todo], tuple[int, int]]:
-    """The first CARD_TODOS to-dos of each kind among the placements `shown`, in the to-dos' order,
-    and how many there are of HR's and of the others': the conditions of `_todos`, asked in SQL (a
-    query a kind, and one for the placements named), so that a company with a thousand sessions to
-    report reads eight of them."""
-    texts = _todo_texts()
-    # Names in Python's order (by code point): SQLite's own; PostgreSQL's "C" collation, not the database's.
-    name = Enrolment.employee_name if is_sqlite() else peewee.NodeList((Enrolment.employee_name, peewee.SQL('COLLATE "C"')))
-
-    def first(condition: peewee.Expression, urgent: peewee.Node, *extra: peewee.Node, joined=None):
-        """The first CARD_TODOS placements meeting `condition`, as (id, urgent, *extra), and how many
-        meet it (counted over the whole result before the limit, in the same query)."""
-        query = Enrolment.select(Enrolment.id, urgent, fn.COUNT(peewee.SQL("*")).over(), *extra)
-        if joined is not None:
-            query = query.join(joined, on=(joined.c.enrolment_id == Enrolment.id))
-        rows = list(query.where(shown & condition).order_by(urgent.desc(), Enrolment.starts_on, name, Enrolment.id)
-                    .limit(CARD_TODOS).tuples())
-        return [(row[0], bool(row[1]), *row[3:]) for row in rows], (rows[0][2] if rows else 0)
-
-    def flag(condition):
-        return peewee.Case(None, [(condition, 1)], 0)
-
-    in_progress = Enrolment.status.in_(OPEN_STATUSES)
-    started = (Enrolment.status == "matched") & (Enrolment.starts_on <= today)
-    requested = Enrolment.vog_status == "requested"
-    vog = in_progress & (Enrolment.vog_status.in_(("not_requested", "refused"))
-                         | (requested & (Enrolment.starts_on <= today + dt.timedelta(days=14))))
-    vogs, vog_count = first(vog, flag(requested | (Enrolment.starts_on <= today + dt.timedelta(days=30))))
-    uploaded = (Document.select(fn.COUNT(Document.id)).where(Document.enrolment == Enrolment.id))
-    missing, missing_count = first(Enrolment.status.in_(("submitted", "intake")) & (uploaded < 2), flag(False))
-    starts, start_count = first(started, flag(False))
-
-    # Sessions to report: rejected, or planned and past (each read through the (company, status, day) index).
-    mine = HoursEntry.company == company_id
-    entries = (HoursEntry.select(HoursEntry.enrolment, HoursEntry.status).where(mine & (HoursEntry.status == "rejected"))
-               + HoursEntry.select(HoursEntry.enrolment, HoursEntry.status)
-               .where(mine & (HoursEntry.status == "planned") & (HoursEntry.worked_on <= today))).alias("entries")
-    per_placement = (peewee.Select([entries], [
-        entries.c.enrolment_id,
-        fn.SUM(peewee.Case(None, [(entries.c.status == "rejected", 1)], 0)).alias("rejected"),
-        fn.COUNT(peewee.SQL("*")).alias("to_report")]).group_by(entries.c.enrolment_id).alias("open_hours"))
-    # A placement past its start and not yet started has that to-do instead (_todos' elif).
-    reports, report_count = first(~started, flag((per_placement.c.rejected > 0) & in_progress),
-                                  per_placement.c.to_report, joined=per_placement)
-
-    ids = {row[0] for found in (vogs, missing, starts, reports) for row in found}
-    placements = {row[0]: Placement(*row) for row in Enrolment.select(*Placement.COLUMNS)
-                  .join(School, peewee.JOIN.LEFT_OUTER, on=(Enrolment.school == School.id))
-                  .where(Enrolment.id.in_(sorted(ids))).tuples()} if ids else {}
-    todos = [Todo(placements[i], "vog", texts["vog_late"] if placements[i].vog_status == "requested"
-                  else texts["vog_" + placements[i].vog_status], urgent) for i, urgent in vogs]
-    todos += [Todo(placements[i], "documents", texts["documents"], who="employee") for i, _urgent in missing]
-    todos += [Todo(placements[i], "start", texts["not_started"], who="leader") for i, _urgent in starts]
-    todos += [Todo(placements[i], "hours", _report_text(texts, int(to_report)), urgent)
-              for i, urgent, to_report in reports]
-    return todos, (vog_count + report_count, missing_count + start_count)
 
 
 def _plan(planned_by_month: dict[dt.date, int], sessions: tuple[dt.date, ...], minutes_per_week: int) -> None:
@@ -354,6 +259,15 @@ def _sort_todos(overview: Overview) -> None:
                                        KIND_ORDER[t.kind]))
 
 
+# The company's hours worked from `first` to `last` per day and status (confirmed, or awaiting it).
+_PER_DAY = Prepared(lambda company, first, last: HoursEntry.select(
+    HoursEntry.worked_on, HoursEntry.status, fn.SUM(HoursEntry.minutes),
+    fn.SUM(HoursEntry.sponsored_minutes), fn.SUM(HoursEntry.volunteered_minutes))
+    .where((HoursEntry.company == company) & (HoursEntry.worked_on >= first) & (HoursEntry.worked_on <= last)
+           & HoursEntry.status.in_(("reported", "absent", "confirmed")))
+    .group_by(HoursEntry.worked_on, HoursEntry.status).tuples())
+
+
 def _year_hours(overview: Overview, company_id: int, planned_by_month: dict[dt.date, int]) -> None:
     """The year's confirmed hours (sponsored and volunteered apart) and its months with their planned,
     awaiting and confirmed minutes, from the company's hours worked in the year (one grouped query,
@@ -363,12 +277,7 @@ def _year_hours(overview: Overview, company_id: int, planned_by_month: dict[dt.d
         return
     awaiting_by_month: dict[dt.date, int] = defaultdict(int)
     confirmed_by_month: dict[dt.date, int] = defaultdict(int)
-    per_day = (HoursEntry.select(HoursEntry.worked_on, HoursEntry.status, fn.SUM(HoursEntry.minutes),
-                                 fn.SUM(HoursEntry.sponsored_minutes), fn.SUM(HoursEntry.volunteered_minutes))
-               .where((HoursEntry.company == company_id) & (HoursEntry.worked_on >= year.starts_on)
-                      & (HoursEntry.worked_on <= year.ends_on)
-                      & HoursEntry.status.in_(("reported", "absent", "confirmed")))
-               .group_by(HoursEntry.worked_on, HoursEntry.status).tuples())
+    per_day = _PER_DAY(company=company_id, first=year.starts_on, last=year.ends_on)
     for day, status, minutes, sponsored, volunteered in per_day:
         if status == "confirmed":
             confirmed_by_month[month_start(day)] += int(minutes or 0)

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.core import clock
 from portal.core.db import atomic_write
+from portal.core.prepared import Prepared
 from portal.enrollment.calendar import Calendar, expected_sessions
 from portal.enrollment.models import AllowanceCap, Closure, Enrolment, School, SchoolYear
 
@@ -77,8 +78,13 @@ def seed_reference_data() -> None:
             ]).execute()
 
 
+_SCHOOL_YEARS = Prepared(lambda: SchoolYear.select().order_by(SchoolYear.starts_on))
+# The closures of some school years (the years' ids are the shape: a handful of sets occur).
+_CLOSURES = Prepared(lambda years: Closure.select().where(Closure.school_year.in_(years)))
+
+
 def school_years() -> list[SchoolYear]:
-    return list(SchoolYear.select().order_by(SchoolYear.starts_on))
+    return list(_SCHOOL_YEARS())
 
 
 def current_school_year(today: dt.date | None = None, years: list[SchoolYear] | None = None) -> SchoolYear | None:
@@ -99,7 +105,7 @@ class Calendars:
         self.years = {year.id: year for year in years}
         self._closures: dict[tuple[int, int | None], list[Closure]] = {}
         if self.years:
-            for closure in Closure.select().where(Closure.school_year.in_(list(self.years))):
+            for closure in _CLOSURES(tuple(sorted(self.years))):
                 self._closures.setdefault((closure.school_year_id, closure.school_id), []).append(closure)
         self._cache: dict[tuple[int, int | None], Calendar] = {}
         self._sessions: dict[tuple, tuple[dt.date, ...]] = {}

@@ -21,6 +21,7 @@ from portal.core.templating import current_language, main_menu
 from portal.enrollment import (
     ambassador_views,
     base,
+    card,
     chart,
     cli,
     dashboard,
@@ -100,7 +101,7 @@ def _wire(state):
                                              company=("enrollment.overview", 82)))
     hooks.connect(app, hooks.CONTRIBUTIONS, hours.contributions)
     hooks.connect(app, hooks.COMPANY_PANELS, lambda company: hooks.Panel(
-        "enrollment/panel.html", 20, {"enr": dashboard.company_panel(company.id)}))
+        "enrollment/panel.html", 20, {"enr": card.company_panel(company.id)}))
     hooks.connect(app, hooks.LEADER_PANELS, lambda: hooks.Panel(
         "enrollment/leader_panel.html", 20, {"enr_leader": dashboard.leader_figures()}))
     app.jinja_env.filters["minutes_as_hours"] = format_hours

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from portal.accounts.models import User
 from portal.core import audit, clock, ledger
 from portal.core.db import atomic_write, is_sqlite, utcnow
+from portal.core.prepared import Prepared
 from portal.core.spreadsheet import Euros, csv_style, styled_csv_bytes
 from portal.giving import documents
 from portal.giving.base import (
@@ -270,17 +271,22 @@ class Totals:
 
 def company_totals(company_id: int, year: int | None = None) -> Totals:
     """The company's money and materials of a year (all years: None) from the ledger's maintained
-    totals (by the month each change is booked in), and what is still open: three queries."""
+    totals (by the month each change is booked in), and what is still open: two queries."""
     start, end = (dt.date(year, 1, 1), dt.date(year, 12, 31)) if year else (None, None)
     sums = {row["kind"]: row for row in ledger.totals(by=("kind",), company_id=company_id, start=start, end=end,
                                                        kinds=("money", "material"))}
     money_cents = int(sums["money"]["gross_cents"]) if "money" in sums else 0
     materials = int(sums["material"]["value_cents"]) if "material" in sums else 0
-    requests = Donation.select().where((Donation.company == company_id) & (Donation.method == "bank")
-                                       & (Donation.status == "pending") & counts()).count()
-    pledges = MaterialPledge.select().where((MaterialPledge.company == company_id)
-                                            & MaterialPledge.status.in_(("pledged", "accepted", "delivered"))).count()
-    return Totals(money_cents, materials, requests, pledges)
+    requests, pledges = _OPEN.first(company=company_id)
+    return Totals(money_cents, materials, int(requests), int(pledges))
+
+
+# A company's open payment requests (bank transfers it has not refused) and open pledges of materials.
+_OPEN = Prepared(lambda company: peewee.Select(columns=[
+    Donation.select(peewee.fn.COUNT(Donation.id)).where(
+        (Donation.company == company) & (Donation.method == "bank") & (Donation.status == "pending") & counts()),
+    MaterialPledge.select(peewee.fn.COUNT(MaterialPledge.id)).where(
+        (MaterialPledge.company == company) & MaterialPledge.status.in_(("pledged", "accepted", "delivered")))]).tuples())
 
 
 # The export's columns, named in the reader's language (a finance desk opens it in a spreadsheet).

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 import peewee
 
 from portal.accounts.models import User
-from portal.sroi.models import Approval, ApprovalEvidence, ApprovalReview
+from portal.core.prepared import Prepared
+from portal.sroi.models import Approval, ApprovalEvidence, ApprovalReview, Commitment
 
 
 def _approvals_query() -> peewee.ModelSelect:
@@ -30,18 +31,27 @@ def _approvals_query() -> peewee.ModelSelect:
             .objects())
 
 
-def approval_sums(commitment_ids: Iterable[int] | None) -> dict[int, tuple[int, int]]:
-    """Per commitment (None: every one with an approval): what the confirmed approvals nobody
-    corrected add up to, and how many current approvals wait for the project leader; summed in SQL."""
+def _sums(company=None) -> peewee.Query:
     replaced = Approval.select(Approval.corrects).where(Approval.corrects.is_null(False))
     confirmed = peewee.Case(None, [(ApprovalReview.decision == "confirmed", Approval.amount_cents)], 0)
     waiting = peewee.Case(None, [(ApprovalReview.decision.is_null(), 1)], 0)
     query = (Approval.select(Approval.commitment, peewee.fn.SUM(confirmed), peewee.fn.SUM(waiting))
              .join(ApprovalReview, peewee.JOIN.LEFT_OUTER, on=(ApprovalReview.approval == Approval.id))
              .where(Approval.id.not_in(replaced)).group_by(Approval.commitment))
-    if commitment_ids is not None:
-        query = query.where(Approval.commitment.in_(list(commitment_ids)))
-    return {commitment: (int(cents or 0), int(count or 0)) for commitment, cents, count in query.tuples()}
+    if company is not None:
+        query = query.where(Approval.commitment.in_(Commitment.select(Commitment.id).where(Commitment.company == company)))
+    return query.tuples()
+
+
+_SUMS = Prepared(_sums)   # asked by the company's dashboard and the leader's
+
+
+def approval_sums(company_id: int | None) -> dict[int, tuple[int, int]]:
+    """Per commitment of a company (None: of every company) with an approval: what the confirmed
+    approvals nobody corrected add up to, and how many current approvals wait for the project
+    leader; summed in SQL."""
+    rows = _SUMS() if company_id is None else _SUMS(company=company_id)
+    return {commitment: (int(cents or 0), int(count or 0)) for commitment, cents, count in rows}
 
 
 def current_approvals(commitment_ids: Iterable[int]) -> dict[int, list[Approval]]:

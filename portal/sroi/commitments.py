@@ -15,6 +15,7 @@ from portal.accounts.models import User
 from portal.core import audit
 from portal.core.db import atomic_write, utcnow
 from portal.core.money import format_eur
+from portal.core.prepared import Prepared
 from portal.sroi.arithmetic import obligation_cents
 from portal.sroi.base import SroiError, _date, _language, _text
 from portal.sroi.figures import touch
@@ -188,9 +189,12 @@ def delete_commitment(user, commitment_id: int) -> None:
                contract_reference=commitment.contract_reference, allocations_removed=freed)
 
 
+_OF_COMPANY = Prepared(lambda company: Commitment.select().where(Commitment.company == company)
+                      .order_by(Commitment.deadline_on, Commitment.id))
+
+
 def company_commitments(company_id: int) -> list[Commitment]:
-    return list(Commitment.select().where(Commitment.company == company_id)
-                .order_by(Commitment.deadline_on, Commitment.id))
+    return list(_OF_COMPANY(company=company_id))
 
 
 @dataclass(frozen=True)

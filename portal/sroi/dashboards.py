@@ -21,7 +21,7 @@ def deadline_warnings(company_id: int, today: dt.date | None = None) -> list[Sum
     Which ones warn is known from the sums of their approvals; their claim is read from the kept figures."""
     today = today or clock.today()
     commitments = company_commitments(company_id)
-    sums = approval_sums(c.id for c in commitments)
+    sums = approval_sums(company_id)
     warned = [c for c in commitments if warning_of(c, sums.get(c.id, (0, 0))[0], today)]
     return listed(warned, today=today)
 

@@ -19,6 +19,7 @@ from flask_babel import force_locale
 from portal.core import ledger
 from portal.core.contributions import WORD_FIELDS, Contribution, contributions, describe
 from portal.core.db import database, is_sqlite, unindexed
+from portal.core.prepared import Prepared
 from portal.sroi.models import Allocation, Commitment
 from portal.statements import snapshots, sroi
 from portal.statements.models import Statement
@@ -191,6 +192,33 @@ def flags_where(condition: peewee.Expression, wanted: set[int] | None = None) ->
     given, limits the line-by-line comparison to those statements.
     """
     issued = (Statement.status == "issued") & condition
+    return _flags(_changed(issued), _reallocated(issued) if sroi.uses_adapter() else (), _unmarked(issued), wanted)
+
+
+def company_flags(company_id: int) -> dict[int, Flag]:
+    """`correction_flags` of all the company's statements (its dashboard's card), by prepared queries."""
+    return _flags(_COMPANY_CHANGED(company=company_id),
+                  _COMPANY_REALLOCATED(company=company_id) if sroi.uses_adapter() else (),
+                  _COMPANY_UNMARKED(company=company_id), None)
+
+
+def _flags(changed: Iterable[tuple], reallocated: Iterable[tuple], unmarked: Iterable[Statement],
+           wanted: set[int] | None) -> dict[int, Flag]:
+    changed = {row[0] for row in changed}
+    allocations = {row[0] for row in reallocated}
+    flags = {statement_id: Flag(contributions=statement_id in changed, sroi=statement_id in allocations)
+             for statement_id in changed | allocations}
+    for statement in unmarked:
+        if wanted is not None and statement.id not in wanted:
+            continue
+        found = changes(statement)
+        if found:
+            flags[statement.id] = Flag(lines=tuple(found))
+    return flags
+
+
+def _changed(issued: peewee.Expression) -> peewee.Query:
+    """The marked statements with a posting of their company, newer than their mark, in their period."""
     posting = ledger.Posting
     # The company's postings newer than the mark are few, those of the period many: they are found
     # through the (company, id) index. SQLite's planner, without statistics, would walk the period
@@ -200,31 +228,35 @@ def flags_where(condition: peewee.Expression, wanted: set[int] | None = None) ->
              .where((posting.company_id == Statement.company) & (posting.id > Statement.ledger_mark)
                     & dated_on.between(Statement.period_start, Statement.period_end)
                     & posting.kind.in_(ledger.CONTRIBUTION_KINDS)))
-    changed = {row[0] for row in Statement.select(Statement.id)
-               .where(issued & Statement.ledger_mark.is_null(False) & peewee.fn.EXISTS(later)).tuples()}
-    allocations = set()
-    if sroi.uses_adapter():
-        now = sroi.mark_expression()
-        allocations = {row[0] for row in (
-            Statement.select(Statement.id)
+    return Statement.select(Statement.id).where(issued & Statement.ledger_mark.is_null(False) & peewee.fn.EXISTS(later)).tuples()
+
+
+def _reallocated(issued: peewee.Expression) -> peewee.Query:
+    """The statements whose period's SROI allocations are no longer what their mark says."""
+    return (Statement.select(Statement.id)
             .join(Allocation, peewee.JOIN.LEFT_OUTER,
                   on=((Allocation.company == Statement.company)
                       & Allocation.contribution_on.between(Statement.period_start, Statement.period_end)))
             .join(Commitment, peewee.JOIN.LEFT_OUTER, on=(Commitment.id == Allocation.commitment))
             .where(issued & Statement.sroi_mark.is_null(False))
             .group_by(Statement.id, Statement.sroi_mark)
-            .having(now != Statement.sroi_mark)).tuples()}
-    flags = {statement_id: Flag(contributions=statement_id in changed, sroi=statement_id in allocations)
-             for statement_id in changed | allocations}
-    for statement in Statement.select(Statement.id, Statement.company, Statement.period_start,
-                                      Statement.period_end, Statement.snapshot).where(
-            issued & Statement.ledger_mark.is_null()):
-        if wanted is not None and statement.id not in wanted:
-            continue
-        found = changes(statement)
-        if found:
-            flags[statement.id] = Flag(lines=tuple(found))
-    return flags
+            .having(sroi.mark_expression() != Statement.sroi_mark).tuples())
+
+
+def _unmarked(issued: peewee.Expression) -> peewee.Query:
+    """The statements issued before marks existed, with what a line-by-line comparison reads."""
+    return Statement.select(Statement.id, Statement.company, Statement.period_start, Statement.period_end,
+                            Statement.snapshot).where(issued & Statement.ledger_mark.is_null())
+
+
+def _of_company(company) -> peewee.Expression:
+    # Through the statement_marks index, as correction_flags finds one company's statements.
+    return (Statement.status == "issued") & (unindexed(Statement.company) == company)
+
+
+_COMPANY_CHANGED = Prepared(lambda company: _changed(_of_company(company)))
+_COMPANY_REALLOCATED = Prepared(lambda company: _reallocated(_of_company(company)))
+_COMPANY_UNMARKED = Prepared(lambda company: _unmarked(_of_company(company)))
 
 
 def needs_correction(statement: Statement) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import peewee
 
 from portal.accounts.models import Company
+from portal.core.prepared import Prepared
 from portal.statements.models import Statement, StatementCounter
 from portal.statements.service import CODE_LENGTH, NUMBER_PATTERN, format_number, normalise_code
 
@@ -18,10 +19,13 @@ from portal.statements.service import CODE_LENGTH, NUMBER_PATTERN, format_number
 LISTED = tuple(field for field in Statement._meta.sorted_fields if field.name not in ("snapshot", "pdf"))
 
 
+_OF_COMPANY = Prepared(lambda company: Statement.select(*LISTED).where(Statement.company == company)
+                      .order_by(Statement.issued_at.desc(), Statement.id.desc()))
+
+
 def company_statements(company_id: int) -> list[Statement]:
     """The company's statements, newest first, without their documents (LISTED)."""
-    return list(Statement.select(*LISTED).where(Statement.company == company_id)
-                .order_by(Statement.issued_at.desc(), Statement.id.desc()))
+    return list(_OF_COMPANY(company=company_id))
 
 
 def replaced_by(statement: Statement) -> Statement | None:

@@ -91,8 +91,7 @@ def _web_language() -> str:
 
 def _company_panel(company):
     statements = records.company_statements(company.id)
-    flags = after_issue.correction_flags(statements)
-    return {"latest": statements[:3], "count": len(statements), "flags": flags}
+    return {"latest": statements[:3], "count": len(statements), "flags": after_issue.company_flags(company.id)}
 
 
 def _leader_panel():

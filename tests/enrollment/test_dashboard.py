@@ -125,7 +125,7 @@ def _figures(overview):
 def test_the_dashboard_card_agrees_with_the_overview_it_summarises(app, hr, enrol, leader, school, today):
     """The card reads only the placements with a to-do and sums the rest in SQL; what it shows is
     what the overview, line by line, shows for the current year."""
-    from portal.enrollment import dashboard, hours
+    from portal.enrollment import card, dashboard, hours
     from portal.enrollment.models import HoursEntry
 
     bulk_ambassadors(hr, 40, school, leader)            # active, matched past their start, submitted, withdrawn
@@ -141,7 +141,7 @@ def test_the_dashboard_card_agrees_with_the_overview_it_summarises(app, hr, enro
     hours.decide_entries([past[1].id, past[2].id], leader, approve=False, reason="Not that day")
     assert HoursEntry.select().where((HoursEntry.enrolment == done.id) & (HoursEntry.status == "planned")).count()
 
-    panel, overview = dashboard.company_panel(hr.id, today=TODAY), dashboard.company_overview(hr.id, today=TODAY)
+    panel, overview = card.company_panel(hr.id, today=TODAY), dashboard.company_overview(hr.id, today=TODAY)
     assert panel.lines == [] and len(overview.lines) == 45
     assert _figures(panel) == _figures(overview)
     kinds = {(t.enrolment.employee_name, t.kind) for t in overview.todos}
@@ -156,7 +156,7 @@ def test_the_dashboard_card_agrees_with_the_overview_it_summarises(app, hr, enro
     assert f"All {len(overview.my_todos)} to-dos" in page and "Nina Nog" in page
     # A week before her start, the VOG she still lacks is urgent, on both.
     week_before = later.starts_on - dt.timedelta(days=7)
-    panel, overview = dashboard.company_panel(hr.id, today=week_before), dashboard.company_overview(hr.id, today=week_before)
+    panel, overview = card.company_panel(hr.id, today=week_before), dashboard.company_overview(hr.id, today=week_before)
     assert _figures(panel) == _figures(overview)
     assert any(t.enrolment.id == later.id and t.kind == "vog" and t.urgent for t in panel.todos)
 
