@@ -261,11 +261,13 @@ class HoursEntry(BaseModel):
     class Meta:
         table_name = "enrollment_hours_entry"
         # The HR overview sums a company's days and each placement's hours from these indexes
-        # alone (covering: no row is read), however many rows a school year holds; its to-dos
-        # read a company's sessions still to report (planned and past, or rejected) and no others.
+        # alone (covering: no row is read), however many rows a school year holds; its card reads
+        # the year's confirmed and awaiting hours, and its to-dos a company's sessions still to
+        # report (planned and past, or rejected), from the entries of those statuses and no others.
         indexes = (
             (("company", "worked_on", "status", "minutes", "sponsored_minutes", "volunteered_minutes"), False),
-            (("company", "status", "worked_on"), False),
+            (("company", "status", "worked_on", "enrolment", "minutes", "sponsored_minutes", "volunteered_minutes"),
+             False),
             (("status",), False),
         )
         constraints = [
