@@ -74,18 +74,32 @@ _PLANNED = Prepared(lambda company, year: Enrolment.select(*_SHARED, fn.SUM(Enro
                     .group_by(*_SHARED).tuples())
 
 
+_IN_PROGRESS = Enrolment.status.in_(OPEN_STATUSES)
+_REQUESTED = Enrolment.vog_status == "requested"
+
+
 def _flag(condition: peewee.Node) -> peewee.Node:
     return peewee.Case(None, [(condition, 1)], 0)
 
 
-def _first(company, year, year_ends, condition: peewee.Expression, urgent: peewee.Node, *extra: peewee.Node,
-           joined=None) -> peewee.Query:
-    """The first CARD_TODOS placements of the card meeting `condition`, as (id, urgent, count, *extra),
-    in the to-dos' order; count is how many meet it (counted over the whole result before the limit).
-    The card's placements are those of `dashboard._shown` for the current year: the year's, later
+def _shown(company, year, year_ends) -> peewee.Expression:
+    """The card's placements, those of `dashboard._shown` for the current year: the year's, later
     ones, and those of earlier years still in progress."""
-    shown = (((Enrolment.school_year == year) | (Enrolment.starts_on > year_ends) | Enrolment.status.in_(OPEN_STATUSES))
-             & (Enrolment.company == company))
+    return (((Enrolment.school_year == year) | (Enrolment.starts_on > year_ends) | Enrolment.status.in_(OPEN_STATUSES))
+            & (Enrolment.company == company))
+
+
+def _open(company) -> peewee.Expression:
+    """The company's placements in progress: all of them are among the card's (`_shown`), so a to-do
+    that only a placement in progress can have is looked for among these alone (read through the
+    (company, status) index, not among every placement of every year)."""
+    return (Enrolment.company == company) & _IN_PROGRESS
+
+
+def _first(shown: peewee.Expression, condition: peewee.Expression, urgent: peewee.Node, *extra: peewee.Node,
+           joined=None) -> peewee.Query:
+    """The first CARD_TODOS placements among `shown` meeting `condition`, as (id, urgent, count, *extra),
+    in the to-dos' order; count is how many meet it (counted over the whole result before the limit)."""
     # Names in Python's order (by code point): SQLite's own; PostgreSQL's "C" collation, not the database's.
     name = Enrolment.employee_name if is_sqlite() else peewee.NodeList((Enrolment.employee_name, peewee.SQL('COLLATE "C"')))
     query = Enrolment.select(Enrolment.id, urgent, fn.COUNT(peewee.SQL("*")).over(), *extra)
@@ -95,27 +109,23 @@ def _first(company, year, year_ends, condition: peewee.Expression, urgent: peewe
             .limit(CARD_TODOS).tuples())
 
 
-_IN_PROGRESS = Enrolment.status.in_(OPEN_STATUSES)
-_REQUESTED = Enrolment.vog_status == "requested"
-
-
 def _started(today) -> peewee.Expression:
     return (Enrolment.status == "matched") & (Enrolment.starts_on <= today)
 
 
 # VOG: not asked or refused, or asked and not in while the start is two weeks away (urgent within a month).
-_VOGS = Prepared(lambda company, year, year_ends, soon, near: _first(
-    company, year, year_ends,
-    _IN_PROGRESS & (Enrolment.vog_status.in_(("not_requested", "refused")) | (_REQUESTED & (Enrolment.starts_on <= soon))),
+_VOGS = Prepared(lambda company, soon, near: _first(
+    _open(company),
+    Enrolment.vog_status.in_(("not_requested", "refused")) | (_REQUESTED & (Enrolment.starts_on <= soon)),
     _flag(_REQUESTED | (Enrolment.starts_on <= near))))
 # Documents: fewer than two uploaded before the intake is done.
-_MISSING = Prepared(lambda company, year, year_ends: _first(
-    company, year, year_ends,
+_MISSING = Prepared(lambda company: _first(
+    _open(company),
     Enrolment.status.in_(("submitted", "intake"))
     & (Document.select(fn.COUNT(Document.id)).where(Document.enrolment == Enrolment.id) < 2),
     _flag(False)))
 # Start: matched and past its start date.
-_STARTS = Prepared(lambda company, year, year_ends, today: _first(company, year, year_ends, _started(today), _flag(False)))
+_STARTS = Prepared(lambda company, today: _first(_open(company), _started(today), _flag(False)))
 
 
 def _reports(company, year, year_ends, today) -> peewee.Query:
@@ -129,7 +139,7 @@ def _reports(company, year, year_ends, today) -> peewee.Query:
         entries.c.enrolment_id,
         fn.SUM(peewee.Case(None, [(entries.c.status == "rejected", 1)], 0)).alias("rejected"),
         fn.COUNT(peewee.SQL("*")).alias("to_report")]).group_by(entries.c.enrolment_id).alias("open_hours"))
-    return _first(company, year, year_ends, ~_started(today), _flag((per_placement.c.rejected > 0) & _IN_PROGRESS),
+    return _first(_shown(company, year, year_ends), ~_started(today), _flag((per_placement.c.rejected > 0) & _IN_PROGRESS),
                   per_placement.c.to_report, joined=per_placement)
 
 
@@ -142,16 +152,16 @@ def _card_todos(company_id: int, year, today: dt.date) -> tuple[list[Todo], tupl
     in SQL (a query a kind, and one for the placements named), so that a company with a thousand
     sessions to report reads eight of them."""
     texts = _todo_texts()
-    shown = {"company": company_id, "year": year.id, "year_ends": year.ends_on}
 
     def first(rows) -> tuple[list[tuple], int]:
         rows = list(rows)
         return [(row[0], bool(row[1]), *row[3:]) for row in rows], (rows[0][2] if rows else 0)
 
-    vogs, vog_count = first(_VOGS(**shown, soon=today + dt.timedelta(days=14), near=today + dt.timedelta(days=30)))
-    missing, missing_count = first(_MISSING(**shown))
-    starts, start_count = first(_STARTS(**shown, today=today))
-    reports, report_count = first(_REPORTS(**shown, today=today))
+    vogs, vog_count = first(_VOGS(company=company_id, soon=today + dt.timedelta(days=14),
+                                  near=today + dt.timedelta(days=30)))
+    missing, missing_count = first(_MISSING(company=company_id))
+    starts, start_count = first(_STARTS(company=company_id, today=today))
+    reports, report_count = first(_REPORTS(company=company_id, year=year.id, year_ends=year.ends_on, today=today))
 
     ids = {row[0] for found in (vogs, missing, starts, reports) for row in found}
     placements = {row[0]: Placement(*row) for row in Enrolment.select(*Placement.COLUMNS)

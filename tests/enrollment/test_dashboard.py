@@ -125,12 +125,14 @@ def _figures(overview):
 def test_the_dashboard_card_agrees_with_the_overview_it_summarises(app, hr, enrol, leader, school, today):
     """The card reads only the placements with a to-do and sums the rest in SQL; what it shows is
     what the overview, line by line, shows for the current year."""
-    from portal.enrollment import card, dashboard, hours
+    from portal.enrollment import card, dashboard, hours, service
     from portal.enrollment.models import HoursEntry
 
     bulk_ambassadors(hr, 40, school, leader)            # active, matched past their start, submitted, withdrawn
     enrol(hr, employee_name="Nina Nog", vog_status="not_requested", vog_date="")
     enrol(hr, employee_name="Rik Refused", vog_status="refused", vog_date="")
+    gone = enrol(hr, employee_name="Wim Withdrawn", vog_status="not_requested", vog_date="")
+    service.move(gone, "withdrawn", hr.admin, reason="Changed jobs")   # no VOG to ask for any more
     later = enrol(hr, employee_name="Vera Later", vog_status="requested", vog_date="2026-11-01", start="2027-02",
                   duration="half", status="matched", leader=leader, school=school)
     late = enrol(hr, employee_name="Bo Busy", status="active", leader=leader, school=school)
@@ -142,7 +144,8 @@ def test_the_dashboard_card_agrees_with_the_overview_it_summarises(app, hr, enro
     assert HoursEntry.select().where((HoursEntry.enrolment == done.id) & (HoursEntry.status == "planned")).count()
 
     panel, overview = card.company_panel(hr.id, today=TODAY), dashboard.company_overview(hr.id, today=TODAY)
-    assert panel.lines == [] and len(overview.lines) == 45
+    assert panel.lines == [] and len(overview.lines) == 46
+    assert all(todo.enrolment.id != gone.id for todo in panel.todos)
     assert _figures(panel) == _figures(overview)
     kinds = {(t.enrolment.employee_name, t.kind) for t in overview.todos}
     assert {("Nina Nog", "vog"), ("Rik Refused", "vog"), ("Bo Busy", "hours"), ("Cas Completed", "hours")} <= kinds
