@@ -12,7 +12,7 @@ import peewee
 from flask_babel import get_locale
 
 from portal.core.contributions import what_words
-from portal.core.db import request_cache
+from portal.core.db import request_cache, unindexed
 from portal.core.ledger import Posting
 from portal.enrollment.models import Enrolment, School
 from portal.giving import service as giving_service
@@ -218,8 +218,8 @@ def _by_key(keys) -> peewee.Expression:
     """Postings of the (company_id, key, kind) rows of `keys`, found through the (key, kind) index.
     Read without statistics, SQLite's planner would rather walk the postings (a company's whole
     history): a CROSS JOIN keeps the keys the outer loop there (PostgreSQL plans it as any join),
-    and the unary plus keeps the (company, booked_on) index out of the lookup."""
-    return ((peewee.NodeList((peewee.SQL("+"), Posting.company_id), glue="") == keys.c.company_id)
+    and `unindexed` (a unary plus on SQLite) keeps the (company, booked_on) index out of the lookup."""
+    return ((unindexed(Posting.company_id) == keys.c.company_id)
             & (Posting.key == keys.c.key) & (Posting.kind == keys.c.kind))
 
 
