@@ -169,7 +169,7 @@ def correction_flags(statements: Iterable[Statement]) -> dict[int, Flag]:
     by_id = unindexed(Statement.id)
 
     def named(condition: peewee.Expression) -> peewee.Expression:
-        return condition & (unindexed(Statement.company) == min(companies)) if len(companies) == 1 else condition
+        return condition & _company_is(min(companies)) if len(companies) == 1 else condition
 
     if len(ids) <= MAX_NAMED:
         return flags_where(named(by_id.in_(ids)))
@@ -249,9 +249,13 @@ def _unmarked(issued: peewee.Expression) -> peewee.Query:
                             Statement.snapshot).where(issued & Statement.ledger_mark.is_null())
 
 
+def _company_is(company) -> peewee.Expression:
+    """One company's statements, found through the statement_marks index (see correction_flags)."""
+    return unindexed(Statement.company) == company
+
+
 def _of_company(company) -> peewee.Expression:
-    # Through the statement_marks index, as correction_flags finds one company's statements.
-    return (Statement.status == "issued") & (unindexed(Statement.company) == company)
+    return (Statement.status == "issued") & _company_is(company)
 
 
 _COMPANY_CHANGED = Prepared(lambda company: _changed(_of_company(company)))
