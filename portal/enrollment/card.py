@@ -18,12 +18,12 @@ from portal.enrollment.dashboard import (
     Overview,
     Placement,
     Todo,
-    _headline,
-    _plan,
-    _report_text,
-    _sort_todos,
-    _todo_texts,
-    _year_hours,
+    headline,
+    plan,
+    report_text,
+    sort_todos,
+    todo_texts,
+    year_hours,
 )
 from portal.enrollment.models import Document, Enrolment, HoursEntry, School
 from portal.enrollment.reference import Calendars, current_school_year, school_years
@@ -39,17 +39,17 @@ def company_panel(company_id: int, *, today: dt.date | None = None) -> Overview:
     today = today or clock.today()
     years = school_years()                                                            # query 1
     year = current_school_year(today, years)
-    overview = _headline(company_id, year, years)                                     # queries 2 and 3
+    overview = headline(company_id, year, years)                                     # queries 2 and 3
     planned_by_month: dict[dt.date, int] = defaultdict(int)
     if year is not None:    # else there are no school years, and so no placements
         calendars = Calendars([year])                                                 # query 4
         for *key, minutes_per_week in _PLANNED(company=company_id, year=year.id):    # query 5
             sessions = calendars.sessions(_Shared(*key))
             overview.planned_minutes += len(sessions) * int(minutes_per_week)
-            _plan(planned_by_month, sessions, int(minutes_per_week))
+            plan(planned_by_month, sessions, int(minutes_per_week))
         overview.todos, overview.todo_counts = _card_todos(company_id, year, today)   # queries 6-10
-        _sort_todos(overview)
-    _year_hours(overview, company_id, planned_by_month)                               # query 11
+        sort_todos(overview)
+    year_hours(overview, company_id, planned_by_month)                               # query 11
     return overview
 
 
@@ -151,7 +151,7 @@ def _card_todos(company_id: int, year, today: dt.date) -> tuple[list[Todo], tupl
     and how many there are of HR's and of the others': the conditions of `dashboard._todos`, asked
     in SQL (a query a kind, and one for the placements named), so that a company with a thousand
     sessions to report reads eight of them."""
-    texts = _todo_texts()
+    texts = todo_texts()
 
     def first(rows) -> tuple[list[tuple], int]:
         rows = list(rows)
@@ -171,6 +171,6 @@ def _card_todos(company_id: int, year, today: dt.date) -> tuple[list[Todo], tupl
                   else texts["vog_" + placements[i].vog_status], urgent) for i, urgent in vogs]
     todos += [Todo(placements[i], "documents", texts["documents"], who="employee") for i, _urgent in missing]
     todos += [Todo(placements[i], "start", texts["not_started"], who="leader") for i, _urgent in starts]
-    todos += [Todo(placements[i], "hours", _report_text(texts, int(to_report)), urgent)
+    todos += [Todo(placements[i], "hours", report_text(texts, int(to_report)), urgent)
               for i, urgent, to_report in reports]
     return todos, (vog_count + report_count, missing_count + start_count)

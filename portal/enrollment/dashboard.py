@@ -143,7 +143,7 @@ def company_overview(company_id: int, *, year_id: int | None = None, today: dt.d
     years = school_years()                                                            # query 1
     current = current_school_year(today, years)
     year = next((y for y in years if y.id == year_id), None) or current
-    overview = _headline(company_id, year, years)                                     # queries 2 and 3
+    overview = headline(company_id, year, years)                                     # queries 2 and 3
     shown = _shown(company_id, year, current)
     enrolments = [Placement(*row) for row in                                             # query 4
                   Enrolment.select(*Placement.COLUMNS)
@@ -175,7 +175,7 @@ def company_overview(company_id: int, *, year_id: int | None = None, today: dt.d
         else:
             _count_open(line, status, count, past_count, minutes)
 
-    texts = _todo_texts()
+    texts = todo_texts()
     planned_by_month: dict[dt.date, int] = defaultdict(int)
     for enrolment in enrolments:
         line = lines[enrolment.id]
@@ -184,11 +184,11 @@ def company_overview(company_id: int, *, year_id: int | None = None, today: dt.d
             line.planned_minutes = len(sessions) * enrolment.minutes_per_week
             if year is not None and enrolment.school_year_id == year.id:
                 overview.planned_minutes += line.planned_minutes
-                _plan(planned_by_month, sessions, enrolment.minutes_per_week)
+                plan(planned_by_month, sessions, enrolment.minutes_per_week)
         overview.todos.extend(_todos(line, today, texts))
     overview.lines = list(lines.values())
-    _sort_todos(overview)
-    _year_hours(overview, company_id, planned_by_month)                               # query 8
+    sort_todos(overview)
+    year_hours(overview, company_id, planned_by_month)                               # query 8
     return overview
 
 
@@ -199,7 +199,7 @@ _PER_STATUS = Prepared(lambda company: Enrolment.select(
     .where(Enrolment.company == company).group_by(Enrolment.status).tuples())
 
 
-def _headline(company_id: int, year: SchoolYear | None, years: list[SchoolYear]) -> Overview:
+def headline(company_id: int, year: SchoolYear | None, years: list[SchoolYear]) -> Overview:
     """An overview with the counts per status (those without an hourly cost apart) and the
     sponsored value to date: two queries."""
     counts = Counter({status: 0 for status in STATUSES})
@@ -244,7 +244,7 @@ def _count_open(line: AmbassadorLine, status: str, count: int, past_count: int |
 KIND_ORDER = {"vog": 0, "documents": 1, "start": 2, "hours": 3}
 
 
-def _plan(planned_by_month: dict[dt.date, int], sessions: tuple[dt.date, ...], minutes_per_week: int) -> None:
+def plan(planned_by_month: dict[dt.date, int], sessions: tuple[dt.date, ...], minutes_per_week: int) -> None:
     for month, count in _sessions_per_month(sessions).items():
         planned_by_month[month] += count * minutes_per_week
 
@@ -254,7 +254,7 @@ def _sessions_per_month(sessions: tuple[dt.date, ...]) -> Counter:
     return Counter(month_start(day) for day in sessions)
 
 
-def _sort_todos(overview: Overview) -> None:
+def sort_todos(overview: Overview) -> None:
     overview.todos.sort(key=lambda t: (not t.urgent, t.enrolment.starts_on, t.enrolment.employee_name, t.enrolment.id,
                                        KIND_ORDER[t.kind]))
 
@@ -268,7 +268,7 @@ _PER_DAY = Prepared(lambda company, first, last: HoursEntry.select(
     .group_by(HoursEntry.worked_on, HoursEntry.status).tuples())
 
 
-def _year_hours(overview: Overview, company_id: int, planned_by_month: dict[dt.date, int]) -> None:
+def year_hours(overview: Overview, company_id: int, planned_by_month: dict[dt.date, int]) -> None:
     """The year's confirmed hours (sponsored and volunteered apart) and its months with their planned,
     awaiting and confirmed minutes, from the company's hours worked in the year (one grouped query,
     read from an index). The figures and the chart count the same hours."""
@@ -292,7 +292,7 @@ def _year_hours(overview: Overview, company_id: int, planned_by_month: dict[dt.d
         month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
-def _todo_texts() -> dict:
+def todo_texts() -> dict:
     """The to-do texts translated once per page (gettext without arguments leaves %(count)d)."""
     return {
         "report": (gettext("Report %(count)d session"), gettext("Report %(count)d sessions")),
@@ -304,18 +304,18 @@ def _todo_texts() -> dict:
     }
 
 
-def _report_text(texts: dict, count: int) -> str:
+def report_text(texts: dict, count: int) -> str:
     # English and Dutch both use the singular for exactly one.
     return texts["report"][0 if count == 1 else 1] % {"count": count}
 
 
 def _todos(line: AmbassadorLine, today: dt.date, texts: dict[str, str]) -> list[Todo]:
-    """What HR should do for one ambassador; `texts` come from _todo_texts()."""
+    """What HR should do for one ambassador; `texts` come from todo_texts()."""
     enrolment = line.enrolment
     todos: list[Todo] = []
     if enrolment.status in ("completed", "withdrawn"):
         if line.to_report:
-            todos.append(Todo(enrolment, "hours", _report_text(texts, line.to_report)))
+            todos.append(Todo(enrolment, "hours", report_text(texts, line.to_report)))
         return todos
     starts_in = (enrolment.starts_on - today).days
     if enrolment.vog_status in ("not_requested", "refused"):
@@ -328,7 +328,7 @@ def _todos(line: AmbassadorLine, today: dt.date, texts: dict[str, str]) -> list[
     if enrolment.status == "matched" and starts_in <= 0:
         todos.append(Todo(enrolment, "start", texts["not_started"], who="leader"))
     elif line.to_report:
-        todos.append(Todo(enrolment, "hours", _report_text(texts, line.to_report), urgent=line.rejected > 0))
+        todos.append(Todo(enrolment, "hours", report_text(texts, line.to_report), urgent=line.rejected > 0))
     return todos
 
 
