@@ -16,7 +16,8 @@ The builder must give the same query for the same shape: everything that varies 
 is a parameter (named in the call, handed to the builder as a `Param`), or part of the shape
 (positional, hashable arguments handed to the builder as they are, one SQL kept per shape). A
 parameter's value is passed to the database as it is, so give it as the column holds it (an id,
-not a model). Under tests (`VERIFY`) every run builds the query again and fails if its SQL or
+not a model). An INSERT gets the defaults of the fields it leaves out when it is built: give a
+field whose default moves (a time) as a parameter. Under tests (`VERIFY`) every run builds the query again and fails if its SQL or
 fixed values differ from the kept ones, or if a named value is not used.
 """
 
@@ -71,6 +72,14 @@ class Prepared:
 
     def __call__(self, *shape: Hashable, **params: Any) -> peewee.CursorWrapper:
         """The rows, as iterating the query would give them (read them before the next query)."""
+        query, cursor = self._run(shape, params)
+        return query._get_cursor_wrapper(cursor)  # noqa: SLF001 - peewee's own row conversion for this query
+
+    def rowcount(self, *shape: Hashable, **params: Any) -> int:
+        """Run an INSERT, UPDATE or DELETE; the number of rows it wrote."""
+        return self._run(shape, params)[1].rowcount
+
+    def _run(self, shape: tuple, params: dict[str, Any]) -> tuple[peewee.Query, Any]:
         key = (type(database.obj), shape, tuple(sorted(params)))
         kept = self._kept.get(key)
         if kept is None or VERIFY:
@@ -81,8 +90,7 @@ class Prepared:
                 self._kept.clear()
             kept = self._kept.setdefault(key, fresh)
         query, sql, values = kept
-        cursor = database.execute_sql(sql, [params[v.name] if isinstance(v, _Slot) else v for v in values])
-        return query._get_cursor_wrapper(cursor)  # noqa: SLF001 - peewee's own row conversion for this query
+        return query, database.execute_sql(sql, [params[v.name] if isinstance(v, _Slot) else v for v in values])
 
     def first(self, *shape: Hashable, **params: Any) -> Any:
         """The first row, or None."""

@@ -21,6 +21,7 @@ import logging
 
 from portal.core import tasks
 from portal.core.db import atomic_write, utcnow
+from portal.core.prepared import Prepared
 from portal.giving import payments, service, stripe_events
 from portal.giving.models import StripeEvent
 
@@ -41,14 +42,20 @@ def _facts(event: payments.EventFacts) -> dict:
     return {name: getattr(event, name) for name in _FACT_FIELDS}
 
 
+# The event's row, its SQL written once (core.prepared): at a thousand deliveries a second peewee
+# writing the INSERT afresh was a tenth of each answer.
+_STORE = Prepared(lambda event_id, type, object_id, created, received: StripeEvent.insert(
+    event_id=event_id, type=type, object_id=object_id, outcome="queued", stripe_created_at=created,
+    received_at=received).on_conflict_ignore())
+
+
 def accept(event: payments.EventFacts) -> str:
     """Store a verified event once and queue its work; returns `duplicate` for an event already
     received, else the stored outcome (`queued`, or already the result where tasks run at once)."""
     facts = _facts(event)
     with atomic_write():
-        stored = (StripeEvent.insert(event_id=event.id, type=event.type[:100], object_id=event.object_id[:255],
-                                     outcome="queued", stripe_created_at=event.created_at)
-                  .on_conflict_ignore().as_rowcount().execute())
+        stored = _STORE.rowcount(event_id=event.id, type=event.type[:100], object_id=event.object_id[:255],
+                                 created=event.created_at, received=utcnow())
         if stored:
             tasks.enqueue(process_event, facts)
     if not stored:

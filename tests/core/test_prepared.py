@@ -81,3 +81,28 @@ def test_a_named_value_the_query_does_not_use_is_refused(app):
     unused = Prepared(lambda company, role: User.select(User.id).where(User.company == company).tuples())
     with pytest.raises(TypeError, match="do not match its parameters"):
         unused(company=1, role="admin")
+
+
+def test_a_prepared_write_says_how_many_rows_it_wrote(app, make_company):
+    company = make_company("Acme", member=True)
+    rename = Prepared(lambda company, role, name: User.update(name=name)
+                      .where((User.company == company) & (User.role == role)))
+    assert rename.rowcount(company=company.id, role="member", name="Bea") == 1
+    assert rename.rowcount(company=company.id, role="nobody", name="Cor") == 0
+    assert User.get((User.company == company.id) & (User.role == "member")).name == "Bea"
+    add = Prepared(lambda email, at: User.insert(company=company.id, email=email, role="member", created_at=at)
+                   .on_conflict_ignore())
+    assert add.rowcount(email="new@acme.nl", at=dt.datetime(2026, 12, 3, 9, 0)) == 1
+    assert add.rowcount(email="new@acme.nl", at=dt.datetime(2026, 12, 3, 9, 1)) == 0   # UNIQUE email: ignored
+    added = User.get(User.email == "new@acme.nl")
+    assert (added.company_id, added.role, added.created_at) == (company.id, "member", dt.datetime(2026, 12, 3, 9, 0))
+
+
+def test_an_insert_that_leaves_a_moving_default_to_peewee_is_caught(app, make_company):
+    """peewee writes a field's default into the INSERT it builds: a default that moves (created_at's
+    clock) would be kept from the first build, so it must be a parameter; the suite's check says so."""
+    company = make_company("Acme")
+    add = Prepared(lambda email: User.insert(company=company.id, email=email, role="member").on_conflict_ignore())
+    assert add.rowcount(email="first@acme.nl") == 1
+    with pytest.raises(AssertionError, match="changed between runs"):
+        add.rowcount(email="second@acme.nl")
