@@ -3,5 +3,6 @@ fonts are loaded there, so every rendering child forked from the server starts w
 
 from portal.core import pdf
 
+pdf.load_main_script()
 pdf.isolate_fonts()
 pdf._warm_up()
