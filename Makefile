@@ -9,7 +9,7 @@ BASE_URL ?= $(or $(PORTAL_BASE_URL),http://127.0.0.1:$(PORT))
 # The suite runs in parallel (pytest-xdist), one worker per core; TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= auto
 
-.PHONY: run test bench lint translations messages clean browser
+.PHONY: run test bench screenshots lint translations messages clean browser
 
 # axe-core for the browser journeys (injected into pages; never served to visitors).
 node_modules/axe-core/axe.min.js: package.json package-lock.json
@@ -57,6 +57,11 @@ browser:
 
 bench: $(STAMP) translations
 	$(BIN)/python -m bench
+
+# The browser sweep with a screenshot of every page at 1,280 and 390 px (test-artifacts/browser/sweep/).
+screenshots: export PYTHONDONTWRITEBYTECODE :=
+screenshots: $(STAMP) translations node_modules/axe-core/axe.min.js
+	PORTAL_SWEEP_SHOTS=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m sweep
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

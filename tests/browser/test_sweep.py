@@ -21,7 +21,8 @@ and what company A's world typed as its users would (names, descriptions, addres
 Each (role, language, page) is a test case of its own, so a failure names its page. Kept fast: one
 browser and one world for the module, one logged-in browser context per role and language, each
 page loaded once: axe and the checks at 1,280 px, then the window narrowed to 390 px without a
-reload for the width, the scroll boxes and the second screenshot (test-artifacts/browser/sweep/).
+reload for the width and the scroll boxes; `make screenshots` (PORTAL_SWEEP_SHOTS=1) also keeps a
+screenshot of each page at each width (test-artifacts/browser/sweep/).
 Marked `sweep` (and `slow`, as every browser test): `-m "not sweep"` leaves it out.
 
 Roles: the anonymous visitor, a company's administrator (the company user who sees every company
@@ -33,6 +34,7 @@ pages are in her stored language: it is set before each page.
 from __future__ import annotations
 
 import contextlib
+import os
 import pathlib
 import re
 import tempfile
@@ -55,6 +57,9 @@ from tests.test_page_structure import NOT_PAGES
 pytestmark = pytest.mark.sweep
 
 SHOTS = ARTIFACTS / "sweep"
+# Screenshots of every page at both widths, to look at (`make screenshots`): a third of the sweep's time,
+# and nothing the sweep asserts reads them, so a plain `make test` leaves them out.
+KEEP_SHOTS = os.environ.get("PORTAL_SWEEP_SHOTS") == "1"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 LANGUAGES = ("nl", "en")
@@ -338,7 +343,8 @@ def _sweep_database(request):
 
 def look(journey: Journey, lang: str, marker: str, *, shots: str) -> list[str]:
     """What is wrong with the page the journey is on (in the window of 1,280 px), first at 1,280 px and
-    then, without a reload, at 390 px; a screenshot at each width is kept as `<shots>-<width>.png`."""
+    then, without a reload, at 390 px; with KEEP_SHOTS a screenshot at each width is kept as
+    `<shots>-<width>.png`."""
     page = journey.page
     problems: list[str] = []
     facts = page.evaluate(FACTS)
@@ -359,8 +365,9 @@ def look(journey: Journey, lang: str, marker: str, *, shots: str) -> list[str]:
         if width["width"] > width["window"]:
             problems.append(f"{viewport['width']} px: the page is {width['width']} px wide, wider than the window "
                             f"({width['window']} px): {width['wide']}")
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        (SHOTS / f"{shots}-{viewport['width']}.png").write_bytes(journey._full_page_png())
+        if KEEP_SHOTS:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            (SHOTS / f"{shots}-{viewport['width']}.png").write_bytes(journey._full_page_png())
     return problems
 
 
