@@ -17,8 +17,9 @@ is a parameter (named in the call, handed to the builder as a `Param`), or part 
 (positional, hashable arguments handed to the builder as they are, one SQL kept per shape). A
 parameter's value is passed to the database as it is, so give it as the column holds it (an id,
 not a model). An INSERT gets the defaults of the fields it leaves out when it is built: give a
-field whose default moves (a time) as a parameter. Under tests (`VERIFY`) every run builds the query again and fails if its SQL or
-fixed values differ from the kept ones, or if a named value is not used.
+field whose default moves (a time) as a parameter. Under tests (`VERIFY`) every run builds the
+query again and fails if its SQL or fixed values differ from the kept ones, or if a named value is
+not used.
 """
 
 from __future__ import annotations
